@@ -1,0 +1,95 @@
+/**
+ * The one place that constructs AWS SDK clients. Every client gets the same region, profile,
+ * endpoint override and call counter, so `--endpoint-url` / AWS_ENDPOINT_URL reach all of them
+ * (LocalStack and other emulators) and the benchmark can count calls by kind.
+ */
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { STSClient } from '@aws-sdk/client-sts';
+
+export interface AwsSettings {
+  region?: string;
+  profile?: string;
+  /** Overrides every service endpoint; the SDK also reads AWS_ENDPOINT_URL itself when this is unset. */
+  endpointUrl?: string;
+}
+
+export interface AwsClients {
+  readonly region: string | undefined;
+  readonly lambda: LambdaClient;
+  readonly apigateway: APIGatewayClient;
+  readonly iam: IAMClient;
+  readonly ec2: EC2Client;
+  readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
+  readonly sts: STSClient;
+}
+
+/** Counts of calls sent, by "Service.Command" (filled by a middleware on every client). */
+export type CallCounter = Map<string, number>;
+
+type AnyClient = {
+  middlewareStack: {
+    add: (mw: (next: (a: unknown) => Promise<unknown>, ctx: { clientName?: string; commandName?: string }) => (a: unknown) => Promise<unknown>, o: { step: 'initialize'; name: string }) => void;
+  };
+};
+
+function countCalls(client: AnyClient, counter: CallCounter): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = `${(context.clientName ?? 'Client').replace(/Client$/, '')}.${(context.commandName ?? 'Command').replace(/Command$/, '')}`;
+      counter.set(key, (counter.get(key) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'chatbotOpsCallCounter' },
+  );
+}
+
+/**
+ * Build the clients lazily: a command that only talks to Lambda never constructs the EC2 client.
+ * The region comes from --region, then the SDK's own chain (AWS_REGION, the profile's config).
+ */
+export function createAwsClients(settings: AwsSettings, counter?: CallCounter): AwsClients {
+  const base = {
+    ...(settings.region ? { region: settings.region } : {}),
+    ...(settings.profile ? { profile: settings.profile } : {}),
+    ...(settings.endpointUrl ? { endpoint: settings.endpointUrl } : {}),
+  };
+  const cache = new Map<string, unknown>();
+  const lazy = <T>(name: string, make: () => T): T => {
+    if (!cache.has(name)) {
+      const client = make();
+      if (counter) countCalls(client as unknown as AnyClient, counter);
+      cache.set(name, client);
+    }
+    return cache.get(name) as T;
+  };
+  return {
+    region: settings.region,
+    get lambda() {
+      return lazy('lambda', () => new LambdaClient(base));
+    },
+    get apigateway() {
+      return lazy('apigateway', () => new APIGatewayClient(base));
+    },
+    get iam() {
+      return lazy('iam', () => new IAMClient(base));
+    },
+    get ec2() {
+      return lazy('ec2', () => new EC2Client(base));
+    },
+    get cloudwatch() {
+      return lazy('cloudwatch', () => new CloudWatchClient(base));
+    },
+    get logs() {
+      return lazy('logs', () => new CloudWatchLogsClient(base));
+    },
+    get sts() {
+      return lazy('sts', () => new STSClient(base));
+    },
+  };
+}

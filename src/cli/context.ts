@@ -1,0 +1,76 @@
+/** What every command receives: the Ui, the global options, the config, and a way to reach AWS. */
+import type { Command } from 'commander';
+import { type AwsClients, type AwsSettings, createAwsClients } from '../aws/clients.js';
+import { type ChatbotConfig, loadConfig } from '../config.js';
+import { UserError } from '../errors.js';
+import type { Ui } from './ui.js';
+
+export interface GlobalOptions {
+  config?: string;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  json: boolean;
+  yes: boolean;
+  verbose: boolean;
+}
+
+export interface Context {
+  ui: Ui;
+  options: GlobalOptions;
+  /** The validated config (defaults when the file is absent), loaded on first use. */
+  config(): ChatbotConfig;
+  configPath(): string;
+  /** AWS clients with region / profile / endpoint applied, built on first use. */
+  aws(): AwsClients;
+}
+
+/** Dependencies a test may replace; the real CLI passes none. */
+export interface Deps {
+  ui?: Ui;
+  /** Builds the AWS clients; tests return clients whose send() is mocked. */
+  awsFactory?: (settings: AwsSettings) => AwsClients;
+}
+
+export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context {
+  let loaded: { config: ChatbotConfig; path: string } | undefined;
+  let clients: AwsClients | undefined;
+  const load = () => {
+    loaded ??= loadConfig(options.config);
+    return loaded;
+  };
+  return {
+    ui,
+    options,
+    config: () => load().config,
+    configPath: () => load().path,
+    aws: () => {
+      if (!clients) {
+        const region = options.region ?? load().config.region;
+        const settings: AwsSettings = {
+          ...(region ? { region } : {}),
+          ...(options.profile ? { profile: options.profile } : {}),
+          ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+        };
+        clients = (deps.awsFactory ?? createAwsClients)(settings);
+      }
+      return clients;
+    },
+  };
+}
+
+export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<number | undefined | void>;
+
+/**
+ * Register one command's implementation: commander hands us positional args and the command
+ * object; we build the Context from the global options and let the action return an exit code.
+ */
+export type CommandModule = (program: Command, run: <A extends unknown[]>(action: Action<A>) => (...args: unknown[]) => Promise<void>) => void;
+
+export function assertInteger(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UserError(`${flag} must be a whole number from ${min} to ${max} (got "${value}")`, { exitCode: 2 });
+  }
+  return n;
+}

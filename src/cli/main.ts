@@ -1,0 +1,75 @@
+/**
+ * The chatbot-ops command line: global options, the command list, and the one place where
+ * errors become messages and exit codes (0 success, 1 failed operation or check, 2 bad usage).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { UserError } from '../errors.js';
+import { COMMANDS } from '../commands/index.js';
+import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
+import { terminalUi } from './terminal-ui.js';
+import type { Ui } from './ui.js';
+
+export function buildProgram(deps: Deps, exit: { code: number }): Command {
+  const program = new Command('chatbot-ops')
+    .description('Deploy, drive and diagnose the chatbot traffic backend, on AWS or locally.')
+    .option('--config <file>', 'config file', undefined)
+    .option('--region <region>', 'AWS region (default: the config, then AWS_REGION / the profile)')
+    .option('--profile <name>', 'AWS profile (default: AWS_PROFILE)')
+    .addOption(new Option('--endpoint-url <url>', 'send every AWS call to this endpoint (LocalStack, emulators)'))
+    .option('--json', 'machine-readable output on stdout, nothing else there', false)
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .option('--verbose', 'show detail and stack traces', false)
+    .showHelpAfterError()
+    .exitOverride();
+
+  let ui: Ui | undefined;
+  const run =
+    <A extends unknown[]>(action: Action<A>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const options: GlobalOptions = { ...g, json: Boolean(g.json), yes: Boolean(g.yes), verbose: Boolean(g.verbose) };
+      ui = deps.ui ?? terminalUi({ json: options.json, verbose: options.verbose });
+      const ctx = makeContext(options, ui, deps);
+      const code = await action(ctx, ...(args.slice(0, -1) as A));
+      exit.code = typeof code === 'number' ? code : 0;
+    };
+
+  for (const register of COMMANDS) register(program, run);
+  return program;
+}
+
+/** Run the CLI; returns the exit code. `deps` lets tests inject a recording Ui and mocked AWS clients. */
+export async function main(argv: string[], deps: Deps = {}): Promise<number> {
+  const exit = { code: 0 };
+  const program = buildProgram(deps, exit);
+  const verbose = argv.includes('--verbose');
+  const writeErr = (s: string) => (deps.ui ? deps.ui.warn(s) : process.stderr.write(`${s}\n`));
+  try {
+    await program.parseAsync(argv);
+    return exit.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not failures; commander already printed them.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
+      return 2;
+    }
+    if (err instanceof UserError) {
+      writeErr(`Error: ${err.message}`);
+      if (err.hint) writeErr(`  ${err.hint}`);
+      if (verbose && err.cause) writeErr(String((err.cause as Error).stack ?? err.cause));
+      return err.exitCode;
+    }
+    if (err instanceof Error && /^unexpected prompt: /.test(err.message)) {
+      writeErr(`Error: ${err.message.replace('unexpected prompt', 'this needs an answer')} (no terminal to ask on)`);
+      writeErr('  Pass the value as a flag or in the config file, or run on a terminal.');
+      return 2;
+    }
+    const e = err as Error;
+    writeErr(`Error: ${e?.message ?? String(err)}`);
+    if (verbose) writeErr(String(e?.stack ?? ''));
+    else writeErr('  (run with --verbose for details)');
+    return 1;
+  }
+}

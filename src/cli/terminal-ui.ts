@@ -1,0 +1,60 @@
+/** The real Ui: ora spinners and inquirer prompts on a terminal, plain lines elsewhere. */
+import { checkbox, confirm, input, password, select } from '@inquirer/prompts';
+import ora from 'ora';
+import { makeStyle, noPrompts, type Prompter, type Spinner, type Ui } from './ui.js';
+
+const inquirerPrompter: Prompter = {
+  input: (message, o) =>
+    input({ message, ...(o?.default === undefined ? {} : { default: o.default }), ...(o?.validate ? { validate: o.validate } : {}) }),
+  password: (message) => password({ message, mask: '*' }),
+  confirm: (message, defaultValue) => confirm({ message, default: defaultValue ?? false }),
+  select: (message, choices, defaultValue) =>
+    select({ message, choices, ...(defaultValue === undefined ? {} : { default: defaultValue }) }),
+  checkbox: (message, choices, o) => checkbox({ message, choices, required: o?.required ?? false }),
+};
+
+export function terminalUi(options: { json: boolean; verbose: boolean }): Ui {
+  const interactive = Boolean(process.stdout.isTTY) && !options.json;
+  const colour = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR && !options.json;
+  const style = makeStyle(colour);
+  const stdinTty = Boolean(process.stdin.isTTY);
+  return {
+    json: options.json,
+    verbose: options.verbose,
+    interactive,
+    info: (m) => {
+      if (!options.json) process.stdout.write(`${m}\n`);
+    },
+    warn: (m) => process.stderr.write(`${style.yellow('warning:')} ${m}\n`),
+    debug: (m) => {
+      if (options.verbose) process.stderr.write(`${style.dim(m)}\n`);
+    },
+    result: (v) => {
+      if (options.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+    },
+    spinner: (m): Spinner => {
+      if (!process.stderr.isTTY || options.json) {
+        // Off a terminal a spinner is one line when the step ends, on stderr so stdout stays clean.
+        return {
+          text() {},
+          succeed: (s) => process.stderr.write(`✔ ${s ?? m}\n`),
+          fail: (s) => process.stderr.write(`✖ ${s ?? m}\n`),
+          warn: (s) => process.stderr.write(`⚠ ${s ?? m}\n`),
+          stop() {},
+        };
+      }
+      const o = ora({ text: m, stream: process.stderr }).start();
+      return {
+        text: (t) => {
+          o.text = t;
+        },
+        succeed: (s) => o.succeed(s),
+        fail: (s) => o.fail(s),
+        warn: (s) => o.warn(s),
+        stop: () => o.stop(),
+      };
+    },
+    prompt: stdinTty ? inquirerPrompter : noPrompts,
+    style,
+  };
+}

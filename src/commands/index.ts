@@ -1,0 +1,4 @@
+/** Every command of the CLI, in the order `--help` lists them. Each module registers its own commands. */
+import type { CommandModule } from '../cli/context.js';
+
+export const COMMANDS: CommandModule[] = [];

@@ -1,0 +1,282 @@
+/**
+ * chatbot-ops.config.json: every field optional, the guide's values as defaults (SPEC 2).
+ * Secrets never live here: the database password comes from the environment variable the
+ * config names (`database.passwordEnv`, default DB_PASSWORD) or from Secrets Manager.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { UserError } from './errors.js';
+
+export interface ChatbotConfig {
+  region?: string;
+  function: {
+    name: string;
+    role: string;
+    runtime: string;
+    architecture: 'x86_64' | 'arm64';
+    memory: number;
+    timeout: number;
+    logRetentionDays: number;
+  };
+  vpc: {
+    vpcId?: string;
+    subnetIds: string[];
+    rdsSecurityGroupId?: string;
+    lambdaSecurityGroupName: string;
+  };
+  database: {
+    host?: string;
+    port: number;
+    name: string;
+    user: string;
+    passwordEnv: string;
+    secretArn?: string;
+    ssl?: boolean;
+  };
+  api: {
+    name: string;
+    resource: string;
+    stage: string;
+    endpointType: 'REGIONAL' | 'EDGE' | 'PRIVATE';
+  };
+  usagePlan: {
+    name: string;
+    keyName: string;
+    rateLimit: number;
+    burstLimit: number;
+    quotaLimit: number;
+    quotaPeriod: 'DAY' | 'WEEK' | 'MONTH';
+  };
+  alarms: {
+    enabled: boolean;
+    lambdaErrorsThreshold: number;
+    api4xxThreshold: number;
+    periodSeconds: number;
+    snsTopicArn?: string;
+  };
+  limits: {
+    maxPayloadSize: number;
+    maxQueryLimit: number;
+    queryTimeoutMs: number;
+  };
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  tags: Record<string, string>;
+  local: {
+    port: number;
+    rows: number;
+  };
+}
+
+export const DEFAULT_CONFIG_FILE = 'chatbot-ops.config.json';
+
+export function defaultConfig(): ChatbotConfig {
+  return {
+    function: {
+      name: 'chatbot-backend',
+      role: 'ChatbotLambdaRole',
+      runtime: 'nodejs22.x',
+      architecture: 'x86_64',
+      memory: 256,
+      timeout: 30,
+      logRetentionDays: 30,
+    },
+    vpc: { subnetIds: [], lambdaSecurityGroupName: 'lambda-chatbot-sg' },
+    database: { port: 3306, name: 'chatbot_db', user: 'app_user', passwordEnv: 'DB_PASSWORD' },
+    api: { name: 'chatbot-api', resource: 'chatbot', stage: 'prod', endpointType: 'REGIONAL' },
+    usagePlan: {
+      name: 'chatbot-usage-plan',
+      keyName: 'chatbot-api-key',
+      rateLimit: 100,
+      burstLimit: 200,
+      quotaLimit: 100000,
+      quotaPeriod: 'MONTH',
+    },
+    alarms: { enabled: true, lambdaErrorsThreshold: 10, api4xxThreshold: 50, periodSeconds: 300 },
+    limits: { maxPayloadSize: 1048576, maxQueryLimit: 1000, queryTimeoutMs: 25000 },
+    logLevel: 'INFO',
+    tags: { 'managed-by': 'chatbot-ops' },
+    local: { port: 3000, rows: 20000 },
+  };
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Check = (value: Json, path: string) => string | undefined;
+
+const isObject = (v: Json): v is { [k: string]: Json } => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v, p) => (typeof v === 'string' && v.length > 0 ? undefined : `${p} must be a non-empty string`);
+const int =
+  (min: number, max: number): Check =>
+  (v, p) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? undefined
+      : `${p} must be a whole number from ${min} to ${max}`;
+const oneOf =
+  (...values: string[]): Check =>
+  (v, p) =>
+    typeof v === 'string' && values.includes(v) ? undefined : `${p} must be one of ${values.join(', ')}`;
+const bool: Check = (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false`);
+const pattern =
+  (re: RegExp, what: string): Check =>
+  (v, p) =>
+    typeof v === 'string' && re.test(v) ? undefined : `${p} must be ${what}`;
+const stringList =
+  (item: Check): Check =>
+  (v, p) => {
+    if (!Array.isArray(v)) return `${p} must be a list`;
+    for (const [i, x] of v.entries()) {
+      const e = item(x, `${p}[${i}]`);
+      if (e) return e;
+    }
+    return undefined;
+  };
+const stringMap: Check = (v, p) => {
+  if (!isObject(v)) return `${p} must be an object of strings`;
+  for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') return `${p}.${k} must be a string`;
+  return undefined;
+};
+
+/** The schema: every known field and its check. Unknown fields are errors (typos must not pass silently). */
+const SCHEMA: Record<string, Check | Record<string, Check>> = {
+  region: pattern(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
+  function: {
+    name: pattern(/^[A-Za-z0-9_-]{1,64}$/, 'a Lambda function name (letters, digits, - and _, up to 64)'),
+    role: pattern(/^[\w+=,.@-]{1,64}$/, 'an IAM role name'),
+    runtime: pattern(/^nodejs\d+\.x$/, 'a Node.js Lambda runtime such as nodejs22.x'),
+    architecture: oneOf('x86_64', 'arm64'),
+    memory: int(128, 10240),
+    timeout: int(1, 900),
+    logRetentionDays: oneOf(
+      ...[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map(
+        String,
+      ),
+    ),
+  },
+  vpc: {
+    vpcId: pattern(/^vpc-[0-9a-f]+$/, 'a VPC id such as vpc-0abc123'),
+    subnetIds: stringList(pattern(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc123')),
+    rdsSecurityGroupId: pattern(/^sg-[0-9a-f]+$/, 'a security group id such as sg-0abc123'),
+    lambdaSecurityGroupName: str,
+  },
+  database: {
+    host: str,
+    port: int(1, 65535),
+    name: pattern(/^[A-Za-z0-9_$]{1,64}$/, 'a database name (letters, digits, _ and $)'),
+    user: str,
+    passwordEnv: pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable'),
+    secretArn: pattern(/^arn:aws[\w-]*:secretsmanager:/, 'a Secrets Manager secret ARN'),
+    ssl: bool,
+  },
+  api: {
+    name: str,
+    resource: pattern(/^[A-Za-z0-9._-]+$/, 'a path part such as chatbot'),
+    stage: pattern(/^[A-Za-z0-9_-]+$/, 'a stage name such as prod'),
+    endpointType: oneOf('REGIONAL', 'EDGE', 'PRIVATE'),
+  },
+  usagePlan: {
+    name: str,
+    keyName: str,
+    rateLimit: int(1, 10000),
+    burstLimit: int(1, 5000),
+    quotaLimit: int(1, 1_000_000_000),
+    quotaPeriod: oneOf('DAY', 'WEEK', 'MONTH'),
+  },
+  alarms: {
+    enabled: bool,
+    lambdaErrorsThreshold: int(0, 1_000_000),
+    api4xxThreshold: int(0, 1_000_000),
+    periodSeconds: int(60, 86400),
+    snsTopicArn: pattern(/^arn:aws[\w-]*:sns:/, 'an SNS topic ARN'),
+  },
+  limits: {
+    maxPayloadSize: int(1, 10 * 1024 * 1024),
+    maxQueryLimit: int(1, 100000),
+    queryTimeoutMs: int(100, 900000),
+  },
+  logLevel: oneOf('DEBUG', 'INFO', 'WARN', 'ERROR'),
+  tags: stringMap,
+  local: { port: int(0, 65535), rows: int(0, 100_000_000) },
+};
+
+/** Validate a parsed config document and merge it over the defaults. Throws UserError naming every bad field. */
+export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): ChatbotConfig {
+  if (!isObject(doc as Json)) throw new UserError(`${source}: the config must be a JSON object`);
+  const problems: string[] = [];
+  const merged = defaultConfig() as unknown as Record<string, Json>;
+  for (const [key, value] of Object.entries(doc as Record<string, Json>)) {
+    const rule = SCHEMA[key];
+    if (rule === undefined) {
+      problems.push(`unknown field "${key}"`);
+    } else if (typeof rule === 'function') {
+      const e = rule(value, key);
+      if (e) problems.push(e);
+      else merged[key] = value;
+    } else if (!isObject(value)) {
+      problems.push(`${key} must be an object`);
+    } else {
+      const section = { ...(merged[key] as Record<string, Json>) };
+      for (const [field, fv] of Object.entries(value)) {
+        const check = rule[field];
+        const path = `${key}.${field}`;
+        if (check === undefined) problems.push(`unknown field "${path}"`);
+        else {
+          // logRetentionDays is numeric in JSON but checked against the allowed list as text.
+          const e = check(field === 'logRetentionDays' && typeof fv === 'number' ? String(fv) : fv, path);
+          if (e) problems.push(e);
+          else section[field] = fv;
+        }
+      }
+      merged[key] = section;
+    }
+  }
+  const config = merged as unknown as ChatbotConfig;
+  if (problems.length === 0 && config.usagePlan.burstLimit < config.usagePlan.rateLimit) {
+    problems.push('usagePlan.burstLimit must be at least usagePlan.rateLimit (API Gateway throttles below the rate otherwise)');
+  }
+  if (problems.length === 0 && config.limits.queryTimeoutMs >= 29000) {
+    problems.push('limits.queryTimeoutMs must be under 29000 (API Gateway ends the integration at 29 s)');
+  }
+  if (problems.length > 0) {
+    throw new UserError(`${source} is not valid:\n  - ${problems.join('\n  - ')}`, {
+      hint: 'Fix the fields named above; every field is optional and defaults to the deployment guide\'s value.',
+      exitCode: 2,
+    });
+  }
+  return config;
+}
+
+/**
+ * Load the config file. A missing file at the default path gives the defaults; a missing file the
+ * user named explicitly is an error.
+ */
+export function loadConfig(path: string | undefined): { config: ChatbotConfig; path: string; exists: boolean } {
+  const file = path ?? DEFAULT_CONFIG_FILE;
+  if (!existsSync(file)) {
+    if (path !== undefined) throw new UserError(`config file ${file} not found`, { exitCode: 2 });
+    return { config: defaultConfig(), path: file, exists: false };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${file} is not valid JSON: ${(err as Error).message}`, { exitCode: 2 });
+  }
+  return { config: parseConfig(doc, file), path: file, exists: true };
+}
+
+/** Write only the fields that differ from the defaults, so the file stays short and readable. */
+export function saveConfig(file: string, config: ChatbotConfig): void {
+  const defaults = defaultConfig() as unknown as Record<string, Record<string, unknown> | unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config as unknown as Record<string, unknown>)) {
+    const def = defaults[key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && key !== 'tags') {
+      const section: Record<string, unknown> = {};
+      for (const [f, v] of Object.entries(value as Record<string, unknown>)) {
+        if (v !== undefined && JSON.stringify(v) !== JSON.stringify((def as Record<string, unknown>)?.[f])) section[f] = v;
+      }
+      if (Object.keys(section).length > 0) out[key] = section;
+    } else if (value !== undefined && JSON.stringify(value) !== JSON.stringify(def)) {
+      out[key] = value;
+    }
+  }
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`, { mode: 0o644 });
+}

@@ -1,0 +1,50 @@
+/**
+ * The local stack's state: what `local up` started, so `local status`, `local down`,
+ * `invoke --local`, `test --local` and `db ... ` (with no connection flags) can find it.
+ * Kept in .chatbot-ops/local/state.json with mode 0600, because it holds the local stack's
+ * generated database password and API key (never printed unless asked, never in the config).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface LocalState {
+  version: 1;
+  startedAt: string;
+  /** Folder of the state (absolute). */
+  dir: string;
+  /** Processes `local up` started and `local down` stops: the supervisor, the private MariaDB (if ours). */
+  pids: { supervisor?: number; mariadb?: number };
+  gateway: { url: string; host: '127.0.0.1'; port: number; stage: string; resource: string };
+  apiKey: string;
+  usagePlan: { rateLimit: number; burstLimit: number; quotaLimit: number; quotaPeriod: string };
+  db: { host: string; port: number; user: string; password: string; database: string; managed: boolean };
+}
+
+export function localStateDir(cwd = process.cwd()): string {
+  return resolve(cwd, '.chatbot-ops', 'local');
+}
+
+export function localStatePath(cwd = process.cwd()): string {
+  return join(localStateDir(cwd), 'state.json');
+}
+
+export function readLocalState(cwd = process.cwd()): LocalState | undefined {
+  const file = localStatePath(cwd);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeLocalState(state: LocalState, cwd = process.cwd()): void {
+  mkdirSync(localStateDir(cwd), { recursive: true, mode: 0o700 });
+  const file = localStatePath(cwd);
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+export function removeLocalState(cwd = process.cwd()): void {
+  rmSync(localStatePath(cwd), { force: true });
+}

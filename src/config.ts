@@ -101,8 +101,10 @@ export function defaultConfig(): ChatbotConfig {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Check = (value: Json, path: string) => string | undefined;
 
-const isObject = (v: Json): v is { [k: string]: Json } => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str: Check = (v, p) => (typeof v === 'string' && v.length > 0 ? undefined : `${p} must be a non-empty string`);
+const isObject = (v: Json): v is { [k: string]: Json } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v, p) =>
+  typeof v === 'string' && v.length > 0 ? undefined : `${p} must be a non-empty string`;
 const int =
   (min: number, max: number): Check =>
   (v, p) =>
@@ -145,9 +147,10 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     memory: int(128, 10240),
     timeout: int(1, 900),
     logRetentionDays: oneOf(
-      ...[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map(
-        String,
-      ),
+      ...[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+        3653,
+      ].map(String),
     ),
   },
   vpc: {
@@ -229,14 +232,16 @@ export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): Chatbot
   }
   const config = merged as unknown as ChatbotConfig;
   if (problems.length === 0 && config.usagePlan.burstLimit < config.usagePlan.rateLimit) {
-    problems.push('usagePlan.burstLimit must be at least usagePlan.rateLimit (API Gateway throttles below the rate otherwise)');
+    problems.push(
+      'usagePlan.burstLimit must be at least usagePlan.rateLimit (API Gateway throttles below the rate otherwise)',
+    );
   }
   if (problems.length === 0 && config.limits.queryTimeoutMs >= 29000) {
     problems.push('limits.queryTimeoutMs must be under 29000 (API Gateway ends the integration at 29 s)');
   }
   if (problems.length > 0) {
     throw new UserError(`${source} is not valid:\n  - ${problems.join('\n  - ')}`, {
-      hint: 'Fix the fields named above; every field is optional and defaults to the deployment guide\'s value.',
+      hint: "Fix the fields named above; every field is optional and defaults to the deployment guide's value.",
       exitCode: 2,
     });
   }
@@ -247,7 +252,11 @@ export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): Chatbot
  * Load the config file. A missing file at the default path gives the defaults; a missing file the
  * user named explicitly is an error.
  */
-export function loadConfig(path: string | undefined): { config: ChatbotConfig; path: string; exists: boolean } {
+export function loadConfig(path: string | undefined): {
+  config: ChatbotConfig;
+  path: string;
+  exists: boolean;
+} {
   const file = path ?? DEFAULT_CONFIG_FILE;
   if (!existsSync(file)) {
     if (path !== undefined) throw new UserError(`config file ${file} not found`, { exitCode: 2 });
@@ -271,7 +280,8 @@ export function saveConfig(file: string, config: ChatbotConfig): void {
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && key !== 'tags') {
       const section: Record<string, unknown> = {};
       for (const [f, v] of Object.entries(value as Record<string, unknown>)) {
-        if (v !== undefined && JSON.stringify(v) !== JSON.stringify((def as Record<string, unknown>)?.[f])) section[f] = v;
+        if (v !== undefined && JSON.stringify(v) !== JSON.stringify((def as Record<string, unknown>)?.[f]))
+          section[f] = v;
       }
       if (Object.keys(section).length > 0) out[key] = section;
     } else if (value !== undefined && JSON.stringify(value) !== JSON.stringify(def)) {

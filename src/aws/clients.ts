@@ -34,7 +34,13 @@ export type CallCounter = Map<string, number>;
 
 type AnyClient = {
   middlewareStack: {
-    add: (mw: (next: (a: unknown) => Promise<unknown>, ctx: { clientName?: string; commandName?: string }) => (a: unknown) => Promise<unknown>, o: { step: 'initialize'; name: string }) => void;
+    add: (
+      mw: (
+        next: (a: unknown) => Promise<unknown>,
+        ctx: { clientName?: string; commandName?: string },
+      ) => (a: unknown) => Promise<unknown>,
+      o: { step: 'initialize'; name: string },
+    ) => void;
   };
 };
 

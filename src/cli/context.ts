@@ -59,18 +59,24 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
   };
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: an action that returns nothing exits 0
 export type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<number | undefined | void>;
 
 /**
  * Register one command's implementation: commander hands us positional args and the command
  * object; we build the Context from the global options and let the action return an exit code.
  */
-export type CommandModule = (program: Command, run: <A extends unknown[]>(action: Action<A>) => (...args: unknown[]) => Promise<void>) => void;
+export type CommandModule = (
+  program: Command,
+  run: <A extends unknown[]>(action: Action<A>) => (...args: unknown[]) => Promise<void>,
+) => void;
 
 export function assertInteger(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UserError(`${flag} must be a whole number from ${min} to ${max} (got "${value}")`, { exitCode: 2 });
+    throw new UserError(`${flag} must be a whole number from ${min} to ${max} (got "${value}")`, {
+      exitCode: 2,
+    });
   }
   return n;
 }

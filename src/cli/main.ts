@@ -2,20 +2,31 @@
  * The chatbot-ops command line: global options, the command list, and the one place where
  * errors become messages and exit codes (0 success, 1 failed operation or check, 2 bad usage).
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { UserError } from '../errors.js';
 import { COMMANDS } from '../commands/index.js';
+import { UserError } from '../errors.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
 import type { Ui } from './ui.js';
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export function buildProgram(deps: Deps, exit: { code: number }): Command {
   const program = new Command('chatbot-ops')
     .description('Deploy, drive and diagnose the chatbot traffic backend, on AWS or locally.')
+    .version(packageVersion(), '-V, --version')
     .option('--config <file>', 'config file', undefined)
     .option('--region <region>', 'AWS region (default: the config, then AWS_REGION / the profile)')
     .option('--profile <name>', 'AWS profile (default: AWS_PROFILE)')
-    .addOption(new Option('--endpoint-url <url>', 'send every AWS call to this endpoint (LocalStack, emulators)'))
+    .addOption(
+      new Option('--endpoint-url <url>', 'send every AWS call to this endpoint (LocalStack, emulators)'),
+    )
     .option('--json', 'machine-readable output on stdout, nothing else there', false)
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--verbose', 'show detail and stack traces', false)
@@ -28,7 +39,12 @@ export function buildProgram(deps: Deps, exit: { code: number }): Command {
     async (...args: unknown[]): Promise<void> => {
       const cmd = args[args.length - 1] as Command;
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const options: GlobalOptions = { ...g, json: Boolean(g.json), yes: Boolean(g.yes), verbose: Boolean(g.verbose) };
+      const options: GlobalOptions = {
+        ...g,
+        json: Boolean(g.json),
+        yes: Boolean(g.yes),
+        verbose: Boolean(g.verbose),
+      };
       ui = deps.ui ?? terminalUi({ json: options.json, verbose: options.verbose });
       const ctx = makeContext(options, ui, deps);
       const code = await action(ctx, ...(args.slice(0, -1) as A));
@@ -51,7 +67,11 @@ export async function main(argv: string[], deps: Deps = {}): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are not failures; commander already printed them.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
         return 0;
       return 2;
     }
@@ -62,7 +82,9 @@ export async function main(argv: string[], deps: Deps = {}): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof Error && /^unexpected prompt: /.test(err.message)) {
-      writeErr(`Error: ${err.message.replace('unexpected prompt', 'this needs an answer')} (no terminal to ask on)`);
+      writeErr(
+        `Error: ${err.message.replace('unexpected prompt', 'this needs an answer')} (no terminal to ask on)`,
+      );
       writeErr('  Pass the value as a flag or in the config file, or run on a terminal.');
       return 2;
     }

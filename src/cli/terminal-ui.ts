@@ -5,7 +5,11 @@ import { makeStyle, noPrompts, type Prompter, type Spinner, type Ui } from './ui
 
 const inquirerPrompter: Prompter = {
   input: (message, o) =>
-    input({ message, ...(o?.default === undefined ? {} : { default: o.default }), ...(o?.validate ? { validate: o.validate } : {}) }),
+    input({
+      message,
+      ...(o?.default === undefined ? {} : { default: o.default }),
+      ...(o?.validate ? { validate: o.validate } : {}),
+    }),
   password: (message) => password({ message, mask: '*' }),
   confirm: (message, defaultValue) => confirm({ message, default: defaultValue ?? false }),
   select: (message, choices, defaultValue) =>

@@ -22,7 +22,10 @@ export interface Choice<T> {
 
 /** Prompts: the interactive parts of a command. Tests pass a scripted implementation. */
 export interface Prompter {
-  input(message: string, options?: { default?: string; validate?: (v: string) => true | string }): Promise<string>;
+  input(
+    message: string,
+    options?: { default?: string; validate?: (v: string) => true | string },
+  ): Promise<string>;
   password(message: string): Promise<string>;
   confirm(message: string, defaultValue?: boolean): Promise<boolean>;
   select<T>(message: string, choices: Choice<T>[], defaultValue?: T): Promise<T>;

@@ -37,7 +37,14 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/mysql/bin', '/opt/mariadb/bin'];
+const SEARCH_DIRS = [
+  '/usr/sbin',
+  '/usr/local/sbin',
+  '/usr/bin',
+  '/usr/local/bin',
+  '/usr/local/mysql/bin',
+  '/opt/mariadb/bin',
+];
 
 /** Find a MariaDB binary on PATH or in the usual system folders. */
 export function findBinary(names: string[]): string | undefined {
@@ -141,7 +148,9 @@ export async function startMariaDb(options: StartOptions = {}): Promise<MariaDbS
 
   const port = options.port ?? (await freePort());
   if (options.port !== undefined && (await portInUse(port)))
-    throw new UserError(`port ${port} on 127.0.0.1 is already in use`, { hint: 'Choose another port or stop what uses it.' });
+    throw new UserError(`port ${port} on 127.0.0.1 is already in use`, {
+      hint: 'Choose another port or stop what uses it.',
+    });
 
   const child: ChildProcess = spawn(
     mariadbd,

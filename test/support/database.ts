@@ -2,8 +2,9 @@
  * A fresh database per test file on the shared test server, with the schema applied.
  * Names are unique so files can run in parallel.
  */
-import { readFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { inject } from 'vitest';
 
@@ -24,10 +25,18 @@ export function testServer() {
   return inject('mariadb');
 }
 
-export async function createTestDatabase(prefix = 't', options: { schema?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  prefix = 't',
+  options: { schema?: boolean } = {},
+): Promise<TestDatabase> {
   const server = testServer();
   const database = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = await mysql.createConnection({ host: server.host, port: server.port, user: server.user, password: server.password });
+  const admin = await mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+  });
   await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
   await admin.end();
   const pool = mysql.createPool({

@@ -1,4 +1,5 @@
 /** Every command of the CLI, in the order `--help` lists them. Each module registers its own commands. */
 import type { CommandModule } from '../cli/context.js';
+import * as cost from './cost.js';
 
-export const COMMANDS: CommandModule[] = [];
+export const COMMANDS: CommandModule[] = [cost.register];

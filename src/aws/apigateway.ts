@@ -1,0 +1,416 @@
+/**
+ * API Gateway (REST, v1), narrowed to one API, its resource, POST method and Lambda proxy
+ * integration, stage deployments, API keys and usage plans. Pagination (`position`) is flattened,
+ * NotFoundException becomes undefined for finds and ConflictException "already there" for
+ * associations. Nothing here prints.
+ */
+import {
+  type APIGatewayClient,
+  ConflictException,
+  CreateApiKeyCommand,
+  CreateDeploymentCommand,
+  CreateResourceCommand,
+  CreateRestApiCommand,
+  CreateUsagePlanCommand,
+  CreateUsagePlanKeyCommand,
+  DeleteApiKeyCommand,
+  DeleteRestApiCommand,
+  DeleteUsagePlanCommand,
+  DeleteUsagePlanKeyCommand,
+  GetApiKeyCommand,
+  GetApiKeysCommand,
+  GetResourcesCommand,
+  GetRestApisCommand,
+  GetStageCommand,
+  GetUsagePlanKeysCommand,
+  GetUsagePlansCommand,
+  NotFoundException,
+  type PatchOperation,
+  PutIntegrationCommand,
+  PutMethodCommand,
+  UpdateMethodCommand,
+  UpdateUsagePlanCommand,
+} from '@aws-sdk/client-api-gateway';
+
+export interface RestApiInfo {
+  id: string;
+  name: string;
+  endpointTypes: string[];
+  createdDate: Date | undefined;
+}
+
+export interface MethodInfo {
+  apiKeyRequired: boolean;
+  authorizationType: string;
+  integration: { type: string; httpMethod: string; uri: string } | undefined;
+}
+
+export interface ResourceInfo {
+  id: string;
+  parentId: string | undefined;
+  path: string;
+  pathPart: string | undefined;
+  /** Methods by HTTP verb, with their integration (read with embed=methods, one call for all). */
+  methods: Record<string, MethodInfo>;
+}
+
+export interface UsagePlanInfo {
+  id: string;
+  name: string;
+  throttle: { rateLimit: number | undefined; burstLimit: number | undefined };
+  quota: { limit: number | undefined; period: string | undefined; offset: number | undefined };
+  apiStages: { apiId: string; stage: string }[];
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  enabled: boolean;
+  /** Only when read with includeValue(s); a secret: never print it. */
+  value: string | undefined;
+}
+
+/** `https://<api>.execute-api.<region>.amazonaws.com/<stage>/<resource>`, or the emulator's form behind --endpoint-url. */
+export function invokeUrl(p: {
+  apiId: string;
+  region: string;
+  stage: string;
+  resource: string;
+  endpointUrl?: string;
+}): string {
+  if (p.endpointUrl) {
+    // LocalStack (and moto's server) serve every REST API at this path on their one endpoint.
+    return `${p.endpointUrl.replace(/\/+$/, '')}/restapis/${p.apiId}/${p.stage}/_user_request_/${p.resource}`;
+  }
+  const suffix = p.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://${p.apiId}.execute-api.${p.region}.${suffix}/${p.stage}/${p.resource}`;
+}
+
+/** REST APIs with exactly this name (names are not unique in API Gateway). */
+export async function findRestApisByName(apigw: APIGatewayClient, name: string): Promise<RestApiInfo[]> {
+  const found: RestApiInfo[] = [];
+  let position: string | undefined;
+  do {
+    const page = await apigw.send(new GetRestApisCommand({ limit: 500, ...(position ? { position } : {}) }));
+    for (const a of page.items ?? [])
+      if (a.name === name && a.id)
+        found.push({
+          id: a.id,
+          name,
+          endpointTypes: a.endpointConfiguration?.types ?? [],
+          createdDate: a.createdDate,
+        });
+    position = page.position;
+  } while (position);
+  return found;
+}
+
+export async function createRestApi(
+  apigw: APIGatewayClient,
+  api: { name: string; endpointType: string; tags: Record<string, string> },
+): Promise<{ id: string; rootResourceId: string | undefined }> {
+  const out = await apigw.send(
+    new CreateRestApiCommand({
+      name: api.name,
+      description: 'chatbot traffic backend (managed by chatbot-ops)',
+      endpointConfiguration: { types: [api.endpointType as never] },
+      apiKeySource: 'HEADER',
+      tags: api.tags,
+    }),
+  );
+  return { id: out.id ?? '', rootResourceId: out.rootResourceId };
+}
+
+export async function deleteRestApi(apigw: APIGatewayClient, apiId: string): Promise<boolean> {
+  try {
+    await apigw.send(new DeleteRestApiCommand({ restApiId: apiId }));
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundException) return false;
+    throw err;
+  }
+}
+
+/** Every resource of the API, each with its methods and their integrations. */
+export async function listResources(apigw: APIGatewayClient, apiId: string): Promise<ResourceInfo[]> {
+  const resources: ResourceInfo[] = [];
+  let position: string | undefined;
+  do {
+    const page = await apigw.send(
+      new GetResourcesCommand({
+        restApiId: apiId,
+        embed: ['methods'],
+        limit: 500,
+        ...(position ? { position } : {}),
+      }),
+    );
+    for (const r of page.items ?? []) {
+      const methods: Record<string, MethodInfo> = {};
+      for (const [verb, m] of Object.entries(r.resourceMethods ?? {})) {
+        const i = m.methodIntegration;
+        methods[verb] = {
+          apiKeyRequired: Boolean(m.apiKeyRequired),
+          authorizationType: m.authorizationType ?? 'NONE',
+          integration: i
+            ? { type: i.type ?? '', httpMethod: i.httpMethod ?? '', uri: i.uri ?? '' }
+            : undefined,
+        };
+      }
+      resources.push({
+        id: r.id ?? '',
+        parentId: r.parentId,
+        path: r.path ?? '',
+        pathPart: r.pathPart,
+        methods,
+      });
+    }
+    position = page.position;
+  } while (position);
+  return resources;
+}
+
+export async function createResource(
+  apigw: APIGatewayClient,
+  apiId: string,
+  parentId: string,
+  pathPart: string,
+): Promise<string> {
+  const out = await apigw.send(new CreateResourceCommand({ restApiId: apiId, parentId, pathPart }));
+  return out.id ?? '';
+}
+
+/** Create the method with no authorizer and the API key requirement given. */
+export async function putMethod(
+  apigw: APIGatewayClient,
+  m: { apiId: string; resourceId: string; httpMethod: string; apiKeyRequired: boolean },
+): Promise<void> {
+  await apigw.send(
+    new PutMethodCommand({
+      restApiId: m.apiId,
+      resourceId: m.resourceId,
+      httpMethod: m.httpMethod,
+      authorizationType: 'NONE',
+      apiKeyRequired: m.apiKeyRequired,
+    }),
+  );
+}
+
+export async function setMethodApiKeyRequired(
+  apigw: APIGatewayClient,
+  m: { apiId: string; resourceId: string; httpMethod: string; apiKeyRequired: boolean },
+): Promise<void> {
+  await apigw.send(
+    new UpdateMethodCommand({
+      restApiId: m.apiId,
+      resourceId: m.resourceId,
+      httpMethod: m.httpMethod,
+      patchOperations: [{ op: 'replace', path: '/apiKeyRequired', value: String(m.apiKeyRequired) }],
+    }),
+  );
+}
+
+/** Lambda proxy integration (AWS_PROXY): API Gateway always calls Lambda with POST. */
+export async function putLambdaProxyIntegration(
+  apigw: APIGatewayClient,
+  i: { apiId: string; resourceId: string; httpMethod: string; uri: string },
+): Promise<void> {
+  await apigw.send(
+    new PutIntegrationCommand({
+      restApiId: i.apiId,
+      resourceId: i.resourceId,
+      httpMethod: i.httpMethod,
+      type: 'AWS_PROXY',
+      integrationHttpMethod: 'POST',
+      uri: i.uri,
+    }),
+  );
+}
+
+/** The stage's current deployment id, or undefined when the stage does not exist. */
+export async function findStage(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+): Promise<{ deploymentId: string } | undefined> {
+  try {
+    const out = await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: stage }));
+    return { deploymentId: out.deploymentId ?? '' };
+  } catch (err) {
+    if (err instanceof NotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/** Deploy the API's current state to the stage (creating the stage when needed). */
+export async function createDeployment(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+  description: string,
+): Promise<string> {
+  const out = await apigw.send(
+    new CreateDeploymentCommand({ restApiId: apiId, stageName: stage, description }),
+  );
+  return out.id ?? '';
+}
+
+/** Usage plans with exactly this name. */
+export async function findUsagePlansByName(apigw: APIGatewayClient, name: string): Promise<UsagePlanInfo[]> {
+  const found: UsagePlanInfo[] = [];
+  let position: string | undefined;
+  do {
+    const page = await apigw.send(
+      new GetUsagePlansCommand({ limit: 500, ...(position ? { position } : {}) }),
+    );
+    for (const p of page.items ?? [])
+      if (p.name === name && p.id)
+        found.push({
+          id: p.id,
+          name,
+          throttle: { rateLimit: p.throttle?.rateLimit, burstLimit: p.throttle?.burstLimit },
+          quota: { limit: p.quota?.limit, period: p.quota?.period, offset: p.quota?.offset },
+          apiStages: (p.apiStages ?? []).map((s) => ({ apiId: s.apiId ?? '', stage: s.stage ?? '' })),
+        });
+    position = page.position;
+  } while (position);
+  return found;
+}
+
+export async function createUsagePlan(
+  apigw: APIGatewayClient,
+  plan: {
+    name: string;
+    rateLimit: number;
+    burstLimit: number;
+    quotaLimit: number;
+    quotaPeriod: string;
+    apiStages: { apiId: string; stage: string }[];
+    tags: Record<string, string>;
+  },
+): Promise<string> {
+  const out = await apigw.send(
+    new CreateUsagePlanCommand({
+      name: plan.name,
+      description: 'chatbot API throttle and quota (managed by chatbot-ops)',
+      throttle: { rateLimit: plan.rateLimit, burstLimit: plan.burstLimit },
+      quota: { limit: plan.quotaLimit, period: plan.quotaPeriod as never },
+      apiStages: plan.apiStages.map((s) => ({ apiId: s.apiId, stage: s.stage })),
+      tags: plan.tags,
+    }),
+  );
+  return out.id ?? '';
+}
+
+export async function updateUsagePlan(
+  apigw: APIGatewayClient,
+  planId: string,
+  patchOperations: PatchOperation[],
+): Promise<void> {
+  if (patchOperations.length > 0)
+    await apigw.send(new UpdateUsagePlanCommand({ usagePlanId: planId, patchOperations }));
+}
+
+export async function deleteUsagePlan(apigw: APIGatewayClient, planId: string): Promise<boolean> {
+  try {
+    await apigw.send(new DeleteUsagePlanCommand({ usagePlanId: planId }));
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundException) return false;
+    throw err;
+  }
+}
+
+/** The keys associated with a usage plan (ids and names; values are not trusted from this call). */
+export async function listUsagePlanKeys(
+  apigw: APIGatewayClient,
+  planId: string,
+): Promise<{ id: string; name: string }[]> {
+  const keys: { id: string; name: string }[] = [];
+  let position: string | undefined;
+  do {
+    const page = await apigw.send(
+      new GetUsagePlanKeysCommand({ usagePlanId: planId, limit: 500, ...(position ? { position } : {}) }),
+    );
+    for (const k of page.items ?? []) if (k.id) keys.push({ id: k.id, name: k.name ?? '' });
+    position = page.position;
+  } while (position);
+  return keys;
+}
+
+/** Associate a key with a plan; an existing association is fine. */
+export async function addUsagePlanKey(apigw: APIGatewayClient, planId: string, keyId: string): Promise<void> {
+  try {
+    await apigw.send(new CreateUsagePlanKeyCommand({ usagePlanId: planId, keyId, keyType: 'API_KEY' }));
+  } catch (err) {
+    if (!(err instanceof ConflictException)) throw err;
+  }
+}
+
+export async function removeUsagePlanKey(
+  apigw: APIGatewayClient,
+  planId: string,
+  keyId: string,
+): Promise<void> {
+  try {
+    await apigw.send(new DeleteUsagePlanKeyCommand({ usagePlanId: planId, keyId }));
+  } catch (err) {
+    if (!(err instanceof NotFoundException)) throw err;
+  }
+}
+
+/** API keys with exactly this name, with their values (secrets: never print them). */
+export async function findApiKeysByName(apigw: APIGatewayClient, name: string): Promise<ApiKeyInfo[]> {
+  const keys: ApiKeyInfo[] = [];
+  let position: string | undefined;
+  do {
+    const page = await apigw.send(
+      new GetApiKeysCommand({
+        nameQuery: name,
+        includeValues: true,
+        limit: 500,
+        ...(position ? { position } : {}),
+      }),
+    );
+    for (const k of page.items ?? [])
+      if (k.name === name && k.id) keys.push({ id: k.id, name, enabled: Boolean(k.enabled), value: k.value });
+    position = page.position;
+  } while (position);
+  return keys;
+}
+
+/** One API key with its value, or undefined when it does not exist. */
+export async function getApiKey(apigw: APIGatewayClient, keyId: string): Promise<ApiKeyInfo | undefined> {
+  try {
+    const k = await apigw.send(new GetApiKeyCommand({ apiKey: keyId, includeValue: true }));
+    return { id: keyId, name: k.name ?? '', enabled: Boolean(k.enabled), value: k.value };
+  } catch (err) {
+    if (err instanceof NotFoundException) return undefined;
+    throw err;
+  }
+}
+
+export async function createApiKey(
+  apigw: APIGatewayClient,
+  key: { name: string; value: string; tags: Record<string, string> },
+): Promise<string> {
+  const out = await apigw.send(
+    new CreateApiKeyCommand({
+      name: key.name,
+      value: key.value,
+      enabled: true,
+      description: 'chatbot API key (managed by chatbot-ops)',
+      tags: key.tags,
+    }),
+  );
+  return out.id ?? '';
+}
+
+export async function deleteApiKey(apigw: APIGatewayClient, keyId: string): Promise<boolean> {
+  try {
+    await apigw.send(new DeleteApiKeyCommand({ apiKey: keyId }));
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundException) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * EC2, narrowed to what the Lambda's network needs: VPCs, subnets (with whether they route to an
+ * internet gateway), security groups and their rules, and the network interfaces Lambda leaves in
+ * a group. EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
+ * carried as the exception's `name`: translated here, never by message text. Nothing here prints.
+ */
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type EC2Client,
+  EC2ServiceException,
+  type Filter,
+  type IpPermission,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+
+/** One security group rule with exactly one peer, so rule sets compare as plain lists. */
+export interface SgRule {
+  /** `tcp`, `udp`, `icmp` or `-1` (all). */
+  protocol: string;
+  fromPort?: number;
+  toPort?: number;
+  groupId?: string;
+  cidr?: string;
+  cidrV6?: string;
+  prefixListId?: string;
+}
+
+export interface SecurityGroupState {
+  id: string;
+  name: string;
+  vpcId: string;
+  ingress: SgRule[];
+  egress: SgRule[];
+  tags: Record<string, string>;
+}
+
+export interface VpcInfo {
+  id: string;
+  cidr: string;
+  isDefault: boolean;
+  name: string | undefined;
+}
+
+export interface SubnetInfo {
+  id: string;
+  vpcId: string;
+  az: string;
+  cidr: string;
+  name: string | undefined;
+}
+
+/** True when the error is EC2's error with this code (EC2 has no per-code exception classes). */
+export function isEc2Error(err: unknown, code: string): boolean {
+  return err instanceof EC2ServiceException && err.name === code;
+}
+
+const nameTag = (tags: { Key?: string; Value?: string }[] | undefined) =>
+  tags?.find((t) => t.Key === 'Name')?.Value;
+
+/** A stable text form of a rule, for comparing and for showing in a plan. */
+export function describeRule(rule: SgRule): string {
+  const proto =
+    rule.protocol === '-1'
+      ? 'all traffic'
+      : `${rule.protocol.toUpperCase()} ${rule.fromPort === rule.toPort ? rule.fromPort : `${rule.fromPort}-${rule.toPort}`}`;
+  const peer = rule.groupId ?? rule.cidr ?? rule.cidrV6 ?? rule.prefixListId ?? '?';
+  return `${proto} ${peer}`;
+}
+
+function flattenPermissions(perms: IpPermission[] | undefined): SgRule[] {
+  const rules: SgRule[] = [];
+  for (const p of perms ?? []) {
+    const base: SgRule = {
+      protocol: p.IpProtocol ?? '-1',
+      ...(p.IpProtocol !== '-1' && p.FromPort !== undefined ? { fromPort: p.FromPort } : {}),
+      ...(p.IpProtocol !== '-1' && p.ToPort !== undefined ? { toPort: p.ToPort } : {}),
+    };
+    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId) rules.push({ ...base, groupId: g.GroupId });
+    for (const r of p.IpRanges ?? []) if (r.CidrIp) rules.push({ ...base, cidr: r.CidrIp });
+    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) rules.push({ ...base, cidrV6: r.CidrIpv6 });
+    for (const r of p.PrefixListIds ?? [])
+      if (r.PrefixListId) rules.push({ ...base, prefixListId: r.PrefixListId });
+  }
+  return rules;
+}
+
+function toPermission(rule: SgRule, description?: string): IpPermission {
+  const d = description ? { Description: description } : {};
+  return {
+    IpProtocol: rule.protocol,
+    ...(rule.fromPort !== undefined ? { FromPort: rule.fromPort } : {}),
+    ...(rule.toPort !== undefined ? { ToPort: rule.toPort } : {}),
+    ...(rule.groupId ? { UserIdGroupPairs: [{ GroupId: rule.groupId, ...d }] } : {}),
+    ...(rule.cidr ? { IpRanges: [{ CidrIp: rule.cidr, ...d }] } : {}),
+    ...(rule.cidrV6 ? { Ipv6Ranges: [{ CidrIpv6: rule.cidrV6, ...d }] } : {}),
+    ...(rule.prefixListId ? { PrefixListIds: [{ PrefixListId: rule.prefixListId, ...d }] } : {}),
+  };
+}
+
+function toState(g: SecurityGroup): SecurityGroupState {
+  return {
+    id: g.GroupId ?? '',
+    name: g.GroupName ?? '',
+    vpcId: g.VpcId ?? '',
+    ingress: flattenPermissions(g.IpPermissions),
+    egress: flattenPermissions(g.IpPermissionsEgress),
+    tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+  };
+}
+
+async function describeGroups(
+  ec2: EC2Client,
+  input: { GroupIds?: string[]; Filters?: Filter[] },
+): Promise<SecurityGroup[]> {
+  const groups: SecurityGroup[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeSecurityGroupsCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
+    );
+    groups.push(...(page.SecurityGroups ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return groups;
+}
+
+/** The security group with this name in this VPC, or undefined. */
+export async function findSecurityGroupByName(
+  ec2: EC2Client,
+  vpcId: string,
+  name: string,
+): Promise<SecurityGroupState | undefined> {
+  const groups = await describeGroups(ec2, {
+    Filters: [
+      { Name: 'vpc-id', Values: [vpcId] },
+      { Name: 'group-name', Values: [name] },
+    ],
+  });
+  return groups[0] ? toState(groups[0]) : undefined;
+}
+
+/** The security group with this id, or undefined when it does not exist. */
+export async function findSecurityGroup(
+  ec2: EC2Client,
+  groupId: string,
+): Promise<SecurityGroupState | undefined> {
+  try {
+    const groups = await describeGroups(ec2, { GroupIds: [groupId] });
+    return groups[0] ? toState(groups[0]) : undefined;
+  } catch (err) {
+    if (isEc2Error(err, 'InvalidGroup.NotFound') || isEc2Error(err, 'InvalidGroupId.Malformed'))
+      return undefined;
+    throw err;
+  }
+}
+
+/** Every security group of a VPC (for choosing the RDS group interactively). */
+export async function listSecurityGroups(ec2: EC2Client, vpcId: string): Promise<SecurityGroupState[]> {
+  return (await describeGroups(ec2, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).map(toState);
+}
+
+export async function createSecurityGroup(
+  ec2: EC2Client,
+  group: { vpcId: string; name: string; description: string; tags: Record<string, string> },
+): Promise<string> {
+  const out = await ec2.send(
+    new CreateSecurityGroupCommand({
+      VpcId: group.vpcId,
+      GroupName: group.name,
+      Description: group.description,
+      TagSpecifications: [
+        {
+          ResourceType: 'security-group',
+          Tags: Object.entries(group.tags).map(([Key, Value]) => ({ Key, Value })),
+        },
+      ],
+    }),
+  );
+  return out.GroupId ?? '';
+}
+
+/** Add rules; a rule that is already there (InvalidPermission.Duplicate) is not an error. */
+export async function authorizeRules(
+  ec2: EC2Client,
+  groupId: string,
+  direction: 'ingress' | 'egress',
+  rules: SgRule[],
+  description?: string,
+): Promise<void> {
+  if (rules.length === 0) return;
+  const input = { GroupId: groupId, IpPermissions: rules.map((r) => toPermission(r, description)) };
+  try {
+    if (direction === 'ingress') await ec2.send(new AuthorizeSecurityGroupIngressCommand(input));
+    else await ec2.send(new AuthorizeSecurityGroupEgressCommand(input));
+  } catch (err) {
+    if (isEc2Error(err, 'InvalidPermission.Duplicate')) return;
+    throw err;
+  }
+}
+
+/** Remove rules; a rule or group already gone is not an error. */
+export async function revokeRules(
+  ec2: EC2Client,
+  groupId: string,
+  direction: 'ingress' | 'egress',
+  rules: SgRule[],
+): Promise<void> {
+  if (rules.length === 0) return;
+  const input = { GroupId: groupId, IpPermissions: rules.map((r) => toPermission(r)) };
+  try {
+    if (direction === 'ingress') await ec2.send(new RevokeSecurityGroupIngressCommand(input));
+    else await ec2.send(new RevokeSecurityGroupEgressCommand(input));
+  } catch (err) {
+    if (isEc2Error(err, 'InvalidPermission.NotFound') || isEc2Error(err, 'InvalidGroup.NotFound')) return;
+    throw err;
+  }
+}
+
+/**
+ * Delete a group. Returns 'deleted', 'missing', or 'in-use' (DependencyViolation: an ENI or another
+ * group's rule still refers to it) so the caller can wait or explain.
+ */
+export async function deleteSecurityGroup(
+  ec2: EC2Client,
+  groupId: string,
+): Promise<'deleted' | 'missing' | 'in-use'> {
+  try {
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+    return 'deleted';
+  } catch (err) {
+    if (isEc2Error(err, 'InvalidGroup.NotFound')) return 'missing';
+    if (isEc2Error(err, 'DependencyViolation')) return 'in-use';
+    throw err;
+  }
+}
+
+/** Ids of the network interfaces that still use a security group (Lambda's hyperplane ENIs). */
+export async function listNetworkInterfaceIds(ec2: EC2Client, groupId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'group-id', Values: [groupId] }],
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+    for (const n of page.NetworkInterfaces ?? []) if (n.NetworkInterfaceId) ids.push(n.NetworkInterfaceId);
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return ids;
+}
+
+/** All VPCs of the region, or only the given one. An unknown id gives an empty list. */
+export async function listVpcs(ec2: EC2Client, vpcId?: string): Promise<VpcInfo[]> {
+  const vpcs: VpcInfo[] = [];
+  let NextToken: string | undefined;
+  try {
+    do {
+      const page = await ec2.send(
+        new DescribeVpcsCommand({
+          ...(vpcId ? { VpcIds: [vpcId] } : {}),
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+      for (const v of page.Vpcs ?? [])
+        vpcs.push({
+          id: v.VpcId ?? '',
+          cidr: v.CidrBlock ?? '',
+          isDefault: Boolean(v.IsDefault),
+          name: nameTag(v.Tags),
+        });
+      NextToken = page.NextToken;
+    } while (NextToken);
+  } catch (err) {
+    if (isEc2Error(err, 'InvalidVpcID.NotFound')) return [];
+    throw err;
+  }
+  return vpcs;
+}
+
+/** Subnets by id, or all subnets of a VPC. Unknown ids are simply absent from the result. */
+export async function listSubnets(
+  ec2: EC2Client,
+  query: { subnetIds?: string[]; vpcId?: string },
+): Promise<SubnetInfo[]> {
+  const subnets: SubnetInfo[] = [];
+  let NextToken: string | undefined;
+  const input = query.subnetIds
+    ? { SubnetIds: query.subnetIds }
+    : { Filters: [{ Name: 'vpc-id', Values: [query.vpcId ?? ''] }] };
+  try {
+    do {
+      const page = await ec2.send(
+        new DescribeSubnetsCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
+      );
+      for (const s of page.Subnets ?? [])
+        subnets.push({
+          id: s.SubnetId ?? '',
+          vpcId: s.VpcId ?? '',
+          az: s.AvailabilityZone ?? '',
+          cidr: s.CidrBlock ?? '',
+          name: nameTag(s.Tags),
+        });
+      NextToken = page.NextToken;
+    } while (NextToken);
+  } catch (err) {
+    // One unknown id fails the whole call; the caller reports which ids are missing.
+    if (isEc2Error(err, 'InvalidSubnetID.NotFound') && query.subnetIds && query.subnetIds.length > 1) {
+      const found = await Promise.all(query.subnetIds.map((id) => listSubnets(ec2, { subnetIds: [id] })));
+      return found.flat();
+    }
+    if (isEc2Error(err, 'InvalidSubnetID.NotFound')) return [];
+    throw err;
+  }
+  return subnets;
+}
+
+/**
+ * The subnets (of those given) whose route table sends traffic to an internet gateway. A subnet
+ * without an explicit route table association uses the VPC's main route table.
+ */
+export async function findPublicSubnets(
+  ec2: EC2Client,
+  vpcId: string,
+  subnetIds: string[],
+): Promise<Set<string>> {
+  const tables: { main: boolean; subnets: string[]; toIgw: boolean }[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [{ Name: 'vpc-id', Values: [vpcId] }],
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+    for (const t of page.RouteTables ?? []) {
+      tables.push({
+        main: (t.Associations ?? []).some((a) => a.Main),
+        subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
+        toIgw: (t.Routes ?? []).some((r) => r.GatewayId?.startsWith('igw-') && r.State !== 'blackhole'),
+      });
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const main = tables.find((t) => t.main);
+  const publicIds = new Set<string>();
+  for (const id of subnetIds) {
+    const table = tables.find((t) => t.subnets.includes(id)) ?? main;
+    if (table?.toIgw) publicIds.add(id);
+  }
+  return publicIds;
+}

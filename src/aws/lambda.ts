@@ -1,0 +1,322 @@
+/**
+ * Lambda, narrowed to the one function: read its configuration, create it (retrying while a fresh
+ * role cannot yet be assumed), update code or configuration, wait until it is ready for the next
+ * change, manage the API Gateway invoke permission, invoke it, delete it. Nothing here prints.
+ */
+import {
+  AddPermissionCommand,
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionConfigurationCommand,
+  GetPolicyCommand,
+  InvalidParameterValueException,
+  InvokeCommand,
+  type LambdaClient,
+  RemovePermissionCommand,
+  ResourceConflictException,
+  ResourceNotFoundException,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+  waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2,
+} from '@aws-sdk/client-lambda';
+import { UserError } from '../errors.js';
+import type { Clock, Timing } from './timing.js';
+
+export interface FunctionSettings {
+  runtime: string;
+  handler: string;
+  roleArn: string;
+  memory: number;
+  timeout: number;
+  architecture: string;
+  environment: Record<string, string>;
+  subnetIds: string[];
+  securityGroupIds: string[];
+}
+
+export interface FunctionState extends FunctionSettings {
+  name: string;
+  arn: string;
+  codeSha256: string;
+  state: string | undefined;
+  lastUpdateStatus: string | undefined;
+}
+
+/** The function's configuration, or undefined when there is no such function. */
+export async function findFunction(lambda: LambdaClient, name: string): Promise<FunctionState | undefined> {
+  try {
+    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    return {
+      name,
+      arn: c.FunctionArn ?? '',
+      runtime: c.Runtime ?? '',
+      handler: c.Handler ?? '',
+      roleArn: c.Role ?? '',
+      memory: c.MemorySize ?? 0,
+      timeout: c.Timeout ?? 0,
+      architecture: c.Architectures?.[0] ?? 'x86_64',
+      environment: { ...(c.Environment?.Variables ?? {}) },
+      subnetIds: [...(c.VpcConfig?.SubnetIds ?? [])].sort(),
+      securityGroupIds: [...(c.VpcConfig?.SecurityGroupIds ?? [])].sort(),
+      codeSha256: c.CodeSha256 ?? '',
+      state: c.State,
+      lastUpdateStatus: c.LastUpdateStatus,
+    };
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * THE ROLE-PROPAGATION QUIRK. A role created seconds ago is not yet visible to Lambda (IAM is
+ * eventually consistent), and CreateFunction fails with InvalidParameterValueException whose only
+ * distinguishing mark is the message "The role defined for the function cannot be assumed by
+ * Lambda." AWS gives no code for it, so this is the one place that matches message text.
+ */
+export function isRoleNotYetAssumable(err: unknown): boolean {
+  return err instanceof InvalidParameterValueException && /cannot be assumed by Lambda/i.test(err.message);
+}
+
+/** How long to keep retrying while the role propagates (IAM usually takes 5–15 s, rarely a minute). */
+export const ROLE_PROPAGATION_BUDGET_MS = 120_000;
+
+/**
+ * Create the function from a zip. Retries, with growing pauses inside a ~2 minute budget, while the
+ * role cannot be assumed yet; `onRetry` lets the caller say so on its spinner.
+ */
+export async function createFunction(
+  lambda: LambdaClient,
+  fn: FunctionSettings & { name: string; zip: Uint8Array; tags: Record<string, string> },
+  clock: Clock,
+  onRetry?: (attempt: number, waitedMs: number) => void,
+): Promise<string> {
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: fn.name,
+          Runtime: fn.runtime as never,
+          Handler: fn.handler,
+          Role: fn.roleArn,
+          MemorySize: fn.memory,
+          Timeout: fn.timeout,
+          Architectures: [fn.architecture as never],
+          Environment: { Variables: fn.environment },
+          ...(fn.subnetIds.length > 0
+            ? { VpcConfig: { SubnetIds: fn.subnetIds, SecurityGroupIds: fn.securityGroupIds } }
+            : {}),
+          Code: { ZipFile: fn.zip },
+          Tags: fn.tags,
+          Description: 'chatbot traffic backend (managed by chatbot-ops)',
+        }),
+      );
+      return out.FunctionArn ?? '';
+    } catch (err) {
+      const waited = clock.now() - started;
+      if (!isRoleNotYetAssumable(err)) throw err;
+      if (waited >= ROLE_PROPAGATION_BUDGET_MS) {
+        throw new UserError(
+          `Lambda still cannot assume the role ${fn.roleArn} after ${Math.round(waited / 1000)} s`,
+          {
+            hint: "Check the role's trust policy allows lambda.amazonaws.com, then re-run; IAM changes can take a minute to propagate.",
+            cause: err,
+          },
+        );
+      }
+      onRetry?.(attempt, waited);
+      await clock.sleep(Math.min(2000 * 2 ** (attempt - 1), 15_000));
+    }
+  }
+}
+
+/**
+ * Wait until the function can take the next change: State Active (creation and VPC set-up done)
+ * and LastUpdateStatus Successful. A second update while one is in progress fails with
+ * ResourceConflictException, which is why every mutation is preceded by this.
+ */
+export async function waitForFunctionReady(
+  lambda: LambdaClient,
+  name: string,
+  timing: Timing,
+): Promise<void> {
+  const config = {
+    client: lambda,
+    minDelay: timing.waiter.minDelaySeconds,
+    maxDelay: timing.waiter.maxDelaySeconds,
+    maxWaitTime: timing.waiter.maxWaitSeconds,
+  };
+  try {
+    await waitUntilFunctionActiveV2(config, { FunctionName: name });
+    await waitUntilFunctionUpdatedV2(config, { FunctionName: name });
+  } catch (err) {
+    throw new UserError(`the function ${name} did not become ready (Active, last update Successful)`, {
+      hint: `See its State/LastUpdateStatusReason: aws lambda get-function-configuration --function-name ${name}`,
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Run one mutation; if Lambda says another update is still in progress (ResourceConflictException),
+ * wait for the function to be ready and try again, a few times.
+ */
+async function withUpdateConflictRetry<T>(
+  lambda: LambdaClient,
+  name: string,
+  timing: Timing,
+  send: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof ResourceConflictException) || attempt >= 5) throw err;
+      await waitForFunctionReady(lambda, name, timing);
+    }
+  }
+}
+
+/** Upload new code (and architecture, which Lambda only changes together with code). */
+export async function updateFunctionCode(
+  lambda: LambdaClient,
+  name: string,
+  code: { zip: Uint8Array; architecture: string },
+  timing: Timing,
+): Promise<void> {
+  await waitForFunctionReady(lambda, name, timing);
+  await withUpdateConflictRetry(lambda, name, timing, () =>
+    lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: name,
+        ZipFile: code.zip,
+        Architectures: [code.architecture as never],
+      }),
+    ),
+  );
+  await waitForFunctionReady(lambda, name, timing);
+}
+
+/** Change only the configuration fields given. */
+export async function updateFunctionConfiguration(
+  lambda: LambdaClient,
+  name: string,
+  changes: Partial<Omit<FunctionSettings, 'architecture'>>,
+  timing: Timing,
+): Promise<void> {
+  await waitForFunctionReady(lambda, name, timing);
+  const vpc =
+    changes.subnetIds !== undefined || changes.securityGroupIds !== undefined
+      ? {
+          VpcConfig: { SubnetIds: changes.subnetIds ?? [], SecurityGroupIds: changes.securityGroupIds ?? [] },
+        }
+      : {};
+  await withUpdateConflictRetry(lambda, name, timing, () =>
+    lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: name,
+        ...(changes.runtime !== undefined ? { Runtime: changes.runtime as never } : {}),
+        ...(changes.handler !== undefined ? { Handler: changes.handler } : {}),
+        ...(changes.roleArn !== undefined ? { Role: changes.roleArn } : {}),
+        ...(changes.memory !== undefined ? { MemorySize: changes.memory } : {}),
+        ...(changes.timeout !== undefined ? { Timeout: changes.timeout } : {}),
+        ...(changes.environment !== undefined ? { Environment: { Variables: changes.environment } } : {}),
+        ...vpc,
+      }),
+    ),
+  );
+  await waitForFunctionReady(lambda, name, timing);
+}
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect?: string;
+  Principal?: unknown;
+  Action?: string | string[];
+  Resource?: string;
+  Condition?: { ArnLike?: { 'AWS:SourceArn'?: string } };
+}
+
+/** The statements of the function's resource policy (empty when it has none). */
+export async function listPermissionStatements(
+  lambda: LambdaClient,
+  name: string,
+): Promise<PolicyStatement[]> {
+  try {
+    const out = await lambda.send(new GetPolicyCommand({ FunctionName: name }));
+    if (!out.Policy) return [];
+    return ((JSON.parse(out.Policy) as { Statement?: PolicyStatement[] }).Statement ??
+      []) as PolicyStatement[];
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return [];
+    throw err;
+  }
+}
+
+/** Let a service principal invoke the function from one source ARN. An existing statement id is kept. */
+export async function addInvokePermission(
+  lambda: LambdaClient,
+  p: { functionName: string; statementId: string; principal: string; sourceArn: string },
+): Promise<void> {
+  try {
+    await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: p.functionName,
+        StatementId: p.statementId,
+        Action: 'lambda:InvokeFunction',
+        Principal: p.principal,
+        SourceArn: p.sourceArn,
+      }),
+    );
+  } catch (err) {
+    // The same statement id already present: what we wanted is there (the caller compared it).
+    if (err instanceof ResourceConflictException) return;
+    throw err;
+  }
+}
+
+export async function removePermission(
+  lambda: LambdaClient,
+  functionName: string,
+  statementId: string,
+): Promise<void> {
+  try {
+    await lambda.send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: statementId }));
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+}
+
+/** Invoke synchronously with a JSON event; the payload comes back as text. */
+export async function invokeFunction(
+  lambda: LambdaClient,
+  name: string,
+  event: unknown,
+): Promise<{ statusCode: number; payload: string; functionError?: string; requestId?: string }> {
+  const out = await lambda.send(
+    new InvokeCommand({
+      FunctionName: name,
+      InvocationType: 'RequestResponse',
+      Payload: new TextEncoder().encode(JSON.stringify(event)),
+    }),
+  );
+  return {
+    statusCode: out.StatusCode ?? 0,
+    payload: out.Payload ? new TextDecoder().decode(out.Payload) : '',
+    ...(out.FunctionError ? { functionError: out.FunctionError } : {}),
+    ...(out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {}),
+  };
+}
+
+/** Delete the function; false when there was none. */
+export async function deleteFunction(lambda: LambdaClient, name: string): Promise<boolean> {
+  try {
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: name }));
+    return true;
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return false;
+    throw err;
+  }
+}

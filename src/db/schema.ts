@@ -1,0 +1,119 @@
+/**
+ * Applying templates/schema.sql (SPEC 1, "Database"), plus the small bookkeeping table
+ * `db load` uses to stay convergent. Idempotent: tables are created only when missing, and an
+ * existing table that lacks one of the schema's indexes gets just that index added, so a table
+ * made by hand from the guide's README is brought up to what the intents need.
+ */
+import { readFileSync } from 'node:fs';
+import type mysql from 'mysql2/promise';
+
+/** Works from src/ (vitest, tsx) and from build/ (tsc): both are two levels below the package root. */
+const SCHEMA_URL = new URL('../../templates/schema.sql', import.meta.url);
+
+/**
+ * Files `db load` has loaded, by SHA-256 of their bytes (compressed bytes for .gz), written in the
+ * same transaction as the file's rows: a re-run skips a file already here and never duplicates it.
+ */
+export const LOAD_HISTORY_SQL = `CREATE TABLE IF NOT EXISTS load_history (
+  sha256     CHAR(64)        CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  source     VARCHAR(1024)   NOT NULL,
+  bytes      BIGINT UNSIGNED NOT NULL,
+  \`lines\`    BIGINT UNSIGNED NOT NULL,
+  loaded     BIGINT UNSIGNED NOT NULL,
+  errors     BIGINT UNSIGNED NOT NULL,
+  loaded_at  DATETIME(3)     NOT NULL,
+  PRIMARY KEY (sha256)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;
+
+/** Anything with mysql2's promise `query`: a Connection, a PoolConnection or a Pool. */
+export type Queryable = Pick<mysql.Connection, 'query'>;
+
+export interface SchemaTable {
+  name: string;
+  /** The CREATE TABLE IF NOT EXISTS statement. */
+  sql: string;
+  /** Secondary indexes declared in the statement: name and column list as written. */
+  indexes: { name: string; columns: string }[];
+}
+
+export function readSchemaSql(): string {
+  return readFileSync(SCHEMA_URL, 'utf8');
+}
+
+/**
+ * Split schema SQL into statements. Comment lines go first, because they may hold semicolons
+ * (schema.sql explains a key limit in one); a statement ends at a semicolon closing a line.
+ */
+export function splitSqlStatements(sql: string): string[] {
+  const text = sql
+    .split('\n')
+    .map((line) => line.replace(/^\s*--.*$/, ''))
+    .join('\n');
+  return text
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** The tables a schema declares (only CREATE TABLE IF NOT EXISTS statements are accepted: they are the idempotent kind). */
+export function parseSchemaTables(sql: string): SchemaTable[] {
+  return splitSqlStatements(sql).map((statement) => {
+    const head = /^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?/i.exec(statement);
+    if (!head?.[1])
+      throw new Error(`schema statement is not CREATE TABLE IF NOT EXISTS: ${statement.slice(0, 60)}`);
+    const indexes: SchemaTable['indexes'] = [];
+    for (const m of statement.matchAll(/^\s*(?:UNIQUE\s+)?KEY\s+`?(\w+)`?\s*\((.*)\)\s*,?\s*$/gim)) {
+      if (m[1] && m[2]) indexes.push({ name: m[1], columns: m[2] });
+    }
+    return { name: head[1], sql: statement, indexes };
+  });
+}
+
+async function existingTables(conn: Queryable): Promise<Set<string>> {
+  const [rows] = await conn.query(
+    'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+  );
+  return new Set((rows as { name: string }[]).map((r) => r.name));
+}
+
+async function existingIndexes(conn: Queryable, table: string): Promise<Set<string>> {
+  const [rows] = await conn.query(
+    'SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [table],
+  );
+  return new Set((rows as { name: string }[]).map((r) => r.name));
+}
+
+/**
+ * Apply templates/schema.sql and the load_history table to the connection's current database.
+ * Returns what it made (`table access_logs`, `index access_logs.idx_timestamp` when an index had
+ * to be added to an existing table) and what was already there. Running it again changes nothing.
+ */
+export async function applySchema(
+  conn: mysql.Connection | mysql.Pool,
+): Promise<{ created: string[]; unchanged: string[] }> {
+  const db = conn as Queryable;
+  const [current] = await db.query('SELECT DATABASE() AS name');
+  if (!(current as { name: string | null }[])[0]?.name) {
+    throw new Error('applySchema needs a connection with a database selected');
+  }
+  const tables = [...parseSchemaTables(readSchemaSql()), ...parseSchemaTables(LOAD_HISTORY_SQL)];
+  const before = await existingTables(db);
+  const created: string[] = [];
+  const unchanged: string[] = [];
+  for (const table of tables) {
+    if (!before.has(table.name)) {
+      await db.query(table.sql);
+      created.push(`table ${table.name}`);
+      continue;
+    }
+    const have = await existingIndexes(db, table.name);
+    const missing = table.indexes.filter((ix) => !have.has(ix.name));
+    for (const ix of missing) {
+      await db.query(`ALTER TABLE \`${table.name}\` ADD KEY IF NOT EXISTS \`${ix.name}\` (${ix.columns})`);
+      created.push(`index ${table.name}.${ix.name}`);
+    }
+    unchanged.push(`table ${table.name}`);
+  }
+  return { created, unchanged };
+}

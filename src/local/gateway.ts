@@ -97,7 +97,7 @@ function proxyHeaders(raw: string[]): { single: Record<string, string>; multi: R
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     single[name] = value;
-    (multi[name] ??= []).push(value);
+    multi[name] = [...(multi[name] ?? []), value];
   }
   return { single, multi };
 }
@@ -110,7 +110,7 @@ function proxyQuery(search: URLSearchParams): {
   const multi: Record<string, string[]> = {};
   for (const [k, v] of search) {
     single[k] = v;
-    (multi[k] ??= []).push(v);
+    multi[k] = [...(multi[k] ?? []), v];
   }
   return Object.keys(single).length === 0 ? { single: null, multi: null } : { single, multi };
 }

@@ -1,5 +1,6 @@
 /** Every command of the CLI, in the order `--help` lists them. Each module registers its own commands. */
 import type { CommandModule } from '../cli/context.js';
 import * as cost from './cost.js';
+import * as logs from './logs.js';
 
-export const COMMANDS: CommandModule[] = [cost.register];
+export const COMMANDS: CommandModule[] = [cost.register, logs.register];

@@ -1,0 +1,132 @@
+/**
+ * Reading the function's CloudWatch log events: one window with FilterLogEvents (pages flattened),
+ * and following new events by polling. Polling rather than StartLiveTail: it works with every
+ * emulator, needs only logs:FilterLogEvents, and a 2 s poll is fast enough for a person watching.
+ * Nothing here prints.
+ */
+import {
+  type CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { UserError } from '../errors.js';
+
+export interface LogEvent {
+  eventId: string;
+  /** Epoch milliseconds when the event happened. */
+  timestamp: number;
+  message: string;
+  logStreamName?: string;
+}
+
+export interface LogQuery {
+  logGroupName: string;
+  /** Epoch ms, inclusive. */
+  startTime: number;
+  /** Epoch ms, inclusive; open-ended when absent. */
+  endTime?: number;
+  /** CloudWatch Logs filter pattern syntax, e.g. `ERROR` or `?"Task timed out" ?ERROR`. */
+  filterPattern?: string;
+  /** Stop after this many events (the newest ones are not preferred: events come oldest first). */
+  limit?: number;
+}
+
+/** The log group name Lambda writes to for a function. */
+export function functionLogGroup(functionName: string): string {
+  return `/aws/lambda/${functionName}`;
+}
+
+function missingGroup(name: string, cause: unknown): UserError {
+  return new UserError(`the log group ${name} does not exist`, {
+    hint:
+      'Lambda creates it on the first invocation if the role may write logs. Invoke the function once ' +
+      '(`chatbot-ops invoke health --direct`), then run `chatbot-ops doctor` if it is still missing.',
+    cause,
+  });
+}
+
+/** Every event of the window, oldest first, following nextToken until the end (or `limit`). */
+export async function filterLogEvents(logs: CloudWatchLogsClient, q: LogQuery): Promise<LogEvent[]> {
+  const events: LogEvent[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await logs.send(
+        new FilterLogEventsCommand({
+          logGroupName: q.logGroupName,
+          startTime: q.startTime,
+          ...(q.endTime === undefined ? {} : { endTime: q.endTime }),
+          ...(q.filterPattern ? { filterPattern: q.filterPattern } : {}),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const e of page.events ?? []) {
+        if (e.eventId === undefined || e.timestamp === undefined) continue;
+        events.push({
+          eventId: e.eventId,
+          timestamp: e.timestamp,
+          message: e.message ?? '',
+          ...(e.logStreamName ? { logStreamName: e.logStreamName } : {}),
+        });
+        if (q.limit !== undefined && events.length >= q.limit) return events;
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) throw missingGroup(q.logGroupName, err);
+    throw err;
+  }
+  // Pages are ordered per stream; across streams the order is only roughly by time.
+  return events.sort((a, b) => a.timestamp - b.timestamp || a.eventId.localeCompare(b.eventId));
+}
+
+/**
+ * Events can be ingested a few seconds after they happened, with a timestamp older than the newest
+ * one already shown; each poll therefore looks back this far and drops events it has seen by id.
+ */
+export const FOLLOW_LOOKBACK_MS = 30_000;
+
+export interface FollowOptions {
+  intervalMs?: number;
+  signal: AbortSignal;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Yield batches of new events, polling every `intervalMs` (2 s) until `signal` aborts (Ctrl-C).
+ * The first batch is the window from `startTime`. Each event is yielded once, even when polls overlap.
+ */
+export async function* followLogEvents(
+  logs: CloudWatchLogsClient,
+  q: Omit<LogQuery, 'endTime' | 'limit'>,
+  options: FollowOptions,
+): AsyncGenerator<LogEvent[]> {
+  const sleep = options.sleep ?? abortableSleep;
+  const seen = new Map<string, number>();
+  let from = q.startTime;
+  while (!options.signal.aborted) {
+    const events = await filterLogEvents(logs, { ...q, startTime: from });
+    const fresh = events.filter((e) => !seen.has(e.eventId));
+    for (const e of fresh) seen.set(e.eventId, e.timestamp);
+    const newest = events.reduce((m, e) => Math.max(m, e.timestamp), from);
+    from = Math.max(q.startTime, newest - FOLLOW_LOOKBACK_MS);
+    // Ids older than the next window can never come back: forget them so memory stays bounded.
+    for (const [id, ts] of seen) if (ts < from) seen.delete(id);
+    if (fresh.length > 0) yield fresh;
+    if (options.signal.aborted) break;
+    await sleep(options.intervalMs ?? 2000, options.signal);
+  }
+}

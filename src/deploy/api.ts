@@ -1,0 +1,231 @@
+/**
+ * Guide step 5: the REST API. Found or created by name (REGIONAL), the /chatbot resource, POST with
+ * an API key required, the Lambda proxy integration, the permission for API Gateway to invoke the
+ * function from this API and route only, and a deployment to the stage when anything changed.
+ */
+import {
+  createDeployment,
+  createResource,
+  createRestApi,
+  findRestApisByName,
+  findStage,
+  listResources,
+  putLambdaProxyIntegration,
+  putMethod,
+  type ResourceInfo,
+  type RestApiInfo,
+  setMethodApiKeyRequired,
+} from '../aws/apigateway.js';
+import {
+  addInvokePermission,
+  listPermissionStatements,
+  type PolicyStatement,
+  removePermission,
+} from '../aws/lambda.js';
+import type { AwsSession } from '../aws/sts.js';
+import type { ChatbotConfig } from '../config.js';
+import { UserError } from '../errors.js';
+import { createOrUpdate, type FieldChange, hasChanges, item, type PlanItem, pending } from './plan.js';
+import type { Refs, StepEnv } from './step-env.js';
+
+export const PERMISSION_STATEMENT_ID = 'chatbot-ops-apigateway-invoke';
+const HTTP_METHOD = 'POST';
+
+export interface ApiDesired {
+  name: string;
+  endpointType: string;
+  resource: string;
+  stage: string;
+  functionName: string;
+  functionArn: string;
+  /** Undefined until the API exists (its id is part of the ARN). */
+  integrationUri: string;
+  sourceArn: (apiId: string) => string;
+  tags: Record<string, string>;
+}
+
+export interface ApiCurrent {
+  api: RestApiInfo | undefined;
+  resources: ResourceInfo[];
+  stage: { deploymentId: string } | undefined;
+  permissions: PolicyStatement[];
+}
+
+export function desiredApi(
+  config: ChatbotConfig,
+  session: AwsSession,
+  refs: Pick<Refs, 'functionArn'>,
+): ApiDesired {
+  const { partition, region, account } = session;
+  const resource = config.api.resource;
+  return {
+    name: config.api.name,
+    endpointType: config.api.endpointType,
+    resource,
+    stage: config.api.stage,
+    functionName: config.function.name,
+    functionArn: refs.functionArn,
+    integrationUri: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${refs.functionArn}/invocations`,
+    sourceArn: (apiId) =>
+      `arn:${partition}:execute-api:${region}:${account}:${apiId}/*/${HTTP_METHOD}/${resource}`,
+    tags: config.tags,
+  };
+}
+
+export async function readApi(env: Pick<StepEnv, 'aws'>, desired: ApiDesired): Promise<ApiCurrent> {
+  const { apigateway, lambda } = env.aws;
+  const [apis, permissions] = await Promise.all([
+    findRestApisByName(apigateway, desired.name),
+    listPermissionStatements(lambda, desired.functionName),
+  ]);
+  if (apis.length > 1) {
+    throw new UserError(
+      `there are ${apis.length} REST APIs named ${desired.name} (${apis.map((a) => a.id).join(', ')})`,
+      {
+        hint: 'Delete the extra ones in the API Gateway console, or set api.name to a unique name.',
+      },
+    );
+  }
+  const api = apis[0];
+  if (!api) return { api, resources: [], stage: undefined, permissions };
+  const [resources, stage] = await Promise.all([
+    listResources(apigateway, api.id),
+    findStage(apigateway, api.id, desired.stage),
+  ]);
+  return { api, resources, stage, permissions };
+}
+
+const findPermission = (current: ApiCurrent) =>
+  current.permissions.find((s) => s.Sid === PERMISSION_STATEMENT_ID);
+
+/** Items for everything but the stage; the stage is deployed when any of these changes. */
+function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
+  const path = `/${desired.resource}`;
+  const resource = current.resources.find((r) => r.path === path);
+  const method = resource?.methods[HTTP_METHOD];
+  const apiId = current.api?.id ?? pending(desired.name);
+  const items: PlanItem[] = [
+    current.api
+      ? item('api', 'REST API', `${desired.name} (${current.api.id})`, 'unchanged')
+      : item('api', 'REST API', desired.name, 'create', [
+          { field: 'endpoint type', from: null, to: desired.endpointType },
+        ]),
+    createOrUpdate('api', 'resource', path, resource !== undefined, []),
+    createOrUpdate(
+      'api',
+      'method',
+      `${HTTP_METHOD} ${path}`,
+      method !== undefined,
+      method && !method.apiKeyRequired ? [{ field: 'apiKeyRequired', from: false, to: true }] : [],
+    ),
+  ];
+  const integration = method?.integration;
+  const integrationChanges: FieldChange[] = integration
+    ? [
+        ...(integration.type !== 'AWS_PROXY'
+          ? [{ field: 'type', from: integration.type, to: 'AWS_PROXY' }]
+          : []),
+        ...(integration.httpMethod !== 'POST'
+          ? [{ field: 'integrationHttpMethod', from: integration.httpMethod, to: 'POST' }]
+          : []),
+        ...(integration.uri !== desired.integrationUri
+          ? [{ field: 'uri', from: integration.uri, to: desired.integrationUri }]
+          : []),
+      ]
+    : [];
+  items.push(
+    createOrUpdate(
+      'api',
+      'integration',
+      `${HTTP_METHOD} ${path} → ${desired.functionName}`,
+      integration !== undefined,
+      integrationChanges,
+    ),
+  );
+  const permission = findPermission(current);
+  const sourceArn = desired.sourceArn(apiId);
+  const currentSource = permission?.Condition?.ArnLike?.['AWS:SourceArn'];
+  items.push(
+    createOrUpdate(
+      'api',
+      'invoke permission',
+      `${desired.functionName} ← ${desired.name}`,
+      permission !== undefined,
+      permission && currentSource !== sourceArn
+        ? [{ field: 'source ARN', from: currentSource ?? null, to: sourceArn }]
+        : [],
+    ),
+  );
+  return items;
+}
+
+export function planApi(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
+  const parts = planApiParts(current, desired);
+  // The permission lives on the function, not in the API: changing it needs no new deployment.
+  const apiChanged = hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
+  const stage = current.stage
+    ? item(
+        'api',
+        'stage',
+        desired.stage,
+        apiChanged ? 'update' : 'unchanged',
+        apiChanged ? [{ field: 'deployment', from: current.stage.deploymentId, to: 'new' }] : [],
+      )
+    : item('api', 'stage', desired.stage, 'create');
+  return [...parts, stage];
+}
+
+/** Make the API match; returns its id. */
+export async function applyApi(
+  env: StepEnv,
+  current: ApiCurrent,
+  desired: ApiDesired,
+  plan: PlanItem[],
+): Promise<string> {
+  const { apigateway, lambda } = env.aws;
+  const action = (kind: string) => plan.find((p) => p.kind === kind)?.action ?? 'unchanged';
+  let apiId = current.api?.id;
+  let resources = current.resources;
+  if (!apiId) {
+    const created = await createRestApi(apigateway, {
+      name: desired.name,
+      endpointType: desired.endpointType,
+      tags: desired.tags,
+    });
+    apiId = created.id;
+    resources = created.rootResourceId
+      ? [{ id: created.rootResourceId, parentId: undefined, path: '/', pathPart: undefined, methods: {} }]
+      : await listResources(apigateway, apiId);
+  }
+  const path = `/${desired.resource}`;
+  let resourceId = resources.find((r) => r.path === path)?.id;
+  if (!resourceId) {
+    const root = resources.find((r) => r.path === '/');
+    if (!root)
+      throw new UserError(`the REST API ${apiId} has no root resource`, {
+        hint: 'Delete the API and run deploy again.',
+      });
+    resourceId = await createResource(apigateway, apiId, root.id, desired.resource);
+  }
+  const target = { apiId, resourceId, httpMethod: HTTP_METHOD };
+  if (action('method') === 'create') await putMethod(apigateway, { ...target, apiKeyRequired: true });
+  else if (action('method') === 'update')
+    await setMethodApiKeyRequired(apigateway, { ...target, apiKeyRequired: true });
+  if (action('integration') !== 'unchanged')
+    await putLambdaProxyIntegration(apigateway, { ...target, uri: desired.integrationUri });
+  const permission = action('invoke permission');
+  if (permission !== 'unchanged') {
+    if (permission === 'update')
+      await removePermission(lambda, desired.functionName, PERMISSION_STATEMENT_ID);
+    await addInvokePermission(lambda, {
+      functionName: desired.functionName,
+      statementId: PERMISSION_STATEMENT_ID,
+      principal: 'apigateway.amazonaws.com',
+      sourceArn: desired.sourceArn(apiId),
+    });
+  }
+  if (action('stage') !== 'unchanged') {
+    await createDeployment(apigateway, apiId, desired.stage, 'chatbot-ops deploy');
+  }
+  return apiId;
+}

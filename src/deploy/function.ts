@@ -1,0 +1,292 @@
+/**
+ * Guide step 3 (and the VPC part of step 4): the Lambda function and its log group. Create, or
+ * update only what differs: code when the zip's SHA-256 differs from CodeSha256, configuration
+ * field by field. Every mutation waits for the function to be ready first (see src/aws/lambda.ts).
+ */
+import {
+  createFunction,
+  type FunctionSettings,
+  type FunctionState,
+  findFunction,
+  updateFunctionCode,
+  updateFunctionConfiguration,
+  waitForFunctionReady,
+} from '../aws/lambda.js';
+import { createLogGroup, findLogGroup, type LogGroupState, setLogRetention } from '../aws/logs.js';
+import type { ChatbotConfig } from '../config.js';
+import { UserError } from '../errors.js';
+import { hashApiKey } from '../lambda/api-keys.js';
+import { createOrUpdate, type FieldChange, type PlanItem } from './plan.js';
+import { logGroupName } from './role.js';
+import type { Refs, StepEnv } from './step-env.js';
+
+export const HANDLER = 'lambda_function.lambda_handler';
+
+/** Variables whose value is a secret: plans and status show "(hidden)". */
+const SECRET_VARIABLES = new Set(['DB_PASSWORD']);
+
+export interface FunctionCode {
+  zip: Buffer;
+  sha256Base64: string;
+}
+
+export interface FunctionDesired {
+  name: string;
+  settings: FunctionSettings;
+  /** Undefined: code is not compared (status without a package). */
+  code: FunctionCode | undefined;
+  /** Variables whose value is unknown here (password not in this shell): not compared. */
+  uncomparedVariables: string[];
+  logGroup: { name: string; retentionDays: number };
+  tags: Record<string, string>;
+}
+
+export interface FunctionCurrent {
+  fn: FunctionState | undefined;
+  logGroup: LogGroupState | undefined;
+}
+
+/**
+ * The environment the deployed function gets (contracts.md): database settings (or the secret's
+ * ARN), API_KEYS as `sha256:` hashes so the configuration never shows a usable key, limits, log level.
+ * `dbPassword` undefined with no secret means "unknown here": left out, and not compared.
+ */
+export function functionEnvironment(
+  config: ChatbotConfig,
+  secrets: { dbPassword: string | undefined; apiKeyValues: string[] },
+): Record<string, string> {
+  const db = config.database;
+  const database: Record<string, string> = db.secretArn
+    ? { DB_SECRET_ARN: db.secretArn }
+    : {
+        DB_HOST: db.host ?? '',
+        DB_PORT: String(db.port),
+        DB_NAME: db.name,
+        DB_USER: db.user,
+        ...(secrets.dbPassword !== undefined ? { DB_PASSWORD: secrets.dbPassword } : {}),
+      };
+  return {
+    ...database,
+    ...(db.ssl !== undefined ? { DB_SSL: String(db.ssl) } : {}),
+    API_KEYS: [...new Set(secrets.apiKeyValues.map(hashApiKey))].sort().join(','),
+    MAX_PAYLOAD_SIZE: String(config.limits.maxPayloadSize),
+    MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
+    QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
+    LOG_LEVEL: config.logLevel,
+  };
+}
+
+/** The database password from the variable the config names; a UserError when it is needed and unset. */
+export function databasePassword(config: ChatbotConfig, required: boolean): string | undefined {
+  if (config.database.secretArn) return undefined;
+  const value = process.env[config.database.passwordEnv];
+  if ((value === undefined || value === '') && required) {
+    throw new UserError(`the database password is not set: ${config.database.passwordEnv} is empty`, {
+      hint: `export ${config.database.passwordEnv}=... (it goes into the function's environment, never into the config file), or set database.secretArn to use Secrets Manager.`,
+      exitCode: 2,
+    });
+  }
+  return value === '' ? undefined : value;
+}
+
+export function desiredFunction(
+  config: ChatbotConfig,
+  refs: Pick<Refs, 'roleArn' | 'lambdaSecurityGroupId'>,
+  inputs: { environment: Record<string, string>; code: FunctionCode | undefined },
+): FunctionDesired {
+  if (!config.database.secretArn && !config.database.host) {
+    throw new UserError('the config does not name the database host (database.host)', {
+      hint: 'Set database.host to the RDS endpoint in chatbot-ops.config.json, or run `chatbot-ops deploy --interactive`.',
+      exitCode: 2,
+    });
+  }
+  const f = config.function;
+  return {
+    name: f.name,
+    settings: {
+      runtime: f.runtime,
+      handler: HANDLER,
+      roleArn: refs.roleArn,
+      memory: f.memory,
+      timeout: f.timeout,
+      architecture: f.architecture,
+      environment: inputs.environment,
+      subnetIds: [...config.vpc.subnetIds].sort(),
+      securityGroupIds: [refs.lambdaSecurityGroupId],
+    },
+    code: inputs.code,
+    uncomparedVariables:
+      config.database.secretArn || 'DB_PASSWORD' in inputs.environment ? [] : ['DB_PASSWORD'],
+    logGroup: { name: logGroupName(f.name), retentionDays: f.logRetentionDays },
+    tags: config.tags,
+  };
+}
+
+export async function readFunction(
+  env: Pick<StepEnv, 'aws'>,
+  desired: FunctionDesired,
+): Promise<FunctionCurrent> {
+  const [fn, logGroup] = await Promise.all([
+    findFunction(env.aws.lambda, desired.name),
+    findLogGroup(env.aws.logs, desired.logGroup.name),
+  ]);
+  return { fn, logGroup };
+}
+
+const shown = (name: string, value: string | undefined): unknown => {
+  if (value === undefined) return null;
+  if (SECRET_VARIABLES.has(name)) return '(hidden)';
+  if (name === 'API_KEYS') return `(${value === '' ? 0 : value.split(',').length} key hash(es))`;
+  return value;
+};
+
+/** Variable-by-variable differences, secrets redacted. */
+export function environmentChanges(
+  current: Record<string, string>,
+  desired: Record<string, string>,
+  uncompared: string[] = [],
+): FieldChange[] {
+  const names = [...new Set([...Object.keys(current), ...Object.keys(desired)])]
+    .filter((n) => !uncompared.includes(n))
+    .sort();
+  return names
+    .filter((n) => current[n] !== desired[n])
+    .map((n) => ({ field: `environment.${n}`, from: shown(n, current[n]), to: shown(n, desired[n]) }));
+}
+
+/** Configuration fields that differ (code and architecture, which travel with code, are separate). */
+export function functionConfigChanges(current: FunctionState, desired: FunctionDesired): FieldChange[] {
+  const s = desired.settings;
+  const changes: FieldChange[] = [];
+  const compare = (field: string, from: unknown, to: unknown) => {
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes.push({ field, from, to });
+  };
+  compare('runtime', current.runtime, s.runtime);
+  compare('handler', current.handler, s.handler);
+  compare('role', current.roleArn, s.roleArn);
+  compare('memory', current.memory, s.memory);
+  compare('timeout', current.timeout, s.timeout);
+  compare('subnets', current.subnetIds, [...s.subnetIds].sort());
+  compare('security groups', current.securityGroupIds, [...s.securityGroupIds].sort());
+  changes.push(...environmentChanges(current.environment, s.environment, desired.uncomparedVariables));
+  return changes;
+}
+
+export function functionCodeChanges(current: FunctionState, desired: FunctionDesired): FieldChange[] {
+  return [
+    ...(desired.code && desired.code.sha256Base64 !== current.codeSha256
+      ? [{ field: 'code', from: current.codeSha256, to: desired.code.sha256Base64 }]
+      : []),
+    ...(current.architecture !== desired.settings.architecture
+      ? [{ field: 'architecture', from: current.architecture, to: desired.settings.architecture }]
+      : []),
+  ];
+}
+
+export function planFunction(current: FunctionCurrent, desired: FunctionDesired): PlanItem[] {
+  const fn = current.fn;
+  const s = desired.settings;
+  const retention =
+    current.logGroup && current.logGroup.retentionDays !== desired.logGroup.retentionDays
+      ? [
+          {
+            field: 'retention days',
+            from: current.logGroup.retentionDays ?? 'never expire',
+            to: desired.logGroup.retentionDays,
+          },
+        ]
+      : [];
+  const fnChanges = fn
+    ? [...functionConfigChanges(fn, desired), ...functionCodeChanges(fn, desired)]
+    : [
+        { field: 'runtime', from: null, to: s.runtime },
+        { field: 'memory', from: null, to: s.memory },
+        { field: 'timeout', from: null, to: s.timeout },
+        ...(desired.code ? [{ field: 'code', from: null, to: desired.code.sha256Base64 }] : []),
+      ];
+  return [
+    createOrUpdate(
+      'function',
+      'log group',
+      desired.logGroup.name,
+      current.logGroup !== undefined,
+      current.logGroup ? retention : [],
+    ),
+    createOrUpdate('function', 'Lambda function', desired.name, fn !== undefined, fnChanges),
+  ];
+}
+
+/** Make the function and its log group match; returns the function's ARN. */
+export async function applyFunction(
+  env: StepEnv,
+  current: FunctionCurrent,
+  desired: FunctionDesired,
+): Promise<string> {
+  const { lambda, logs } = env.aws;
+  if (!current.logGroup) {
+    await createLogGroup(logs, desired.logGroup.name, desired.tags);
+    await setLogRetention(logs, desired.logGroup.name, desired.logGroup.retentionDays);
+  } else if (current.logGroup.retentionDays !== desired.logGroup.retentionDays) {
+    await setLogRetention(logs, desired.logGroup.name, desired.logGroup.retentionDays);
+  }
+  const fn = current.fn;
+  if (!fn) {
+    if (!desired.code) throw new Error('creating a function needs its code');
+    const arn = await createFunction(
+      lambda,
+      { name: desired.name, ...desired.settings, zip: desired.code.zip, tags: desired.tags },
+      env.timing.clock,
+      (attempt, waitedMs) =>
+        env.progress(
+          `waiting for the new role to be usable by Lambda (attempt ${attempt + 1}, ${Math.round(waitedMs / 1000)} s)`,
+        ),
+    );
+    env.progress('waiting for the function to become Active (VPC network interfaces can take a minute)');
+    await waitForFunctionReady(lambda, desired.name, env.timing);
+    return arn;
+  }
+  const config = functionConfigChanges(fn, desired);
+  if (config.length > 0) {
+    const s = desired.settings;
+    const fields = new Set(config.map((c) => (c.field.startsWith('environment.') ? 'environment' : c.field)));
+    env.progress('updating the function configuration');
+    await updateFunctionConfiguration(
+      lambda,
+      desired.name,
+      {
+        ...(fields.has('runtime') ? { runtime: s.runtime } : {}),
+        ...(fields.has('handler') ? { handler: s.handler } : {}),
+        ...(fields.has('role') ? { roleArn: s.roleArn } : {}),
+        ...(fields.has('memory') ? { memory: s.memory } : {}),
+        ...(fields.has('timeout') ? { timeout: s.timeout } : {}),
+        // Variables replace the whole map: keep values not compared here (the password when unknown).
+        ...(fields.has('environment')
+          ? {
+              environment: {
+                ...Object.fromEntries(
+                  desired.uncomparedVariables.flatMap((n) =>
+                    fn.environment[n] !== undefined ? [[n, fn.environment[n]]] : [],
+                  ),
+                ),
+                ...s.environment,
+              },
+            }
+          : {}),
+        ...(fields.has('subnets') || fields.has('security groups')
+          ? { subnetIds: s.subnetIds, securityGroupIds: s.securityGroupIds }
+          : {}),
+      },
+      env.timing,
+    );
+  }
+  if (functionCodeChanges(fn, desired).length > 0 && desired.code) {
+    env.progress('uploading the new code');
+    await updateFunctionCode(
+      lambda,
+      desired.name,
+      { zip: desired.code.zip, architecture: desired.settings.architecture },
+      env.timing,
+    );
+  }
+  return fn.arn;
+}

@@ -1,0 +1,223 @@
+/**
+ * Guide step 4: the Lambda's network. Its own security group whose only egress is MySQL (TCP 3306)
+ * to the RDS security group (plus HTTPS when the password comes from Secrets Manager), and the
+ * RDS group's ingress 3306 from it. Subnets must belong to the VPC; public subnets and a single
+ * availability zone are warned about.
+ */
+import {
+  authorizeRules,
+  createSecurityGroup,
+  describeRule,
+  findPublicSubnets,
+  findSecurityGroup,
+  findSecurityGroupByName,
+  listSubnets,
+  revokeRules,
+  type SecurityGroupState,
+  type SgRule,
+  type SubnetInfo,
+} from '../aws/ec2.js';
+import type { ChatbotConfig } from '../config.js';
+import { UserError } from '../errors.js';
+import { isPending, item, type PlanItem, pending } from './plan.js';
+import type { StepEnv } from './step-env.js';
+
+export interface NetworkDesired {
+  vpcId: string;
+  subnetIds: string[];
+  rdsSecurityGroupId: string;
+  lambdaSecurityGroupName: string;
+  /** HTTPS out, for Secrets Manager: decided in README (0.0.0.0/0 works through a NAT gateway or an interface endpoint). */
+  httpsEgress: boolean;
+  tags: Record<string, string>;
+}
+
+export interface NetworkCurrent {
+  subnets: SubnetInfo[];
+  publicSubnetIds: string[];
+  lambdaGroup: SecurityGroupState | undefined;
+  rdsGroup: SecurityGroupState | undefined;
+}
+
+const MYSQL_PORT = 3306;
+
+const CONFIG_HINT =
+  'Run `chatbot-ops deploy --interactive` to choose them from your account, or set vpc.vpcId, vpc.subnetIds and vpc.rdsSecurityGroupId in chatbot-ops.config.json.';
+
+/** The network as the config wants it. Throws a UserError naming the missing fields. */
+export function desiredNetwork(config: ChatbotConfig): NetworkDesired {
+  const missing = [
+    ...(config.vpc.vpcId ? [] : ['vpc.vpcId']),
+    ...(config.vpc.subnetIds.length > 0 ? [] : ['vpc.subnetIds']),
+    ...(config.vpc.rdsSecurityGroupId ? [] : ['vpc.rdsSecurityGroupId']),
+  ];
+  if (missing.length > 0) {
+    throw new UserError(`the config does not say where the database is: ${missing.join(', ')} missing`, {
+      hint: CONFIG_HINT,
+      exitCode: 2,
+    });
+  }
+  return {
+    vpcId: config.vpc.vpcId ?? '',
+    subnetIds: [...config.vpc.subnetIds].sort(),
+    rdsSecurityGroupId: config.vpc.rdsSecurityGroupId ?? '',
+    lambdaSecurityGroupName: config.vpc.lambdaSecurityGroupName,
+    httpsEgress: config.database.secretArn !== undefined,
+    tags: config.tags,
+  };
+}
+
+/** The egress rules the Lambda group must have, and nothing else. */
+export function desiredEgress(desired: NetworkDesired): SgRule[] {
+  return [
+    { protocol: 'tcp', fromPort: MYSQL_PORT, toPort: MYSQL_PORT, groupId: desired.rdsSecurityGroupId },
+    ...(desired.httpsEgress ? [{ protocol: 'tcp', fromPort: 443, toPort: 443, cidr: '0.0.0.0/0' }] : []),
+  ];
+}
+
+export function mysqlFrom(groupId: string): SgRule {
+  return { protocol: 'tcp', fromPort: MYSQL_PORT, toPort: MYSQL_PORT, groupId };
+}
+
+export async function readNetwork(
+  env: Pick<StepEnv, 'aws'>,
+  desired: NetworkDesired,
+): Promise<NetworkCurrent> {
+  const { ec2 } = env.aws;
+  const [subnets, publicIds, lambdaGroup, rdsGroup] = await Promise.all([
+    listSubnets(ec2, { subnetIds: desired.subnetIds }),
+    findPublicSubnets(ec2, desired.vpcId, desired.subnetIds),
+    findSecurityGroupByName(ec2, desired.vpcId, desired.lambdaSecurityGroupName),
+    findSecurityGroup(ec2, desired.rdsSecurityGroupId),
+  ]);
+  return { subnets, publicSubnetIds: [...publicIds].sort(), lambdaGroup, rdsGroup };
+}
+
+/**
+ * Problems that stop the deploy (subnets elsewhere or unknown, RDS group missing) and warnings
+ * (public subnets, one availability zone). Pure.
+ */
+export function checkNetwork(
+  current: NetworkCurrent,
+  desired: NetworkDesired,
+): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const found = new Map(current.subnets.map((s) => [s.id, s]));
+  const unknown = desired.subnetIds.filter((id) => !found.has(id));
+  if (unknown.length > 0) errors.push(`subnet(s) ${unknown.join(', ')} not found in this region`);
+  const elsewhere = current.subnets.filter((s) => s.vpcId !== desired.vpcId);
+  if (elsewhere.length > 0)
+    errors.push(
+      `subnet(s) ${elsewhere.map((s) => `${s.id} (in ${s.vpcId})`).join(', ')} are not in ${desired.vpcId}`,
+    );
+  if (!current.rdsGroup) errors.push(`the RDS security group ${desired.rdsSecurityGroupId} does not exist`);
+  else if (current.rdsGroup.vpcId !== desired.vpcId)
+    errors.push(
+      `the RDS security group ${desired.rdsSecurityGroupId} is in ${current.rdsGroup.vpcId}, not ${desired.vpcId}`,
+    );
+  if (current.publicSubnetIds.length > 0)
+    warnings.push(
+      `subnet(s) ${current.publicSubnetIds.join(', ')} route to an internet gateway (public): a Lambda there gets no internet access and the database should not live there; prefer private subnets`,
+    );
+  const zones = new Set(current.subnets.map((s) => s.az));
+  if (current.subnets.length > 0 && zones.size < 2)
+    warnings.push(
+      `all subnets are in one availability zone (${[...zones].join('')}): pick subnets in two or more zones for redundancy`,
+    );
+  return { errors, warnings };
+}
+
+const ruleKey = (r: SgRule) => describeRule(r);
+
+/** Egress to revoke and to authorize so the group has exactly the wanted rules. */
+export function egressDelta(current: SgRule[], wanted: SgRule[]): { revoke: SgRule[]; authorize: SgRule[] } {
+  const want = new Set(wanted.map(ruleKey));
+  const have = new Set(current.map(ruleKey));
+  return {
+    revoke: current.filter((r) => !want.has(ruleKey(r))),
+    authorize: wanted.filter((r) => !have.has(ruleKey(r))),
+  };
+}
+
+export function planNetwork(current: NetworkCurrent, desired: NetworkDesired): PlanItem[] {
+  const { errors } = checkNetwork(current, desired);
+  if (errors.length > 0)
+    throw new UserError(`the VPC settings do not fit the account: ${errors.join('; ')}`, {
+      hint: CONFIG_HINT,
+    });
+  const wanted = desiredEgress(desired);
+  const group = current.lambdaGroup;
+  const items: PlanItem[] = [];
+  if (!group) {
+    items.push(
+      item('network', 'security group', desired.lambdaSecurityGroupName, 'create', [
+        { field: 'vpc', from: null, to: desired.vpcId },
+        { field: 'egress', from: null, to: wanted.map(describeRule) },
+      ]),
+    );
+  } else {
+    const { revoke, authorize } = egressDelta(group.egress, wanted);
+    const changed = revoke.length + authorize.length > 0;
+    items.push(
+      item(
+        'network',
+        'security group',
+        `${desired.lambdaSecurityGroupName} (${group.id})`,
+        changed ? 'update' : 'unchanged',
+        changed
+          ? [{ field: 'egress', from: group.egress.map(describeRule), to: wanted.map(describeRule) }]
+          : [],
+      ),
+    );
+  }
+  const lambdaId = group?.id ?? pending(desired.lambdaSecurityGroupName);
+  const hasIngress =
+    !isPending(lambdaId) &&
+    (current.rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(mysqlFrom(lambdaId)));
+  items.push(
+    item(
+      'network',
+      'ingress rule',
+      `${desired.rdsSecurityGroupId} ← TCP ${MYSQL_PORT} from ${desired.lambdaSecurityGroupName}`,
+      hasIngress ? 'unchanged' : 'create',
+    ),
+  );
+  return items;
+}
+
+/** Make the groups match; returns the Lambda security group's id. */
+export async function applyNetwork(
+  env: StepEnv,
+  current: NetworkCurrent,
+  desired: NetworkDesired,
+): Promise<string> {
+  const { ec2 } = env.aws;
+  const wanted = desiredEgress(desired);
+  let groupId = current.lambdaGroup?.id;
+  let egress = current.lambdaGroup?.egress ?? [];
+  if (!groupId) {
+    groupId = await createSecurityGroup(ec2, {
+      vpcId: desired.vpcId,
+      name: desired.lambdaSecurityGroupName,
+      description: 'chatbot Lambda: MySQL to the RDS group only (managed by chatbot-ops)',
+      tags: desired.tags,
+    });
+    // EC2 gives every new group an allow-all egress rule; it must go.
+    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
+  }
+  const { revoke, authorize } = egressDelta(egress, wanted);
+  await revokeRules(ec2, groupId, 'egress', revoke);
+  await authorizeRules(ec2, groupId, 'egress', authorize, 'chatbot Lambda to its database');
+  const ingress = mysqlFrom(groupId);
+  if (!(current.rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(ingress))) {
+    await authorizeRules(
+      ec2,
+      desired.rdsSecurityGroupId,
+      'ingress',
+      [ingress],
+      'chatbot Lambda (chatbot-ops)',
+    );
+  }
+  return groupId;
+}

@@ -1,0 +1,177 @@
+/**
+ * Guide step 2: the function's IAM role. Trust policy from templates/, the managed
+ * AWSLambdaVPCAccessExecutionRole, an inline logs policy scoped to the function's own log group,
+ * a read policy for the one Secrets Manager secret when the config names one, and tags.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  attachPolicy,
+  createRole,
+  deleteInlinePolicy,
+  findRole,
+  getInlinePolicy,
+  listAttachedPolicyArns,
+  type PolicyDocument,
+  putInlinePolicy,
+  type RoleState,
+  samePolicyDocument,
+  tagRole,
+  updateTrustPolicy,
+} from '../aws/iam.js';
+import type { AwsSession } from '../aws/sts.js';
+import type { ChatbotConfig } from '../config.js';
+import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
+import type { StepEnv } from './step-env.js';
+
+export const LOGS_POLICY_NAME = 'CloudWatchLogsPolicy';
+export const SECRET_POLICY_NAME = 'SecretsManagerReadPolicy';
+
+const template = (name: string) => readFileSync(new URL(`../../templates/${name}`, import.meta.url), 'utf8');
+
+export interface RoleDesired {
+  name: string;
+  arn: string;
+  trustPolicy: PolicyDocument;
+  managedPolicyArns: string[];
+  logsPolicy: PolicyDocument;
+  /** Undefined: the role must not have the secret policy. */
+  secretPolicy: PolicyDocument | undefined;
+  tags: Record<string, string>;
+}
+
+export interface RoleCurrent {
+  role: RoleState | undefined;
+  managedPolicyArns: string[];
+  logsPolicy: PolicyDocument | undefined;
+  secretPolicy: PolicyDocument | undefined;
+}
+
+export function logGroupName(functionName: string): string {
+  return `/aws/lambda/${functionName}`;
+}
+
+/** The role as the config wants it; partition and account come from STS, never assumed. */
+export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDesired {
+  const { partition, region, account } = session;
+  const logGroupArn = `arn:${partition}:logs:${region}:${account}:log-group:${logGroupName(config.function.name)}`;
+  const secretArn = config.database.secretArn;
+  return {
+    name: config.function.role,
+    arn: `arn:${partition}:iam::${account}:role/${config.function.role}`,
+    trustPolicy: JSON.parse(template('lambda-trust-policy.json')) as PolicyDocument,
+    managedPolicyArns: [`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`],
+    logsPolicy: JSON.parse(
+      template('lambda-logs-policy.json').replaceAll('${LogGroupArn}', logGroupArn),
+    ) as PolicyDocument,
+    secretPolicy: secretArn
+      ? {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'ReadDatabaseSecret',
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: secretArn,
+            },
+          ],
+        }
+      : undefined,
+    tags: config.tags,
+  };
+}
+
+export async function readRole(env: Pick<StepEnv, 'aws'>, desired: RoleDesired): Promise<RoleCurrent> {
+  const { iam } = env.aws;
+  const role = await findRole(iam, desired.name);
+  if (!role) return { role, managedPolicyArns: [], logsPolicy: undefined, secretPolicy: undefined };
+  const [managedPolicyArns, logsPolicy, secretPolicy] = await Promise.all([
+    listAttachedPolicyArns(iam, desired.name),
+    getInlinePolicy(iam, desired.name, LOGS_POLICY_NAME),
+    getInlinePolicy(iam, desired.name, SECRET_POLICY_NAME),
+  ]);
+  return { role, managedPolicyArns, logsPolicy, secretPolicy };
+}
+
+function tagChanges(current: Record<string, string>, desired: Record<string, string>): FieldChange[] {
+  const missing = Object.entries(desired).filter(([k, v]) => current[k] !== v);
+  return missing.length === 0 ? [] : [{ field: 'tags', from: current, to: desired }];
+}
+
+export function planRole(current: RoleCurrent, desired: RoleDesired): PlanItem[] {
+  const exists = current.role !== undefined;
+  const roleChanges: FieldChange[] = exists
+    ? [
+        ...(samePolicyDocument(current.role?.trustPolicy, desired.trustPolicy)
+          ? []
+          : [{ field: 'trust policy', from: current.role?.trustPolicy ?? null, to: desired.trustPolicy }]),
+        ...tagChanges(current.role?.tags ?? {}, desired.tags),
+      ]
+    : [{ field: 'trust', from: null, to: 'lambda.amazonaws.com' }];
+  const items = [createOrUpdate('role', 'IAM role', desired.name, exists, exists ? roleChanges : [])];
+  for (const arn of desired.managedPolicyArns) {
+    const attached = current.managedPolicyArns.includes(arn);
+    items.push(
+      item('role', 'managed policy', arn.split('/').pop() ?? arn, attached ? 'unchanged' : 'create'),
+    );
+  }
+  const logsSame = samePolicyDocument(current.logsPolicy, desired.logsPolicy);
+  items.push(
+    createOrUpdate(
+      'role',
+      'inline policy',
+      LOGS_POLICY_NAME,
+      current.logsPolicy !== undefined,
+      logsSame ? [] : [{ field: 'document', from: current.logsPolicy ?? null, to: desired.logsPolicy }],
+    ),
+  );
+  if (desired.secretPolicy) {
+    const same = samePolicyDocument(current.secretPolicy, desired.secretPolicy);
+    items.push(
+      createOrUpdate(
+        'role',
+        'inline policy',
+        SECRET_POLICY_NAME,
+        current.secretPolicy !== undefined,
+        same ? [] : [{ field: 'document', from: current.secretPolicy ?? null, to: desired.secretPolicy }],
+      ),
+    );
+  } else if (current.secretPolicy) {
+    items.push(item('role', 'inline policy', SECRET_POLICY_NAME, 'delete'));
+  }
+  return items;
+}
+
+/** Make the role match; returns its ARN. */
+export async function applyRole(
+  env: StepEnv,
+  current: RoleCurrent,
+  desired: RoleDesired,
+  plan: PlanItem[],
+): Promise<string> {
+  const { iam } = env.aws;
+  const roleItem = plan.find((i) => i.kind === 'IAM role');
+  let arn = current.role?.arn ?? desired.arn;
+  if (roleItem?.action === 'create') {
+    arn = await createRole(iam, {
+      name: desired.name,
+      trustPolicy: desired.trustPolicy,
+      description: 'Execution role of the chatbot backend Lambda (managed by chatbot-ops)',
+      tags: desired.tags,
+    });
+  } else if (roleItem?.action === 'update') {
+    if (roleItem.changes.some((c) => c.field === 'trust policy'))
+      await updateTrustPolicy(iam, desired.name, desired.trustPolicy);
+    if (roleItem.changes.some((c) => c.field === 'tags')) await tagRole(iam, desired.name, desired.tags);
+  }
+  for (const policyArn of desired.managedPolicyArns) {
+    if (!current.managedPolicyArns.includes(policyArn)) await attachPolicy(iam, desired.name, policyArn);
+  }
+  for (const i of plan.filter((p) => p.kind === 'inline policy' && p.action !== 'unchanged')) {
+    if (i.action === 'delete') await deleteInlinePolicy(iam, desired.name, i.resource);
+    else if (i.resource === LOGS_POLICY_NAME)
+      await putInlinePolicy(iam, desired.name, LOGS_POLICY_NAME, desired.logsPolicy);
+    else if (i.resource === SECRET_POLICY_NAME && desired.secretPolicy)
+      await putInlinePolicy(iam, desired.name, SECRET_POLICY_NAME, desired.secretPolicy);
+  }
+  return arn;
+}

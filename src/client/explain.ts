@@ -1,0 +1,116 @@
+/**
+ * What a failed answer means and what to do about it: API Gateway's own refusals (403, 429, 413, 504)
+ * told apart from the function's (401, 400, 5xx), in the words of the guide's Troubleshooting section.
+ */
+import type { ApiResponse } from './api-client.js';
+import type { ApiTarget } from './target.js';
+
+export interface Explanation {
+  message: string;
+  hint?: string;
+}
+
+const gatewayMessage = (r: ApiResponse): string | undefined => {
+  const j = r.json as { message?: unknown } | undefined;
+  return typeof j?.message === 'string' ? j.message : undefined;
+};
+
+const functionError = (r: ApiResponse): { error?: string; code?: string; requestId?: string } => {
+  const j = r.json as { error?: unknown; error_code?: unknown; request_id?: unknown } | undefined;
+  return {
+    ...(typeof j?.error === 'string' ? { error: j.error } : {}),
+    ...(typeof j?.error_code === 'string' ? { code: j.error_code } : {}),
+    ...(typeof j?.request_id === 'string' ? { requestId: j.request_id } : {}),
+  };
+};
+
+/** The request id to look for in the logs: the function's, else API Gateway's. */
+export function requestIdOf(r: ApiResponse): string | undefined {
+  return functionError(r).requestId ?? r.headers['x-request-id'] ?? r.headers['x-amzn-requestid'];
+}
+
+function keyHint(target: ApiTarget): string {
+  if (target.source === 'local')
+    return 'The local stack makes a new key on every `local up`: use --local so the current key is read from its state.';
+  if (target.source === 'url')
+    return 'Check --api-key / CHATBOT_API_KEY: it must be a key attached to the usage plan of this stage.';
+  return 'Run `chatbot-ops doctor`: it checks that the key is enabled and attached to a usage plan on this stage.';
+}
+
+export function explainFailure(r: ApiResponse, target: ApiTarget): Explanation {
+  const gw = gatewayMessage(r);
+  const fn = functionError(r);
+  const plan = target.usagePlan;
+  const requestId = requestIdOf(r);
+  const logsHint = requestId
+    ? `See the function's log for it: chatbot-ops logs --filter ${requestId}${target.source === 'local' ? ' (locally: the `local up` terminal, or .chatbot-ops/local/function.log)' : ''}`
+    : undefined;
+  if (r.status === 403 && gw === 'Missing Authentication Token') {
+    return {
+      message: `403 Missing Authentication Token: API Gateway has no POST method at ${target.url}`,
+      hint: 'The URL must end in /<stage>/<resource> (e.g. /prod/chatbot) and the request must be a POST; for the deployed API, `chatbot-ops status` shows the invoke URL.',
+    };
+  }
+  if (r.status === 403) {
+    return {
+      message:
+        '403 Forbidden: API Gateway refused the request: the x-api-key header is missing, or the key is not an enabled key of a usage plan on this stage',
+      hint: keyHint(target),
+    };
+  }
+  if (r.status === 401) {
+    return {
+      message: `401 ${fn.error ?? 'Unauthorized'}: API Gateway let the key through, but the function does not accept it (its hash is not in the function's API_KEYS)`,
+      hint:
+        target.source === 'aws'
+          ? "Run `chatbot-ops doctor` (it compares the key with API_KEYS), or `chatbot-ops create-function` to write the current key's hash."
+          : 'The key the gateway accepts and the one the function expects differ; restart the stack or check API_KEYS.',
+    };
+  }
+  if (r.status === 429) {
+    const quota = gw === 'Limit Exceeded';
+    const limits = plan
+      ? quota
+        ? ` (the plan allows ${plan.quotaLimit.toLocaleString('en-US')} requests per ${plan.quotaPeriod.toLowerCase()})`
+        : ` (the plan allows ${plan.rateLimit} requests/s with bursts of ${plan.burstLimit})`
+      : '';
+    return quota
+      ? {
+          message: `429 Limit Exceeded: the key has used up its usage plan quota${limits}`,
+          hint: 'The quota resets at the start of the next period; raise usagePlan.quotaLimit and run `chatbot-ops create-usage-plan` to change it.',
+        }
+      : {
+          message: `429 Too Many Requests: throttled by the usage plan${limits}`,
+          hint: 'Send fewer requests per second, or pass --retry N to back off and retry.',
+        };
+  }
+  if (r.status === 413) {
+    return {
+      message: `413 ${fn.error ?? gw ?? 'Payload Too Large'}`,
+      hint: gw
+        ? 'API Gateway accepts at most 10 MB.'
+        : 'The function accepts at most MAX_PAYLOAD_SIZE bytes (limits.maxPayloadSize).',
+    };
+  }
+  if (r.status === 504 && gw === 'Endpoint request timed out') {
+    return {
+      message:
+        "504 Endpoint request timed out: the function did not answer within API Gateway's 29 s integration timeout",
+      ...(logsHint
+        ? {
+            hint: `${logsHint}. A function in a VPC that cannot reach the database waits until it times out: run \`chatbot-ops doctor\`.`,
+          }
+        : {}),
+    };
+  }
+  if (r.status >= 500) {
+    const what = fn.error ? `${fn.error}${fn.code ? ` (${fn.code})` : ''}` : (gw ?? r.text.slice(0, 200));
+    return {
+      message: `${r.status} ${what}${requestId ? ` [request id ${requestId}]` : ''}`,
+      ...(logsHint ? { hint: logsHint } : {}),
+    };
+  }
+  return {
+    message: `${r.status} ${fn.error ?? gw ?? r.text.slice(0, 200)}${fn.code ? ` (${fn.code})` : ''}`,
+  };
+}

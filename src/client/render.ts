@@ -1,0 +1,92 @@
+/**
+ * Readable output for API answers: aligned tables for lists of records, aligned key/value blocks for
+ * summaries. Pure functions returning lines; the command prints them.
+ */
+
+type Scalar = string | number | boolean | null;
+
+const isScalar = (v: unknown): v is Scalar | undefined =>
+  v === null || v === undefined || ['string', 'number', 'boolean'].includes(typeof v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const MAX_CELL = 60;
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  const s = typeof v === 'string' ? v : isScalar(v) ? String(v) : JSON.stringify(v);
+  return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
+}
+
+/** An aligned table; numeric columns are right-aligned. */
+export function renderTable(rows: Record<string, unknown>[], columns?: string[]): string[] {
+  const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const numeric = cols.map(
+    (c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || r[c] === null),
+  );
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] as number) : v.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
+}
+
+/** Aligned `key  value` lines. */
+export function renderKeyValue(entries: [string, unknown][], indent = ''): string[] {
+  const width = Math.max(0, ...entries.map(([k]) => k.length));
+  return entries.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 1)}  ${cell(v)}`);
+}
+
+/** Columns worth a terminal's width for a log entry; the full entry is in --json. */
+export const LOG_COLUMNS = [
+  'timestamp',
+  'ip_address',
+  'method',
+  'status_code',
+  'endpoint',
+  'response_time_ms',
+  'bytes_sent',
+];
+
+function formatValue(key: string, v: unknown): unknown {
+  // error_rate is a 0..1 fraction in the API; people read percentages.
+  if (key === 'error_rate' && typeof v === 'number') return `${(v * 100).toFixed(2)}%`;
+  return v;
+}
+
+/**
+ * The `data` of a successful answer: scalars as key/value, flat objects as indented blocks, lists of
+ * records as tables (log entries with LOG_COLUMNS), `window` on one line.
+ */
+export function renderData(data: unknown): string[] {
+  if (!isRecord(data)) return [cell(data)];
+  const lines: string[] = [];
+  const scalars: [string, unknown][] = [];
+  const blocks: string[][] = [];
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'window' && (value === null || isRecord(value))) {
+      scalars.push([key, value === null ? 'all time' : `${cell(value.start)} → ${cell(value.end)}`]);
+    } else if (isScalar(value)) {
+      scalars.push([key, formatValue(key, value)]);
+    } else if (Array.isArray(value) && value.every(isRecord)) {
+      blocks.push(
+        value.length === 0
+          ? [`${key}: none`]
+          : [`${key}:`, ...renderTable(value, key === 'logs' ? LOG_COLUMNS : undefined).map((l) => `  ${l}`)],
+      );
+    } else if (Array.isArray(value)) {
+      scalars.push([key, value.map(cell).join(', ')]);
+    } else if (isRecord(value) && Object.values(value).every(isScalar)) {
+      const entries = Object.entries(value).map(([k, v]): [string, unknown] => [k, formatValue(k, v)]);
+      blocks.push(entries.length === 0 ? [`${key}: none`] : [`${key}:`, ...renderKeyValue(entries, '  ')]);
+    } else if (isRecord(value)) {
+      blocks.push([`${key}:`, ...renderData(value).map((l) => `  ${l}`)]);
+    }
+  }
+  lines.push(...renderKeyValue(scalars));
+  for (const block of blocks) lines.push(...block);
+  return lines;
+}

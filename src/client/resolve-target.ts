@@ -1,0 +1,45 @@
+/** Which API `invoke` and `test` talk to: --local, --url/--api-key (or the CHATBOT_API_* variables), or the deployed one. */
+import { resolveDeployedTarget } from '../aws/api-target.js';
+import type { Context } from '../cli/context.js';
+import { UsageError, UserError } from '../errors.js';
+import { isProcessAlive } from '../local/lifecycle.js';
+import { readLocalState } from '../local/state.js';
+import type { ApiTarget } from './target.js';
+
+export interface TargetFlags {
+  local?: boolean;
+  url?: string;
+  apiKey?: string;
+}
+
+/** The running local stack, from .chatbot-ops/local/state.json. */
+export function localTarget(cwd = process.cwd()): ApiTarget {
+  const state = readLocalState(cwd);
+  if (!state) {
+    throw new UserError('no local stack is running here (no .chatbot-ops/local/state.json)', {
+      hint: 'Start one with `chatbot-ops local up` (or `local up --detach`) in this folder.',
+    });
+  }
+  if (!isProcessAlive(state.pids.supervisor)) {
+    throw new UserError('the local stack recorded in .chatbot-ops/local/state.json is no longer running', {
+      hint: 'Start it again with `chatbot-ops local up`; it cleans up what the stopped run left.',
+    });
+  }
+  return { url: state.gateway.url, apiKey: state.apiKey, source: 'local', usagePlan: state.usagePlan };
+}
+
+export async function resolveTarget(ctx: Context, flags: TargetFlags, env = process.env): Promise<ApiTarget> {
+  const url = flags.url ?? env.CHATBOT_API_URL;
+  if (flags.local && flags.url)
+    throw new UsageError('--local and --url name different targets; pass one of them');
+  if (flags.local) return localTarget();
+  if (url) {
+    const apiKey = flags.apiKey ?? env.CHATBOT_API_KEY;
+    if (!apiKey) {
+      throw new UsageError('--url needs an API key: pass --api-key KEY or set CHATBOT_API_KEY');
+    }
+    if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
+    return { url, apiKey, source: 'url' };
+  }
+  return resolveDeployedTarget(ctx);
+}

@@ -1,0 +1,152 @@
+/**
+ * The smoke suite of the guide's step 7, as independent checks against one API: the documented answers
+ * for a good request, and the refusals for a missing key, a wrong key, an unknown intent and bad params.
+ */
+import { type ApiResponse, callApi } from './api-client.js';
+import type { ApiTarget } from './target.js';
+
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  ms: number;
+  /** What was seen when it failed; the status when it passed. */
+  detail: string;
+}
+
+interface SmokeCheck {
+  name: string;
+  body: unknown;
+  /** 'valid' sends the target's key, 'none' no header, 'wrong' a key nobody issued. */
+  key: 'valid' | 'none' | 'wrong';
+  /** undefined when the answer is right, else what is wrong with it. */
+  verify: (r: ApiResponse) => string | undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The documented success envelope; returns its data or a complaint. */
+function success(r: ApiResponse): Record<string, unknown> | string {
+  if (r.status !== 200) return `expected 200, got ${r.status} ${r.text.slice(0, 120)}`;
+  const j = r.json;
+  if (!isObject(j)) return 'the body is not a JSON object';
+  if (j.success !== true) return 'success is not true';
+  if (typeof j.request_id !== 'string' || j.request_id === '') return 'request_id is missing';
+  if (!isObject(j.data)) return 'data is not an object';
+  return j.data;
+}
+
+function failure(r: ApiResponse, statuses: number[], code?: string): string | undefined {
+  if (!statuses.includes(r.status))
+    return `expected ${statuses.join(' or ')}, got ${r.status} ${r.text.slice(0, 120)}`;
+  if (code === undefined) return undefined;
+  const j = r.json;
+  if (!isObject(j) || j.success !== false) return 'expected {"success": false, ...}';
+  return j.error_code === code ? undefined : `expected error_code ${code}, got ${String(j.error_code)}`;
+}
+
+function missing(
+  data: Record<string, unknown>,
+  fields: Record<string, 'number' | 'object' | 'string'>,
+): string | undefined {
+  for (const [field, type] of Object.entries(fields)) {
+    const v = data[field];
+    const ok = type === 'object' ? isObject(v) : typeof v === type;
+    if (!ok) return `data.${field} should be ${type === 'object' ? 'an object' : `a ${type}`}`;
+  }
+  return undefined;
+}
+
+export const SMOKE_CHECKS: SmokeCheck[] = [
+  {
+    name: 'get_traffic_summary answers 200 with the documented shape',
+    body: { intent: 'get_traffic_summary', params: { hours: 24 } },
+    key: 'valid',
+    verify: (r) => {
+      const data = success(r);
+      if (typeof data === 'string') return data;
+      const m = missing(data, {
+        total_requests: 'number',
+        error_count: 'number',
+        error_rate: 'number',
+        top_endpoints: 'object',
+        top_ips: 'object',
+        status_breakdown: 'object',
+      });
+      if (m) return m;
+      const breakdown = data.status_breakdown as Record<string, unknown>;
+      return ['2xx', '3xx', '4xx', '5xx'].every((k) => typeof breakdown[k] === 'number')
+        ? undefined
+        : 'data.status_breakdown should count 2xx, 3xx, 4xx and 5xx';
+    },
+  },
+  {
+    name: 'health answers 200 with the database reachable',
+    body: { intent: 'health' },
+    key: 'valid',
+    verify: (r) => {
+      const data = success(r);
+      if (typeof data === 'string') return data;
+      if (data.status !== 'ok') return `data.status is ${JSON.stringify(data.status)}, not "ok"`;
+      const db = data.database;
+      if (!isObject(db) || db.reachable !== true) return 'data.database.reachable is not true';
+      return typeof db.latency_ms === 'number' ? undefined : 'data.database.latency_ms should be a number';
+    },
+  },
+  {
+    name: 'no API key is refused with 403',
+    body: { intent: 'health' },
+    key: 'none',
+    verify: (r) => failure(r, [403]),
+  },
+  {
+    name: 'a wrong API key is refused with 401 or 403',
+    body: { intent: 'health' },
+    key: 'wrong',
+    verify: (r) => failure(r, [401, 403]),
+  },
+  {
+    name: 'an unknown intent answers 400 UNKNOWN_INTENT',
+    body: { intent: 'no_such_intent' },
+    key: 'valid',
+    verify: (r) => failure(r, [400], 'UNKNOWN_INTENT'),
+  },
+  {
+    name: 'bad params answer 400 INVALID_PARAMS',
+    body: { intent: 'get_traffic_summary', params: { top_n: 0 } },
+    key: 'valid',
+    verify: (r) => failure(r, [400], 'INVALID_PARAMS'),
+  },
+];
+
+/** A key of API Gateway's shape that no usage plan holds. */
+const WRONG_KEY = 'chatbotOpsSmokeTestWrongKey0000000000000';
+
+/** Run every check in turn (in turn, so the suite itself never trips the usage plan's throttle). */
+export async function runSmokeChecks(
+  target: ApiTarget,
+  checks: SmokeCheck[] = SMOKE_CHECKS,
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const started = performance.now();
+    const apiKey = check.key === 'valid' ? target.apiKey : check.key === 'wrong' ? WRONG_KEY : null;
+    let problem: string | undefined;
+    let status = 0;
+    try {
+      const r = await callApi(target.url, JSON.stringify(check.body), { apiKey, timeoutMs: 35_000 });
+      status = r.status;
+      problem = check.verify(r);
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      problem = `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+    }
+    results.push({
+      name: check.name,
+      passed: problem === undefined,
+      ms: Math.round(performance.now() - started),
+      detail: problem ?? `HTTP ${status}`,
+    });
+  }
+  return results;
+}

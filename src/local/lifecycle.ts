@@ -1,0 +1,72 @@
+/**
+ * What is running of a previous `local up`, from its state file: still alive (a second `up` must not
+ * start), stale (killed without `down`: clean it), or nothing. Also stopping it, for `local down`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { portInUse, stopPid } from '../db/server.js';
+import { type LocalState, localStateDir, readLocalState, removeLocalState } from './state.js';
+
+export function isProcessAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive but not ours to signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export type ExistingStack =
+  | { kind: 'none' }
+  | { kind: 'running'; state: LocalState }
+  | { kind: 'stale'; state: LocalState | undefined; leftovers: number[] };
+
+/** The pid of a mariadbd still serving our private data folder (its pid file, checked against /proc). */
+function orphanedMariaDb(stateDir: string): number | undefined {
+  const pidFile = join(stateDir, 'mariadb', 'mariadb.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
+  // A recycled pid must not be killed: only a mariadbd started on our data folder is ours.
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(join(stateDir, 'mariadb', 'data')) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function inspectExistingStack(cwd = process.cwd()): ExistingStack {
+  const stateDir = localStateDir(cwd);
+  const state = readLocalState(cwd);
+  if (state && isProcessAlive(state.pids.supervisor)) return { kind: 'running', state };
+  const leftovers = new Set<number>();
+  if (state?.db.managed && isProcessAlive(state.pids.mariadb)) leftovers.add(state.pids.mariadb as number);
+  const orphan = orphanedMariaDb(stateDir);
+  if (orphan !== undefined) leftovers.add(orphan);
+  if (!state && leftovers.size === 0) return { kind: 'none' };
+  return { kind: 'stale', state, leftovers: [...leftovers] };
+}
+
+/** Stop the leftovers of a killed run and forget its state. */
+export async function cleanStaleStack(stale: { leftovers: number[] }, cwd = process.cwd()): Promise<void> {
+  for (const pid of stale.leftovers) await stopPid(pid);
+  removeLocalState(cwd);
+}
+
+/**
+ * Stop what `up` started: the supervisor (which stops its containers and database), then the database
+ * directly if it outlived it. Waits until the gateway's port is free.
+ */
+export async function stopRecordedStack(state: LocalState, cwd = process.cwd()): Promise<void> {
+  if (state.pids.supervisor !== undefined) await stopPid(state.pids.supervisor);
+  if (state.db.managed && state.pids.mariadb !== undefined) await stopPid(state.pids.mariadb);
+  const orphan = orphanedMariaDb(localStateDir(cwd));
+  if (orphan !== undefined) await stopPid(orphan);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await portInUse(state.gateway.port)))
+    await new Promise((r) => setTimeout(r, 100));
+  removeLocalState(cwd);
+}

@@ -1,0 +1,203 @@
+/**
+ * `chatbot-ops invoke <intent>` (guide step 7, "Test the API"): one request to the chatbot API (deployed,
+ * local, any URL, or the function directly), answered as a table or key/value lines, or the body with --json.
+ */
+import { readFileSync } from 'node:fs';
+import { invokeDirect } from '../aws/api-target.js';
+import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { type ApiResponse, callApi } from '../client/api-client.js';
+import { explainFailure } from '../client/explain.js';
+import { renderData } from '../client/render.js';
+import { type BodyFlags, buildRequestBody } from '../client/request-body.js';
+import { resolveTarget, type TargetFlags } from '../client/resolve-target.js';
+import type { ApiTarget } from '../client/target.js';
+import { UsageError, UserError } from '../errors.js';
+
+export interface InvokeFlags extends BodyFlags, TargetFlags {
+  body?: string;
+  direct?: boolean;
+  retry?: string;
+}
+
+/** Flags that shape the request, in the order the continuation command repeats them. */
+const REPEATED_FLAGS: [keyof InvokeFlags, string][] = [
+  ['ip', '--ip'],
+  ['endpoint', '--endpoint'],
+  ['status', '--status'],
+  ['limit', '--limit'],
+  ['hours', '--hours'],
+  ['since', '--since'],
+  ['until', '--until'],
+  ['allTime', '--all-time'],
+  ['local', '--local'],
+  ['url', '--url'],
+  ['direct', '--direct'],
+];
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** The command that fetches the next page: the same request with --cursor. The key is never repeated. */
+export function continuationCommand(intent: string, flags: InvokeFlags, cursor: string): string {
+  const parts = ['chatbot-ops', 'invoke', intent];
+  for (const [key, flag] of REPEATED_FLAGS) {
+    const v = flags[key];
+    if (v === true) parts.push(flag);
+    else if (typeof v === 'string') parts.push(flag, shellQuote(v));
+  }
+  for (const p of flags.param ?? []) parts.push('--param', shellQuote(p));
+  parts.push('--cursor', shellQuote(cursor));
+  return parts.join(' ');
+}
+
+function readBodyFlag(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      `cannot read the body from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`,
+      {
+        exitCode: 2,
+      },
+    );
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function networkError(err: unknown, target: ApiTarget): UserError {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const reason = e.cause?.code ?? e.cause?.message ?? e.message;
+  return new UserError(`could not reach ${target.url}: ${reason}`, {
+    hint:
+      target.source === 'local'
+        ? 'Is the local stack still running? `chatbot-ops local status` tells.'
+        : 'Check the URL and your network; `chatbot-ops status` shows the deployed invoke URL.',
+    cause: err,
+  });
+}
+
+/** Send the request where the flags say; a direct invocation is shaped like an HTTP answer. */
+async function send(
+  ctx: Context,
+  flags: InvokeFlags,
+  bodyText: string,
+): Promise<{ response: ApiResponse; target: ApiTarget }> {
+  const retries = flags.retry === undefined ? 0 : assertInteger(flags.retry, '--retry', 0, 10);
+  if (flags.direct) {
+    const event = parseJson(bodyText);
+    if (event === undefined) throw new UsageError('--direct needs a JSON body: the event is the body itself');
+    const started = performance.now();
+    const out = await invokeDirect(ctx, event);
+    const target: ApiTarget = { url: 'the Lambda function (direct)', apiKey: '', source: 'aws' };
+    if (out.functionError) {
+      throw new UserError(
+        `the function failed (${out.functionError})${out.requestId ? ` [request id ${out.requestId}]` : ''}`,
+        {
+          ...(out.requestId ? { hint: `See its log: chatbot-ops logs --filter ${out.requestId}` } : {}),
+        },
+      );
+    }
+    return {
+      target,
+      response: {
+        status: out.statusCode,
+        headers: out.requestId ? { 'x-amzn-requestid': out.requestId } : {},
+        text: out.body,
+        json: parseJson(out.body),
+        ms: Math.round(performance.now() - started),
+        attempts: 1,
+      },
+    };
+  }
+  const target = await resolveTarget(ctx, flags);
+  const response = await callApi(target.url, bodyText, { apiKey: target.apiKey, retries }).catch(
+    (err: unknown) => {
+      throw networkError(err, target);
+    },
+  );
+  return { response, target };
+}
+
+export async function invokeAction(
+  ctx: Context,
+  intent: string | undefined,
+  flags: InvokeFlags,
+): Promise<number> {
+  if (intent === undefined && flags.body === undefined) {
+    throw new UsageError(
+      'name an intent (e.g. `invoke get_traffic_summary`) or pass --body FILE',
+      'List them with `chatbot-ops invoke list_intents`.',
+    );
+  }
+  if (flags.direct && (flags.local || flags.url))
+    throw new UsageError('--direct calls the deployed function; it cannot be combined with --local or --url');
+  const bodyText =
+    flags.body !== undefined
+      ? readBodyFlag(flags.body)
+      : JSON.stringify(buildRequestBody(intent as string, flags, new Date()));
+
+  const { response, target } = await send(ctx, flags, bodyText);
+  const ok = response.status >= 200 && response.status < 300;
+  ctx.ui.result(response.json ?? { status: response.status, body: response.text });
+  if (!ok) {
+    const why = explainFailure(response, target);
+    ctx.ui.warn(why.message);
+    if (why.hint) ctx.ui.warn(`  ${why.hint}`);
+    if (response.attempts > 1) ctx.ui.warn(`  (${response.attempts} attempts)`);
+    return 1;
+  }
+  const envelope = response.json as { data?: unknown; request_id?: string } | undefined;
+  const data = envelope?.data;
+  for (const line of renderData(data ?? response.json)) ctx.ui.info(line);
+  const cursor = (data as { next_cursor?: unknown } | undefined)?.next_cursor;
+  if (typeof cursor === 'string' && cursor !== '' && intent !== undefined) {
+    ctx.ui.info('');
+    ctx.ui.info(`More: ${continuationCommand(intent, flags, cursor)}`);
+  }
+  ctx.ui.info(
+    ctx.ui.style.dim(
+      `${response.status} in ${response.ms} ms${envelope?.request_id ? `, request id ${envelope.request_id}` : ''}`,
+    ),
+  );
+  return 0;
+}
+
+export const register: CommandModule = (program, run) => {
+  program
+    .command('invoke')
+    .description('call the chatbot API with one intent (deployed API by default; --local, --url or --direct)')
+    .argument(
+      '[intent]',
+      'get_traffic_summary, get_access_logs, get_error_logs, get_ip_activity, get_endpoint_stats, get_traffic_timeseries, health, list_intents',
+    )
+    .option('--ip <address>', 'ip_address')
+    .option('--endpoint <path>', 'endpoint (exact path; end it with * for a prefix)')
+    .option('--status <code>', 'status_code')
+    .option('--limit <n>', 'limit')
+    .option('--hours <n>', 'the last N hours')
+    .option('--since <time>', 'start_time: ISO 8601 or a duration ago (30m, 2h, 7d)')
+    .option('--until <time>', 'end_time: ISO 8601 or a duration ago')
+    .option('--cursor <cursor>', 'next_cursor of a previous answer')
+    .option('--all-time', 'no time window')
+    .option(
+      '--param <key=value>',
+      'any other parameter (repeatable; numbers and booleans typed)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option('--body <file>', 'send this raw JSON body (- for standard input) instead of building one')
+    .option('--local', 'the local stack (chatbot-ops local up)')
+    .option('--url <url>', 'any deployment of the API (or CHATBOT_API_URL)')
+    .option('--api-key <key>', 'key for --url (or CHATBOT_API_KEY)')
+    .option('--direct', 'invoke the Lambda function itself, without API Gateway')
+    .option('--retry <n>', 'retry 429 and 5xx answers up to N times with backoff')
+    .action(
+      run(async (ctx, intent: string | undefined, flags: InvokeFlags) => invokeAction(ctx, intent, flags)),
+    );
+};

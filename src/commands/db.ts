@@ -1,0 +1,258 @@
+/**
+ * `chatbot-ops db init | load | seed | stats` (SPEC 1 "Database", SPEC 2): the access-log
+ * database the backend reads. The guide's "Database tables created" prerequisite, done by
+ * one idempotent command, plus loading real logs and seeding synthetic traffic.
+ */
+import { type Command, Option } from 'commander';
+import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import {
+  DB_FLAG_OPTIONS,
+  type DbFlags,
+  describeDbTarget,
+  openPool,
+  resolveDbTarget,
+} from '../db/connection.js';
+import { initDatabase } from '../db/init.js';
+import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
+import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
+import { collectDbStats, type DbStats } from '../db/stats.js';
+import { UsageError, UserError } from '../errors.js';
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} kB`;
+}
+
+/** A text progress bar for the spinner line (only animated on a terminal; see terminal-ui). */
+export function progressText(p: { file: string; lines: number; bytes: number; totalBytes?: number }): string {
+  if (p.totalBytes === undefined || p.totalBytes === 0)
+    return `${p.file}: ${count(p.lines)} lines, ${mib(p.bytes)}`;
+  const share = Math.min(1, p.bytes / p.totalBytes);
+  const width = 24;
+  const filled = Math.round(share * width);
+  return `${p.file} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${count(p.lines)} lines`;
+}
+
+function withDbFlags(cmd: Command): Command {
+  for (const [flags, description] of DB_FLAG_OPTIONS) cmd.option(flags, description);
+  return cmd;
+}
+
+function printLoadReport(ctx: Context, report: LoadReport): void {
+  for (const f of report.files) {
+    if (f.skipped) {
+      ctx.ui.info(`${f.file}: already loaded (same SHA-256), skipped; --force loads it again`);
+      continue;
+    }
+    const bad = f.errors > 0 ? ctx.ui.style.yellow(`, ${count(f.errors)} bad`) : '';
+    const cut = f.truncated ? `, ${count(f.truncated)} with fields cut to fit` : '';
+    ctx.ui.info(
+      `${f.file}: ${count(f.lines)} lines, ${count(f.loaded)} loaded${bad}${cut} (${f.format ?? 'no'} format)`,
+    );
+  }
+  if (report.errors > 0) {
+    ctx.ui.warn(
+      `${count(report.errors)} line${report.errors === 1 ? '' : 's'} could not be parsed and were not loaded:`,
+    );
+    for (const e of report.firstErrors) ctx.ui.warn(`  ${e.file}:${e.line}: ${e.reason}\n      ${e.text}`);
+    if (report.errors > report.firstErrors.length) {
+      ctx.ui.warn(`  ... and ${count(report.errors - report.firstErrors.length)} more`);
+    }
+  }
+}
+
+function printStats(ctx: Context, s: DbStats): void {
+  const { info, style } = ctx.ui;
+  info(`${style.bold('rows')}        ${count(s.rows)}`);
+  info(`${style.bold('first')}       ${s.first ?? '-'}`);
+  info(`${style.bold('last')}        ${s.last ?? '-'}`);
+  info(style.bold('last 7 days (UTC)'));
+  for (const d of s.perDay) info(`  ${d.day}  ${count(d.rows).padStart(12)}`);
+  info(style.bold('status classes'));
+  for (const [k, v] of Object.entries(s.statusClasses)) {
+    const share = s.rows > 0 ? ` (${((v / s.rows) * 100).toFixed(1)}%)` : '';
+    info(`  ${k}  ${count(v).padStart(12)}${share}`);
+  }
+  info(`${style.bold('size')}        data ${mib(s.sizes.dataBytes)}, indexes ${mib(s.sizes.indexBytes)}`);
+  info(style.bold('indexes'));
+  for (const ix of s.indexes) {
+    const size = s.sizes.perIndexBytes?.[ix.name];
+    info(
+      `  ${ix.name} (${ix.columns.join(', ')})${ix.unique ? ' unique' : ''}${size === undefined ? '' : `  ${mib(size)}`}`,
+    );
+  }
+  if (s.loadHistory) info(`${style.bold('loaded files')} ${count(s.loadHistory.files)}`);
+}
+
+export const register: CommandModule = (program, run) => {
+  const db = program
+    .command('db')
+    .description(
+      'the access-log database: create the schema, load logs, seed synthetic traffic, show statistics',
+    );
+
+  withDbFlags(db.command('init'))
+    .description(
+      'create the database (if missing) and the access_logs table with its indexes; safe to re-run',
+    )
+    .option('--no-create-database', 'fail instead of creating a missing database')
+    .action(
+      run(async (ctx, opts: DbFlags & { createDatabase: boolean }) => {
+        const target = resolveDbTarget(ctx, opts);
+        ctx.ui.debug(
+          `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
+        );
+        const result = await initDatabase(target, { createDatabase: opts.createDatabase });
+        ctx.ui.info(`${describeDbTarget(target)}`);
+        ctx.ui.info(
+          result.databaseCreated
+            ? `  created database ${result.database}`
+            : `  database ${result.database}: already there`,
+        );
+        for (const c of result.created) ctx.ui.info(`  created ${c}`);
+        for (const u of result.unchanged) ctx.ui.info(`  ${u}: already there, left alone`);
+        if (!result.databaseCreated && result.created.length === 0)
+          ctx.ui.info('Nothing to do: the schema is up to date.');
+        ctx.ui.result({ target: describeDbTarget(target), ...result });
+      }),
+    );
+
+  withDbFlags(
+    db.command('load').argument('<files...>', 'access-log files (plain or .gz), or - for standard input'),
+  )
+    .description('load Apache/Nginx access logs (combined or common format) into access_logs')
+    .addOption(
+      new Option('--format <format>', 'log format').choices(['auto', 'combined', 'common']).default('auto'),
+    )
+    .option('--max-errors <n>', 'stop (loading nothing from the current file) after more than n bad lines')
+    .option('--batch-size <n>', 'rows per INSERT', '2000')
+    .option('--force', 'load files again even if they were loaded before', false)
+    .action(
+      run(
+        async (
+          ctx,
+          files: string[],
+          opts: DbFlags & {
+            format: 'auto' | 'combined' | 'common';
+            maxErrors?: string;
+            batchSize: string;
+            force: boolean;
+          },
+        ) => {
+          const maxErrors =
+            opts.maxErrors === undefined
+              ? undefined
+              : assertInteger(opts.maxErrors, '--max-errors', 0, Number.MAX_SAFE_INTEGER);
+          const batchSize = assertInteger(opts.batchSize, '--batch-size', 1, 100_000);
+          if (files.includes('-') && process.stdin.isTTY) {
+            throw new UsageError(
+              "'-' reads the log from standard input, which is a terminal",
+              'Pipe a file in: zcat access.log.gz | chatbot-ops db load -',
+            );
+          }
+          const target = resolveDbTarget(ctx, opts);
+          const pool = await openPool(target);
+          const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
+          const started = Date.now();
+          try {
+            const report = await loadLogs(pool, files, {
+              format: opts.format,
+              batchSize,
+              force: opts.force,
+              ...(maxErrors === undefined ? {} : { maxErrors }),
+              onProgress: (p) => spinner.text(progressText(p)),
+            });
+            const seconds = (Date.now() - started) / 1000;
+            const rate = seconds > 0 ? ` (${count(Math.round(report.loaded / seconds))} rows/s)` : '';
+            spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
+            printLoadReport(ctx, report);
+            ctx.ui.result(report);
+          } catch (err) {
+            spinner.fail('load stopped');
+            if (err instanceof LoadStoppedError) {
+              printLoadReport(ctx, err.report);
+              ctx.ui.result({ ...err.report, stopped: err.message });
+            }
+            throw err;
+          } finally {
+            await pool.end();
+          }
+        },
+      ),
+    );
+
+  withDbFlags(db.command('seed'))
+    .description('write realistic synthetic traffic (deterministic for a --seed)')
+    .option('--rows <n>', 'rows to write', '100000')
+    .option('--days <d>', 'spread over the last d days', '30')
+    .option('--seed <s>', 'random seed (same seed and --end give the same rows)', String(DEFAULT_SEED))
+    .option('--end <time>', 'latest timestamp, ISO 8601 (default: now)')
+    .action(
+      run(async (ctx, opts: DbFlags & { rows: string; days: string; seed: string; end?: string }) => {
+        const rows = assertInteger(opts.rows, '--rows', 1, 100_000_000);
+        const days = assertInteger(opts.days, '--days', 1, 3650);
+        const seed = assertInteger(opts.seed, '--seed', 0, 4_294_967_295);
+        const end = opts.end === undefined ? new Date() : new Date(opts.end);
+        if (Number.isNaN(end.getTime()))
+          throw new UsageError(`--end must be an ISO 8601 time (got "${opts.end}")`);
+        const target = resolveDbTarget(ctx, opts);
+        const pool = await openPool(target);
+        const spinner = ctx.ui.spinner(`seeding ${count(rows)} rows into ${describeDbTarget(target)}`);
+        const started = Date.now();
+        try {
+          const result = await seedTraffic(pool, {
+            rows,
+            days,
+            seed,
+            end,
+            onProgress: (done) => spinner.text(`seeding: ${count(done)} / ${count(rows)} rows`),
+          });
+          const seconds = (Date.now() - started) / 1000;
+          spinner.succeed(`seeded ${count(result.rows)} rows in ${seconds.toFixed(1)} s`);
+          ctx.ui.info(`from ${result.start.toISOString()} to ${result.end.toISOString()}, seed ${seed}`);
+          ctx.ui.result({
+            rows: result.rows,
+            start: result.start.toISOString(),
+            end: result.end.toISOString(),
+            seed,
+            days,
+          });
+        } catch (err) {
+          spinner.fail('seeding failed');
+          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+            throw new UserError('the access_logs table does not exist', {
+              hint: 'Create it with `chatbot-ops db init`.',
+            });
+          }
+          throw err;
+        } finally {
+          await pool.end();
+        }
+      }),
+    );
+
+  withDbFlags(db.command('stats'))
+    .description('rows, time range, the last 7 days, status classes, table and index sizes')
+    .action(
+      run(async (ctx, opts: DbFlags) => {
+        const target = resolveDbTarget(ctx, opts);
+        const pool = await openPool(target);
+        try {
+          const stats = await collectDbStats(pool);
+          ctx.ui.info(describeDbTarget(target));
+          printStats(ctx, stats);
+          ctx.ui.result(stats);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+            throw new UserError('the access_logs table does not exist', {
+              hint: 'Create it with `chatbot-ops db init`.',
+            });
+          }
+          throw err;
+        } finally {
+          await pool.end();
+        }
+      }),
+    );
+};

@@ -1,0 +1,335 @@
+/**
+ * `db load`: stream access logs into access_logs (SPEC 1, "Database").
+ *
+ * Each input is read once as a stream (plain or gzip, told apart by its first bytes), parsed
+ * line by line, and written in multi-row INSERTs inside ONE transaction per input, together with
+ * a load_history row keyed by the SHA-256 of the input's bytes. So an input is either wholly
+ * loaded and recorded, or not at all: a re-run after a failure loads it again from scratch, and
+ * a re-run after success skips it ("already loaded") unless `force` is set. Memory stays bounded:
+ * at most two batches and a few buffered lines are held at any time.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type mysql from 'mysql2/promise';
+import { UserError } from '../errors.js';
+import { type LogFormat, parseLine } from './access-log-format.js';
+import { type AccessLogRow, insertAccessLogRows, rowSqlBytes } from './access-log-row.js';
+
+export interface LoadOptions {
+  format?: 'auto' | 'combined' | 'common';
+  /** Stop (and roll back the current input) once more than this many bad lines were seen in the run. */
+  maxErrors?: number;
+  /** Rows per INSERT statement (default 2,000). */
+  batchSize?: number;
+  /** Load inputs even when load_history says they were loaded before. */
+  force?: boolean;
+  /** Where '-' reads from (default process.stdin); tests pass their own stream. */
+  stdin?: NodeJS.ReadableStream;
+  onProgress?: (p: { file: string; lines: number; bytes: number; totalBytes?: number }) => void;
+}
+
+export interface LoadedFile {
+  file: string;
+  lines: number;
+  loaded: number;
+  /** True when the input was skipped because load_history already had it. */
+  skipped?: boolean;
+  errors: number;
+  /** Rows whose path or a text field was cut to fit its column. */
+  truncated?: number;
+  format?: LogFormat;
+  sha256?: string;
+}
+
+export interface LoadReport {
+  files: LoadedFile[];
+  loaded: number;
+  errors: number;
+  firstErrors: { file: string; line: number; reason: string; text: string }[];
+}
+
+/** How many bad lines the report keeps (with their text); the rest are only counted. */
+export const FIRST_ERRORS_KEPT = 10;
+const DEFAULT_BATCH_ROWS = 2_000;
+/** Keep one INSERT well under MariaDB's default 16 MB max_allowed_packet whatever the line lengths. */
+const BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** Auto-detection looks at this many parseable lines (or gives up after LOOKAHEAD_MAX_LINES). */
+const DETECT_GOOD_LINES = 20;
+const LOOKAHEAD_MAX_LINES = 200;
+const PROGRESS_EVERY_LINES = 20_000;
+const ERROR_TEXT_MAX = 200;
+
+/** The run was stopped by --max-errors; carries what was done before the stop. */
+export class LoadStoppedError extends UserError {
+  readonly report: LoadReport;
+  constructor(message: string, hint: string, report: LoadReport) {
+    super(message, { hint });
+    this.report = report;
+  }
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * The input as text bytes: raw chunks pass `onRawBytes` (hashing, progress), then go through
+ * gunzip when they start with gzip's magic bytes (1f 8b), whatever the file is called.
+ */
+async function openInput(
+  source: AsyncIterable<Buffer | string>,
+  onRawBytes: (chunk: Buffer) => void,
+): Promise<Readable> {
+  const raw = (async function* () {
+    for await (const chunk of source) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      onRawBytes(buf);
+      yield buf;
+    }
+  })();
+  const first = await raw.next();
+  const all = Readable.from(
+    (async function* () {
+      if (first.done) return;
+      yield first.value;
+      yield* raw;
+    })(),
+    { objectMode: false },
+  );
+  const gzip = !first.done && first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b;
+  if (!gzip) return all;
+  // pipeline (not pipe) so a read error reaches the gunzip stream, and from there the line reader.
+  return pipeline(all, createGunzip(), () => {});
+}
+
+function summarise(files: LoadedFile[], firstErrors: LoadReport['firstErrors']): LoadReport {
+  return {
+    files,
+    loaded: files.reduce((n, f) => n + f.loaded, 0),
+    errors: files.reduce((n, f) => n + f.errors, 0),
+    firstErrors,
+  };
+}
+
+/**
+ * Load access-log files (paths, or '-' for standard input) into access_logs. Bad lines are
+ * counted and the first few kept with file, line number and reason; they never stop the load
+ * unless `maxErrors` is exceeded, which rolls back the input being read and throws
+ * LoadStoppedError (inputs finished before it stay loaded and recorded).
+ */
+export async function loadLogs(
+  pool: mysql.Pool,
+  inputs: string[],
+  options: LoadOptions = {},
+): Promise<LoadReport> {
+  if (inputs.filter((i) => i === '-').length > 1)
+    throw new UserError("'-' (standard input) can be given only once", { exitCode: 2 });
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_ROWS;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UserError('batch size must be a whole number >= 1', { exitCode: 2 });
+  const files: LoadedFile[] = [];
+  const firstErrors: LoadReport['firstErrors'] = [];
+  let runErrors = 0;
+
+  for (const input of inputs) {
+    const isStdin = input === '-';
+    const label = isStdin ? '(stdin)' : input;
+    let totalBytes: number | undefined;
+    if (!isStdin) {
+      try {
+        const st = statSync(input);
+        if (!st.isFile()) throw new UserError(`${input} is not a file`, { exitCode: 2 });
+        totalBytes = st.size;
+      } catch (err) {
+        if (err instanceof UserError) throw err;
+        throw new UserError(`cannot read ${input}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+          exitCode: 2,
+          hint: 'Check the path; use - to read from standard input.',
+        });
+      }
+    }
+
+    // A file's hash is known before reading it for real, so a loaded file is skipped without work.
+    const knownSha = isStdin ? undefined : await sha256OfFile(input);
+    if (knownSha && !options.force && (await loadedBefore(pool, knownSha))) {
+      files.push({ file: label, lines: 0, loaded: 0, errors: 0, skipped: true, sha256: knownSha });
+      continue;
+    }
+
+    const entry: LoadedFile = { file: label, lines: 0, loaded: 0, errors: 0 };
+    const conn = await pool.getConnection();
+    try {
+      await conn.query('START TRANSACTION');
+      const hash = createHash('sha256');
+      let rawBytes = 0;
+      const source = isStdin ? (options.stdin ?? process.stdin) : createReadStream(input);
+      const text = await openInput(source as AsyncIterable<Buffer>, (chunk) => {
+        hash.update(chunk);
+        rawBytes += chunk.length;
+      });
+      const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
+
+      let format: LogFormat | undefined =
+        options.format === 'auto' || options.format === undefined ? undefined : options.format;
+      let pending: { no: number; text: string }[] = [];
+      let batch: AccessLogRow[] = [];
+      let batchBytes = 0;
+      let inFlight: Promise<void> = Promise.resolve();
+      let truncated = 0;
+
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const rows = batch;
+        batch = [];
+        batchBytes = 0;
+        // One INSERT in flight while the next batch is parsed; waiting here bounds memory to two batches.
+        await inFlight;
+        inFlight = insertAccessLogRows(conn, rows);
+        // Do not leave an unobserved rejection between now and the next await of inFlight.
+        inFlight.catch(() => {});
+        entry.loaded += rows.length;
+      };
+
+      const take = async (no: number, line: string) => {
+        const parsed = parseLine(line, format ?? 'any');
+        if (!parsed.ok) {
+          entry.errors++;
+          runErrors++;
+          if (firstErrors.length < FIRST_ERRORS_KEPT) {
+            firstErrors.push({
+              file: label,
+              line: no,
+              reason: parsed.reason,
+              text: line.slice(0, ERROR_TEXT_MAX),
+            });
+          }
+          if (options.maxErrors !== undefined && runErrors > options.maxErrors) {
+            throw new LoadStoppedError(
+              `stopped: more than ${options.maxErrors} bad line${options.maxErrors === 1 ? '' : 's'} (at ${label}:${no}); nothing from ${label} was loaded`,
+              `Fix or remove the bad lines, or raise --max-errors. Inputs finished before ${label} stay loaded; a re-run skips them.`,
+              summarise([...files, entry], firstErrors),
+            );
+          }
+          return;
+        }
+        if (parsed.truncated) truncated++;
+        batch.push(parsed.row);
+        batchBytes += rowSqlBytes(parsed.row);
+        if (batch.length >= batchSize || batchBytes >= BATCH_MAX_BYTES) await flush();
+      };
+
+      /** Auto-detection: the layout most of the first parseable lines have. */
+      const decide = async () => {
+        let combined = 0;
+        let common = 0;
+        for (const p of pending) {
+          const parsed = parseLine(p.text, 'any');
+          if (parsed.ok) parsed.format === 'combined' ? combined++ : common++;
+        }
+        format = combined >= common ? 'combined' : 'common';
+        const buffered = pending;
+        pending = [];
+        for (const p of buffered) await take(p.no, p.text);
+      };
+
+      let no = 0;
+      let goodSeen = 0;
+      for await (const line of lines) {
+        no++;
+        entry.lines = no;
+        if (line.trim() === '') continue;
+        if (format === undefined) {
+          pending.push({ no, text: line });
+          if (parseLine(line, 'any').ok) goodSeen++;
+          if (goodSeen >= DETECT_GOOD_LINES || pending.length >= LOOKAHEAD_MAX_LINES) await decide();
+        } else {
+          await take(no, line);
+        }
+        if (no % PROGRESS_EVERY_LINES === 0) {
+          options.onProgress?.({
+            file: label,
+            lines: no,
+            bytes: rawBytes,
+            ...(totalBytes === undefined ? {} : { totalBytes }),
+          });
+        }
+      }
+      if (format === undefined) await decide();
+      await flush();
+      await inFlight;
+      entry.format = format;
+      if (truncated > 0) entry.truncated = truncated;
+      options.onProgress?.({
+        file: label,
+        lines: no,
+        bytes: rawBytes,
+        ...(totalBytes === undefined ? {} : { totalBytes }),
+      });
+
+      const sha = hash.digest('hex');
+      entry.sha256 = sha;
+      if (knownSha !== undefined && sha !== knownSha) {
+        throw new UserError(`${label} changed while it was being loaded; nothing from it was loaded`, {
+          hint: 'Load a file that is no longer being written (rotate the log first), or pipe it through stdin.',
+        });
+      }
+      // Standard input's hash is known only now: an input loaded before is rolled back, not duplicated.
+      if (!options.force && (await loadedBefore(conn, sha))) {
+        await conn.query('ROLLBACK');
+        files.push({ file: label, lines: entry.lines, loaded: 0, errors: 0, skipped: true, sha256: sha });
+        continue;
+      }
+      if (entry.loaded > 0) {
+        await conn.query(
+          `INSERT INTO load_history (sha256, source, bytes, \`lines\`, loaded, errors, loaded_at)
+           VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))
+           ON DUPLICATE KEY UPDATE source = VALUES(source), bytes = VALUES(bytes), \`lines\` = VALUES(\`lines\`),
+             loaded = VALUES(loaded), errors = VALUES(errors), loaded_at = VALUES(loaded_at)`,
+          [sha, label.slice(0, 1024), rawBytes, entry.lines, entry.loaded, entry.errors],
+        );
+      }
+      await conn.query('COMMIT');
+      files.push(entry);
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => {});
+      if (err instanceof LoadStoppedError) throw err;
+      if (err instanceof UserError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
+        throw new UserError(`${label} is not valid gzip (${code}); nothing from it was loaded`, {
+          cause: err,
+        });
+      }
+      if (code === 'ER_NO_SUCH_TABLE') {
+        throw new UserError('the access_logs table does not exist', {
+          hint: 'Create it with `chatbot-ops db init`.',
+          cause: err,
+        });
+      }
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+  return summarise(files, firstErrors);
+}
+
+async function loadedBefore(conn: Pick<mysql.Connection, 'query'>, sha: string): Promise<boolean> {
+  try {
+    const [rows] = await conn.query('SELECT 1 FROM load_history WHERE sha256 = ?', [sha]);
+    return (rows as unknown[]).length > 0;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+      throw new UserError('the load_history table does not exist (the database predates this version)', {
+        hint: 'Run `chatbot-ops db init`: it adds what is missing and leaves your data alone.',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,26 @@
+/** The intent table the handler dispatches through (SPEC 1, "Intents"). */
+import { endpointStats } from './endpoint-stats.js';
+import { health } from './health.js';
+import type { Intent } from './intent.js';
+import { ipActivity } from './ip-activity.js';
+import { listIntents } from './list-intents.js';
+import { accessLogs, errorLogs } from './log-entries.js';
+import { trafficSummary } from './traffic-summary.js';
+import { trafficTimeseries } from './traffic-timeseries.js';
+
+export const INTENTS: readonly Intent[] = [
+  trafficSummary,
+  accessLogs,
+  errorLogs,
+  ipActivity,
+  endpointStats,
+  trafficTimeseries,
+  health,
+  listIntents,
+];
+
+const BY_NAME = new Map(INTENTS.map((intent) => [intent.name, intent]));
+
+export function findIntent(name: string): Intent | undefined {
+  return BY_NAME.get(name);
+}

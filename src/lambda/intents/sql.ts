@@ -1,0 +1,67 @@
+/**
+ * Small pieces of SQL shared by the intents. Only fixed text lives here; every value a caller
+ * influences is a `?` placeholder bound server-side.
+ */
+import type { TimeWindow } from '../window.js';
+
+export const TABLE = 'access_logs';
+
+/** Conditions joined with AND, and their bound values in order. */
+export class Where {
+  private readonly conditions: string[] = [];
+  readonly values: unknown[] = [];
+
+  add(condition: string, ...values: unknown[]): this {
+    this.conditions.push(condition);
+    this.values.push(...values);
+    return this;
+  }
+
+  window(window: TimeWindow): this {
+    if (window) this.add('`timestamp` >= ? AND `timestamp` < ?', window.start, window.end);
+    return this;
+  }
+
+  toString(): string {
+    return this.conditions.length > 0 ? `WHERE ${this.conditions.join(' AND ')}` : '';
+  }
+}
+
+/**
+ * A LIKE pattern matching strings that start with `prefix` literally, for `LIKE ? ESCAPE '!'`.
+ * '!' rather than backslash: a backslash in the SQL text would depend on NO_BACKSLASH_ESCAPES.
+ */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+export type StatusBreakdown = Record<string, number>;
+
+/**
+ * {"2xx": n, "3xx": n, "4xx": n, "5xx": n} from counts per status class (status DIV 100). The four
+ * usual classes are always present, zeros included; 1xx appears only when there is one.
+ */
+export function statusBreakdown(rows: { class: number; n: number }[]): StatusBreakdown {
+  const out: StatusBreakdown = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
+  for (const row of rows)
+    if (row.class >= 1 && row.class <= 5) out[`${row.class}xx`] = (out[`${row.class}xx`] ?? 0) + row.n;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Share of errors, 0..1, rounded to 4 decimals; 0 when there were no requests. */
+export function errorRate(errors: number, total: number): number {
+  return total === 0 ? 0 : Math.round((errors / total) * 10000) / 10000;
+}
+
+/** {key: count} in the order the rows came (already sorted by count, then key). */
+export function countMap(rows: { k: string; n: number }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  // defineProperty, not assignment: a logged path such as "__proto__" must stay an ordinary key.
+  for (const row of rows)
+    Object.defineProperty(out, row.k, { value: row.n, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+export function isoOrNull(value: unknown): string | null {
+  return value instanceof Date ? value.toISOString() : null;
+}

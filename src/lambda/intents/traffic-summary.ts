@@ -1,0 +1,50 @@
+/** get_traffic_summary: totals, error rate, top endpoints and IPs, status classes, over a window. */
+import { integerParam, withDefault } from '../params.js';
+import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
+import { defineIntent } from './intent.js';
+import { countMap, errorRate, statusBreakdown, TABLE, Where } from './sql.js';
+
+export const TOP_N_PARAM = withDefault(
+  integerParam('How many entries in each top list.', { min: 1, max: 50 }),
+  5,
+);
+
+export const trafficSummary = defineIntent({
+  name: 'get_traffic_summary',
+  description:
+    'Request count, error count and rate, top endpoints, top IPs and status classes over a time window.',
+  params: { ...WINDOW_PARAMS, top_n: TOP_N_PARAM },
+  async run(db, params, { now }) {
+    const window = resolveWindow(params, now);
+    const where = new Where().window(window);
+    // Three independent scans, one connection each: the pool runs them side by side.
+    const [classes, endpoints, ips] = await Promise.all([
+      db.select<{ class: number; n: number }>(
+        `SELECT status_code DIV 100 AS class, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY class`,
+        where.values,
+      ),
+      db.select<{ k: string; n: number }>(
+        `SELECT endpoint AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY endpoint ORDER BY n DESC, k LIMIT ?`,
+        [...where.values, params.top_n],
+      ),
+      db.select<{ k: string; n: number }>(
+        `SELECT ip_address AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY ip_address ORDER BY n DESC, k LIMIT ?`,
+        [...where.values, params.top_n],
+      ),
+    ]);
+    const total = classes.reduce((sum, row) => sum + row.n, 0);
+    const errors = classes.filter((row) => row.class >= 4).reduce((sum, row) => sum + row.n, 0);
+    return {
+      data: {
+        total_requests: total,
+        error_count: errors,
+        error_rate: errorRate(errors, total),
+        top_endpoints: countMap(endpoints),
+        top_ips: countMap(ips),
+        status_breakdown: statusBreakdown(classes),
+        window: describeWindow(window),
+      },
+      rows: classes.length + endpoints.length + ips.length,
+    };
+  },
+});

@@ -1,0 +1,71 @@
+/** get_traffic_timeseries: requests and errors per minute, hour or day, empty buckets included. */
+import { invalidParam } from '../errors.js';
+import { enumParam, withDefault } from '../params.js';
+import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
+import { defineIntent } from './intent.js';
+import { TABLE, Where } from './sql.js';
+
+const INTERVAL_SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
+type Interval = keyof typeof INTERVAL_SECONDS;
+
+/** More buckets than this is an answer no chatbot can use: a whole day by the minute still fits. */
+export const MAX_BUCKETS = 2000;
+
+export const trafficTimeseries = defineIntent({
+  name: 'get_traffic_timeseries',
+  description: 'Requests and errors per time bucket (minute, hour or day, UTC), zeros for empty buckets.',
+  params: {
+    ...WINDOW_PARAMS,
+    interval: withDefault(
+      enumParam('Bucket size; buckets start on whole UTC minutes, hours or days.', [
+        'minute',
+        'hour',
+        'day',
+      ] as Interval[]),
+      'hour' as Interval,
+    ),
+  },
+  async run(db, params, { now }) {
+    const window = resolveWindow(params, now);
+    const interval: Interval = params.interval;
+    const bucketMs = INTERVAL_SECONDS[interval] * 1000;
+    let range = window;
+    let rows = 0;
+    if (!range) {
+      const [bounds] = await db.select<{ first: Date | null; last: Date | null }>(
+        `SELECT MIN(\`timestamp\`) AS first, MAX(\`timestamp\`) AS last FROM ${TABLE}`,
+      );
+      rows += 1;
+      range =
+        bounds?.first && bounds.last
+          ? { start: bounds.first, end: new Date(bounds.last.getTime() + 1) }
+          : null;
+    }
+    if (!range) return { data: { interval, buckets: [], window: null }, rows };
+
+    const first = Math.floor(range.start.getTime() / bucketMs) * bucketMs;
+    const count = Math.ceil((range.end.getTime() - first) / bucketMs);
+    if (count > MAX_BUCKETS)
+      throw invalidParam(
+        'interval',
+        `${interval} buckets over this window would be ${count}, more than ${MAX_BUCKETS}; use a larger interval or a shorter window`,
+      );
+    const where = new Where().window(range);
+    const counted = await db.select<{ bucket: number; requests: number; errors: number }>(
+      `SELECT TIMESTAMPDIFF(SECOND, ?, \`timestamp\`) DIV ? AS bucket, COUNT(*) AS requests, SUM(status_code >= 400) AS errors
+       FROM ${TABLE} ${where} GROUP BY bucket`,
+      [new Date(first), INTERVAL_SECONDS[interval], ...where.values],
+    );
+    rows += counted.length;
+    const byBucket = new Map(counted.map((row) => [Number(row.bucket), row]));
+    const buckets = Array.from({ length: count }, (_, index) => {
+      const row = byBucket.get(index);
+      return {
+        start: new Date(first + index * bucketMs).toISOString(),
+        requests: row ? row.requests : 0,
+        errors: row ? Number(row.errors) : 0,
+      };
+    });
+    return { data: { interval, buckets, window: describeWindow(window) }, rows };
+  },
+});

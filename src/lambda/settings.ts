@@ -1,0 +1,126 @@
+/**
+ * The backend's configuration, read from the environment once per container (SPEC 1,
+ * "Configuration"). Reading never throws: problems are collected so the handler can log them once
+ * and answer INTERNAL_ERROR "backend misconfigured" instead of crashing the container in a loop.
+ */
+import { parseApiKeys } from './api-keys.js';
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Where the database credentials come from. */
+export type DbSource =
+  | { kind: 'env'; host: string; port: number; database: string; user: string; password: string }
+  | { kind: 'secret'; secretId: string };
+
+export interface Settings {
+  db: DbSource;
+  /** DB_SSL when set; otherwise TLS is decided from the host (on unless loopback). */
+  dbSsl: boolean | undefined;
+  /** SHA-256 digests of the accepted API keys; empty means every API Gateway call is refused. */
+  apiKeyDigests: Buffer[];
+  maxPayloadSize: number;
+  maxQueryLimit: number;
+  queryTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+export type SettingsResult =
+  | { ok: true; settings: Settings; warnings: string[] }
+  | { ok: false; problems: string[]; logLevel: LogLevel };
+
+const LOG_LEVELS: Record<string, LogLevel> = {
+  DEBUG: 'DEBUG',
+  INFO: 'INFO',
+  WARN: 'WARN',
+  WARNING: 'WARN',
+  ERROR: 'ERROR',
+};
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+type Env = Record<string, string | undefined>;
+
+/** Read and validate the backend's settings. Messages name the variable, never its value. */
+export function readSettings(env: Env): SettingsResult {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const set = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = set(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+
+  const rawLevel = set('LOG_LEVEL');
+  const logLevel = rawLevel === undefined ? 'INFO' : LOG_LEVELS[rawLevel.toUpperCase()];
+  if (logLevel === undefined) problems.push('LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR');
+
+  let db: DbSource | undefined;
+  const secretId = set('DB_SECRET_ARN');
+  if (secretId !== undefined) {
+    db = { kind: 'secret', secretId };
+    // DB_HOST / DB_PORT / DB_NAME still fill what an RDS-managed secret (username and password only) lacks.
+    const ignored = ['DB_USER', 'DB_PASSWORD'].filter((n) => env[n] !== undefined);
+    if (ignored.length > 0) warnings.push(`DB_SECRET_ARN is set, so ${ignored.join(' and ')} are ignored`);
+  } else {
+    const host = set('DB_HOST');
+    const database = set('DB_NAME');
+    const user = set('DB_USER');
+    // A password may legitimately contain leading/trailing spaces; only its absence is an error.
+    const password = env.DB_PASSWORD;
+    const port = integer('DB_PORT', 3306, 1, 65535);
+    for (const [name, value] of [
+      ['DB_HOST', host],
+      ['DB_NAME', database],
+      ['DB_USER', user],
+      ['DB_PASSWORD', password],
+    ] as const) {
+      if (value === undefined)
+        problems.push(`${name} is not set (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD or DB_SECRET_ARN)`);
+    }
+    if (host !== undefined && database !== undefined && user !== undefined && password !== undefined)
+      db = { kind: 'env', host, port, database, user, password };
+  }
+
+  let dbSsl: boolean | undefined;
+  const rawSsl = set('DB_SSL')?.toLowerCase();
+  if (rawSsl !== undefined) {
+    if (TRUE_WORDS.has(rawSsl)) dbSsl = true;
+    else if (FALSE_WORDS.has(rawSsl)) dbSsl = false;
+    else problems.push('DB_SSL must be true or false');
+  }
+
+  const keys = parseApiKeys(env.API_KEYS);
+  problems.push(...keys.problems);
+  if (keys.problems.length === 0 && keys.digests.length === 0)
+    warnings.push('API_KEYS is empty: every call through API Gateway will be refused with 401');
+
+  const maxPayloadSize = integer('MAX_PAYLOAD_SIZE', 1048576, 1, 6 * 1024 * 1024);
+  const maxQueryLimit = integer('MAX_QUERY_LIMIT', 1000, 1, 100000);
+  // Upper bound: Lambda's own 15-minute maximum run time.
+  const queryTimeoutMs = integer('QUERY_TIMEOUT_MS', 25000, 1, 900000);
+
+  if (problems.length > 0 || db === undefined || logLevel === undefined)
+    return { ok: false, problems, logLevel: logLevel ?? 'INFO' };
+  return {
+    ok: true,
+    settings: {
+      db,
+      dbSsl,
+      apiKeyDigests: keys.digests,
+      maxPayloadSize,
+      maxQueryLimit,
+      queryTimeoutMs,
+      logLevel,
+    },
+    warnings,
+  };
+}

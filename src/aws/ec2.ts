@@ -134,15 +134,15 @@ async function describeGroups(
   return groups;
 }
 
-/** The security group with this name in this VPC, or undefined. */
+/** The security group with this name in this VPC (in any VPC when none is given), or undefined. */
 export async function findSecurityGroupByName(
   ec2: EC2Client,
-  vpcId: string,
+  vpcId: string | undefined,
   name: string,
 ): Promise<SecurityGroupState | undefined> {
   const groups = await describeGroups(ec2, {
     Filters: [
-      { Name: 'vpc-id', Values: [vpcId] },
+      ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
       { Name: 'group-name', Values: [name] },
     ],
   });

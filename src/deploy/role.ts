@@ -61,7 +61,7 @@ export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDes
     trustPolicy: JSON.parse(template('lambda-trust-policy.json')) as PolicyDocument,
     managedPolicyArns: [`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`],
     logsPolicy: JSON.parse(
-      template('lambda-logs-policy.json').replaceAll('${LogGroupArn}', logGroupArn),
+      template('lambda-logs-policy.json').replaceAll('{{LogGroupArn}}', logGroupArn),
     ) as PolicyDocument,
     secretPolicy: secretArn
       ? {

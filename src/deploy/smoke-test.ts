@@ -1,0 +1,78 @@
+/**
+ * After a deploy: one direct `health` invocation through Lambda Invoke (function, VPC, database),
+ * then one call through API Gateway with the key (method, integration, key, usage plan, stage).
+ */
+
+import type { AwsClients } from '../aws/clients.js';
+import { invokeFunction } from '../aws/lambda.js';
+import type { Clock } from '../aws/timing.js';
+
+export interface SmokeResult {
+  direct: { ok: boolean; detail: string };
+  api: { ok: boolean; status: number | undefined; detail: string };
+}
+
+/** How long to retry 403s: a new key or usage plan association takes a few seconds to reach the edge. */
+const KEY_PROPAGATION_MS = 60_000;
+
+function describeHealth(statusCode: number | undefined, body: string): { ok: boolean; detail: string } {
+  try {
+    const parsed = JSON.parse(body) as {
+      success?: boolean;
+      data?: { status?: string };
+      error?: string;
+      error_code?: string;
+    };
+    if (statusCode === 200 && parsed.success === true)
+      return { ok: true, detail: `health: ${parsed.data?.status ?? 'ok'}` };
+    return {
+      ok: false,
+      detail: `HTTP ${statusCode}: ${parsed.error_code ?? ''} ${parsed.error ?? body.slice(0, 200)}`.trim(),
+    };
+  } catch {
+    return { ok: false, detail: `HTTP ${statusCode}: ${body.slice(0, 200)}` };
+  }
+}
+
+export async function runSmokeTest(
+  aws: AwsClients,
+  target: { functionName: string; url: string; apiKey: string },
+  clock: Clock,
+): Promise<SmokeResult> {
+  let direct: SmokeResult['direct'];
+  try {
+    const out = await invokeFunction(aws.lambda, target.functionName, { intent: 'health' });
+    if (out.functionError)
+      direct = {
+        ok: false,
+        detail: `the function failed (${out.functionError}): ${out.payload.slice(0, 300)}`,
+      };
+    else {
+      const response = JSON.parse(out.payload) as { statusCode?: number; body?: string };
+      direct = describeHealth(response.statusCode, response.body ?? '');
+    }
+  } catch (err) {
+    direct = { ok: false, detail: `Lambda Invoke failed: ${(err as Error).message}` };
+  }
+
+  const started = clock.now();
+  let api: SmokeResult['api'] = { ok: false, status: undefined, detail: 'not called' };
+  for (;;) {
+    try {
+      const res = await fetch(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': target.apiKey },
+        body: JSON.stringify({ intent: 'health' }),
+        signal: AbortSignal.timeout(35_000),
+      });
+      const text = await res.text();
+      api = { ...describeHealth(res.status, text), status: res.status };
+      if (res.status !== 403 || clock.now() - started >= KEY_PROPAGATION_MS) break;
+    } catch (err) {
+      api = { ok: false, status: undefined, detail: `request failed: ${(err as Error).message}` };
+      break;
+    }
+    await clock.sleep(5000);
+  }
+  return { direct, api };
+}

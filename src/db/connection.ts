@@ -65,15 +65,15 @@ function isProcessAlive(pid: number | undefined): boolean {
 }
 
 /** The local stack's database, when `local up` is running (or left state for a server it did not start). */
-function runningLocalDb(): LocalState['db'] | undefined {
-  const state = readLocalState();
+function runningLocalDb(cwd: string | undefined): LocalState['db'] | undefined {
+  const state = readLocalState(cwd);
   if (!state) return undefined;
   if (state.db.managed && !isProcessAlive(state.pids.mariadb)) return undefined;
   return state.db;
 }
 
 /** Decide where to connect. Pure apart from reading the environment, the local state file and the config. */
-export function resolveDbTarget(ctx: Context, flags: DbFlags): DbTarget {
+export function resolveDbTarget(ctx: Context, flags: DbFlags, options: { cwd?: string } = {}): DbTarget {
   const env = process.env;
   const config = ctx.config().database;
   const password = env[config.passwordEnv] ?? env.DB_PASSWORD ?? '';
@@ -95,7 +95,7 @@ export function resolveDbTarget(ctx: Context, flags: DbFlags): DbTarget {
       source: flags.dbHost ? 'flags' : 'env',
     };
   }
-  const local = runningLocalDb();
+  const local = runningLocalDb(options.cwd);
   if (local) {
     return {
       host: local.host,

@@ -3,7 +3,7 @@
  *
  * Each input is read once as a stream (plain or gzip, told apart by its first bytes), parsed
  * line by line, and written in multi-row INSERTs inside ONE transaction per input, together with
- * a load_history row keyed by the SHA-256 of the input's bytes. So an input is either wholly
+ * a load_history row keyed by the SHA-256 of the input's text (after gunzip). So an input is either wholly
  * loaded and recorded, or not at all: a re-run after a failure loads it again from scratch, and
  * a re-run after success skips it ("already loaded") unless `force` is set. Memory stays bounded:
  * at most two batches and a few buffered lines are held at any time.
@@ -71,9 +71,10 @@ export class LoadStoppedError extends UserError {
   }
 }
 
-async function sha256OfFile(path: string): Promise<string> {
+/** SHA-256 of a file's log text (after gunzip), so a log and its gzipped copy count as the same input. */
+async function sha256OfLogFile(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of await openInput(createReadStream(path), () => {})) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -155,7 +156,9 @@ export async function loadLogs(
     }
 
     // A file's hash is known before reading it for real, so a loaded file is skipped without work.
-    const knownSha = isStdin ? undefined : await sha256OfFile(input);
+    const knownSha = isStdin
+      ? undefined
+      : await sha256OfLogFile(input).catch((err) => Promise.reject(inputError(err, label)));
     if (knownSha && !options.force && (await loadedBefore(pool, knownSha))) {
       files.push({ file: label, lines: 0, loaded: 0, errors: 0, skipped: true, sha256: knownSha });
       continue;
@@ -168,10 +171,18 @@ export async function loadLogs(
       const hash = createHash('sha256');
       let rawBytes = 0;
       const source = isStdin ? (options.stdin ?? process.stdin) : createReadStream(input);
-      const text = await openInput(source as AsyncIterable<Buffer>, (chunk) => {
-        hash.update(chunk);
+      const decoded = await openInput(source as AsyncIterable<Buffer>, (chunk) => {
         rawBytes += chunk.length;
       });
+      const text = Readable.from(
+        (async function* () {
+          for await (const chunk of decoded) {
+            hash.update(chunk as Buffer);
+            yield chunk as Buffer;
+          }
+        })(),
+        { objectMode: false },
+      );
       const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
 
       let format: LogFormat | undefined =
@@ -311,12 +322,27 @@ export async function loadLogs(
           cause: err,
         });
       }
-      throw err;
+      throw inputError(err, label);
     } finally {
       conn.release();
     }
   }
   return summarise(files, firstErrors);
+}
+
+/** Reading problems of an input as UserErrors; anything else unchanged. */
+function inputError(err: unknown, label: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
+    return new UserError(
+      `${label} is not valid gzip (${(err as Error).message}); nothing from it was loaded`,
+      { cause: err },
+    );
+  }
+  if (code === 'EACCES' || code === 'EISDIR' || code === 'ENOENT') {
+    return new UserError(`cannot read ${label} (${code})`, { cause: err, exitCode: 2 });
+  }
+  return err;
 }
 
 async function loadedBefore(conn: Pick<mysql.Connection, 'query'>, sha: string): Promise<boolean> {

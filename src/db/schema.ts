@@ -11,7 +11,7 @@ import type mysql from 'mysql2/promise';
 const SCHEMA_URL = new URL('../../templates/schema.sql', import.meta.url);
 
 /**
- * Files `db load` has loaded, by SHA-256 of their bytes (compressed bytes for .gz), written in the
+ * Files `db load` has loaded, by SHA-256 of their text (after gunzip, so a log and its .gz copy are one input), written in the
  * same transaction as the file's rows: a re-run skips a file already here and never duplicates it.
  */
 export const LOAD_HISTORY_SQL = `CREATE TABLE IF NOT EXISTS load_history (

@@ -1,0 +1,1074 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the fake handles SDK inputs and outputs of many shapes
+/**
+ * One small in-memory AWS account that drives every mocked client (aws-sdk-client-mock), so all
+ * deploy scenarios share the same behaviour instead of drifting mock set-ups. It models only what
+ * chatbot-ops touches: the IAM role, the VPC's subnets, route tables and security groups, the
+ * Lambda function (with Pending/InProgress states and role propagation), its log group, the REST
+ * API, keys, usage plans and alarms. It records every call, can fail a command once, and serves
+ * the API on 127.0.0.1 as an emulator would (`/restapis/<id>/<stage>/_user_request_/<resource>`).
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import * as apigw from '@aws-sdk/client-api-gateway';
+import * as cw from '@aws-sdk/client-cloudwatch';
+import * as cwl from '@aws-sdk/client-cloudwatch-logs';
+import * as ec2 from '@aws-sdk/client-ec2';
+import * as iam from '@aws-sdk/client-iam';
+import * as lambda from '@aws-sdk/client-lambda';
+import * as sts from '@aws-sdk/client-sts';
+import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { createAwsClients } from '../../src/aws/clients.js';
+import type { Clock, Timing } from '../../src/aws/timing.js';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const VPC = 'vpc-0a1b2c3d';
+export const PRIVATE_SUBNETS = ['subnet-0a1', 'subnet-0b2'];
+export const PUBLIC_SUBNET = 'subnet-0c3';
+export const OTHER_VPC_SUBNET = 'subnet-0d4';
+export const RDS_SG = 'sg-0d5a1e';
+
+export interface Call {
+  service: string;
+  command: string;
+  input: Record<string, unknown>;
+}
+
+type Input = Record<string, any>;
+type Handler = (input: Input) => unknown;
+
+/** Commands that only read (everything else changes the account). */
+export const READ_ONLY = /^(Get|List|Describe|Invoke$)/;
+
+const meta = { $metadata: {} };
+const iamError = (E: new (o: { message: string; $metadata: object }) => Error, message: string) =>
+  new E({ message, ...meta });
+const ec2Error = (code: string) =>
+  new ec2.EC2ServiceException({ name: code, $fault: 'client', message: `${code} (fake)`, ...meta });
+
+interface Rule {
+  IpProtocol: string;
+  FromPort?: number;
+  ToPort?: number;
+  UserIdGroupPairs?: { GroupId: string }[];
+  IpRanges?: { CidrIp: string }[];
+}
+
+interface FakeFunction {
+  config: Record<string, any>;
+  policy: {
+    Sid: string;
+    Effect: string;
+    Principal: unknown;
+    Action: string;
+    Resource: string;
+    Condition: unknown;
+  }[];
+  /** GetFunction polls left before State becomes Active / LastUpdateStatus Successful. */
+  pendingPolls: number;
+}
+
+export interface FakeAccountOptions {
+  /** How many GetFunction polls a create or update stays Pending/InProgress. */
+  pollsUntilReady?: number;
+  /** Network interfaces that linger in the Lambda group for this many polls after the function is deleted. */
+  eniPollsAfterDelete?: number;
+}
+
+export class FakeAccount {
+  calls: Call[] = [];
+  private failures = new Map<string, Error[]>();
+  private stubs: AwsStub<any, any, any>[] = [];
+  private server: Server | undefined;
+  private nextId = 1;
+  options: Required<FakeAccountOptions>;
+
+  roles = new Map<
+    string,
+    {
+      arn: string;
+      trust: string;
+      tags: Record<string, string>;
+      attached: string[];
+      inline: Map<string, string>;
+    }
+  >();
+  /** Role names Lambda cannot assume yet, with how many CreateFunction calls still fail. */
+  rolePropagation = new Map<string, number>();
+  subnets = [
+    { SubnetId: PRIVATE_SUBNETS[0], VpcId: VPC, AvailabilityZone: 'us-east-1a', CidrBlock: '10.0.1.0/24' },
+    { SubnetId: PRIVATE_SUBNETS[1], VpcId: VPC, AvailabilityZone: 'us-east-1b', CidrBlock: '10.0.2.0/24' },
+    { SubnetId: PUBLIC_SUBNET, VpcId: VPC, AvailabilityZone: 'us-east-1a', CidrBlock: '10.0.0.0/24' },
+    {
+      SubnetId: OTHER_VPC_SUBNET,
+      VpcId: 'vpc-0other',
+      AvailabilityZone: 'us-east-1c',
+      CidrBlock: '172.16.0.0/24',
+    },
+  ];
+  routeTables = [
+    {
+      RouteTableId: 'rtb-main',
+      VpcId: VPC,
+      Associations: [{ Main: true }],
+      Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' }],
+    },
+    {
+      RouteTableId: 'rtb-public',
+      VpcId: VPC,
+      Associations: [{ Main: false, SubnetId: PUBLIC_SUBNET }],
+      Routes: [{ GatewayId: 'local' }, { DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-0abc' }],
+    },
+  ];
+  groups = new Map<
+    string,
+    {
+      GroupId: string;
+      GroupName: string;
+      VpcId: string;
+      Description: string;
+      IpPermissions: Rule[];
+      IpPermissionsEgress: Rule[];
+      Tags: { Key: string; Value: string }[];
+    }
+  >();
+  lingeringEnis = new Map<string, number>();
+  functions = new Map<string, FakeFunction>();
+  logGroups = new Map<string, { retentionInDays?: number }>();
+  apis = new Map<
+    string,
+    {
+      id: string;
+      name: string;
+      types: string[];
+      resources: Map<
+        string,
+        { id: string; parentId?: string; path: string; pathPart?: string; methods: Record<string, Input> }
+      >;
+      stages: Map<string, string>;
+    }
+  >();
+  apiKeys = new Map<string, { id: string; name: string; value: string; enabled: boolean }>();
+  usagePlans = new Map<
+    string,
+    {
+      id: string;
+      name: string;
+      throttle: Input;
+      quota: Input;
+      apiStages: { apiId: string; stage: string }[];
+      keys: string[];
+    }
+  >();
+  alarms = new Map<string, Input>();
+
+  constructor(options: FakeAccountOptions = {}) {
+    this.options = { pollsUntilReady: 0, eniPollsAfterDelete: 0, ...options };
+    this.groups.set(RDS_SG, {
+      GroupId: RDS_SG,
+      GroupName: 'rds-chatbot',
+      VpcId: VPC,
+      Description: 'rds',
+      IpPermissions: [],
+      IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      Tags: [],
+    });
+  }
+
+  /** Install the mocks on every client class. Call `stop()` after the test. */
+  start(): this {
+    this.install('STS', sts.STSClient, [
+      [
+        sts.GetCallerIdentityCommand,
+        () => ({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, UserId: 'AIDA' }),
+      ],
+    ]);
+    this.install('IAM', iam.IAMClient, this.iamHandlers());
+    this.install('EC2', ec2.EC2Client, this.ec2Handlers());
+    this.install('Lambda', lambda.LambdaClient, this.lambdaHandlers());
+    this.install('CloudWatchLogs', cwl.CloudWatchLogsClient, this.logsHandlers());
+    this.install('APIGateway', apigw.APIGatewayClient, this.apigwHandlers());
+    this.install('CloudWatch', cw.CloudWatchClient, this.cloudwatchHandlers());
+    return this;
+  }
+
+  stop(): void {
+    for (const s of this.stubs) s.restore();
+    this.stubs = [];
+    this.server?.close();
+  }
+
+  /** The awsFactory for main(): real client objects whose send() the mocks replace. */
+  awsFactory = (settings: Parameters<typeof createAwsClients>[0]) => createAwsClients(settings);
+
+  /** The next call of this command fails with this error (default: a 500-like service error). */
+  failOnce(command: string, error?: Error): void {
+    const list = this.failures.get(command) ?? [];
+    list.push(error ?? Object.assign(new Error(`${command} failed (injected)`), { name: 'InternalFailure' }));
+    this.failures.set(command, list);
+  }
+
+  mutatingCalls(): Call[] {
+    return this.calls.filter((c) => !READ_ONLY.test(c.command));
+  }
+
+  /** "Service.Command" of every call, in order. */
+  commandNames(calls: Call[] = this.calls): string[] {
+    return calls.map((c) => `${c.service}.${c.command}`);
+  }
+
+  clearCalls(): void {
+    this.calls = [];
+  }
+
+  /** Start the API on 127.0.0.1; returns the endpoint URL to pass as --endpoint-url. */
+  async serveApi(): Promise<string> {
+    this.server = createServer((req, res) => {
+      const m = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_\/(.+)$/.exec(req.url ?? '');
+      const api = m ? this.apis.get(m[1] ?? '') : undefined;
+      const deployed = api && m && api.stages.has(m[2] ?? '');
+      const key = String(req.headers['x-api-key'] ?? '');
+      const allowed = [...this.usagePlans.values()].some(
+        (p) =>
+          p.apiStages.some((s) => s.apiId === m?.[1] && s.stage === m?.[2]) &&
+          p.keys.some((k) => this.apiKeys.get(k)?.value === key),
+      );
+      res.setHeader('content-type', 'application/json');
+      if (!deployed) {
+        res.statusCode = 404;
+        res.end('{"message":"Not Found"}');
+      } else if (!allowed) {
+        res.statusCode = 403;
+        res.end('{"message":"Forbidden"}');
+      } else {
+        res.statusCode = 200;
+        res.end(
+          JSON.stringify({
+            request_id: 'r1',
+            success: true,
+            data: { status: 'ok', database: { reachable: true, latency_ms: 1 } },
+          }),
+        );
+      }
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  private id(prefix: string): string {
+    return `${prefix}${(this.nextId++).toString(16).padStart(6, '0')}`;
+  }
+
+  private install(
+    service: string,
+    Client: new (c: object) => any,
+    handlers: [new (i: any) => any, Handler][],
+  ): void {
+    const stub = mockClient(Client);
+    for (const [Command, handle] of handlers) {
+      const command = Command.name.replace(/Command$/, '');
+      stub.on(Command).callsFake(async (input: Input) => {
+        this.calls.push({ service, command, input });
+        const injected = this.failures.get(command)?.shift();
+        if (injected) throw injected;
+        return { ...meta, ...((await handle(input)) as object) };
+      });
+    }
+    this.stubs.push(stub);
+  }
+
+  // ---- IAM -------------------------------------------------------------------------------------
+  private role(name: string) {
+    const r = this.roles.get(name);
+    if (!r) throw iamError(iam.NoSuchEntityException, `The role with name ${name} cannot be found.`);
+    return r;
+  }
+
+  private iamHandlers(): [new (i: any) => any, Handler][] {
+    return [
+      [
+        iam.GetRoleCommand,
+        (i) => {
+          const r = this.role(i.RoleName);
+          // IAM returns policy documents URL-encoded.
+          return {
+            Role: {
+              RoleName: i.RoleName,
+              Arn: r.arn,
+              AssumeRolePolicyDocument: encodeURIComponent(r.trust),
+              Tags: Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value })),
+            },
+          };
+        },
+      ],
+      [
+        iam.CreateRoleCommand,
+        (i) => {
+          if (this.roles.has(i.RoleName)) throw iamError(iam.EntityAlreadyExistsException, 'exists');
+          const arn = `arn:aws:iam::${ACCOUNT}:role/${i.RoleName}`;
+          this.roles.set(i.RoleName, {
+            arn,
+            trust: i.AssumeRolePolicyDocument,
+            tags: Object.fromEntries((i.Tags ?? []).map((t: Input) => [t.Key, t.Value])),
+            attached: [],
+            inline: new Map(),
+          });
+          return { Role: { RoleName: i.RoleName, Arn: arn } };
+        },
+      ],
+      [
+        iam.UpdateAssumeRolePolicyCommand,
+        (i) => {
+          this.role(i.RoleName).trust = i.PolicyDocument;
+          return {};
+        },
+      ],
+      [
+        iam.TagRoleCommand,
+        (i) => {
+          const r = this.role(i.RoleName);
+          for (const t of i.Tags) r.tags[t.Key] = t.Value;
+          return {};
+        },
+      ],
+      [
+        iam.ListAttachedRolePoliciesCommand,
+        (i) => ({
+          AttachedPolicies: this.role(i.RoleName).attached.map((PolicyArn) => ({
+            PolicyArn,
+            PolicyName: PolicyArn.split('/').pop(),
+          })),
+          IsTruncated: false,
+        }),
+      ],
+      [
+        iam.AttachRolePolicyCommand,
+        (i) => {
+          const r = this.role(i.RoleName);
+          if (!r.attached.includes(i.PolicyArn)) r.attached.push(i.PolicyArn);
+          return {};
+        },
+      ],
+      [
+        iam.DetachRolePolicyCommand,
+        (i) => {
+          const r = this.role(i.RoleName);
+          if (!r.attached.includes(i.PolicyArn)) throw iamError(iam.NoSuchEntityException, 'not attached');
+          r.attached = r.attached.filter((a) => a !== i.PolicyArn);
+          return {};
+        },
+      ],
+      [
+        iam.ListRolePoliciesCommand,
+        (i) => ({ PolicyNames: [...this.role(i.RoleName).inline.keys()], IsTruncated: false }),
+      ],
+      [
+        iam.GetRolePolicyCommand,
+        (i) => {
+          const doc = this.role(i.RoleName).inline.get(i.PolicyName);
+          if (doc === undefined) throw iamError(iam.NoSuchEntityException, 'no policy');
+          return { RoleName: i.RoleName, PolicyName: i.PolicyName, PolicyDocument: encodeURIComponent(doc) };
+        },
+      ],
+      [
+        iam.PutRolePolicyCommand,
+        (i) => {
+          this.role(i.RoleName).inline.set(i.PolicyName, i.PolicyDocument);
+          return {};
+        },
+      ],
+      [
+        iam.DeleteRolePolicyCommand,
+        (i) => {
+          if (!this.role(i.RoleName).inline.delete(i.PolicyName))
+            throw iamError(iam.NoSuchEntityException, 'no policy');
+          return {};
+        },
+      ],
+      [
+        iam.DeleteRoleCommand,
+        (i) => {
+          const r = this.role(i.RoleName);
+          if (r.attached.length > 0 || r.inline.size > 0)
+            throw iamError(iam.DeleteConflictException, 'must detach policies first');
+          this.roles.delete(i.RoleName);
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- EC2 -------------------------------------------------------------------------------------
+  private group(id: string) {
+    const g = this.groups.get(id);
+    if (!g) throw ec2Error('InvalidGroup.NotFound');
+    return g;
+  }
+
+  private enis(groupId: string): string[] {
+    const inUse = [...this.functions.values()].some((f) =>
+      (f.config.VpcConfig?.SecurityGroupIds ?? []).includes(groupId),
+    );
+    const lingering = this.lingeringEnis.get(groupId) ?? 0;
+    if (!inUse && lingering > 0) this.lingeringEnis.set(groupId, lingering - 1);
+    return inUse || lingering > 0 ? ['eni-0lambda1', 'eni-0lambda2'] : [];
+  }
+
+  private ec2Handlers(): [new (i: any) => any, Handler][] {
+    const filter = (i: Input, name: string): string[] | undefined =>
+      i.Filters?.find((f: Input) => f.Name === name)?.Values;
+    const sameRule = (a: Rule, b: Rule) => JSON.stringify(a) === JSON.stringify(b);
+    const split = (perms: Rule[]): Rule[] =>
+      perms.flatMap((p) => {
+        const base = {
+          IpProtocol: p.IpProtocol,
+          ...(p.FromPort !== undefined ? { FromPort: p.FromPort, ToPort: p.ToPort } : {}),
+        };
+        return [
+          ...(p.UserIdGroupPairs ?? []).map((g) => ({ ...base, UserIdGroupPairs: [{ GroupId: g.GroupId }] })),
+          ...(p.IpRanges ?? []).map((r) => ({ ...base, IpRanges: [{ CidrIp: r.CidrIp }] })),
+        ];
+      });
+    const authorize = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
+      const g = this.group(i.GroupId);
+      const rules = split(i.IpPermissions);
+      if (rules.some((r) => g[key].some((x) => sameRule(x, r))))
+        throw ec2Error('InvalidPermission.Duplicate');
+      g[key].push(...rules);
+      return { Return: true };
+    };
+    const revoke = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
+      const g = this.group(i.GroupId);
+      const rules = split(i.IpPermissions);
+      if (!rules.every((r) => g[key].some((x) => sameRule(x, r))))
+        throw ec2Error('InvalidPermission.NotFound');
+      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)));
+      return { Return: true };
+    };
+    return [
+      [
+        ec2.DescribeVpcsCommand,
+        () => ({
+          Vpcs: [
+            {
+              VpcId: VPC,
+              CidrBlock: '10.0.0.0/16',
+              IsDefault: false,
+              Tags: [{ Key: 'Name', Value: 'chatbot' }],
+            },
+            { VpcId: 'vpc-0other', CidrBlock: '172.16.0.0/16', IsDefault: true },
+          ],
+        }),
+      ],
+      [
+        ec2.DescribeSubnetsCommand,
+        (i) => {
+          if (i.SubnetIds) {
+            const unknown = i.SubnetIds.filter((id: string) => !this.subnets.some((s) => s.SubnetId === id));
+            if (unknown.length > 0) throw ec2Error('InvalidSubnetID.NotFound');
+            return { Subnets: this.subnets.filter((s) => i.SubnetIds.includes(s.SubnetId)) };
+          }
+          const vpc = filter(i, 'vpc-id');
+          return { Subnets: this.subnets.filter((s) => !vpc || vpc.includes(s.VpcId)) };
+        },
+      ],
+      [
+        ec2.DescribeRouteTablesCommand,
+        (i) => ({
+          RouteTables: this.routeTables.filter((t) => filter(i, 'vpc-id')?.includes(t.VpcId) ?? true),
+        }),
+      ],
+      [
+        ec2.DescribeSecurityGroupsCommand,
+        (i) => {
+          if (i.GroupIds) return { SecurityGroups: i.GroupIds.map((id: string) => this.group(id)) };
+          const vpc = filter(i, 'vpc-id');
+          const name = filter(i, 'group-name');
+          return {
+            SecurityGroups: [...this.groups.values()].filter(
+              (g) => (!vpc || vpc.includes(g.VpcId)) && (!name || name.includes(g.GroupName)),
+            ),
+          };
+        },
+      ],
+      [
+        ec2.CreateSecurityGroupCommand,
+        (i) => {
+          if ([...this.groups.values()].some((g) => g.VpcId === i.VpcId && g.GroupName === i.GroupName))
+            throw ec2Error('InvalidGroup.Duplicate');
+          const id = this.id('sg-0');
+          this.groups.set(id, {
+            GroupId: id,
+            GroupName: i.GroupName,
+            VpcId: i.VpcId,
+            Description: i.Description,
+            IpPermissions: [],
+            // Like EC2: every new group may send anything anywhere until told otherwise.
+            IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+            Tags: i.TagSpecifications?.[0]?.Tags ?? [],
+          });
+          return { GroupId: id };
+        },
+      ],
+      [ec2.AuthorizeSecurityGroupIngressCommand, authorize('IpPermissions')],
+      [ec2.AuthorizeSecurityGroupEgressCommand, authorize('IpPermissionsEgress')],
+      [ec2.RevokeSecurityGroupIngressCommand, revoke('IpPermissions')],
+      [ec2.RevokeSecurityGroupEgressCommand, revoke('IpPermissionsEgress')],
+      [
+        ec2.DeleteSecurityGroupCommand,
+        (i) => {
+          this.group(i.GroupId);
+          const referenced = [...this.groups.values()].some((g) =>
+            g.IpPermissions.some((r) => r.UserIdGroupPairs?.some((p) => p.GroupId === i.GroupId)),
+          );
+          if (referenced || this.enis(i.GroupId).length > 0) throw ec2Error('DependencyViolation');
+          this.groups.delete(i.GroupId);
+          return {};
+        },
+      ],
+      [
+        ec2.DescribeNetworkInterfacesCommand,
+        (i) => ({
+          NetworkInterfaces: this.enis(filter(i, 'group-id')?.[0] ?? '').map((NetworkInterfaceId) => ({
+            NetworkInterfaceId,
+          })),
+        }),
+      ],
+    ];
+  }
+
+  // ---- Lambda ----------------------------------------------------------------------------------
+  private fn(name: string): FakeFunction {
+    const f = this.functions.get(name);
+    if (!f) throw new lambda.ResourceNotFoundException({ message: `Function not found: ${name}`, ...meta });
+    return f;
+  }
+
+  private busy(f: FakeFunction): void {
+    if (f.config.State === 'Pending' || f.config.LastUpdateStatus === 'InProgress') {
+      throw new lambda.ResourceConflictException({
+        message: 'The operation cannot be performed at this time. An update is in progress',
+        ...meta,
+      });
+    }
+  }
+
+  private lambdaHandlers(): [new (i: any) => any, Handler][] {
+    const sha = (zip: Uint8Array) => createHash('sha256').update(zip).digest('base64');
+    const poll = (name: string) => {
+      const f = this.fn(name);
+      if (f.pendingPolls > 0) f.pendingPolls--;
+      else {
+        if (f.config.State === 'Pending') f.config.State = 'Active';
+        if (f.config.LastUpdateStatus === 'InProgress') f.config.LastUpdateStatus = 'Successful';
+      }
+      return f;
+    };
+    const startUpdate = (f: FakeFunction) => {
+      if (this.options.pollsUntilReady > 0) {
+        f.config.LastUpdateStatus = 'InProgress';
+        f.pendingPolls = this.options.pollsUntilReady;
+      }
+    };
+    return [
+      [lambda.GetFunctionConfigurationCommand, (i) => structuredClone(this.fn(i.FunctionName).config)],
+      [lambda.GetFunctionCommand, (i) => ({ Configuration: structuredClone(poll(i.FunctionName).config) })],
+      [
+        lambda.CreateFunctionCommand,
+        (i) => {
+          const roleName = String(i.Role).split('/').pop() ?? '';
+          const left = this.rolePropagation.get(roleName) ?? 0;
+          if (!this.roles.has(roleName) || left > 0) {
+            this.rolePropagation.set(roleName, Math.max(0, left - 1));
+            throw new lambda.InvalidParameterValueException({
+              message: 'The role defined for the function cannot be assumed by Lambda.',
+              ...meta,
+            });
+          }
+          if (this.functions.has(i.FunctionName))
+            throw new lambda.ResourceConflictException({ message: 'Function already exist', ...meta });
+          const config = {
+            FunctionName: i.FunctionName,
+            FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${i.FunctionName}`,
+            Runtime: i.Runtime,
+            Handler: i.Handler,
+            Role: i.Role,
+            MemorySize: i.MemorySize,
+            Timeout: i.Timeout,
+            Architectures: i.Architectures,
+            Environment: { Variables: { ...i.Environment.Variables } },
+            VpcConfig: {
+              SubnetIds: [...(i.VpcConfig?.SubnetIds ?? [])],
+              SecurityGroupIds: [...(i.VpcConfig?.SecurityGroupIds ?? [])],
+              VpcId: VPC,
+            },
+            CodeSha256: sha(i.Code.ZipFile),
+            State: this.options.pollsUntilReady > 0 ? 'Pending' : 'Active',
+            LastUpdateStatus: 'Successful',
+          };
+          this.functions.set(i.FunctionName, {
+            config,
+            policy: [],
+            pendingPolls: this.options.pollsUntilReady,
+          });
+          return structuredClone(config);
+        },
+      ],
+      [
+        lambda.UpdateFunctionConfigurationCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          this.busy(f);
+          const c = f.config;
+          if (i.Runtime) c.Runtime = i.Runtime;
+          if (i.Handler) c.Handler = i.Handler;
+          if (i.Role) c.Role = i.Role;
+          if (i.MemorySize) c.MemorySize = i.MemorySize;
+          if (i.Timeout) c.Timeout = i.Timeout;
+          if (i.Environment) c.Environment = { Variables: { ...i.Environment.Variables } };
+          if (i.VpcConfig) c.VpcConfig = { ...i.VpcConfig, VpcId: VPC };
+          startUpdate(f);
+          return structuredClone(c);
+        },
+      ],
+      [
+        lambda.UpdateFunctionCodeCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          this.busy(f);
+          f.config.CodeSha256 = sha(i.ZipFile);
+          if (i.Architectures) f.config.Architectures = i.Architectures;
+          startUpdate(f);
+          return structuredClone(f.config);
+        },
+      ],
+      [
+        lambda.GetPolicyCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          if (f.policy.length === 0)
+            throw new lambda.ResourceNotFoundException({
+              message: 'No policy is associated with the given resource.',
+              ...meta,
+            });
+          return { Policy: JSON.stringify({ Version: '2012-10-17', Statement: f.policy }) };
+        },
+      ],
+      [
+        lambda.AddPermissionCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          if (f.policy.some((s) => s.Sid === i.StatementId))
+            throw new lambda.ResourceConflictException({
+              message: 'The statement id provided already exists.',
+              ...meta,
+            });
+          f.policy.push({
+            Sid: i.StatementId,
+            Effect: 'Allow',
+            Principal: { Service: i.Principal },
+            Action: i.Action,
+            Resource: f.config.FunctionArn,
+            Condition: { ArnLike: { 'AWS:SourceArn': i.SourceArn } },
+          });
+          return { Statement: '{}' };
+        },
+      ],
+      [
+        lambda.RemovePermissionCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          if (!f.policy.some((s) => s.Sid === i.StatementId))
+            throw new lambda.ResourceNotFoundException({ message: 'no statement', ...meta });
+          f.policy = f.policy.filter((s) => s.Sid !== i.StatementId);
+          return {};
+        },
+      ],
+      [
+        lambda.InvokeCommand,
+        (i) => {
+          this.fn(i.FunctionName);
+          const body = JSON.stringify({
+            request_id: 'r0',
+            success: true,
+            data: { status: 'ok', database: { reachable: true, latency_ms: 2 } },
+          });
+          return {
+            StatusCode: 200,
+            Payload: new TextEncoder().encode(JSON.stringify({ statusCode: 200, headers: {}, body })),
+          };
+        },
+      ],
+      [
+        lambda.DeleteFunctionCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          for (const sg of f.config.VpcConfig?.SecurityGroupIds ?? [])
+            this.lingeringEnis.set(sg, this.options.eniPollsAfterDelete);
+          this.functions.delete(i.FunctionName);
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- CloudWatch Logs -------------------------------------------------------------------------
+  private logsHandlers(): [new (i: any) => any, Handler][] {
+    return [
+      [
+        cwl.DescribeLogGroupsCommand,
+        (i) => ({
+          logGroups: [...this.logGroups.entries()]
+            .filter(([n]) => n.startsWith(i.logGroupNamePrefix ?? ''))
+            .map(([logGroupName, g]) => ({ logGroupName, ...g })),
+        }),
+      ],
+      [
+        cwl.CreateLogGroupCommand,
+        (i) => {
+          if (this.logGroups.has(i.logGroupName))
+            throw new cwl.ResourceAlreadyExistsException({ message: 'exists', ...meta });
+          this.logGroups.set(i.logGroupName, {});
+          return {};
+        },
+      ],
+      [
+        cwl.PutRetentionPolicyCommand,
+        (i) => {
+          const g = this.logGroups.get(i.logGroupName);
+          if (!g) throw new cwl.ResourceNotFoundException({ message: 'no group', ...meta });
+          g.retentionInDays = i.retentionInDays;
+          return {};
+        },
+      ],
+      [
+        cwl.DeleteLogGroupCommand,
+        (i) => {
+          if (!this.logGroups.delete(i.logGroupName))
+            throw new cwl.ResourceNotFoundException({ message: 'no group', ...meta });
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- API Gateway -----------------------------------------------------------------------------
+  private api(id: string) {
+    const a = this.apis.get(id);
+    if (!a) throw new apigw.NotFoundException({ message: 'Invalid API identifier specified', ...meta });
+    return a;
+  }
+
+  private plan(id: string) {
+    const p = this.usagePlans.get(id);
+    if (!p) throw new apigw.NotFoundException({ message: 'Invalid Usage Plan ID specified', ...meta });
+    return p;
+  }
+
+  private apigwHandlers(): [new (i: any) => any, Handler][] {
+    const resource = (apiId: string, resourceId: string) => {
+      const r = this.api(apiId).resources.get(resourceId);
+      if (!r)
+        throw new apigw.NotFoundException({ message: 'Invalid Resource identifier specified', ...meta });
+      return r;
+    };
+    const planOut = (p: ReturnType<FakeAccount['plan']>) => ({
+      id: p.id,
+      name: p.name,
+      throttle: { ...p.throttle },
+      quota: { ...p.quota },
+      apiStages: p.apiStages.map((s) => ({ ...s })),
+    });
+    return [
+      [
+        apigw.GetRestApisCommand,
+        () => ({
+          items: [...this.apis.values()].map((a) => ({
+            id: a.id,
+            name: a.name,
+            endpointConfiguration: { types: a.types },
+          })),
+        }),
+      ],
+      [
+        apigw.CreateRestApiCommand,
+        (i) => {
+          const id = this.id('api');
+          const root = this.id('root');
+          this.apis.set(id, {
+            id,
+            name: i.name,
+            types: i.endpointConfiguration.types,
+            resources: new Map([[root, { id: root, path: '/', methods: {} }]]),
+            stages: new Map(),
+          });
+          return { id, name: i.name, rootResourceId: root };
+        },
+      ],
+      [
+        apigw.DeleteRestApiCommand,
+        (i) => {
+          this.api(i.restApiId);
+          this.apis.delete(i.restApiId);
+          return {};
+        },
+      ],
+      [
+        apigw.GetResourcesCommand,
+        (i) => ({
+          items: [...this.api(i.restApiId).resources.values()].map((r) => ({
+            id: r.id,
+            parentId: r.parentId,
+            path: r.path,
+            pathPart: r.pathPart,
+            ...(Object.keys(r.methods).length > 0 ? { resourceMethods: structuredClone(r.methods) } : {}),
+          })),
+        }),
+      ],
+      [
+        apigw.CreateResourceCommand,
+        (i) => {
+          const api = this.api(i.restApiId);
+          const parent = resource(i.restApiId, i.parentId);
+          const id = this.id('res');
+          const path = `${parent.path === '/' ? '' : parent.path}/${i.pathPart}`;
+          if ([...api.resources.values()].some((r) => r.path === path))
+            throw new apigw.ConflictException({
+              message: 'Another resource with the same parent already has this name',
+              ...meta,
+            });
+          api.resources.set(id, { id, parentId: i.parentId, path, pathPart: i.pathPart, methods: {} });
+          return { id, path };
+        },
+      ],
+      [
+        apigw.PutMethodCommand,
+        (i) => {
+          const r = resource(i.restApiId, i.resourceId);
+          if (r.methods[i.httpMethod])
+            throw new apigw.ConflictException({
+              message: 'Method already exists for this resource',
+              ...meta,
+            });
+          r.methods[i.httpMethod] = {
+            httpMethod: i.httpMethod,
+            authorizationType: i.authorizationType,
+            apiKeyRequired: i.apiKeyRequired,
+          };
+          return {};
+        },
+      ],
+      [
+        apigw.UpdateMethodCommand,
+        (i) => {
+          const m = resource(i.restApiId, i.resourceId).methods[i.httpMethod];
+          if (!m)
+            throw new apigw.NotFoundException({ message: 'Invalid Method identifier specified', ...meta });
+          for (const op of i.patchOperations)
+            if (op.path === '/apiKeyRequired') m.apiKeyRequired = op.value === 'true';
+          return {};
+        },
+      ],
+      [
+        apigw.PutIntegrationCommand,
+        (i) => {
+          const m = resource(i.restApiId, i.resourceId).methods[i.httpMethod];
+          if (!m)
+            throw new apigw.NotFoundException({ message: 'Invalid Method identifier specified', ...meta });
+          m.methodIntegration = { type: i.type, httpMethod: i.integrationHttpMethod, uri: i.uri };
+          return {};
+        },
+      ],
+      [
+        apigw.GetStageCommand,
+        (i) => {
+          const d = this.api(i.restApiId).stages.get(i.stageName);
+          if (!d)
+            throw new apigw.NotFoundException({ message: 'Invalid stage identifier specified', ...meta });
+          return { stageName: i.stageName, deploymentId: d };
+        },
+      ],
+      [
+        apigw.CreateDeploymentCommand,
+        (i) => {
+          const id = this.id('dep');
+          this.api(i.restApiId).stages.set(i.stageName, id);
+          return { id };
+        },
+      ],
+      [apigw.GetUsagePlansCommand, () => ({ items: [...this.usagePlans.values()].map(planOut) })],
+      [
+        apigw.CreateUsagePlanCommand,
+        (i) => {
+          for (const s of i.apiStages ?? [])
+            if (!this.api(s.apiId).stages.has(s.stage))
+              throw new apigw.BadRequestException({ message: 'Invalid stage', ...meta });
+          const id = this.id('plan');
+          this.usagePlans.set(id, {
+            id,
+            name: i.name,
+            throttle: { ...i.throttle },
+            quota: { ...i.quota },
+            apiStages: [...(i.apiStages ?? [])],
+            keys: [],
+          });
+          return { id };
+        },
+      ],
+      [
+        apigw.UpdateUsagePlanCommand,
+        (i) => {
+          const p = this.plan(i.usagePlanId);
+          for (const op of i.patchOperations) {
+            const [, section, field] = String(op.path).split('/');
+            if (section === 'apiStages') {
+              const [apiId, stage] = String(op.value).split(':');
+              if (op.op === 'add') p.apiStages.push({ apiId: apiId ?? '', stage: stage ?? '' });
+              else p.apiStages = p.apiStages.filter((s) => `${s.apiId}:${s.stage}` !== op.value);
+            } else if (section === 'throttle' && field) p.throttle[field] = Number(op.value);
+            else if (section === 'quota' && field)
+              p.quota[field] = field === 'period' ? op.value : Number(op.value);
+          }
+          return planOut(p);
+        },
+      ],
+      [
+        apigw.DeleteUsagePlanCommand,
+        (i) => {
+          const p = this.plan(i.usagePlanId);
+          if (p.apiStages.length > 0)
+            throw new apigw.BadRequestException({
+              message: 'Cannot delete Usage Plan while it is associated with API stages',
+              ...meta,
+            });
+          this.usagePlans.delete(i.usagePlanId);
+          return {};
+        },
+      ],
+      [
+        apigw.GetUsagePlanKeysCommand,
+        (i) => ({
+          items: this.plan(i.usagePlanId).keys.map((k) => ({
+            id: k,
+            type: 'API_KEY',
+            name: this.apiKeys.get(k)?.name,
+          })),
+        }),
+      ],
+      [
+        apigw.CreateUsagePlanKeyCommand,
+        (i) => {
+          const p = this.plan(i.usagePlanId);
+          if (!this.apiKeys.has(i.keyId))
+            throw new apigw.NotFoundException({ message: 'Invalid API Key identifier specified', ...meta });
+          if (p.keys.includes(i.keyId))
+            throw new apigw.ConflictException({ message: 'Usage Plan Key already exists', ...meta });
+          p.keys.push(i.keyId);
+          return { id: i.keyId };
+        },
+      ],
+      [
+        apigw.DeleteUsagePlanKeyCommand,
+        (i) => {
+          const p = this.plan(i.usagePlanId);
+          if (!p.keys.includes(i.keyId)) throw new apigw.NotFoundException({ message: 'no key', ...meta });
+          p.keys = p.keys.filter((k) => k !== i.keyId);
+          return {};
+        },
+      ],
+      [
+        apigw.GetApiKeysCommand,
+        (i) => ({
+          items: [...this.apiKeys.values()]
+            .filter((k) => !i.nameQuery || k.name.startsWith(i.nameQuery))
+            .map((k) => ({
+              id: k.id,
+              name: k.name,
+              enabled: k.enabled,
+              ...(i.includeValues ? { value: k.value } : {}),
+            })),
+        }),
+      ],
+      [
+        apigw.GetApiKeyCommand,
+        (i) => {
+          const k = this.apiKeys.get(i.apiKey);
+          if (!k)
+            throw new apigw.NotFoundException({ message: 'Invalid API Key identifier specified', ...meta });
+          return {
+            id: k.id,
+            name: k.name,
+            enabled: k.enabled,
+            ...(i.includeValue ? { value: k.value } : {}),
+          };
+        },
+      ],
+      [
+        apigw.CreateApiKeyCommand,
+        (i) => {
+          const id = this.id('key');
+          this.apiKeys.set(id, { id, name: i.name, value: i.value, enabled: i.enabled });
+          return { id, name: i.name };
+        },
+      ],
+      [
+        apigw.DeleteApiKeyCommand,
+        (i) => {
+          if (!this.apiKeys.delete(i.apiKey))
+            throw new apigw.NotFoundException({ message: 'no key', ...meta });
+          for (const p of this.usagePlans.values()) p.keys = p.keys.filter((k) => k !== i.apiKey);
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- CloudWatch ------------------------------------------------------------------------------
+  private cloudwatchHandlers(): [new (i: any) => any, Handler][] {
+    return [
+      [
+        cw.DescribeAlarmsCommand,
+        (i) => ({
+          MetricAlarms: (i.AlarmNames ?? []).flatMap((n: string) =>
+            this.alarms.has(n) ? [structuredClone(this.alarms.get(n))] : [],
+          ),
+        }),
+      ],
+      [
+        cw.PutMetricAlarmCommand,
+        (i) => {
+          const { Tags: _tags, ...alarm } = i;
+          this.alarms.set(i.AlarmName, alarm);
+          return {};
+        },
+      ],
+      [
+        cw.DeleteAlarmsCommand,
+        (i) => {
+          for (const n of i.AlarmNames) this.alarms.delete(n);
+          return {};
+        },
+      ],
+    ];
+  }
+}
+
+/** A clock whose sleep advances virtual time and returns at once; `slept` adds up what was asked. */
+export function fakeClock(): Clock & { slept: number } {
+  let now = 1_800_000_000_000;
+  const clock = {
+    slept: 0,
+    now: () => now,
+    sleep: async (ms: number) => {
+      now += ms;
+      clock.slept += ms;
+    },
+  };
+  return clock;
+}
+
+/** Timing for tests: virtual clock, waiters polling every millisecond. */
+export function fastTiming(clock: Clock = fakeClock()): Timing {
+  return { clock, waiter: { minDelaySeconds: 0.001, maxDelaySeconds: 0.002, maxWaitSeconds: 10 } };
+}

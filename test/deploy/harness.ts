@@ -1,0 +1,104 @@
+/**
+ * The shared set-up of the deploy tests: a fake account with its API served on 127.0.0.1, a config
+ * file and a fixture zip in a temp dir, instant timing, and `run(...)` that goes through the real
+ * CLI parser (main) with a recording Ui and the mocked clients.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { type Prompter, recordingUi } from '../../src/cli/ui.js';
+import { useDeployTiming } from '../../src/deploy/step-env.js';
+import { FakeAccount, type FakeAccountOptions, fakeClock, fastTiming, PRIVATE_SUBNETS, RDS_SG, REGION, VPC } from './fake-account.js';
+
+export const DB_PASSWORD = 'Pa55-word-never-shown';
+export const PASSWORD_ENV = 'CHATBOT_TEST_DB_PASSWORD';
+
+export interface World {
+  fake: FakeAccount;
+  dir: string;
+  configPath: string;
+  zipPath: string;
+  endpoint: string;
+  clock: ReturnType<typeof fakeClock>;
+  writeConfig(doc: Record<string, unknown>): void;
+  writeZip(content: string): void;
+  run(args: string[], options?: { json?: boolean; prompt?: Prompter; global?: string[] }): Promise<RunResult>;
+  close(): void;
+}
+
+export interface RunResult {
+  code: number;
+  out: string[];
+  err: string[];
+  results: unknown[];
+  /** Everything the user saw, stdout and stderr. */
+  text: string;
+}
+
+export const BASE_CONFIG = {
+  region: REGION,
+  vpc: { vpcId: VPC, subnetIds: PRIVATE_SUBNETS, rdsSecurityGroupId: RDS_SG },
+  database: { host: 'chatbot-db.abc123.us-east-1.rds.amazonaws.com', passwordEnv: PASSWORD_ENV },
+};
+
+export async function createWorld(options: FakeAccountOptions = {}): Promise<World> {
+  const fake = new FakeAccount(options).start();
+  const endpoint = await fake.serveApi();
+  const dir = mkdtempSync(join(tmpdir(), 'chatbot-deploy-'));
+  const configPath = join(dir, 'chatbot-ops.config.json');
+  const zipPath = join(dir, 'lambda_function.zip');
+  const clock = fakeClock();
+  const restoreTiming = useDeployTiming(fastTiming(clock));
+  vi.stubEnv(PASSWORD_ENV, DB_PASSWORD);
+  const world: World = {
+    fake,
+    dir,
+    configPath,
+    zipPath,
+    endpoint,
+    clock,
+    writeConfig: (doc) => writeFileSync(configPath, JSON.stringify(doc, null, 2)),
+    writeZip: (content) => writeFileSync(zipPath, `PK\u0003\u0004${content}`),
+    async run(args, o = {}) {
+      const ui = recordingUi({ json: o.json ?? false, ...(o.prompt ? { prompt: o.prompt } : {}) });
+      const global = o.global ?? ['--config', configPath, '--endpoint-url', endpoint];
+      const code = await main(['node', 'chatbot-ops', ...global, ...(o.json ? ['--json'] : []), ...args], {
+        ui,
+        awsFactory: fake.awsFactory,
+      });
+      return { code, out: ui.out, err: ui.err, results: ui.results, text: [...ui.out, ...ui.err].join('\n') };
+    },
+    close() {
+      fake.stop();
+      restoreTiming();
+      vi.unstubAllEnvs();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  world.writeConfig(BASE_CONFIG);
+  world.writeZip('code v1');
+  return world;
+}
+
+/** A prompter that answers from a script, in order, and fails on any prompt it does not expect. */
+export function scriptedPrompter(script: { kind: keyof Prompter; match: RegExp; answer: unknown }[]): Prompter & { asked: string[] } {
+  const asked: string[] = [];
+  const next = (kind: keyof Prompter, message: string) => {
+    asked.push(message);
+    const step = script.shift();
+    if (!step || step.kind !== kind || !step.match.test(message)) {
+      return Promise.reject(new Error(`unexpected prompt: ${kind} "${message}"`));
+    }
+    return Promise.resolve(step.answer);
+  };
+  return {
+    asked,
+    input: (m) => next('input', m) as Promise<string>,
+    password: (m) => next('password', m) as Promise<string>,
+    confirm: (m) => next('confirm', m) as Promise<boolean>,
+    select: (m) => next('select', m) as Promise<never>,
+    checkbox: (m) => next('checkbox', m) as Promise<never>,
+  };
+}

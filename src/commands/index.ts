@@ -4,6 +4,7 @@ import * as cost from './cost.js';
 import * as db from './db.js';
 import * as deploy from './deploy.js';
 import * as destroy from './destroy.js';
+import * as doctor from './doctor.js';
 import * as invoke from './invoke.js';
 import * as local from './local.js';
 import * as logs from './logs.js';
@@ -11,4 +12,4 @@ import * as packageCommand from './package.js';
 import * as status from './status.js';
 import * as smokeTest from './test.js';
 
-export const COMMANDS: CommandModule[] = [db.register, cost.register, logs.register, deploy.register, status.register, destroy.register, packageCommand.register, local.register, invoke.register, smokeTest.register];
+export const COMMANDS: CommandModule[] = [db.register, cost.register, logs.register, doctor.register, deploy.register, status.register, destroy.register, packageCommand.register, local.register, invoke.register, smokeTest.register];

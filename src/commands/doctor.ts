@@ -1,0 +1,68 @@
+/**
+ * `chatbot-ops doctor`: every item of the guide's Troubleshooting and Security Checklist as a check
+ * against the deployment (or, with --local, the local stack), each pass / warn / fail / skip with
+ * its evidence and fix. Exit 1 when any check fails. Secrets are never shown: the password's
+ * presence, never its value; key values never.
+ */
+import type { CommandModule, Context } from '../cli/context.js';
+import { AWS_CHECKS } from '../doctor/aws-checks.js';
+import { createAwsFacts, type HttpPost } from '../doctor/aws-facts.js';
+import { type CheckResult, exitCodeOf, runChecks } from '../doctor/engine.js';
+import { createLocalFacts, LOCAL_CHECKS } from '../doctor/local-checks.js';
+import { renderReport, reportDocument } from '../doctor/report.js';
+import { UsageError } from '../errors.js';
+
+interface DoctorFlags {
+  local?: boolean;
+  offline?: boolean;
+  apiUrl?: string;
+}
+
+/** Run the AWS checks; `post` lets a caller (tests, benchmarks) answer the live API calls. */
+export async function runAwsDoctor(
+  ctx: Context,
+  flags: DoctorFlags,
+  post?: HttpPost,
+): Promise<CheckResult[]> {
+  const endpointUrl = ctx.options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
+  const facts = createAwsFacts({
+    config: ctx.config(),
+    aws: ctx.aws(),
+    ...(endpointUrl ? { endpointUrl } : {}),
+    ...(flags.apiUrl ? { apiUrl: flags.apiUrl } : {}),
+    ...(post ? { post } : {}),
+    offline: Boolean(flags.offline),
+  });
+  return runChecks(AWS_CHECKS, facts, { secrets: facts.secrets });
+}
+
+export async function runLocalDoctor(ctx: Context): Promise<CheckResult[]> {
+  const facts = createLocalFacts({ config: ctx.config() });
+  return runChecks(LOCAL_CHECKS, facts, { secrets: facts.secrets });
+}
+
+export const register: CommandModule = (program, run) => {
+  program
+    .command('doctor')
+    .description("check the deployment against the guide's Troubleshooting and Security Checklist")
+    .option('--local', 'check the local stack instead of AWS', false)
+    .option('--offline', 'no live calls: skip the health invocation and the API calls', false)
+    .option('--api-url <url>', 'send the live API calls here (a custom domain) instead of the invoke URL')
+    .action(
+      run(async (ctx, flags: DoctorFlags) => {
+        if (flags.local && (flags.offline || flags.apiUrl)) {
+          throw new UsageError('--offline and --api-url apply to the AWS checks, not to --local');
+        }
+        const spinner = ctx.ui.spinner(flags.local ? 'checking the local stack' : 'checking the deployment');
+        let results: CheckResult[];
+        try {
+          results = flags.local ? await runLocalDoctor(ctx) : await runAwsDoctor(ctx, flags);
+        } finally {
+          spinner.stop();
+        }
+        if (ctx.ui.json) ctx.ui.result(reportDocument(results, { target: flags.local ? 'local' : 'aws' }));
+        else for (const line of renderReport(results, ctx.ui.style)) ctx.ui.info(line);
+        return exitCodeOf(results);
+      }),
+    );
+};

@@ -1,0 +1,318 @@
+/**
+ * What `doctor` knows about the deployment, read from AWS once per run. Each fact is a memoized
+ * read: the first check that asks for it sends the call, every other check awaits the same promise.
+ * A fact whose prerequisite is missing (no credentials, no function, no API) makes the asking check
+ * skip with the reason, so one missing piece shows as one fail and the rest as skips.
+ */
+
+import { type DirectInvocation, invokeAndDecode, pickCurrentKey } from '../aws/api-target.js';
+import {
+  findRestApisByName,
+  findStage,
+  findUsagePlansByName,
+  invokeUrl,
+  listResources,
+  listUsagePlanKeys,
+  type ResourceInfo,
+  type RestApiInfo,
+  type UsagePlanInfo,
+} from '../aws/apigateway.js';
+import type { AwsClients } from '../aws/clients.js';
+import { findSecurityGroup, type SecurityGroupState } from '../aws/ec2.js';
+import { getInlinePolicy, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam.js';
+import {
+  type AlarmStatus,
+  type ApiKeyDetail,
+  type DeployedApi,
+  describeSubnetDetails,
+  describeSubnetRouting,
+  findAlarmsForMetric,
+  findVpcEndpoints,
+  getDeployedApi,
+  getQuotaUsage,
+  listApiKeysNamed,
+  quotaPeriodBounds,
+  type SubnetDetail,
+  type SubnetRouting,
+  type VpcEndpointInfo,
+} from '../aws/inspect.js';
+import {
+  type FunctionState,
+  findFunction,
+  listPermissionStatements,
+  type PolicyStatement,
+} from '../aws/lambda.js';
+import { filterLogEvents, functionLogGroup, type LogEvent } from '../aws/log-events.js';
+import { findLogGroup, type LogGroupState } from '../aws/logs.js';
+import { type AwsSession, parseArn, resolveAwsSession } from '../aws/sts.js';
+import type { ChatbotConfig } from '../config.js';
+import { memoize, required, skipBecause } from './engine.js';
+
+/** One HTTP answer from the deployed API. */
+export interface ApiAnswer {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+/** How the live checks reach the API; tests and `--api-url` point it elsewhere. */
+export type HttpPost = (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+) => Promise<{ status: number; body: string }>;
+
+export const fetchPost: HttpPost = async (url, headers, body) => {
+  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(35_000) });
+  return { status: res.status, body: await res.text() };
+};
+
+export interface AwsFactsOptions {
+  config: ChatbotConfig;
+  aws: AwsClients;
+  /** `--endpoint-url` / AWS_ENDPOINT_URL: the invoke URL takes the emulator's form. */
+  endpointUrl?: string;
+  /** Send the live API calls here instead of the invoke URL (custom domains, tests). */
+  apiUrl?: string;
+  post?: HttpPost;
+  now?: () => Date;
+  /** Skip the live checks (they invoke the function and count against the quota). */
+  offline?: boolean;
+}
+
+/** The health intent's direct invocation, timed. */
+export interface HealthProbe extends DirectInvocation {
+  ms: number;
+}
+
+export interface ApiProbe {
+  url: string;
+  withKey: ApiAnswer;
+  withoutKey: ApiAnswer;
+}
+
+export interface RoleFacts {
+  name: string;
+  attached: string[];
+  inline: { name: string; document: unknown }[];
+}
+
+export type AwsFacts = ReturnType<typeof createAwsFacts>;
+
+/** Build the memoized facts for one doctor run. Nothing is read until a check asks. */
+export function createAwsFacts(o: AwsFactsOptions) {
+  const { config, aws } = o;
+  const now = o.now ?? (() => new Date());
+  const post = o.post ?? fetchPost;
+  const secrets = new Set<string>();
+
+  const sessionOutcome = memoize(async (): Promise<{ session: AwsSession } | { error: Error }> => {
+    try {
+      return { session: await resolveAwsSession(aws) };
+    } catch (err) {
+      return { error: err as Error };
+    }
+  });
+  const session = async (): Promise<AwsSession> => {
+    const s = await sessionOutcome();
+    if ('error' in s) skipBecause('no usable AWS credentials or region (see the first check)');
+    return s.session;
+  };
+  const after = <T>(read: () => Promise<T>) =>
+    memoize(async () => {
+      await session();
+      return read();
+    });
+
+  const fn = after(() => findFunction(aws.lambda, config.function.name));
+  const deployedFn = async (): Promise<FunctionState> =>
+    required(await fn(), `the function ${config.function.name} does not exist`);
+  const inVpc = async (): Promise<FunctionState> => {
+    const f = await deployedFn();
+    if (f.subnetIds.length === 0) skipBecause('the function is not in a VPC');
+    return f;
+  };
+  const subnets = memoize(
+    async (): Promise<SubnetDetail[]> => describeSubnetDetails(aws.ec2, (await inVpc()).subnetIds),
+  );
+  const vpcId = async (): Promise<string> =>
+    required((await subnets())[0]?.vpcId, "the function's subnets were not found");
+  const routing = memoize(
+    async (): Promise<Map<string, SubnetRouting>> =>
+      describeSubnetRouting(aws.ec2, await vpcId(), (await inVpc()).subnetIds),
+  );
+  const lambdaGroups = memoize(async (): Promise<SecurityGroupState[]> => {
+    const ids = (await inVpc()).securityGroupIds;
+    const groups = await Promise.all(ids.map((id) => findSecurityGroup(aws.ec2, id)));
+    return groups.filter((g): g is SecurityGroupState => g !== undefined);
+  });
+  const rdsGroup = after(async (): Promise<SecurityGroupState | undefined> => {
+    const id = config.vpc.rdsSecurityGroupId;
+    if (!id) skipBecause('vpc.rdsSecurityGroupId is not in the config');
+    return findSecurityGroup(aws.ec2, id);
+  });
+  const secretsEndpoints = memoize(async (): Promise<VpcEndpointInfo[]> => {
+    const s = await session();
+    return findVpcEndpoints(aws.ec2, await vpcId(), `com.amazonaws.${s.region}.secretsmanager`);
+  });
+
+  const restApis = after(() => findRestApisByName(aws.apigateway, config.api.name));
+  const restApi = async (): Promise<RestApiInfo> =>
+    required((await restApis())[0], `there is no REST API named ${config.api.name}`);
+  const resources = memoize(
+    async (): Promise<ResourceInfo[]> => listResources(aws.apigateway, (await restApi()).id),
+  );
+  const resource = async (): Promise<ResourceInfo | undefined> =>
+    (await resources()).find((r) => r.path === `/${config.api.resource}`);
+  const stage = memoize(async () => findStage(aws.apigateway, (await restApi()).id, config.api.stage));
+  const deployed = memoize(async (): Promise<DeployedApi | undefined> => {
+    const s = required(await stage(), `the stage ${config.api.stage} does not exist`);
+    return getDeployedApi(aws.apigateway, (await restApi()).id, s.deploymentId);
+  });
+  const permissions = memoize(
+    async (): Promise<PolicyStatement[]> => listPermissionStatements(aws.lambda, (await deployedFn()).name),
+  );
+  const invokeUrlOf = async (): Promise<string> => {
+    const s = await session();
+    const api = await restApi();
+    return invokeUrl({
+      apiId: api.id,
+      region: s.region,
+      stage: config.api.stage,
+      resource: config.api.resource,
+      ...(o.endpointUrl ? { endpointUrl: o.endpointUrl } : {}),
+    });
+  };
+
+  const usagePlans = after(() => findUsagePlansByName(aws.apigateway, config.usagePlan.name));
+  const usagePlan = async (): Promise<UsagePlanInfo> =>
+    required((await usagePlans())[0], `there is no usage plan named ${config.usagePlan.name}`);
+  const planKeyIds = memoize(
+    async (): Promise<Set<string>> =>
+      new Set((await listUsagePlanKeys(aws.apigateway, (await usagePlan()).id)).map((k) => k.id)),
+  );
+  const apiKeys = after(async (): Promise<ApiKeyDetail[]> => {
+    const keys = await listApiKeysNamed(aws.apigateway, config.usagePlan.keyName);
+    for (const k of keys) if (k.value) secrets.add(k.value);
+    return keys;
+  });
+  /** The key callers should use: newest enabled one on the plan; skip when there is none. */
+  const currentKey = async (): Promise<ApiKeyDetail> =>
+    required(
+      pickCurrentKey(await apiKeys(), await planKeyIds()),
+      `no enabled key named ${config.usagePlan.keyName} is on the usage plan`,
+    );
+  const quota = memoize(async () => {
+    const plan = await usagePlan();
+    if (!plan.quota.limit || !plan.quota.period) skipBecause('the usage plan has no quota');
+    const bounds = quotaPeriodBounds(plan.quota.period, now());
+    const usage = await getQuotaUsage(aws.apigateway, plan.id, (await currentKey()).id, bounds);
+    return { limit: plan.quota.limit, period: plan.quota.period, endsAt: bounds.endsAt, usage };
+  });
+
+  const alarms = after(async (): Promise<{ lambdaErrors: AlarmStatus[]; api4xx: AlarmStatus[] }> => {
+    const [lambdaErrors, api4xx] = await Promise.all([
+      findAlarmsForMetric(aws.cloudwatch, {
+        namespace: 'AWS/Lambda',
+        metricName: 'Errors',
+        dimensions: { FunctionName: config.function.name },
+      }),
+      findAlarmsForMetric(aws.cloudwatch, {
+        namespace: 'AWS/ApiGateway',
+        metricName: '4XXError',
+        dimensions: { ApiName: config.api.name, Stage: config.api.stage },
+      }),
+    ]);
+    return { lambdaErrors, api4xx };
+  });
+  const logGroupName = functionLogGroup(config.function.name);
+  const logGroup = after((): Promise<LogGroupState | undefined> => findLogGroup(aws.logs, logGroupName));
+  const recentProblems = memoize(async (): Promise<LogEvent[]> => {
+    required(await logGroup(), `the log group ${logGroupName} does not exist`);
+    const end = now().getTime();
+    return filterLogEvents(aws.logs, {
+      logGroupName,
+      startTime: end - 15 * 60_000,
+      endTime: end,
+      // Runtime timeouts, the function's own ERROR lines, and crashes the runtime reports.
+      filterPattern: '?"Task timed out" ?ERROR ?"Runtime."',
+      limit: 500,
+    });
+  });
+  const role = memoize(async (): Promise<RoleFacts> => {
+    const arn = (await deployedFn()).roleArn;
+    const name = parseArn(arn).resource.split('/').pop() ?? '';
+    const [attached, inlineNames] = await Promise.all([
+      listAttachedPolicyArns(aws.iam, name),
+      listInlinePolicyNames(aws.iam, name),
+    ]);
+    const inline = await Promise.all(
+      inlineNames.map(async (n) => ({ name: n, document: await getInlinePolicy(aws.iam, name, n) })),
+    );
+    return { name, attached, inline };
+  });
+
+  const health = memoize(async (): Promise<HealthProbe> => {
+    if (o.offline) skipBecause('--offline: no live calls');
+    const f = await deployedFn();
+    const started = Date.now();
+    const r = await invokeAndDecode(aws.lambda, f.name, { intent: 'health' }, { tailLog: true });
+    return { ...r, ms: Date.now() - started };
+  });
+  const apiProbe = memoize(async (): Promise<ApiProbe> => {
+    if (o.offline) skipBecause('--offline: no live calls');
+    const url = o.apiUrl ?? (await invokeUrlOf());
+    const key = await currentKey();
+    const body = JSON.stringify({ intent: 'health' });
+    const call = async (headers: Record<string, string>): Promise<ApiAnswer> => {
+      const started = Date.now();
+      const r = await post(url, { 'content-type': 'application/json', ...headers }, body);
+      return { ...r, ms: Date.now() - started };
+    };
+    const [withKey, withoutKey] = await Promise.all([call({ 'x-api-key': key.value ?? '' }), call({})]);
+    return { url, withKey, withoutKey };
+  });
+
+  return {
+    config,
+    now,
+    sessionOutcome,
+    session,
+    fn,
+    deployedFn,
+    inVpc,
+    subnets,
+    vpcId,
+    routing,
+    lambdaGroups,
+    rdsGroup,
+    secretsEndpoints,
+    restApis,
+    restApi,
+    resource,
+    stage,
+    deployed,
+    permissions,
+    invokeUrl: invokeUrlOf,
+    usagePlans,
+    usagePlan,
+    planKeyIds,
+    apiKeys,
+    currentKey,
+    quota,
+    alarms,
+    logGroupName,
+    logGroup,
+    recentProblems,
+    role,
+    health,
+    apiProbe,
+    /** Values that must never reach the output: the keys read so far, the local DB password. */
+    secrets: (): string[] => [
+      ...secrets,
+      ...(process.env[config.database.passwordEnv]
+        ? [process.env[config.database.passwordEnv] as string]
+        : []),
+    ],
+  };
+}

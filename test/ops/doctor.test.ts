@@ -1,0 +1,389 @@
+import { GetUsageCommand } from '@aws-sdk/client-api-gateway';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { GetFunctionConfigurationCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { recordingUi } from '../../src/cli/ui.js';
+import type { CheckResult } from '../../src/doctor/engine.js';
+import {
+  DB_PASSWORD,
+  HEALTHY_RESPONSE,
+  healthyWorld,
+  invokeAnswer,
+  KEY_ID,
+  KEY_VALUE,
+  LAMBDA_SG,
+  mocks,
+  NOW,
+  PLAN_ID,
+  RDS_SG,
+  resetMocks,
+  serveWorld,
+  startApiStandIn,
+  type World,
+  writeConfig,
+} from './fixtures/deployment.js';
+
+let world: World;
+let api: { url: string; close: () => Promise<void> };
+
+beforeAll(async () => {
+  api = await startApiStandIn(() => world);
+});
+afterAll(() => api.close());
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+  resetMocks();
+  world = healthyWorld();
+  serveWorld(world);
+});
+afterEach(() => vi.useRealTimers());
+
+interface Report {
+  ok: boolean;
+  summary: { pass: number; warn: number; fail: number; skip: number };
+  checks: CheckResult[];
+}
+
+async function doctor(extra: string[] = []): Promise<{ code: number; report: Report; text: string }> {
+  const ui = recordingUi({ json: true });
+  const code = await main(
+    ['node', 'chatbot-ops', '--json', '--config', writeConfig(), 'doctor', '--api-url', api.url, ...extra],
+    { ui },
+  );
+  return { code, report: ui.results[0] as Report, text: [...ui.out, ...ui.err].join('\n') };
+}
+
+const byId = (r: Report) => Object.fromEntries(r.checks.map((c) => [c.id, c]));
+const failing = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => c.id);
+
+describe('doctor on a healthy deployment', () => {
+  it('passes every check and exits 0', async () => {
+    const { code, report } = await doctor();
+
+    expect(report.checks.filter((c) => c.status !== 'pass')).toEqual([]);
+    expect(report.checks.map((c) => c.id)).toEqual([
+      'aws.credentials',
+      'function.exists',
+      'function.state',
+      'function.runtime',
+      'function.handler',
+      'function.timeout',
+      'function.environment',
+      'iam.least-privilege',
+      'vpc.attached',
+      'vpc.private-subnets',
+      'vpc.availability-zones',
+      'vpc.free-addresses',
+      'vpc.security-groups',
+      'vpc.secrets-route',
+      'api.rest-api',
+      'api.method',
+      'api.integration',
+      'api.permission',
+      'api.stage',
+      'plan.exists',
+      'plan.stage',
+      'plan.key',
+      'plan.throttle',
+      'plan.quota',
+      'plan.key-hash',
+      'alarms',
+      'logs.group',
+      'logs.recent-errors',
+      'live.health',
+      'live.api',
+    ]);
+    expect(report.ok).toBe(true);
+    expect(code).toBe(0);
+  });
+
+  it('shows the password as present and never a secret value', async () => {
+    const { report, text } = await doctor();
+
+    expect(byId(report)['function.environment']?.evidence).toContain('DB_PASSWORD set (value hidden)');
+    expect(text).not.toContain(KEY_VALUE);
+    expect(text).not.toContain(DB_PASSWORD);
+  });
+
+  it('reads each fact once however many checks use it', async () => {
+    await doctor();
+
+    expect(mocks.lambda.commandCalls(GetFunctionConfigurationCommand)).toHaveLength(1);
+  });
+
+  it('invokes health directly with the log tail and asks for this month of quota usage', async () => {
+    const { report } = await doctor();
+
+    const invoke = mocks.lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect({ ...invoke, Payload: new TextDecoder().decode(invoke?.Payload as Uint8Array) }).toEqual({
+      FunctionName: 'chatbot-backend',
+      InvocationType: 'RequestResponse',
+      LogType: 'Tail',
+      Payload: '{"intent":"health"}',
+    });
+    expect(mocks.apigateway.commandCalls(GetUsageCommand)[0]?.args[0].input).toEqual({
+      usagePlanId: PLAN_ID,
+      keyId: KEY_ID,
+      startDate: '2026-11-01',
+      endDate: '2026-11-30',
+    });
+    expect(byId(report)['plan.quota']?.evidence).toBe('420 used, 99580 of 100000 left until 2026-12-01');
+    expect(mocks.logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input).toEqual({
+      logGroupName: '/aws/lambda/chatbot-backend',
+      startTime: NOW.getTime() - 15 * 60_000,
+      endTime: NOW.getTime(),
+      filterPattern: '?"Task timed out" ?ERROR ?"Runtime."',
+    });
+  });
+
+  it('prints a readable report for people', async () => {
+    const ui = recordingUi();
+
+    const code = await main(
+      ['node', 'chatbot-ops', '--config', writeConfig(), 'doctor', '--api-url', api.url],
+      { ui },
+    );
+
+    expect(code).toBe(0);
+    expect(ui.out).toContain('Network');
+    expect(
+      ui.out.some((l) =>
+        /✔ pass\s+security groups Lambda → RDS on 3306\s+egress sg-0aaa111 → sg-0bbb222:3306/.test(l),
+      ),
+    ).toBe(true);
+    expect(ui.out.at(-1)).toBe('30 passed, 0 warnings, 0 failed, 0 skipped');
+  });
+});
+
+const ACCESS_DENIED_LOG =
+  '{"level":"ERROR","message":"request failed","request_id":"5e1f","error":"Access denied for user","error_driver_code":"ER_ACCESS_DENIED_ERROR","errno":1045}';
+const UNAVAILABLE = {
+  statusCode: 503,
+  headers: {},
+  body: JSON.stringify({
+    success: false,
+    error: 'the database is unavailable',
+    error_code: 'DATABASE_UNAVAILABLE',
+  }),
+};
+
+/** One scenario per failure the guide's Troubleshooting names: what breaks, which checks fail, what the fix says. */
+const scenarios: [string, (w: World) => void, string[], RegExp][] = [
+  [
+    'function not in the VPC',
+    (w) => {
+      if (w.fn) w.fn.VpcConfig = { SubnetIds: [], SecurityGroupIds: [], VpcId: '' };
+    },
+    ['vpc.attached'],
+    /chatbot-ops configure-vpc/,
+  ],
+  [
+    'security-group path missing (no egress to RDS)',
+    (w) => {
+      const g = w.securityGroups.find((s) => s.GroupId === LAMBDA_SG);
+      if (g) g.IpPermissionsEgress = [];
+    },
+    ['vpc.security-groups'],
+    /egress TCP 3306 to the RDS group/,
+  ],
+  [
+    'security-group path missing (RDS does not admit Lambda)',
+    (w) => {
+      const g = w.securityGroups.find((s) => s.GroupId === RDS_SG);
+      if (g) g.IpPermissions = [];
+    },
+    ['vpc.security-groups'],
+    /ingress TCP 3306 from the Lambda group/,
+  ],
+  [
+    'key not in the usage plan',
+    (w) => {
+      w.usagePlanKeys = [];
+    },
+    ['plan.key'],
+    /Add API Key to Usage Plan/,
+  ],
+  [
+    'usage plan not on the stage',
+    (w) => {
+      const plan = w.usagePlans[0];
+      if (plan) plan.apiStages = [];
+    },
+    ['plan.stage'],
+    /Add API Stage/,
+  ],
+  [
+    'stage not deployed (no stage)',
+    (w) => {
+      w.stage = undefined;
+    },
+    ['api.stage'],
+    /deploys the API to the prod stage/,
+  ],
+  [
+    'stage not deployed (method added after the last deployment)',
+    (w) => {
+      w.deployment.apiSummary = {};
+    },
+    ['api.stage'],
+    /Deploy the API again/,
+  ],
+  [
+    'apiKeyRequired off',
+    (w) => {
+      const post = w.resources[1]?.resourceMethods?.POST as { apiKeyRequired: boolean };
+      post.apiKeyRequired = false;
+      w.deployment.apiSummary = {
+        '/chatbot': { POST: { authorizationType: 'NONE', apiKeyRequired: false } },
+      };
+      w.api.withoutKey = { status: 200, body: HEALTHY_RESPONSE.body };
+    },
+    ['api.method', 'live.api'],
+    /sets API Key Required/,
+  ],
+  [
+    'throttle burst below rate',
+    (w) => {
+      const plan = w.usagePlans[0];
+      if (plan) plan.throttle = { rateLimit: 100, burstLimit: 50 };
+    },
+    ['plan.throttle'],
+    /burstLimit to at least usagePlan.rateLimit/,
+  ],
+  [
+    'wrong DB credentials reported by the health invocation',
+    (w) => {
+      w.invoke = invokeAnswer(UNAVAILABLE, { log: ACCESS_DENIED_LOG });
+    },
+    ['live.health'],
+    /Verify the DB credentials in the environment variables/,
+  ],
+  [
+    'timeout over 29 s',
+    (w) => {
+      if (w.fn?.Environment?.Variables) w.fn.Environment.Variables.QUERY_TIMEOUT_MS = '30000';
+    },
+    ['function.timeout'],
+    /limits.queryTimeoutMs under 29000/,
+  ],
+  [
+    'health invocation timed out (network path)',
+    (w) => {
+      w.invoke = invokeAnswer(
+        { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 30.00 seconds' },
+        { FunctionError: 'Unhandled' },
+      );
+    },
+    ['live.health'],
+    /Lambda group allows egress TCP 3306 to the RDS group/,
+  ],
+  [
+    'unknown database',
+    (w) => {
+      w.invoke = invokeAnswer(UNAVAILABLE, {
+        log: '{"level":"ERROR","error_driver_code":"ER_BAD_DB_ERROR","errno":1049}',
+      });
+    },
+    ['live.health'],
+    /Check DB_NAME/,
+  ],
+  [
+    "key's hash not in API_KEYS (401)",
+    (w) => {
+      if (w.fn?.Environment?.Variables) w.fn.Environment.Variables.API_KEYS = `sha256:${'0'.repeat(64)}`;
+      w.api.withKey = { status: 401, body: '{"success":false,"error_code":"UNAUTHORIZED"}' };
+    },
+    ['plan.key-hash', 'live.api'],
+    /writes the hashes of the plan's keys into API_KEYS/,
+  ],
+  [
+    'no invoke permission for API Gateway',
+    (w) => {
+      w.policyStatements = [];
+    },
+    ['api.permission'],
+    /adds the invoke permission/,
+  ],
+  [
+    'quota used up (429)',
+    (w) => {
+      w.usage = { [KEY_ID]: [[100000, 0]] };
+    },
+    ['plan.quota'],
+    /Raise usagePlan.quotaLimit/,
+  ],
+];
+
+describe('doctor on a broken deployment', () => {
+  it.each(scenarios)(
+    '%s: fails exactly the checks that name it, with the fix',
+    async (_name, breakIt, expectedFails, fix) => {
+      breakIt(world);
+
+      const { code, report } = await doctor();
+
+      expect(failing(report)).toEqual(expectedFails);
+      expect(byId(report)[expectedFails[0] ?? '']?.fix).toMatch(fix);
+      expect(code).toBe(1);
+    },
+  );
+
+  it('skips what depends on a missing function instead of failing it', async () => {
+    world.fn = undefined;
+
+    const { report } = await doctor();
+
+    const checks = byId(report);
+    expect(checks['function.exists']?.status).toBe('fail');
+    expect(checks['vpc.security-groups']).toMatchObject({
+      status: 'skip',
+      evidence: 'the function chatbot-backend does not exist',
+    });
+    expect(failing(report)).toEqual(['function.exists']);
+  });
+
+  it('reports missing credentials once and skips the rest', async () => {
+    world.identity = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+
+    const { code, report } = await doctor();
+
+    expect(failing(report)).toEqual(['aws.credentials']);
+    expect(byId(report)['aws.credentials']?.fix).toMatch(/AWS_PROFILE/);
+    expect(report.summary.skip).toBe(report.checks.length - 1);
+    expect(code).toBe(1);
+  });
+
+  it('turns a check whose read crashes into a fail of that check only', async () => {
+    mocks.ec2.reset();
+    serveWorld(world);
+    mocks.ec2.rejects(
+      Object.assign(new Error('User is not authorized to perform: ec2:DescribeSubnets'), {
+        name: 'UnauthorizedOperation',
+      }),
+    );
+
+    const { report } = await doctor();
+
+    const checks = byId(report);
+    expect(checks['vpc.free-addresses']).toMatchObject({
+      status: 'fail',
+      evidence:
+        'the check itself failed: UnauthorizedOperation: User is not authorized to perform: ec2:DescribeSubnets',
+    });
+    expect(checks['api.method']?.status).toBe('pass');
+    expect(checks['live.health']?.status).toBe('pass');
+  });
+
+  it('--offline skips the live calls', async () => {
+    const { report } = await doctor(['--offline']);
+
+    expect(byId(report)['live.health']?.status).toBe('skip');
+    expect(byId(report)['live.api']?.status).toBe('skip');
+    expect(mocks.lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+});

@@ -36,11 +36,24 @@ const REPEATED_FLAGS: [keyof InvokeFlags, string][] = [
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** The command that fetches the next page: the same request with --cursor. The key is never repeated. */
-export function continuationCommand(intent: string, flags: InvokeFlags, cursor: string): string {
+/**
+ * The command that fetches the next page: the same request with --cursor. Relative times are repeated as
+ * the absolute times this request used, so the next page reads the same window. The key is never repeated.
+ */
+export function continuationCommand(
+  intent: string,
+  flags: InvokeFlags,
+  params: Record<string, unknown>,
+  cursor: string,
+): string {
   const parts = ['chatbot-ops', 'invoke', intent];
+  const resolved: InvokeFlags = {
+    ...flags,
+    ...(typeof params.start_time === 'string' ? { since: params.start_time } : {}),
+    ...(typeof params.end_time === 'string' ? { until: params.end_time } : {}),
+  };
   for (const [key, flag] of REPEATED_FLAGS) {
-    const v = flags[key];
+    const v = resolved[key];
     if (v === true) parts.push(flag);
     else if (typeof v === 'string') parts.push(flag, shellQuote(v));
   }
@@ -137,10 +150,8 @@ export async function invokeAction(
   }
   if (flags.direct && (flags.local || flags.url))
     throw new UsageError('--direct calls the deployed function; it cannot be combined with --local or --url');
-  const bodyText =
-    flags.body !== undefined
-      ? readBodyFlag(flags.body)
-      : JSON.stringify(buildRequestBody(intent as string, flags, new Date()));
+  const built = flags.body === undefined ? buildRequestBody(intent as string, flags, new Date()) : undefined;
+  const bodyText = built ? JSON.stringify(built) : readBodyFlag(flags.body as string);
 
   const { response, target } = await send(ctx, flags, bodyText);
   const ok = response.status >= 200 && response.status < 300;
@@ -158,7 +169,7 @@ export async function invokeAction(
   const cursor = (data as { next_cursor?: unknown } | undefined)?.next_cursor;
   if (typeof cursor === 'string' && cursor !== '' && intent !== undefined) {
     ctx.ui.info('');
-    ctx.ui.info(`More: ${continuationCommand(intent, flags, cursor)}`);
+    ctx.ui.info(`More: ${continuationCommand(intent, flags, built?.params ?? {}, cursor)}`);
   }
   ctx.ui.info(
     ctx.ui.style.dim(

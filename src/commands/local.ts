@@ -285,7 +285,8 @@ async function down(ctx: Context): Promise<number> {
 
 async function countRows(state: LocalState): Promise<number | undefined> {
   try {
-    const conn = await mysql.createConnection({ ...state.db, connectTimeout: 2000 });
+    const { host, port, user, password, database } = state.db;
+    const conn = await mysql.createConnection({ host, port, user, password, database, connectTimeout: 2000 });
     try {
       const [rows] = await conn.query('SELECT COUNT(*) AS n FROM access_logs');
       return Number((rows as { n: number }[])[0]?.n);

@@ -45,9 +45,10 @@ interface Container {
 function hostEntry(): { file: string; execArgv: string[] } {
   const js = fileURLToPath(new URL('./runtime-host.js', import.meta.url));
   if (existsSync(js)) return { file: js, execArgv: [] };
+  // tsx resolved here, not by name: the container's working folder is the task folder, where it is not found.
   return {
     file: fileURLToPath(new URL('./runtime-host.ts', import.meta.url)),
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', import.meta.resolve('tsx')],
   };
 }
 

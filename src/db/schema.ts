@@ -1,8 +1,10 @@
 /**
  * Applying templates/schema.sql (SPEC 1, "Database"), plus the small bookkeeping table
  * `db load` uses to stay convergent. Idempotent: tables are created only when missing, and an
- * existing table that lacks one of the schema's indexes gets just that index added, so a table
- * made by hand from the guide's README is brought up to what the intents need.
+ * existing table that lacks one of the schema's indexes gets just that index added (and an index
+ * whose columns differ from the schema's is rebuilt), so a table made by hand from the guide's
+ * README, or by an older version, is brought up to what the intents need. Columns are never
+ * altered: data is not this command's to change.
  */
 import { readFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
@@ -76,12 +78,28 @@ async function existingTables(conn: Queryable): Promise<Set<string>> {
   return new Set((rows as { name: string }[]).map((r) => r.name));
 }
 
-async function existingIndexes(conn: Queryable, table: string): Promise<Set<string>> {
+/** Existing indexes of a table: name to column list in order. */
+async function existingIndexes(conn: Queryable, table: string): Promise<Map<string, string[]>> {
   const [rows] = await conn.query(
-    'SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    'SELECT INDEX_NAME AS name, COLUMN_NAME AS col FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX',
     [table],
   );
-  return new Set((rows as { name: string }[]).map((r) => r.name));
+  const indexes = new Map<string, string[]>();
+  for (const r of rows as { name: string; col: string }[])
+    indexes.set(r.name, [...(indexes.get(r.name) ?? []), r.col]);
+  return indexes;
+}
+
+/** Column names of an index definition as written in the schema: "`timestamp`, id" gives [timestamp, id]. */
+export function indexColumns(columns: string): string[] {
+  return columns.split(',').map(
+    (c) =>
+      c
+        .trim()
+        .replace(/\(\d+\)$/, '')
+        .replace(/`/g, '')
+        .split(/\s+/)[0] as string,
+  );
 }
 
 /**
@@ -108,10 +126,18 @@ export async function applySchema(
       continue;
     }
     const have = await existingIndexes(db, table.name);
-    const missing = table.indexes.filter((ix) => !have.has(ix.name));
-    for (const ix of missing) {
-      await db.query(`ALTER TABLE \`${table.name}\` ADD KEY IF NOT EXISTS \`${ix.name}\` (${ix.columns})`);
-      created.push(`index ${table.name}.${ix.name}`);
+    for (const ix of table.indexes) {
+      const current = have.get(ix.name);
+      if (!current) {
+        await db.query(`ALTER TABLE \`${table.name}\` ADD KEY IF NOT EXISTS \`${ix.name}\` (${ix.columns})`);
+        created.push(`index ${table.name}.${ix.name}`);
+      } else if (current.join(',') !== indexColumns(ix.columns).join(',')) {
+        // The schema changed this index since the table was made: rebuild it in one statement.
+        await db.query(
+          `ALTER TABLE \`${table.name}\` DROP KEY \`${ix.name}\`, ADD KEY \`${ix.name}\` (${ix.columns})`,
+        );
+        created.push(`index ${table.name}.${ix.name} (rebuilt: its columns changed)`);
+      }
     }
     unchanged.push(`table ${table.name}`);
   }

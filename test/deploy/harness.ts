@@ -10,7 +10,16 @@ import { vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { type Prompter, recordingUi } from '../../src/cli/ui.js';
 import { useDeployTiming } from '../../src/deploy/step-env.js';
-import { FakeAccount, type FakeAccountOptions, fakeClock, fastTiming, PRIVATE_SUBNETS, RDS_SG, REGION, VPC } from './fake-account.js';
+import {
+  FakeAccount,
+  type FakeAccountOptions,
+  fakeClock,
+  fastTiming,
+  PRIVATE_SUBNETS,
+  RDS_SG,
+  REGION,
+  VPC,
+} from './fake-account.js';
 
 export const DB_PASSWORD = 'Pa55-word-never-shown';
 export const PASSWORD_ENV = 'CHATBOT_TEST_DB_PASSWORD';
@@ -83,7 +92,9 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
 }
 
 /** A prompter that answers from a script, in order, and fails on any prompt it does not expect. */
-export function scriptedPrompter(script: { kind: keyof Prompter; match: RegExp; answer: unknown }[]): Prompter & { asked: string[] } {
+export function scriptedPrompter(
+  script: { kind: keyof Prompter; match: RegExp; answer: unknown }[],
+): Prompter & { asked: string[] } {
   const asked: string[] = [];
   const next = (kind: keyof Prompter, message: string) => {
     asked.push(message);

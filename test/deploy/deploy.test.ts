@@ -1,0 +1,575 @@
+/**
+ * deploy through the real CLI parser against the fake account: fresh account, no-op re-run, one
+ * field changed, role propagation, a function still updating, fault injection with re-runs,
+ * --dry-run, secrets never shown, --json rules.
+ */
+import * as lambda from '@aws-sdk/client-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { hashApiKey } from '../../src/lambda/api-keys.js';
+import { ACCOUNT, PRIVATE_SUBNETS, RDS_SG, REGION, VPC } from './fake-account.js';
+import { BASE_CONFIG, createWorld, DB_PASSWORD, type World } from './harness.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld();
+});
+afterEach(() => world.close());
+
+const deploy = (...extra: string[]) => world.run(['deploy', '--yes', '--zip', world.zipPath, ...extra]);
+const inputsOf = (command: string) =>
+  world.fake.calls.filter((c) => c.command === command).map((c) => c.input);
+const mutating = () => world.fake.commandNames(world.fake.mutatingCalls());
+
+describe('deploy on a fresh account', () => {
+  it('creates every resource in the guide order, with the exact inputs', async () => {
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([
+      'IAM.CreateRole',
+      'IAM.AttachRolePolicy',
+      'IAM.PutRolePolicy',
+      'EC2.CreateSecurityGroup',
+      'EC2.RevokeSecurityGroupEgress',
+      'EC2.AuthorizeSecurityGroupEgress',
+      'EC2.AuthorizeSecurityGroupIngress',
+      'CloudWatchLogs.CreateLogGroup',
+      'CloudWatchLogs.PutRetentionPolicy',
+      'Lambda.CreateFunction',
+      'APIGateway.CreateRestApi',
+      'APIGateway.CreateResource',
+      'APIGateway.PutMethod',
+      'APIGateway.PutIntegration',
+      'Lambda.AddPermission',
+      'APIGateway.CreateDeployment',
+      'APIGateway.CreateApiKey',
+      'APIGateway.CreateUsagePlan',
+      'APIGateway.CreateUsagePlanKey',
+      'CloudWatch.PutMetricAlarm',
+      'CloudWatch.PutMetricAlarm',
+    ]);
+    const [role] = inputsOf('CreateRole');
+    expect(JSON.parse(String(role?.AssumeRolePolicyDocument))).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    });
+    expect(role?.Tags).toEqual([{ Key: 'managed-by', Value: 'chatbot-ops' }]);
+    expect(inputsOf('AttachRolePolicy')).toEqual([
+      {
+        RoleName: 'ChatbotLambdaRole',
+        PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      },
+    ]);
+    const [logsPolicy] = inputsOf('PutRolePolicy');
+    expect(logsPolicy?.PolicyName).toBe('CloudWatchLogsPolicy');
+    expect(JSON.parse(String(logsPolicy?.PolicyDocument)).Statement[0].Resource).toBe(
+      `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chatbot-backend:*`,
+    );
+
+    const sgId = String(
+      world.fake.calls.find((c) => c.command === 'CreateSecurityGroup') &&
+        [...world.fake.groups.keys()].find((k) => k !== RDS_SG),
+    );
+    expect(inputsOf('CreateSecurityGroup')[0]).toMatchObject({ VpcId: VPC, GroupName: 'lambda-chatbot-sg' });
+    expect(inputsOf('RevokeSecurityGroupEgress')).toEqual([
+      { GroupId: sgId, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] },
+    ]);
+    expect(inputsOf('AuthorizeSecurityGroupEgress')).toEqual([
+      {
+        GroupId: sgId,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 3306,
+            ToPort: 3306,
+            UserIdGroupPairs: [{ GroupId: RDS_SG, Description: 'chatbot Lambda to its database' }],
+          },
+        ],
+      },
+    ]);
+    expect(inputsOf('AuthorizeSecurityGroupIngress')).toEqual([
+      {
+        GroupId: RDS_SG,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 3306,
+            ToPort: 3306,
+            UserIdGroupPairs: [{ GroupId: sgId, Description: 'chatbot Lambda (chatbot-ops)' }],
+          },
+        ],
+      },
+    ]);
+
+    const keyValue = String(inputsOf('CreateApiKey')[0]?.value);
+    expect(keyValue.length).toBeGreaterThanOrEqual(30);
+    const [fn] = inputsOf('CreateFunction');
+    expect(fn).toMatchObject({
+      FunctionName: 'chatbot-backend',
+      Runtime: 'nodejs22.x',
+      Handler: 'lambda_function.lambda_handler',
+      Role: `arn:aws:iam::${ACCOUNT}:role/ChatbotLambdaRole`,
+      MemorySize: 256,
+      Timeout: 30,
+      Architectures: ['x86_64'],
+      VpcConfig: { SubnetIds: [...PRIVATE_SUBNETS].sort(), SecurityGroupIds: [sgId] },
+    });
+    expect(variablesOf(fn)).toEqual({
+      DB_HOST: BASE_CONFIG.database.host,
+      DB_PORT: '3306',
+      DB_NAME: 'chatbot_db',
+      DB_USER: 'app_user',
+      DB_PASSWORD,
+      API_KEYS: hashApiKey(keyValue),
+      MAX_PAYLOAD_SIZE: '1048576',
+      MAX_QUERY_LIMIT: '1000',
+      QUERY_TIMEOUT_MS: '25000',
+      LOG_LEVEL: 'INFO',
+    });
+    expect(inputsOf('PutRetentionPolicy')).toEqual([
+      { logGroupName: '/aws/lambda/chatbot-backend', retentionInDays: 30 },
+    ]);
+
+    const apiId = [...world.fake.apis.keys()][0];
+    expect(inputsOf('CreateRestApi')[0]).toMatchObject({
+      name: 'chatbot-api',
+      endpointConfiguration: { types: ['REGIONAL'] },
+    });
+    expect(inputsOf('PutMethod')[0]).toMatchObject({
+      httpMethod: 'POST',
+      authorizationType: 'NONE',
+      apiKeyRequired: true,
+    });
+    expect(inputsOf('PutIntegration')[0]).toMatchObject({
+      type: 'AWS_PROXY',
+      integrationHttpMethod: 'POST',
+      uri: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/arn:aws:lambda:${REGION}:${ACCOUNT}:function:chatbot-backend/invocations`,
+    });
+    expect(inputsOf('AddPermission')).toEqual([
+      {
+        FunctionName: 'chatbot-backend',
+        StatementId: 'chatbot-ops-apigateway-invoke',
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/*/POST/chatbot`,
+      },
+    ]);
+    expect(inputsOf('CreateDeployment')[0]).toMatchObject({ restApiId: apiId, stageName: 'prod' });
+    expect(inputsOf('CreateUsagePlan')[0]).toMatchObject({
+      name: 'chatbot-usage-plan',
+      throttle: { rateLimit: 100, burstLimit: 200 },
+      quota: { limit: 100000, period: 'MONTH' },
+      apiStages: [{ apiId, stage: 'prod' }],
+    });
+    expect(
+      inputsOf('PutMetricAlarm').map((a) => [
+        a.AlarmName,
+        a.MetricName,
+        a.Threshold,
+        a.Period,
+        a.TreatMissingData,
+        a.Dimensions,
+      ]),
+    ).toEqual([
+      [
+        'chatbot-backend-errors',
+        'Errors',
+        10,
+        300,
+        'notBreaching',
+        [{ Name: 'FunctionName', Value: 'chatbot-backend' }],
+      ],
+      [
+        'chatbot-api-prod-4xx',
+        '4XXError',
+        50,
+        300,
+        'notBreaching',
+        [
+          { Name: 'ApiName', Value: 'chatbot-api' },
+          { Name: 'Stage', Value: 'prod' },
+        ],
+      ],
+    ]);
+    expect(r.out).toContain(`Invoke URL: ${world.endpoint}/restapis/${apiId}/prod/_user_request_/chatbot`);
+    expect(r.err.some((l) => l.startsWith('✔ Smoke test passed'))).toBe(true);
+  });
+
+  it('fails the deploy when the smoke test through the API fails', async () => {
+    world.fake.failOnce('Invoke', new Error('Lambda is down'));
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/smoke test failed/);
+  });
+});
+
+describe('deploy when everything is in place', () => {
+  it('makes no mutating call and fewer than 30 calls in all', async () => {
+    await deploy();
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([]);
+    expect(world.fake.calls.length).toBeLessThan(30);
+    expect(r.text).toMatch(/0 to create, 0 to change, 18 unchanged/);
+  });
+
+  it('does not ask for confirmation when nothing would change', async () => {
+    await deploy();
+
+    const r = await world.run(['deploy', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('deploy after one setting changed', () => {
+  it.each([
+    {
+      what: 'memory',
+      change: () => world.writeConfig({ ...BASE_CONFIG, function: { memory: 512 } }),
+      expected: [
+        ['Lambda.UpdateFunctionConfiguration', { FunctionName: 'chatbot-backend', MemorySize: 512 }],
+      ],
+    },
+    {
+      what: 'a new code hash',
+      change: () => world.writeZip('code v2'),
+      expected: [
+        ['Lambda.UpdateFunctionCode', { FunctionName: 'chatbot-backend', Architectures: ['x86_64'] }],
+      ],
+    },
+    {
+      what: 'a throttle value',
+      change: () => world.writeConfig({ ...BASE_CONFIG, usagePlan: { rateLimit: 50 } }),
+      expected: [
+        [
+          'APIGateway.UpdateUsagePlan',
+          { patchOperations: [{ op: 'replace', path: '/throttle/rateLimit', value: '50' }] },
+        ],
+      ],
+    },
+  ])('$what: only that update', async ({ change, expected }) => {
+    await deploy();
+    change();
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    const calls = world.fake.mutatingCalls();
+    expect(calls.map((c) => `${c.service}.${c.command}`)).toEqual(expected.map((e) => e[0]));
+    expect(calls[0]?.input).toMatchObject(expected[0]?.[1] as object);
+  });
+
+  it('changes the environment when the password variable changes, without showing either value', async () => {
+    await deploy();
+    world.fake.clearCalls();
+    vi.stubEnv('CHATBOT_TEST_DB_PASSWORD', 'another-secret-value');
+
+    const r = await deploy();
+
+    expect(mutating()).toEqual(['Lambda.UpdateFunctionConfiguration']);
+    const vars = variablesOf(inputsOf('UpdateFunctionConfiguration')[0]);
+    expect(vars?.DB_PASSWORD).toBe('another-secret-value');
+    expect(r.text).toMatch(/environment\.DB_PASSWORD: \(hidden\) → \(hidden\)/);
+    expect(r.text).not.toContain('another-secret-value');
+    expect(r.text).not.toContain(DB_PASSWORD);
+  });
+});
+
+describe('waiting on AWS', () => {
+  it('retries creation while the new role cannot be assumed yet, then succeeds', async () => {
+    world.fake.rolePropagation.set('ChatbotLambdaRole', 2);
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(inputsOf('CreateFunction')).toHaveLength(3);
+    expect(world.fake.functions.size).toBe(1);
+    expect(world.clock.slept).toBeGreaterThan(0);
+  });
+
+  it('gives up after about two minutes with a message about the role', async () => {
+    world.fake.rolePropagation.set('ChatbotLambdaRole', 1000);
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/step "create-function".*cannot assume the role/);
+    expect(world.clock.slept).toBeGreaterThanOrEqual(120_000);
+    expect(world.clock.slept).toBeLessThan(200_000);
+  });
+
+  it('waits while the function is Pending or updating before each next change', async () => {
+    world.close();
+    world = await createWorld({ pollsUntilReady: 2 });
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, function: { memory: 1024, timeout: 20 } });
+    world.writeZip('code v3');
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    // The fake refuses an update while one is in progress (ResourceConflictException), as Lambda does.
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual(['Lambda.UpdateFunctionConfiguration', 'Lambda.UpdateFunctionCode']);
+    const fn = world.fake.functions.get('chatbot-backend')?.config;
+    expect([fn?.MemorySize, fn?.Timeout, fn?.LastUpdateStatus]).toEqual([1024, 20, 'Successful']);
+    expect(inputsOf('GetFunction').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('retries an update refused with ResourceConflictException', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, function: { memory: 512 } });
+    world.fake.failOnce(
+      'UpdateFunctionConfiguration',
+      new lambda.ResourceConflictException({ message: 'An update is in progress', $metadata: {} }),
+    );
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(inputsOf('UpdateFunctionConfiguration')).toHaveLength(2);
+    expect(world.fake.functions.get('chatbot-backend')?.config.MemorySize).toBe(512);
+  });
+});
+
+describe('a step that fails, then a re-run', () => {
+  const steps: [string, string][] = [
+    ['CreateRole', 'create-role'],
+    ['AttachRolePolicy', 'create-role'],
+    ['PutRolePolicy', 'create-role'],
+    ['CreateSecurityGroup', 'configure-vpc'],
+    ['RevokeSecurityGroupEgress', 'configure-vpc'],
+    ['AuthorizeSecurityGroupEgress', 'configure-vpc'],
+    ['AuthorizeSecurityGroupIngress', 'configure-vpc'],
+    ['CreateLogGroup', 'create-function'],
+    ['PutRetentionPolicy', 'create-function'],
+    ['CreateFunction', 'create-function'],
+    ['CreateRestApi', 'create-api'],
+    ['CreateResource', 'create-api'],
+    ['PutMethod', 'create-api'],
+    ['PutIntegration', 'create-api'],
+    ['AddPermission', 'create-api'],
+    ['CreateDeployment', 'create-api'],
+    ['CreateApiKey', 'create-usage-plan'],
+    ['CreateUsagePlan', 'create-usage-plan'],
+    ['CreateUsagePlanKey', 'create-usage-plan'],
+    ['PutMetricAlarm', 'alarms'],
+  ];
+  it.each(steps)(
+    '%s fails once: the error names step %s, the re-run completes and creates nothing twice',
+    async (command, step) => {
+      world.fake.failOnce(command);
+
+      const first = await deploy();
+      const second = await deploy();
+
+      expect(first.code).toBe(1);
+      expect(first.text).toContain(`step "${step}"`);
+      expect(first.text).toMatch(/re-run/);
+      expect(second.code).toBe(0);
+      const f = world.fake;
+      expect([
+        f.roles.size,
+        f.groups.size,
+        f.functions.size,
+        f.logGroups.size,
+        f.apis.size,
+        f.apiKeys.size,
+        f.usagePlans.size,
+        f.alarms.size,
+      ]).toEqual([1, 2, 1, 1, 1, 1, 1, 2]);
+      const api = [...f.apis.values()][0];
+      expect(api?.resources.size).toBe(2);
+      expect(f.roles.get('ChatbotLambdaRole')?.attached).toHaveLength(1);
+      expect(f.groups.get(RDS_SG)?.IpPermissions).toHaveLength(1);
+      // Every create-like call but the injected failure happened once.
+      for (const c of [
+        'CreateRole',
+        'CreateSecurityGroup',
+        'CreateFunction',
+        'CreateRestApi',
+        'CreateResource',
+        'CreateApiKey',
+        'CreateUsagePlan',
+      ]) {
+        expect(inputsOf(c).length, c).toBe(c === command ? 2 : 1);
+      }
+      // A third run finds nothing to do.
+      world.fake.clearCalls();
+      await deploy();
+      expect(mutating()).toEqual([]);
+    },
+  );
+});
+
+describe('plan only and output rules', () => {
+  it('--dry-run prints the plan and makes no mutating call', async () => {
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath], { json: true });
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([]);
+    const doc = JSON.parse(r.out.join('\n')) as { dryRun: boolean; plan: { action: string }[] };
+    expect(doc.dryRun).toBe(true);
+    expect(doc.plan.filter((i) => i.action === 'create')).toHaveLength(18);
+  });
+
+  it('--json without --yes is a usage error before any AWS call', async () => {
+    const r = await world.run(['deploy', '--zip', world.zipPath], { json: true });
+
+    expect(r.code).toBe(2);
+    expect(world.fake.calls).toEqual([]);
+  });
+
+  it('asks before applying, and a "no" changes nothing', async () => {
+    const prompt = { confirm: async () => false } as never;
+
+    const r = await world.run(['deploy', '--zip', world.zipPath], { prompt });
+
+    expect(r.code).toBe(1);
+    expect(mutating()).toEqual([]);
+  });
+
+  it.each([
+    ['text', false],
+    ['--json', true],
+  ])('never shows the database password or the API key (%s)', async (_name, json) => {
+    const r = await world.run(['deploy', '--yes', '--zip', world.zipPath], { json });
+    const keyValue = String(inputsOf('CreateApiKey')[0]?.value);
+    const again = await world.run(['status', '--zip', world.zipPath], { json });
+
+    expect(r.code).toBe(0);
+    expect(keyValue.length).toBeGreaterThanOrEqual(30);
+    for (const text of [r.text, again.text]) {
+      expect(text).not.toContain(DB_PASSWORD);
+      expect(text).not.toContain(keyValue);
+    }
+  });
+
+  it('--show-key prints the key value, and only then', async () => {
+    const r = await deploy('--show-key');
+
+    const keyValue = String(inputsOf('CreateApiKey')[0]?.value);
+    expect(r.out).toContain(`API key (chatbot-api-key): ${keyValue}`);
+    expect(r.text).not.toContain(DB_PASSWORD);
+  });
+
+  it('stops with the missing password variable named, before any change', async () => {
+    vi.stubEnv('CHATBOT_TEST_DB_PASSWORD', undefined);
+
+    const r = await deploy();
+
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/CHATBOT_TEST_DB_PASSWORD/);
+    expect(mutating()).toEqual([]);
+  });
+});
+
+describe('credentials and region', () => {
+  it('no credentials: a clear error after the one STS call, nothing else', async () => {
+    world.fake.failOnce(
+      'GetCallerIdentity',
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/no usable AWS credentials/);
+    expect(r.text).toMatch(/AWS_PROFILE|--profile/);
+    expect(r.text).toMatch(/aws sso login/);
+    expect(world.fake.commandNames()).toEqual(['STS.GetCallerIdentity']);
+  });
+
+  it('no region anywhere: a clear error before any call', async () => {
+    const { region: _r, ...noRegion } = BASE_CONFIG;
+    world.writeConfig(noRegion);
+    for (const v of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) vi.stubEnv(v, undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', `${world.dir}/no-such-aws-config`);
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', `${world.dir}/no-such-aws-credentials`);
+
+    const r = await deploy();
+
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/no AWS region/);
+    expect(r.text).toMatch(/--region/);
+    expect(world.fake.calls).toEqual([]);
+  });
+});
+
+describe('single steps', () => {
+  it('create-function before the role exists says which command to run first', async () => {
+    const r = await world.run(['create-function', '--yes', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/IAM role ChatbotLambdaRole does not exist yet/);
+    expect(r.text).toMatch(/chatbot-ops create-role/);
+    expect(mutating()).toEqual([]);
+  });
+
+  it('the step commands one after the other build the same account as deploy', async () => {
+    for (const cmd of ['create-role', 'configure-vpc'])
+      expect((await world.run([cmd, '--yes'])).code).toBe(0);
+    // The function's API_KEYS needs the key, the key's plan needs the API: the function is created
+    // first with the keys that exist (none), and create-usage-plan is followed by a function update.
+    expect((await world.run(['create-function', '--yes', '--zip', world.zipPath])).code).toBe(0);
+    expect((await world.run(['create-api', '--yes'])).code).toBe(0);
+    expect((await world.run(['create-usage-plan', '--yes'])).code).toBe(0);
+    expect((await world.run(['alarms', '--yes'])).code).toBe(0);
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual(['Lambda.UpdateFunctionConfiguration']);
+    expect(r.text).toMatch(/environment\.API_KEYS/);
+  });
+});
+
+describe('IAM documents', () => {
+  it('compares the role trust policy semantically (URL-encoded, string or list)', async () => {
+    await deploy();
+    // Same meaning, other spelling: lists instead of single values.
+    const role = world.fake.roles.get('ChatbotLambdaRole');
+    if (role)
+      role.trust = JSON.stringify({
+        Statement: [
+          { Action: ['sts:AssumeRole'], Principal: { Service: ['lambda.amazonaws.com'] }, Effect: 'Allow' },
+        ],
+        Version: '2012-10-17',
+      });
+    world.fake.clearCalls();
+
+    await deploy();
+
+    expect(mutating()).toEqual([]);
+  });
+
+  it('puts the trust policy back when it was changed to something else', async () => {
+    await deploy();
+    const role = world.fake.roles.get('ChatbotLambdaRole');
+    if (role)
+      role.trust = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      });
+    world.fake.clearCalls();
+
+    await deploy();
+
+    expect(mutating()).toEqual(['IAM.UpdateAssumeRolePolicy']);
+  });
+});

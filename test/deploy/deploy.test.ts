@@ -19,6 +19,8 @@ const deploy = (...extra: string[]) => world.run(['deploy', '--yes', '--zip', wo
 const inputsOf = (command: string) =>
   world.fake.calls.filter((c) => c.command === command).map((c) => c.input);
 const mutating = () => world.fake.commandNames(world.fake.mutatingCalls());
+const variablesOf = (input: Record<string, unknown> | undefined) =>
+  (input?.Environment as { Variables: Record<string, string> } | undefined)?.Variables;
 
 describe('deploy on a fresh account', () => {
   it('creates every resource in the guide order, with the exact inputs', async () => {

@@ -9,7 +9,8 @@ import * as invoke from './invoke.js';
 import * as local from './local.js';
 import * as logs from './logs.js';
 import * as packageCommand from './package.js';
+import * as rotateKey from './rotate-key.js';
 import * as status from './status.js';
 import * as smokeTest from './test.js';
 
-export const COMMANDS: CommandModule[] = [db.register, cost.register, logs.register, doctor.register, deploy.register, status.register, destroy.register, packageCommand.register, local.register, invoke.register, smokeTest.register];
+export const COMMANDS: CommandModule[] = [db.register, cost.register, logs.register, doctor.register, rotateKey.register, deploy.register, status.register, destroy.register, packageCommand.register, local.register, invoke.register, smokeTest.register];

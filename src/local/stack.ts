@@ -19,6 +19,7 @@ import { unzipToDir } from '../package/unzip.js';
 import { type Gateway, type ProxyEvent, startGateway } from './gateway.js';
 import { type InvokeResult, LambdaRuntime } from './lambda-runtime.js';
 import { localStateDir } from './state.js';
+import type { Clock } from './usage-plan-limiter.js';
 
 /** Administrative access to an existing server (the stack then creates its database and user there). */
 export interface DbServer {
@@ -62,6 +63,8 @@ export interface LocalStackOptions {
   extraLatencyMs?: number;
   /** Tests only: false disables the stand-in's API key check. */
   checkApiKey?: boolean;
+  /** Tests only: the gateway's clock for throttle and quota. */
+  now?: Clock;
   /** Tests only: sees each event the stand-in sends to the function. */
   onEvent?: (event: ProxyEvent) => void;
   onProgress?: (message: string) => void;
@@ -241,6 +244,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       invoke,
       ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
       ...(options.checkApiKey === false ? { checkApiKey: false } : {}),
+      ...(options.now ? { now: options.now } : {}),
     });
     cleanups.push(() => gateway.close());
 

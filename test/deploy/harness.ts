@@ -94,10 +94,12 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
 /** A prompter that answers from a script, in order, and fails on any prompt it does not expect. */
 export function scriptedPrompter(
   script: { kind: keyof Prompter; match: RegExp; answer: unknown }[],
-): Prompter & { asked: string[] } {
+): Prompter & { asked: string[]; choices: Record<string, string[]> } {
   const asked: string[] = [];
-  const next = (kind: keyof Prompter, message: string) => {
+  const choices: Record<string, string[]> = {};
+  const next = (kind: keyof Prompter, message: string, offered?: { name: string }[]) => {
     asked.push(message);
+    if (offered) choices[message] = offered.map((c) => c.name);
     const step = script.shift();
     if (!step || step.kind !== kind || !step.match.test(message)) {
       return Promise.reject(new Error(`unexpected prompt: ${kind} "${message}"`));
@@ -106,10 +108,11 @@ export function scriptedPrompter(
   };
   return {
     asked,
+    choices,
     input: (m) => next('input', m) as Promise<string>,
     password: (m) => next('password', m) as Promise<string>,
     confirm: (m) => next('confirm', m) as Promise<boolean>,
-    select: (m) => next('select', m) as Promise<never>,
-    checkbox: (m) => next('checkbox', m) as Promise<never>,
+    select: (m, c) => next('select', m, c) as Promise<never>,
+    checkbox: (m, c) => next('checkbox', m, c) as Promise<never>,
   };
 }

@@ -1,0 +1,117 @@
+/** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RDS_SG } from './fake-account.js';
+import { createWorld, type World } from './harness.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld({ eniPollsAfterDelete: 3 });
+});
+afterEach(() => world.close());
+
+const deploy = () => world.run(['deploy', '--yes', '--zip', world.zipPath]);
+const mutating = () => world.fake.commandNames(world.fake.mutatingCalls());
+
+describe('destroy', () => {
+  it('after deploy removes everything, in the safe order, and never the database', async () => {
+    await deploy();
+    const lambdaSg = [...world.fake.groups.keys()].find((k) => k !== RDS_SG);
+    world.fake.clearCalls();
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([
+      'CloudWatch.DeleteAlarms',
+      'APIGateway.DeleteUsagePlanKey',
+      'APIGateway.UpdateUsagePlan',
+      'APIGateway.DeleteUsagePlan',
+      'APIGateway.DeleteApiKey',
+      'APIGateway.DeleteRestApi',
+      'Lambda.DeleteFunction',
+      'CloudWatchLogs.DeleteLogGroup',
+      'EC2.RevokeSecurityGroupIngress',
+      'EC2.DeleteSecurityGroup',
+      'IAM.DetachRolePolicy',
+      'IAM.DeleteRolePolicy',
+      'IAM.DeleteRole',
+    ]);
+    const f = world.fake;
+    expect([
+      f.roles.size,
+      f.functions.size,
+      f.logGroups.size,
+      f.apis.size,
+      f.apiKeys.size,
+      f.usagePlans.size,
+      f.alarms.size,
+    ]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    // The RDS group stays (it belongs to the database), without the rule deploy added.
+    expect([...f.groups.keys()]).toEqual([RDS_SG]);
+    expect(f.groups.get(RDS_SG)?.IpPermissions).toEqual([]);
+    // The security group went only after Lambda released its network interfaces.
+    const polls = f.calls.filter((c) => c.command === 'DescribeNetworkInterfaces');
+    expect(polls.length).toBeGreaterThanOrEqual(4);
+    expect(polls[0]?.input).toEqual({ Filters: [{ Name: 'group-id', Values: [lambdaSg] }] });
+    expect(world.clock.slept).toBeGreaterThanOrEqual(45_000);
+  });
+
+  it('on an empty account succeeds and changes nothing', async () => {
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/Nothing to remove/);
+    expect(mutating()).toEqual([]);
+  });
+
+  it('is re-runnable: a second destroy finds nothing', async () => {
+    await deploy();
+    await world.run(['destroy', '--yes']);
+    world.fake.clearCalls();
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([]);
+  });
+
+  it('--keep-logs keeps the log group', async () => {
+    await deploy();
+
+    await world.run(['destroy', '--yes', '--keep-logs']);
+
+    expect([...world.fake.logGroups.keys()]).toEqual(['/aws/lambda/chatbot-backend']);
+    expect(world.fake.functions.size).toBe(0);
+  });
+
+  it('asks first; --json without --yes is a usage error', async () => {
+    await deploy();
+    world.fake.clearCalls();
+
+    const asked = await world.run(['destroy'], { prompt: { confirm: async () => false } as never });
+    const json = await world.run(['destroy'], { json: true });
+
+    expect(asked.code).toBe(1);
+    expect(json.code).toBe(2);
+    expect(mutating()).toEqual([]);
+  });
+
+  it('stops with a hint when the network interfaces outlive the budget, and a later run finishes', async () => {
+    world.close();
+    world = await createWorld({ eniPollsAfterDelete: 1_000_000 });
+    await deploy();
+
+    const first = await world.run(['destroy', '--yes']);
+    expect(first.code).toBe(1);
+    expect(first.text).toMatch(/has not released 2 network interface\(s\)/);
+    expect(first.text).toMatch(/destroy` again later/);
+    expect(world.clock.slept).toBeGreaterThanOrEqual(20 * 60_000);
+    for (const k of world.fake.lingeringEnis.keys()) world.fake.lingeringEnis.set(k, 0);
+
+    const second = await world.run(['destroy', '--yes']);
+
+    expect(second.code).toBe(0);
+    expect([...world.fake.groups.keys()]).toEqual([RDS_SG]);
+    expect(world.fake.roles.size).toBe(0);
+  });
+});

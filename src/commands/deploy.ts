@@ -52,7 +52,13 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
       `Package ${code.source}: ${(code.sizeBytes / 1024).toFixed(0)} KiB, SHA-256 ${code.sha256Base64}`,
     );
   }
-  const inputs = { config, code, dbPassword, newKeyValue: generateApiKeyValue() };
+  // A new key is only made by the usage-plan step; without it the function must not expect one.
+  const inputs = {
+    config,
+    code,
+    dbPassword,
+    newKeyValue: steps.includes('usage-plan') ? generateApiKeyValue() : '',
+  };
   const plan = await readAndPlan({ aws, session }, inputs, steps);
 
   ui.info(`Plan for account ${session.account} in ${session.region}:`);
@@ -91,6 +97,12 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     },
   });
   if (!changes) ui.info('Everything is already in place: nothing changed.');
+  const keyCreated = plan.items.some((i) => i.kind === 'API key' && i.action === 'create');
+  if (keyCreated && !steps.includes('function')) {
+    ui.warn(
+      "the new API key is not in the function's API_KEYS yet: run `chatbot-ops create-function` (or `deploy`) so the function accepts it",
+    );
+  }
 
   const url =
     !isPending(result.refs.apiId) && (steps.includes('api') || steps.includes('usage-plan'))

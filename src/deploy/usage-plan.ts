@@ -95,7 +95,7 @@ export async function readUsagePlan(
  */
 export function acceptedKeyValues(current: UsagePlanCurrent, newKeyValue: string): string[] {
   const values = current.planKeys.filter((k) => k.enabled).flatMap((k) => (k.value ? [k.value] : []));
-  const named = current.key ? current.key.value : newKeyValue;
+  const named = current.key ? (current.key.enabled ? current.key.value : undefined) : newKeyValue;
   return [...new Set([...values, ...(named ? [named] : [])])];
 }
 

@@ -527,7 +527,10 @@ describe('single steps', () => {
     // first with the keys that exist (none), and create-usage-plan is followed by a function update.
     expect((await world.run(['create-function', '--yes', '--zip', world.zipPath])).code).toBe(0);
     expect((await world.run(['create-api', '--yes'])).code).toBe(0);
-    expect((await world.run(['create-usage-plan', '--yes'])).code).toBe(0);
+    const keyStep = await world.run(['create-usage-plan', '--yes']);
+    expect(keyStep.code).toBe(0);
+    expect(keyStep.text).toMatch(/run `chatbot-ops create-function`/);
+    expect(world.fake.functions.get('chatbot-backend')?.config.Environment.Variables.API_KEYS).toBe('');
     expect((await world.run(['alarms', '--yes'])).code).toBe(0);
     world.fake.clearCalls();
 

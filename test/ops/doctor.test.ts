@@ -387,3 +387,244 @@ describe('doctor on a broken deployment', () => {
     expect(mocks.lambda.commandCalls(InvokeCommand)).toHaveLength(0);
   });
 });
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:chatbot-db-AbCdEf';
+const useSecret = (w: World) => {
+  if (!w.fn?.Environment) return;
+  w.fn.Environment.Variables = {
+    ...Object.fromEntries(
+      Object.entries(w.fn.Environment.Variables ?? {}).filter(
+        ([k]) => !['DB_HOST', 'DB_USER', 'DB_PASSWORD'].includes(k),
+      ),
+    ),
+    DB_SECRET_ARN: SECRET_ARN,
+  };
+};
+
+/** Every other finding a check can make: [what, change, check id, status, evidence or fix]. */
+const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', RegExp][] = [
+  [
+    'a subnet with a route to an internet gateway',
+    (w) =>
+      w.routeTables.push({
+        Associations: [{ SubnetId: 'subnet-0aa1' }],
+        Routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-9', State: 'active' }],
+      }),
+    'vpc.private-subnets',
+    'warn',
+    /subnet-0aa1 routes to an internet gateway/,
+  ],
+  [
+    'one availability zone',
+    (w) => {
+      for (const s of w.subnets) s.AvailabilityZone = 'us-east-1a';
+    },
+    'vpc.availability-zones',
+    'warn',
+    /all subnets are in us-east-1a/,
+  ],
+  [
+    'few free addresses',
+    (w) => {
+      const s = w.subnets[0];
+      if (s) s.AvailableIpAddressCount = 3;
+    },
+    'vpc.free-addresses',
+    'warn',
+    /few free addresses \(subnet-0aa1 3, subnet-0bb2 248\)/,
+  ],
+  [
+    'no free addresses at all',
+    (w) => {
+      for (const s of w.subnets) s.AvailableIpAddressCount = 0;
+    },
+    'vpc.free-addresses',
+    'fail',
+    /Lambda cannot create network interfaces/,
+  ],
+  [
+    'RDS open to the world as well',
+    (w) =>
+      w.securityGroups[1]?.IpPermissions?.push({
+        IpProtocol: 'tcp',
+        FromPort: 3306,
+        ToPort: 3306,
+        IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+      }),
+    'vpc.security-groups',
+    'warn',
+    /also admits 3306 from anywhere/,
+  ],
+  [
+    'a deprecated runtime',
+    (w) => {
+      if (w.fn) w.fn.Runtime = 'nodejs18.x';
+    },
+    'function.runtime',
+    'fail',
+    /nodejs18.x is deprecated since 2025-09-01/,
+  ],
+  [
+    'a wrong handler',
+    (w) => {
+      if (w.fn) w.fn.Handler = 'index.handler';
+    },
+    'function.handler',
+    'fail',
+    /Runtime.HandlerNotFound/,
+  ],
+  [
+    'a function still updating',
+    (w) => {
+      if (w.fn) w.fn.LastUpdateStatus = 'InProgress';
+    },
+    'function.state',
+    'warn',
+    /still being applied/,
+  ],
+  [
+    'a missing DB_HOST',
+    (w) => {
+      if (w.fn?.Environment?.Variables) delete w.fn.Environment.Variables.DB_HOST;
+    },
+    'function.environment',
+    'fail',
+    /DB_HOST is not set/,
+  ],
+  [
+    'a plain key in API_KEYS',
+    (w) => {
+      if (w.fn?.Environment?.Variables) w.fn.Environment.Variables.API_KEYS = KEY_VALUE;
+    },
+    'function.environment',
+    'warn',
+    /1 API_KEYS entry is a usable key in plain text/,
+  ],
+  [
+    "the guide's logs policy on every log group",
+    (w) => {
+      w.role.inline = {
+        CloudWatchLogsPolicy: {
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['logs:CreateLogGroup', 'logs:PutLogEvents'],
+              Resource: 'arn:aws:logs:*:*:*',
+            },
+          ],
+        },
+      };
+    },
+    'iam.least-privilege',
+    'warn',
+    /inline CloudWatchLogsPolicy .* on arn:aws:logs:\*:\*:\*/,
+  ],
+  [
+    'an integration pointing at another function',
+    (w) => {
+      const post = w.resources[1]?.resourceMethods?.POST as { methodIntegration: { uri: string } };
+      post.methodIntegration.uri = post.methodIntegration.uri.replace('chatbot-backend', 'old-backend');
+    },
+    'api.integration',
+    'fail',
+    /calls arn:aws:lambda:us-east-1:123456789012:function:old-backend, not/,
+  ],
+  [
+    'a permission for any API',
+    (w) => {
+      const s = w.policyStatements[0];
+      if (s) delete s.Condition;
+    },
+    'api.permission',
+    'warn',
+    /any API Gateway API in any account/,
+  ],
+  ['no log group', (w) => (w.logGroups = []), 'logs.group', 'fail', /never run or cannot write logs/],
+  [
+    'an alarm firing',
+    (w) => {
+      const a = w.alarms['AWS/Lambda']?.[0];
+      if (a) Object.assign(a, { StateValue: 'ALARM', StateReason: 'Threshold Crossed: 12 errors' });
+    },
+    'alarms',
+    'warn',
+    /chatbot-backend-errors: Threshold Crossed: 12 errors/,
+  ],
+  ['no alarms', (w) => (w.alarms = {}), 'alarms', 'warn', /no Lambda Errors alarm; no API 4XXError alarm/],
+  [
+    'timeouts in the last 15 minutes',
+    (w) => {
+      w.problemEvents = [
+        {
+          eventId: 'e1',
+          timestamp: NOW.getTime() - 60_000,
+          message: '2026-11-29T11:59:00.000Z 5e1f Task timed out after 30.03 seconds\n',
+        },
+      ];
+    },
+    'logs.recent-errors',
+    'warn',
+    /0 error lines, 1 timeout; last: Task timed out after 30.03 seconds/,
+  ],
+  [
+    'a quota used up, seen by the live call',
+    (w) => {
+      w.api.withKey = { status: 429, body: '{"message":"Limit Exceeded"}' };
+    },
+    'live.api',
+    'fail',
+    /with the key the API answered 429: the quota is used up/,
+  ],
+  [
+    'Secrets Manager without a route',
+    useSecret,
+    'vpc.secrets-route',
+    'fail',
+    /no subnet has a NAT route and the VPC has no secretsmanager endpoint/,
+  ],
+  [
+    'Secrets Manager through a VPC endpoint',
+    (w) => {
+      useSecret(w);
+      w.vpcEndpoints = [
+        {
+          VpcEndpointId: 'vpce-0s3c',
+          VpcEndpointType: 'Interface',
+          State: 'available',
+          PrivateDnsEnabled: true,
+        },
+      ];
+    },
+    'vpc.secrets-route',
+    'pass',
+    /VPC endpoint vpce-0s3c \(private DNS\)/,
+  ],
+  [
+    'Secrets Manager through NAT',
+    (w) => {
+      useSecret(w);
+      w.routeTables[0]?.Routes?.push({
+        DestinationCidrBlock: '0.0.0.0/0',
+        NatGatewayId: 'nat-0abc',
+        State: 'active',
+      });
+    },
+    'vpc.secrets-route',
+    'pass',
+    /every subnet routes through a NAT gateway/,
+  ],
+];
+
+describe('doctor findings', () => {
+  it.each(findings)('%s', async (_what, change, id, status, text) => {
+    change(world);
+
+    const { code, report } = await doctor();
+
+    const check = byId(report)[id];
+    expect(check?.status).toBe(status);
+    expect(`${check?.evidence} ${check?.fix ?? ''}`).toMatch(text);
+    expect(failing(report)).toEqual(status === 'fail' ? [id] : []);
+    expect(code).toBe(status === 'fail' ? 1 : 0);
+  });
+});

@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, portInUse } from '../../src/db/server.js';
+import { isProcessAlive } from '../../src/local/lifecycle.js';
+import { type LocalState, readLocalState } from '../../src/local/state.js';
+
+const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+let cwd: string;
+
+/** The real CLI in its own process, in the test's folder. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', TSX, ENTRY, ...args],
+      { cwd, env: { ...process.env, DB_HOST: '', NO_COLOR: '1' }, timeout: 240_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Every process whose command line or working folder is inside the test's folder. */
+function processesUsing(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const where = readlinkSync(`/proc/${entry}/cwd`);
+      if (cmdline.includes(dir) || where.startsWith(dir)) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 15_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return condition();
+}
+
+beforeAll(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'local-cli-'));
+});
+
+afterAll(async () => {
+  // Whatever a failed assertion left running: stop it by the pids the test can see.
+  for (const pid of processesUsing(cwd)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+describe('local up --detach / status / down (the real CLI)', () => {
+  let port: number;
+  let state: LocalState;
+
+  it('starts in the background and records what it started', async () => {
+    port = await freePort();
+    const up = await cli('local', 'up', '--detach', '--port', String(port), '--rows', '500');
+    expect(up.stderr).not.toMatch(/Error/);
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain(`URL:       http://127.0.0.1:${port}/prod/chatbot`);
+    expect(up.stdout).toContain('chatbot-ops invoke get_traffic_summary --local');
+    state = readLocalState(cwd) as LocalState;
+    expect(state.pids.supervisor).toEqual(expect.any(Number));
+    expect(isProcessAlive(state.pids.supervisor)).toBe(true);
+    expect(isProcessAlive(state.pids.mariadb)).toBe(true);
+    expect(await portInUse(port)).toBe(true);
+  }, 240_000);
+
+  it('answers through the stand-in and reports its status', async () => {
+    const invoke = await cli('invoke', 'get_traffic_summary', '--local', '--all-time');
+    expect(invoke.code).toBe(0);
+    expect(invoke.stdout).toContain('total_requests:  500');
+    const status = await cli('--json', 'local', 'status');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      running: true,
+      rows: 500,
+      healthStatus: 200,
+      url: state.gateway.url,
+    });
+  }, 60_000);
+
+  it('refuses a second up while one runs', async () => {
+    const second = await cli('local', 'up', '--detach', '--port', String(await freePort()));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/already running at http:\/\/127\.0\.0\.1:\d+\/prod\/chatbot/);
+  }, 60_000);
+
+  it('down leaves no process and no listening port behind', async () => {
+    const down = await cli('local', 'down');
+    expect(down.code).toBe(0);
+    expect(await waitUntil(() => processesUsing(cwd).length === 0)).toBe(true);
+    expect(isProcessAlive(state.pids.supervisor)).toBe(false);
+    expect(isProcessAlive(state.pids.mariadb)).toBe(false);
+    expect(await portInUse(state.gateway.port)).toBe(false);
+    expect(await portInUse(state.db.port)).toBe(false);
+    expect(existsSync(join(cwd, '.chatbot-ops', 'local', 'state.json'))).toBe(false);
+  }, 60_000);
+
+  it('down with nothing running says so and succeeds', async () => {
+    const down = await cli('local', 'down');
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/Nothing to stop/);
+  }, 60_000);
+
+  it('cleans the stale state of a killed run', async () => {
+    // Prepare: a stack whose supervisor is killed without warning.
+    const up = await cli('local', 'up', '--detach', '--port', String(await freePort()), '--rows', '100');
+    expect(up.code).toBe(0);
+    const killed = readLocalState(cwd) as LocalState;
+    process.kill(killed.pids.supervisor as number, 'SIGKILL');
+    expect(await waitUntil(() => !isProcessAlive(killed.pids.supervisor))).toBe(true);
+    // Act
+    const status = await cli('local', 'status');
+    const down = await cli('local', 'down');
+    // Assess
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/not running/);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/cleaned up what it left behind/);
+    expect(await waitUntil(() => processesUsing(cwd).length === 0)).toBe(true);
+    expect(isProcessAlive(killed.pids.mariadb)).toBe(false);
+    expect(await portInUse(killed.db.port)).toBe(false);
+    expect(readLocalState(cwd)).toBeUndefined();
+  }, 240_000);
+
+  it('says which port is taken', async () => {
+    const blocker = createServer();
+    const taken = await freePort();
+    await new Promise<void>((r) => blocker.listen(taken, '127.0.0.1', () => r()));
+    const up = await cli('local', 'up', '--port', String(taken));
+    blocker.close();
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain(`port ${taken} on 127.0.0.1 is already in use`);
+  }, 60_000);
+});

@@ -128,11 +128,9 @@ describe('iam', () => {
   });
 
   it('deletes a role after detaching every page of managed policies and its inline ones', async () => {
-    iam
-      .on(GetRoleCommand)
-      .resolves({
-        Role: { RoleName: 'r', Arn: 'arn:aws:iam::1:role/r', Path: '/', RoleId: 'x', CreateDate: new Date() },
-      });
+    iam.on(GetRoleCommand).resolves({
+      Role: { RoleName: 'r', Arn: 'arn:aws:iam::1:role/r', Path: '/', RoleId: 'x', CreateDate: new Date() },
+    });
     iam
       .on(ListAttachedRolePoliciesCommand)
       .resolvesOnce({ AttachedPolicies: [{ PolicyArn: 'p1' }], IsTruncated: true, Marker: 'm' })

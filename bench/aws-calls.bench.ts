@@ -1,0 +1,105 @@
+/**
+ * AWS calls made by `deploy`, counted by kind, against the in-memory fake account of the tests
+ * (test/deploy/fake-account.ts, driving aws-sdk-client-mock): a full deploy on an empty account,
+ * a no-op re-deploy (target: 0 mutating calls, fewer than 30 calls in all), and destroy.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
+import { recordingUi } from '../src/cli/ui.js';
+import { useDeployTiming } from '../src/deploy/step-env.js';
+import {
+  FakeAccount,
+  fastTiming,
+  PRIVATE_SUBNETS,
+  RDS_SG,
+  REGION,
+  VPC,
+} from '../test/deploy/fake-account.js';
+
+interface Scenario {
+  name: string;
+  total: number;
+  mutating: number;
+  byKind: Map<string, number>;
+  ms: number;
+  exitCode: number;
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'chatbot-bench-aws-'));
+  const config = join(dir, 'chatbot-ops.config.json');
+  const zip = join(dir, 'lambda_function.zip');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      region: REGION,
+      vpc: { vpcId: VPC, subnetIds: PRIVATE_SUBNETS, rdsSecurityGroupId: RDS_SG },
+      database: { host: 'db.bench.internal', passwordEnv: 'CHATBOT_BENCH_DB_PASSWORD' },
+    }),
+  );
+  writeFileSync(zip, 'PK\u0003\u0004bench');
+  process.env.CHATBOT_BENCH_DB_PASSWORD = 'bench-password';
+  const fake = new FakeAccount().start();
+  const endpoint = await fake.serveApi();
+  const restore = useDeployTiming(fastTiming());
+  const scenarios: Scenario[] = [];
+  const measure = async (name: string, args: string[]) => {
+    fake.clearCalls();
+    const started = performance.now();
+    const exitCode = await main(
+      ['node', 'chatbot-ops', '--config', config, '--endpoint-url', endpoint, ...args],
+      {
+        ui: recordingUi(),
+        awsFactory: fake.awsFactory,
+      },
+    );
+    const ms = performance.now() - started;
+    const byKind = new Map<string, number>();
+    for (const k of fake.commandNames()) byKind.set(k, (byKind.get(k) ?? 0) + 1);
+    scenarios.push({
+      name,
+      total: fake.calls.length,
+      mutating: fake.mutatingCalls().length,
+      byKind,
+      ms,
+      exitCode,
+    });
+  };
+  try {
+    await measure('deploy (empty account)', ['deploy', '--yes', '--zip', zip]);
+    await measure('deploy again (no-op)', ['deploy', '--yes', '--zip', zip]);
+    await measure('status', ['status', '--zip', zip]);
+    await measure('destroy', ['destroy', '--yes']);
+  } finally {
+    restore();
+    fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env.CHATBOT_BENCH_DB_PASSWORD;
+  }
+
+  const kinds = [...new Set(scenarios.flatMap((s) => [...s.byKind.keys()]))].sort();
+  const width = Math.max(...kinds.map((k) => k.length), 12);
+  const cols = scenarios.map((s) => s.name);
+  console.log(`${'call'.padEnd(width)}  ${cols.map((c) => c.padStart(Math.max(c.length, 6))).join('  ')}`);
+  for (const k of kinds) {
+    console.log(
+      `${k.padEnd(width)}  ${scenarios.map((s) => String(s.byKind.get(k) ?? '').padStart(Math.max(s.name.length, 6))).join('  ')}`,
+    );
+  }
+  const row = (label: string, f: (s: Scenario) => string) =>
+    console.log(
+      `${label.padEnd(width)}  ${scenarios.map((s) => f(s).padStart(Math.max(s.name.length, 6))).join('  ')}`,
+    );
+  row('TOTAL calls', (s) => String(s.total));
+  row('mutating calls', (s) => String(s.mutating));
+  row('exit code', (s) => String(s.exitCode));
+  row('wall ms (mocked)', (s) => s.ms.toFixed(0));
+  const noop = scenarios[1];
+  if (noop) {
+    console.log(
+      `no-op re-deploy: ${noop.mutating} mutating calls (target 0), ${noop.total} calls in all (target < 30): ${noop.mutating === 0 && noop.total < 30 ? 'met' : 'MISSED'}`,
+    );
+  }
+}

@@ -80,6 +80,12 @@ export interface AwsFactsOptions {
   offline?: boolean;
 }
 
+/** Parameters a validating backend refuses with 400 INVALID_PARAMS: an injection attempt and an out-of-range limit. */
+export const BAD_INPUT_EVENT = {
+  intent: 'get_access_logs',
+  params: { ip_address: "10.0.0.1' OR '1'='1", limit: -1 },
+};
+
 /** The health intent's direct invocation, timed. */
 export interface HealthProbe extends DirectInvocation {
   ms: number;
@@ -259,6 +265,12 @@ export function createAwsFacts(o: AwsFactsOptions) {
     const r = await invokeAndDecode(aws.lambda, f.name, { intent: 'health' }, { tailLog: true });
     return { ...r, ms: Date.now() - started };
   });
+  /** A request with hostile parameters, sent directly: the answer must be a 400 that gives nothing away. */
+  const badInput = memoize(async (): Promise<DirectInvocation> => {
+    if (o.offline) skipBecause('--offline: no live calls');
+    const f = await deployedFn();
+    return invokeAndDecode(aws.lambda, f.name, BAD_INPUT_EVENT);
+  });
   const apiProbe = memoize(async (): Promise<ApiProbe> => {
     if (o.offline) skipBecause('--offline: no live calls');
     const url = o.apiUrl ?? (await invokeUrlOf());
@@ -306,6 +318,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
     recentProblems,
     role,
     health,
+    badInput,
     apiProbe,
     /** Values that must never reach the output: the keys read so far, the local DB password. */
     secrets: (): string[] => [

@@ -94,6 +94,7 @@ describe('doctor on a healthy deployment', () => {
       'logs.group',
       'logs.recent-errors',
       'live.health',
+      'live.errors',
       'live.api',
     ]);
     expect(report.ok).toBe(true);
@@ -117,12 +118,20 @@ describe('doctor on a healthy deployment', () => {
   it('invokes health directly with the log tail and asks for this month of quota usage', async () => {
     const { report } = await doctor();
 
-    const invoke = mocks.lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
-    expect({ ...invoke, Payload: new TextDecoder().decode(invoke?.Payload as Uint8Array) }).toEqual({
+    const invokes = mocks.lambda.commandCalls(InvokeCommand).map((c) => ({
+      ...c.args[0].input,
+      Payload: new TextDecoder().decode(c.args[0].input.Payload as Uint8Array),
+    }));
+    expect(invokes).toContainEqual({
       FunctionName: 'chatbot-backend',
       InvocationType: 'RequestResponse',
       LogType: 'Tail',
       Payload: '{"intent":"health"}',
+    });
+    expect(invokes).toContainEqual({
+      FunctionName: 'chatbot-backend',
+      InvocationType: 'RequestResponse',
+      Payload: '{"intent":"get_access_logs","params":{"ip_address":"10.0.0.1\' OR \'1\'=\'1","limit":-1}}',
     });
     expect(mocks.apigateway.commandCalls(GetUsageCommand)[0]?.args[0].input).toEqual({
       usagePlanId: PLAN_ID,
@@ -154,7 +163,7 @@ describe('doctor on a healthy deployment', () => {
         /✔ pass\s+security groups Lambda → RDS on 3306\s+egress sg-0aaa111 → sg-0bbb222:3306/.test(l),
       ),
     ).toBe(true);
-    expect(ui.out.at(-1)).toBe('30 passed, 0 warnings, 0 failed, 0 skipped');
+    expect(ui.out.at(-1)).toBe('31 passed, 0 warnings, 0 failed, 0 skipped');
   });
 });
 
@@ -574,6 +583,47 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     'live.api',
     'fail',
     /with the key the API answered 429: the quota is used up/,
+  ],
+  [
+    'an error answer showing internals',
+    (w) => {
+      w.invokeOther = invokeAnswer({
+        statusCode: 500,
+        body: JSON.stringify({
+          success: false,
+          error: "ER_PARSE_ERROR near 'OR' in SELECT * FROM access_logs",
+          error_code: 'INTERNAL_ERROR',
+        }),
+      });
+    },
+    'live.errors',
+    'fail',
+    /the error answer shows SQL text, a driver error code/,
+  ],
+  [
+    'an error answer showing the database host',
+    (w) => {
+      w.invokeOther = invokeAnswer({
+        statusCode: 503,
+        body: JSON.stringify({
+          success: false,
+          error: 'cannot reach chatbot.abc123.us-east-1.rds.amazonaws.com',
+          error_code: 'DATABASE_UNAVAILABLE',
+        }),
+      });
+    },
+    'live.errors',
+    'fail',
+    /shows the value of DB_HOST/,
+  ],
+  [
+    'hostile input accepted',
+    (w) => {
+      w.invokeOther = invokeAnswer(HEALTHY_RESPONSE);
+    },
+    'live.errors',
+    'fail',
+    /answered 200 , not 400 INVALID_PARAMS: input validation is off/,
   ],
   [
     'Secrets Manager without a route',

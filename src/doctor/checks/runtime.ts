@@ -96,6 +96,55 @@ export function judgeHealth(probe: HealthProbe): Verdict {
   );
 }
 
+/** Signs of internals in an error answer: a stack frame, SQL, driver error codes. */
+const LEAK_PATTERNS: [RegExp, string][] = [
+  [/\bat .+:\d+:\d+\)?/, 'a stack trace'],
+  [/\b(SELECT|INSERT|UPDATE)\b[\s\S]*\bFROM\b|\bsqlMessage\b|\bsqlState\b/i, 'SQL text'],
+  [/\bER_[A-Z_]+\b|\bECONNREFUSED\b|\bETIMEDOUT\b/, 'a driver error code'],
+];
+
+/**
+ * The verdict on the bad-input invocation (Security Checklist: "Input validation enabled", "Error
+ * messages don't leak sensitive info"): 400 INVALID_PARAMS, and nothing of the configuration or
+ * internals in the body.
+ */
+export function judgeBadInput(
+  r: { statusCode: number; body: string; functionError?: string },
+  env: Record<string, string>,
+): Verdict {
+  if (r.functionError)
+    return fail(
+      `the function crashed on bad input: ${r.functionError}`,
+      'See `chatbot-ops logs --since 15m`; the backend must answer 400 INVALID_PARAMS.',
+    );
+  const secrets = ['DB_HOST', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'DB_SECRET_ARN']
+    .map((name) => [name, env[name]] as const)
+    .filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].length >= 3);
+  const leaks = [
+    ...secrets.filter(([, value]) => r.body.includes(value)).map(([name]) => `the value of ${name}`),
+    ...LEAK_PATTERNS.filter(([re]) => re.test(r.body)).map(([, what]) => what),
+  ];
+  if (leaks.length > 0) {
+    return fail(
+      `the error answer shows ${leaks.join(', ')}`,
+      'Error messages must not leak internals: deploy the current backend with `chatbot-ops create-function`.',
+    );
+  }
+  let code: string | undefined;
+  try {
+    code = (JSON.parse(r.body) as { error_code?: string }).error_code;
+  } catch {
+    code = undefined;
+  }
+  if (r.statusCode !== 400 || code !== 'INVALID_PARAMS') {
+    return fail(
+      `an injection attempt and limit -1 were answered ${r.statusCode} ${code ?? ''}, not 400 INVALID_PARAMS: input validation is off`,
+      'Deploy the current backend with `chatbot-ops create-function`.',
+    );
+  }
+  return pass('400 INVALID_PARAMS for an injection attempt and limit -1, no internals in the message');
+}
+
 function alarmLine(kind: string, alarms: AlarmStatus[]): string {
   return alarms.length === 0 ? `no ${kind} alarm` : alarms.map((a) => `${a.name} ${a.state}`).join(', ');
 }
@@ -169,6 +218,15 @@ export const runtimeChecks: Check<AwsFacts>[] = [
     title: 'direct health invocation',
     async run(f) {
       return judgeHealth(await f.health());
+    },
+  },
+  {
+    id: 'live.errors',
+    group: 'Live',
+    title: 'bad input refused without leaking detail',
+    async run(f) {
+      const [r, fn] = await Promise.all([f.badInput(), f.deployedFn()]);
+      return judgeBadInput(r, fn.environment);
     },
   },
   {

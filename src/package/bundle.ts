@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import archiver from 'archiver';
-import { build, type Metafile, type OutputFile } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 import { UserError } from '../errors.js';
 
 export interface LambdaZip {
@@ -97,50 +97,148 @@ export async function reproducibleZip(files: { name: string; content: Buffer }[]
   return Buffer.concat(chunks);
 }
 
+function bundleFailed(what: string, err: unknown): UserError {
+  const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] })
+    .errors?.[0];
+  return new UserError(
+    `bundling ${what} failed${first ? `: ${first.text}${first.location ? ` (${first.location.file}:${first.location.line})` : ''}` : ''}`,
+    { hint: 'Fix the error above in src/lambda, then run `chatbot-ops package` again.', cause: err },
+  );
+}
+
+/**
+ * iconv-lite's double-byte charset tables (Shift JIS, GBK, Big5, EUC-KR...) are 40% of the driver's size and
+ * are only loaded when a connection decodes such a charset. The function's connection is utf8mb4, so they
+ * stay out of the zip; a require of one fails with this message instead of decoding wrongly.
+ */
+const omitCharsetTables: Plugin = {
+  name: 'omit-charset-tables',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]tables[\\/][^/\\]+\.json$/ }, (args) =>
+      /[\\/]iconv-lite[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: 'omitted-charset-table' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'omitted-charset-table' }, () => ({
+      contents:
+        'throw new Error("this character set is not in the Lambda bundle: the backend connects with utf8mb4");',
+      loader: 'js',
+    }));
+  },
+};
+
+/** esbuild settings shared by the handler and its lazily loaded dependencies. */
+const COMMON: BuildOptions & { metafile: true; write: false } = {
+  bundle: true,
+  // CommonJS so `lambda_function.lambda_handler` loads without a package.json declaring a module type.
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  // The runtime ships the AWS SDK v3; the handler only imports it lazily when DB_SECRET_ARN is set.
+  external: ['@aws-sdk/*'],
+  legalComments: 'none',
+  metafile: true,
+  write: false,
+  logLevel: 'silent',
+};
+
+/** `vendor/<name>.js` for a package specifier such as `mysql2/promise`. */
+export function vendorFile(specifier: string): string {
+  return `vendor/${specifier.replace(/^@/, '').replace(/[^A-Za-z0-9._-]+/g, '-')}.js`;
+}
+
 /**
  * Bundle src/lambda/index.ts and zip it. Default output `dist/lambda_function.zip` under the project root.
- * The source map goes beside the zip (for reading stack traces), not into it: it would triple the upload
- * and the runtime would not use it without --enable-source-maps.
+ *
+ * Packages the handler imports with `await import()` (mysql2, the RDS certificate set) go into their own
+ * files under vendor/, required on first use: Node parses every byte of a file it loads, so keeping
+ * 1 MB of driver code out of lambda_function.js keeps it out of the init phase, while the first request
+ * loads it from the same zip. The source map goes beside the zip (for reading stack traces), not into it.
  */
 export async function buildLambdaZip(options: { outDir?: string; root?: string } = {}): Promise<LambdaZip> {
   const started = performance.now();
   const root = resolve(options.root ?? PROJECT_ROOT);
   const outDir = resolve(root, options.outDir ?? 'dist');
   const entry = join(root, 'src', 'lambda', 'index.ts');
-  let result: Awaited<ReturnType<typeof build>> & { metafile: Metafile; outputFiles: OutputFile[] };
+  const lazy = new Set<string>();
+  let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: { text: string }[] };
   try {
     result = await build({
+      ...COMMON,
       entryPoints: [entry],
       absWorkingDir: root,
       outfile: join(outDir, BUNDLE_FILE),
-      bundle: true,
-      // CommonJS so `lambda_function.lambda_handler` loads without a package.json declaring a module type.
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      minify: true,
-      // The runtime ships the AWS SDK v3; the handler only imports it lazily when DB_SECRET_ARN is set.
-      external: ['@aws-sdk/*'],
       sourcemap: 'external',
-      legalComments: 'none',
-      metafile: true,
-      write: false,
-      logLevel: 'silent',
+      // import() of a vendor file becomes require(), so it resolves beside lambda_function.js in /var/task.
+      supported: { 'dynamic-import': false },
+      plugins: [
+        omitCharsetTables,
+        {
+          name: 'lazy-packages',
+          setup(b) {
+            b.onResolve({ filter: /^[^./]/ }, (args) => {
+              if (
+                args.kind !== 'dynamic-import' ||
+                args.path.startsWith('node:') ||
+                args.path.startsWith('@aws-sdk/')
+              ) {
+                return undefined;
+              }
+              lazy.add(args.path);
+              return { path: `./${vendorFile(args.path)}`, external: true };
+            });
+          },
+        },
+      ],
     });
   } catch (err) {
-    const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] })
-      .errors?.[0];
-    throw new UserError(
-      `bundling ${entry} failed${first ? `: ${first.text}${first.location ? ` (${first.location.file}:${first.location.line})` : ''}` : ''}`,
-      { hint: 'Fix the error above in src/lambda, then run `chatbot-ops package` again.', cause: err },
-    );
+    throw bundleFailed(entry, err);
   }
   const code = result.outputFiles.find((f) => f.path.endsWith('.js'));
   const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
   if (!code) throw new UserError('esbuild produced no JavaScript output');
-  const content = Buffer.from(code.contents);
-  const unzippedBytes = content.length;
-  const zip = await reproducibleZip([{ name: BUNDLE_FILE, content }]);
+  const files = [{ name: BUNDLE_FILE, content: Buffer.from(code.contents) }];
+  const inputs = Object.keys(result.metafile.inputs);
+  const esbuildWarnings = result.warnings.map((w) => `esbuild: ${w.text}`);
+
+  for (const specifier of [...lazy].sort()) {
+    const name = vendorFile(specifier);
+    try {
+      const vendor = await build({
+        ...COMMON,
+        stdin: {
+          contents: `module.exports = require(${JSON.stringify(specifier)});`,
+          resolveDir: join(root, 'src', 'lambda'),
+        },
+        absWorkingDir: root,
+        outfile: join(outDir, name),
+        plugins: [
+          omitCharsetTables,
+          {
+            // A vendor package that needs another one (mysql2 needs the RDS certificates) shares its file.
+            name: 'shared-vendor-files',
+            setup(b) {
+              b.onResolve({ filter: /^[^./]/ }, (args) =>
+                lazy.has(args.path) && args.path !== specifier && args.kind !== 'entry-point'
+                  ? { path: `./${vendorFile(args.path).slice('vendor/'.length)}`, external: true }
+                  : undefined,
+              );
+            },
+          },
+        ],
+      });
+      const out = vendor.outputFiles?.find((f) => f.path.endsWith('.js'));
+      if (out) files.push({ name, content: Buffer.from(out.contents) });
+      inputs.push(...Object.keys(vendor.metafile?.inputs ?? {}));
+      esbuildWarnings.push(...vendor.warnings.map((w) => `esbuild (${specifier}): ${w.text}`));
+    } catch (err) {
+      throw bundleFailed(specifier, err);
+    }
+  }
+
+  const unzippedBytes = files.reduce((n, f) => n + f.content.length, 0);
+  const zip = await reproducibleZip(files);
   checkPackageLimits({ zippedBytes: zip.length, unzippedBytes });
 
   mkdirSync(outDir, { recursive: true });
@@ -148,10 +246,6 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
   writeFileSync(zipPath, zip);
   if (map) writeFileSync(join(outDir, `${BUNDLE_FILE}.map`), map.contents);
 
-  const warnings = [
-    ...result.warnings.map((w) => `esbuild: ${w.text}`),
-    ...runtimeProvidedWarnings(Object.keys(result.metafile.inputs)),
-  ];
   return {
     zipPath,
     zip,
@@ -160,6 +254,6 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
     sha256Base64: createHash('sha256').update(zip).digest('base64'),
     sha256Hex: createHash('sha256').update(zip).digest('hex'),
     buildMs: Math.round(performance.now() - started),
-    warnings,
+    warnings: [...esbuildWarnings, ...runtimeProvidedWarnings(inputs)],
   };
 }

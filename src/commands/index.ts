@@ -13,4 +13,17 @@ import * as rotateKey from './rotate-key.js';
 import * as status from './status.js';
 import * as smokeTest from './test.js';
 
-export const COMMANDS: CommandModule[] = [db.register, cost.register, logs.register, doctor.register, rotateKey.register, deploy.register, status.register, destroy.register, packageCommand.register, local.register, invoke.register, smokeTest.register];
+export const COMMANDS: CommandModule[] = [
+  db.register,
+  cost.register,
+  logs.register,
+  doctor.register,
+  rotateKey.register,
+  deploy.register,
+  status.register,
+  destroy.register,
+  packageCommand.register,
+  local.register,
+  invoke.register,
+  smokeTest.register,
+];

@@ -159,10 +159,14 @@ function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
   return items;
 }
 
-export function planApi(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
+/**
+ * `redeploy` forces a new stage deployment: API Gateway keeps no record of "changed since the last
+ * deployment", so a run that failed between changing a method and deploying cannot be detected.
+ */
+export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = false): PlanItem[] {
   const parts = planApiParts(current, desired);
   // The permission lives on the function, not in the API: changing it needs no new deployment.
-  const apiChanged = hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
+  const apiChanged = redeploy || hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
   const stage = current.stage
     ? item(
         'api',

@@ -47,6 +47,8 @@ export interface DeployInputs {
   dbPassword: string | undefined;
   /** The value a new API key gets, generated before planning so the function's API_KEYS is final in one pass. */
   newKeyValue: string;
+  /** Deploy the API stage even when no API part changed (`--redeploy`). */
+  redeployStage?: boolean;
 }
 
 export interface DeployCurrent {
@@ -152,7 +154,11 @@ export function planStep(
     case 'function':
       return planFunction(current.function as FunctionCurrent, functionDesired(current, inputs, refs));
     case 'api':
-      return planApi(current.api as ApiCurrent, desiredApi(config, session, refs));
+      return planApi(
+        current.api as ApiCurrent,
+        desiredApi(config, session, refs),
+        inputs.redeployStage === true,
+      );
     case 'usage-plan':
       return planUsagePlan(current.usagePlan as UsagePlanCurrent, desiredUsagePlan(config, refs));
     case 'alarms':

@@ -154,7 +154,12 @@ export function createHandler(options: HandlerOptions = {}): BackendHandler {
           `unknown intent "${intentName}"; valid intents: ${INTENTS.map((i) => i.name).join(', ')}`,
         );
       const params = parseParams(intent.params, shape.params, { maxQueryLimit: settings.maxQueryLimit });
-      const answer = await intent.run(database, params, { now: now(), cursorKey, intents: INTENTS });
+      const answer = await intent.run(database, params, {
+        now: now(),
+        cursorKey,
+        intents: INTENTS,
+        maxQueryLimit: settings.maxQueryLimit,
+      });
       rows = answer.rows;
       result = respond(200, requestId, { success: true, data: answer.data });
     } catch (err) {

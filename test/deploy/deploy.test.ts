@@ -578,3 +578,28 @@ describe('IAM documents', () => {
     expect(mutating()).toEqual(['IAM.UpdateAssumeRolePolicy']);
   });
 });
+
+describe('stage deployments', () => {
+  it('--redeploy deploys the stage even when nothing in the API changed', async () => {
+    await deploy();
+    world.fake.clearCalls();
+
+    const r = await world.run(['create-api', '--yes', '--redeploy']);
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual(['APIGateway.CreateDeployment']);
+  });
+
+  it('re-enabling the API key requirement redeploys the stage', async () => {
+    await deploy();
+    const api = [...world.fake.apis.values()][0];
+    const post = [...(api?.resources.values() ?? [])].find((r) => r.path === '/chatbot')?.methods.POST;
+    if (post) post.apiKeyRequired = false;
+    world.fake.clearCalls();
+
+    await deploy();
+
+    expect(mutating()).toEqual(['APIGateway.UpdateMethod', 'APIGateway.CreateDeployment']);
+    expect(post?.apiKeyRequired).toBe(true);
+  });
+});

@@ -5,8 +5,8 @@ import { makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { UserError } from '../../src/errors.js';
 import {
-  HEALTHY_RESPONSE,
   healthyWorld,
+  INVALID_PARAMS_RESPONSE,
   invokeAnswer,
   KEY_VALUE,
   mocks,
@@ -81,9 +81,10 @@ describe('invokeDirect', () => {
       '{"intent":"get_traffic_summary","params":{"hours":1}}',
     );
     expect(input).toMatchObject({ FunctionName: 'chatbot-backend', InvocationType: 'RequestResponse' });
+    // The fixture answers any intent but health with its INVALID_PARAMS proxy response.
     expect(out).toEqual({
-      statusCode: 200,
-      body: HEALTHY_RESPONSE.body,
+      statusCode: 400,
+      body: INVALID_PARAMS_RESPONSE.body,
       requestId: '5e1f0a2b-0000-4000-8000-00000000c0de',
     });
   });

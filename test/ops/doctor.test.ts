@@ -7,8 +7,8 @@ import { recordingUi } from '../../src/cli/ui.js';
 import type { CheckResult } from '../../src/doctor/engine.js';
 import {
   DB_PASSWORD,
+  freshWorld,
   HEALTHY_RESPONSE,
-  healthyWorld,
   invokeAnswer,
   KEY_ID,
   KEY_VALUE,
@@ -17,7 +17,6 @@ import {
   NOW,
   PLAN_ID,
   RDS_SG,
-  resetMocks,
   serveWorld,
   startApiStandIn,
   type World,
@@ -33,11 +32,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-  resetMocks();
-  world = healthyWorld();
-  serveWorld(world);
+  world = freshWorld();
 });
 afterEach(() => vi.useRealTimers());
 

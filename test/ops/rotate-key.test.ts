@@ -18,11 +18,11 @@ import {
   answerTo,
   DB_PASSWORD,
   FAST_TIMING,
+  freshWorld,
   healthyWorld,
   KEY_ID,
   KEY_VALUE,
   mocks,
-  NOW,
   PLAN_ID,
   resetMocks,
   serveWorld,
@@ -35,11 +35,7 @@ let world: World;
 let restoreTiming: () => void;
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-  resetMocks();
-  world = healthyWorld();
-  serveWorld(world);
+  world = freshWorld();
   serveWrites(world);
   restoreTiming = useDeployTiming(FAST_TIMING);
 });

@@ -12,6 +12,8 @@ export interface IntentContext {
   cursorKey: () => Promise<Buffer>;
   /** Every intent, for list_intents. */
   intents: readonly Intent[];
+  /** MAX_QUERY_LIMIT, so list_intents shows the real upper bound of `limit`. */
+  maxQueryLimit: number;
 }
 
 export interface IntentResult {
@@ -46,7 +48,11 @@ export function defineIntent<S extends ParamSchema>(definition: {
   };
 }
 
-/** list_intents' view of a schema. */
-export function describeParams(schema: ParamSchema): (ParamDoc & { name: string })[] {
-  return Object.entries(schema).map(([name, spec]) => ({ name, ...spec.doc }));
+/** list_intents' view of a schema, with configured bounds filled in. */
+export function describeParams(schema: ParamSchema, maxQueryLimit: number): (ParamDoc & { name: string })[] {
+  return Object.entries(schema).map(([name, spec]) => ({
+    name,
+    ...spec.doc,
+    ...(spec.doc.maximum === 'MAX_QUERY_LIMIT' ? { maximum: maxQueryLimit } : {}),
+  }));
 }

@@ -2,7 +2,7 @@
 import { ipAddressParam, required } from '../params.js';
 import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
-import { countMap, isoOrNull, statusBreakdown, TABLE, Where } from './sql.js';
+import { countMap, errorsOf, isoOrNull, statusBreakdown, TABLE, totalOf, Where } from './sql.js';
 import { TOP_N_PARAM } from './traffic-summary.js';
 
 export const ipActivity = defineIntent({
@@ -17,10 +17,10 @@ export const ipActivity = defineIntent({
   async run(db, params, { now }) {
     const window = resolveWindow(params, now);
     const where = new Where().add('ip_address = ?', params.ip_address).window(window);
-    const [classes, endpoints, methods] = await Promise.all([
-      db.select<{ class: number; n: number; first_seen: Date | null; last_seen: Date | null }>(
-        `SELECT status_code DIV 100 AS class, COUNT(*) AS n, MIN(\`timestamp\`) AS first_seen, MAX(\`timestamp\`) AS last_seen
-         FROM ${TABLE} ${where} GROUP BY class`,
+    const [statuses, endpoints, methods] = await Promise.all([
+      db.select<{ status: number; n: number; first_seen: Date; last_seen: Date }>(
+        `SELECT status_code AS status, COUNT(*) AS n, MIN(\`timestamp\`) AS first_seen, MAX(\`timestamp\`) AS last_seen
+         FROM ${TABLE} ${where} GROUP BY status_code`,
         where.values,
       ),
       db.select<{ k: string; n: number }>(
@@ -32,24 +32,23 @@ export const ipActivity = defineIntent({
         where.values,
       ),
     ]);
-    const total = classes.reduce((sum, row) => sum + row.n, 0);
-    const times = classes
+    // Each status group carries its first and last time: the address's are the extremes of those.
+    const times = statuses
       .flatMap((row) => [row.first_seen, row.last_seen])
-      .filter((t): t is Date => t instanceof Date);
-    const byTime = times.sort((a, b) => a.getTime() - b.getTime());
+      .sort((x, y) => x.getTime() - y.getTime());
     return {
       data: {
         ip_address: params.ip_address,
-        total_requests: total,
-        error_count: classes.filter((row) => row.class >= 4).reduce((sum, row) => sum + row.n, 0),
-        first_seen: isoOrNull(byTime[0]),
-        last_seen: isoOrNull(byTime.at(-1)),
+        total_requests: totalOf(statuses),
+        error_count: errorsOf(statuses),
+        first_seen: isoOrNull(times[0]),
+        last_seen: isoOrNull(times.at(-1)),
         top_endpoints: countMap(endpoints),
-        status_breakdown: statusBreakdown(classes),
+        status_breakdown: statusBreakdown(statuses),
         methods: countMap(methods),
         window: describeWindow(window),
       },
-      rows: classes.length + endpoints.length + methods.length,
+      rows: statuses.length + endpoints.length + methods.length,
     };
   },
 });

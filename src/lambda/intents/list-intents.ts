@@ -6,13 +6,13 @@ export const listIntents = defineIntent({
   description: 'Every intent this backend answers, with a one-line description and its parameters.',
   params: {},
   usesDatabase: false,
-  async run(_db, _params, { intents }) {
+  async run(_db, _params, { intents, maxQueryLimit }) {
     return {
       data: {
         intents: intents.map((intent) => ({
           name: intent.name,
           description: intent.description,
-          params: describeParams(intent.params),
+          params: describeParams(intent.params, maxQueryLimit),
         })),
       },
       rows: 0,

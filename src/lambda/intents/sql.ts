@@ -37,14 +37,36 @@ export function likePrefix(prefix: string): string {
 
 export type StatusBreakdown = Record<string, number>;
 
+/** Rows of `SELECT status_code, COUNT(*) ... GROUP BY status_code`. */
+export type StatusCounts = { status: number; n: number }[];
+
 /**
- * {"2xx": n, "3xx": n, "4xx": n, "5xx": n} from counts per status class (status DIV 100). The four
- * usual classes are always present, zeros included; 1xx appears only when there is one.
+ * The statement counting requests per status code. Grouping by the column itself (not by its
+ * class) lets MariaDB stream the groups in index order with no temporary table.
  */
-export function statusBreakdown(rows: { class: number; n: number }[]): StatusBreakdown {
-  const out: StatusBreakdown = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
-  for (const row of rows)
-    if (row.class >= 1 && row.class <= 5) out[`${row.class}xx`] = (out[`${row.class}xx`] ?? 0) + row.n;
+export function statusCountsSql(where: Where): string {
+  return `SELECT status_code AS status, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY status_code`;
+}
+
+export function totalOf(counts: StatusCounts): number {
+  return counts.reduce((sum, row) => sum + row.n, 0);
+}
+
+/** Requests answered with status >= 400. */
+export function errorsOf(counts: StatusCounts): number {
+  return counts.filter((row) => row.status >= 400).reduce((sum, row) => sum + row.n, 0);
+}
+
+/**
+ * {"2xx": n, "3xx": n, "4xx": n, "5xx": n}. The four usual classes are always present, zeros
+ * included; "1xx" appears only when there is one.
+ */
+export function statusBreakdown(counts: StatusCounts): Record<string, number> {
+  const out: Record<string, number> = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
+  for (const { status, n } of counts) {
+    const statusClass = Math.floor(status / 100);
+    if (statusClass >= 1 && statusClass <= 5) out[`${statusClass}xx`] = (out[`${statusClass}xx`] ?? 0) + n;
+  }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 

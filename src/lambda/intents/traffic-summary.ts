@@ -2,7 +2,16 @@
 import { integerParam, withDefault } from '../params.js';
 import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
-import { countMap, errorRate, statusBreakdown, TABLE, Where } from './sql.js';
+import {
+  countMap,
+  errorRate,
+  errorsOf,
+  statusBreakdown,
+  statusCountsSql,
+  TABLE,
+  totalOf,
+  Where,
+} from './sql.js';
 
 export const TOP_N_PARAM = withDefault(
   integerParam('How many entries in each top list.', { min: 1, max: 50 }),
@@ -18,11 +27,8 @@ export const trafficSummary = defineIntent({
     const window = resolveWindow(params, now);
     const where = new Where().window(window);
     // Three independent scans, one connection each: the pool runs them side by side.
-    const [classes, endpoints, ips] = await Promise.all([
-      db.select<{ class: number; n: number }>(
-        `SELECT status_code DIV 100 AS class, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY class`,
-        where.values,
-      ),
+    const [statuses, endpoints, ips] = await Promise.all([
+      db.select<{ status: number; n: number }>(statusCountsSql(where), where.values),
       db.select<{ k: string; n: number }>(
         `SELECT endpoint AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY endpoint ORDER BY n DESC, k LIMIT ?`,
         [...where.values, params.top_n],
@@ -32,8 +38,8 @@ export const trafficSummary = defineIntent({
         [...where.values, params.top_n],
       ),
     ]);
-    const total = classes.reduce((sum, row) => sum + row.n, 0);
-    const errors = classes.filter((row) => row.class >= 4).reduce((sum, row) => sum + row.n, 0);
+    const total = totalOf(statuses);
+    const errors = errorsOf(statuses);
     return {
       data: {
         total_requests: total,
@@ -41,10 +47,10 @@ export const trafficSummary = defineIntent({
         error_rate: errorRate(errors, total),
         top_endpoints: countMap(endpoints),
         top_ips: countMap(ips),
-        status_breakdown: statusBreakdown(classes),
+        status_breakdown: statusBreakdown(statuses),
         window: describeWindow(window),
       },
-      rows: classes.length + endpoints.length + ips.length,
+      rows: statuses.length + endpoints.length + ips.length,
     };
   },
 });

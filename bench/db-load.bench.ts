@@ -1,0 +1,222 @@
+/**
+ * `npm run bench -- db-load`: loading and seeding speed.
+ *
+ * 1. Writes a 1,000,000-line Combined Log Format file (synthetic traffic, fixed seed, with an
+ *    nginx $request_time suffix), starts a private MariaDB, and runs the real CLI
+ *    (`chatbot-ops db init` then `db load`) in a child process: lines per second and the
+ *    child's peak memory (max RSS, from /usr/bin/time -v). Targets: >= 50,000 lines/s, <= 200 MB.
+ * 2. On a 20,000-line sample: loadLogs against one autocommitted INSERT per line, and the ratio.
+ * 3. `chatbot-ops db seed --rows 1000000` in a child process.
+ * Figures are printed, not asserted. Loopback only; the server and files are removed at the end.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import mysql from 'mysql2/promise';
+import { formatCombinedLine, parseLine } from '../src/db/access-log-format.js';
+import { insertAccessLogRows } from '../src/db/access-log-row.js';
+import { loadLogs } from '../src/db/load.js';
+import { applySchema, LOAD_HISTORY_SQL } from '../src/db/schema.js';
+import { generateTraffic } from '../src/db/seed.js';
+import { type MariaDbServer, startMariaDb } from '../src/db/server.js';
+
+const LINES = 1_000_000;
+const SAMPLE_LINES = 20_000;
+const SEED_ROWS = 1_000_000;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const END = new Date('2026-11-01T00:00:00Z');
+
+async function writeLogFile(file: string, lines: number, seed: number): Promise<void> {
+  const out = createWriteStream(file);
+  let chunk = '';
+  for (const row of generateTraffic({ rows: lines, days: 30, seed, end: END })) {
+    chunk += `${formatCombinedLine(row, { withResponseTime: true })}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+}
+
+interface ChildRun {
+  code: number | null;
+  seconds: number;
+  maxRssMb: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * How to start the real CLI: `node bin/chatbot-ops.js` after `npm run build` (what users run),
+ * or from source through tsx when the build fails (other parts of the tree may be mid-change).
+ * tsx adds its own start-up memory, so the figures say which one ran.
+ */
+function cliCommand(dir: string): { argv: string[]; kind: string } {
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status === 0)
+    return { argv: [join(ROOT, 'bin/chatbot-ops.js')], kind: 'node bin/chatbot-ops.js (compiled)' };
+  const entry = join(dir, 'cli-entry.mjs');
+  writeFileSync(
+    entry,
+    `const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/cli/main.ts')).href)});
+process.exitCode = await main(process.argv);
+`,
+  );
+  return { argv: ['--import', 'tsx', entry], kind: 'tsx src/cli/main.ts (the build failed)' };
+}
+
+/** Run the CLI in a child under /usr/bin/time -v when available (max RSS), else report none. */
+async function runCli(
+  cli: { argv: string[] },
+  args: string[],
+  env: Record<string, string>,
+): Promise<ChildRun> {
+  const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+  const node = [process.execPath, ...cli.argv, ...args];
+  const [cmd, ...argv] = timeBin ? [timeBin, '-v', ...node] : node;
+  const started = process.hrtime.bigint();
+  const child = spawn(cmd as string, argv, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
+  return { code, seconds, maxRssMb: kb ? Number(kb) / 1024 : undefined, stdout, stderr };
+}
+
+function fail(what: string, run: ChildRun): never {
+  throw new Error(`${what} failed (exit ${run.code}):\n${run.stderr.slice(-2000)}`);
+}
+
+async function sampleComparison(server: MariaDbServer, sampleFile: string): Promise<void> {
+  const admin = await mysql.createConnection({ host: server.host, port: server.port, user: 'root' });
+  await admin.query('CREATE DATABASE bench_sample_batched');
+  await admin.query('CREATE DATABASE bench_sample_single');
+  await admin.end();
+  const poolFor = (database: string) =>
+    mysql.createPool({
+      host: server.host,
+      port: server.port,
+      user: 'root',
+      database,
+      timezone: 'Z',
+      connectionLimit: 2,
+    });
+
+  const batchedPool = poolFor('bench_sample_batched');
+  await applySchema(batchedPool);
+  let t = process.hrtime.bigint();
+  const report = await loadLogs(batchedPool, [sampleFile]);
+  const batchedS = Number(process.hrtime.bigint() - t) / 1e9;
+  await batchedPool.end();
+
+  // The naive way: parse each line and send one INSERT, autocommitted, per line.
+  const singlePool = poolFor('bench_sample_single');
+  await applySchema(singlePool);
+  await singlePool.query(LOAD_HISTORY_SQL);
+  const conn = await singlePool.getConnection();
+  const lines = readFileSync(sampleFile, 'utf8').split('\n').filter(Boolean);
+  t = process.hrtime.bigint();
+  for (const line of lines) {
+    const parsed = parseLine(line);
+    if (parsed.ok) await insertAccessLogRows(conn, [parsed.row]);
+  }
+  const singleS = Number(process.hrtime.bigint() - t) / 1e9;
+  conn.release();
+  await singlePool.end();
+
+  console.log(`sample of ${SAMPLE_LINES.toLocaleString('en-US')} lines (in process):`);
+  console.log(
+    `  db load (batched, one transaction): ${batchedS.toFixed(2)} s, ${Math.round(report.loaded / batchedS).toLocaleString('en-US')} lines/s`,
+  );
+  console.log(
+    `  one INSERT per line (autocommit):   ${singleS.toFixed(2)} s, ${Math.round(lines.length / singleS).toLocaleString('en-US')} lines/s`,
+  );
+  console.log(`  ratio: batched is ${(singleS / batchedS).toFixed(1)}x faster`);
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'chatbot-ops-bench-load-'));
+  let server: MariaDbServer | undefined;
+  try {
+    const logFile = join(dir, 'access.log');
+    const sampleFile = join(dir, 'sample.log');
+    let t = Date.now();
+    await writeLogFile(logFile, LINES, 11);
+    await writeLogFile(sampleFile, SAMPLE_LINES, 12);
+    console.log(
+      `wrote ${LINES.toLocaleString('en-US')} combined-format lines (${(statSync(logFile).size / 1024 / 1024).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
+
+    const cli = cliCommand(dir);
+    console.log(
+      `CLI: ${cli.kind}; load average before: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${cpus().length} cores`,
+    );
+    server = await startMariaDb();
+    const env = {
+      DB_HOST: server.host,
+      DB_PORT: String(server.port),
+      DB_USER: 'root',
+      DB_PASSWORD: '',
+      DB_NAME: 'bench_load',
+    };
+    const init = await runCli(cli, ['db', 'init'], env);
+    if (init.code !== 0) fail('db init', init);
+
+    const load = await runCli(cli, ['--json', 'db', 'load', logFile], env);
+    if (load.code !== 0) fail('db load', load);
+    const report = JSON.parse(load.stdout) as { loaded: number; errors: number };
+    console.log(
+      `db load of ${LINES.toLocaleString('en-US')} lines in a child process (real CLI, wall time incl. start-up):`,
+    );
+    console.log(
+      `  ${load.seconds.toFixed(1)} s, ${Math.round(LINES / load.seconds).toLocaleString('en-US')} lines/s (target >= 50,000)`,
+    );
+    console.log(`  loaded ${report.loaded.toLocaleString('en-US')}, bad ${report.errors}`);
+    console.log(`  peak memory (max RSS): ${load.maxRssMb?.toFixed(0) ?? '?'} MB (target <= 200 MB)`);
+
+    await sampleComparison(server, sampleFile);
+
+    t = Date.now();
+    const seedEnv = { ...env, DB_NAME: 'bench_seed' };
+    const seedInit = await runCli(cli, ['db', 'init'], seedEnv);
+    if (seedInit.code !== 0) fail('db init', seedInit);
+    const seed = await runCli(
+      cli,
+      ['db', 'seed', '--rows', String(SEED_ROWS), '--days', '30', '--seed', '1'],
+      seedEnv,
+    );
+    if (seed.code !== 0) fail('db seed', seed);
+    console.log(
+      `db seed --rows ${SEED_ROWS.toLocaleString('en-US')} in a child process: ${seed.seconds.toFixed(1)} s, ${Math.round(SEED_ROWS / seed.seconds).toLocaleString('en-US')} rows/s, max RSS ${seed.maxRssMb?.toFixed(0) ?? '?'} MB`,
+    );
+  } finally {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Backend queries (issue 2, "Benchmarks"): the real handler called in-process against 1,000,000
+ * seeded rows over 30 days, p50/p95 per intent; then the same calls against a copy of the table
+ * with only its primary key, and the ratio. Also prints EXPLAIN for the statements the main intents
+ * send. The seeded data directory is cached under bench/.cache/ and reused while the schema and
+ * the seeding parameters are unchanged.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+import { seedTraffic } from '../src/db/seed.js';
+import { startMariaDb } from '../src/db/server.js';
+import { Database } from '../src/lambda/database.js';
+import { createHandler } from '../src/lambda/index.js';
+import { findIntent, INTENTS } from '../src/lambda/intents/index.js';
+import { parseParams } from '../src/lambda/params.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const DAYS = 30;
+const SEED = 1;
+/** The seeded traffic ends here, and the handler's clock says it is this moment. */
+const END = new Date('2026-01-01T00:00:00.000Z');
+const HOT_IP = '192.168.1.1';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cacheDir = join(root, 'bench', '.cache', 'lambda-mariadb');
+const schemaSql = readFileSync(join(root, 'templates', 'schema.sql'), 'utf8');
+const fingerprint = createHash('sha256')
+  .update(JSON.stringify({ schemaSql, ROWS, DAYS, SEED, END }))
+  .digest('hex');
+
+interface Scenario {
+  label: string;
+  intent: string;
+  params: Record<string, unknown>;
+  /** Whether the target compares against the primary-key-only table (windowed intents). */
+  windowed: boolean;
+  target?: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    label: 'get_access_logs by IP (24h)',
+    intent: 'get_access_logs',
+    params: { ip_address: HOT_IP },
+    windowed: true,
+    target: 'p50 <= 5 ms',
+  },
+  {
+    label: 'get_access_logs by IP (all time)',
+    intent: 'get_access_logs',
+    params: { ip_address: HOT_IP, all_time: true },
+    windowed: false,
+  },
+  { label: 'get_access_logs (24h, no filter)', intent: 'get_access_logs', params: {}, windowed: true },
+  {
+    label: 'get_access_logs endpoint_prefix /api/ (24h)',
+    intent: 'get_access_logs',
+    params: { endpoint_prefix: '/api/' },
+    windowed: true,
+  },
+  {
+    label: 'get_access_logs method+status (24h)',
+    intent: 'get_access_logs',
+    params: { method: 'POST', status_code: 201 },
+    windowed: true,
+  },
+  { label: 'get_error_logs (24h)', intent: 'get_error_logs', params: {}, windowed: true },
+  {
+    label: 'get_traffic_summary (24h)',
+    intent: 'get_traffic_summary',
+    params: {},
+    windowed: true,
+    target: 'p50 <= 60 ms',
+  },
+  {
+    label: 'get_traffic_summary (7 days)',
+    intent: 'get_traffic_summary',
+    params: { hours: 168 },
+    windowed: true,
+  },
+  {
+    label: 'get_traffic_summary (all time)',
+    intent: 'get_traffic_summary',
+    params: { all_time: true },
+    windowed: false,
+    target: 'p50 <= 600 ms',
+  },
+  {
+    label: 'get_ip_activity (24h)',
+    intent: 'get_ip_activity',
+    params: { ip_address: HOT_IP },
+    windowed: true,
+  },
+  {
+    label: 'get_ip_activity (all time)',
+    intent: 'get_ip_activity',
+    params: { ip_address: HOT_IP, all_time: true },
+    windowed: false,
+  },
+  { label: 'get_endpoint_stats (24h)', intent: 'get_endpoint_stats', params: {}, windowed: true },
+  {
+    label: 'get_traffic_timeseries hour (24h)',
+    intent: 'get_traffic_timeseries',
+    params: {},
+    windowed: true,
+  },
+  {
+    label: 'get_traffic_timeseries day (30 days)',
+    intent: 'get_traffic_timeseries',
+    params: { interval: 'day', hours: 720 },
+    windowed: true,
+  },
+  { label: 'health', intent: 'health', params: {}, windowed: false },
+];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+
+async function prepareData(port: number): Promise<void> {
+  const admin = await mysql.createConnection({
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    password: '',
+    multipleStatements: true,
+  });
+  const marker = join(cacheDir, 'seeded.json');
+  const seeded = existsSync(marker) && JSON.parse(readFileSync(marker, 'utf8')).fingerprint === fingerprint;
+  if (!seeded) {
+    console.log(`seeding ${ROWS.toLocaleString('en')} rows over ${DAYS} days (cached for later runs) ...`);
+    const started = performance.now();
+    await admin.query(
+      'DROP DATABASE IF EXISTS bench; DROP DATABASE IF EXISTS bench_pk; CREATE DATABASE bench; CREATE DATABASE bench_pk',
+    );
+    await admin.query(`USE bench; ${schemaSql}`);
+    const pool = mysql.createPool({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      password: '',
+      database: 'bench',
+      connectionLimit: 2,
+      timezone: 'Z',
+    });
+    let last = 0;
+    await seedTraffic(pool, {
+      rows: ROWS,
+      days: DAYS,
+      seed: SEED,
+      end: END,
+      onProgress: (done) => {
+        if (done - last >= 200_000) {
+          last = done;
+          console.log(`  ${done.toLocaleString('en')} rows`);
+        }
+      },
+    });
+    await pool.end();
+    console.log(
+      `seeded in ${((performance.now() - started) / 1000).toFixed(1)} s; copying to a primary-key-only table ...`,
+    );
+    // The same rows in a table with only its primary key, under the same name in another database.
+    await admin.query('CREATE TABLE bench_pk.access_logs LIKE bench.access_logs');
+    const [indexes] = await admin.query<mysql.RowDataPacket[]>(
+      "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = 'bench_pk' AND table_name = 'access_logs' AND index_name <> 'PRIMARY'",
+    );
+    for (const { index_name } of indexes)
+      await admin.query(`ALTER TABLE bench_pk.access_logs DROP INDEX \`${index_name}\``);
+    await admin.query('INSERT INTO bench_pk.access_logs SELECT * FROM bench.access_logs');
+    await admin.query('ANALYZE TABLE bench.access_logs, bench_pk.access_logs');
+    writeFileSync(marker, JSON.stringify({ fingerprint, rows: ROWS, end: END.toISOString() }));
+  } else {
+    console.log(`using the cached ${ROWS.toLocaleString('en')}-row database in bench/.cache/`);
+  }
+  await admin.end();
+}
+
+/**
+ * p50/p95 of the handler answering one scenario, after warm-up calls. A call that does not answer
+ * 200 is counted and reported, not timed (the figures then say so rather than stopping the run).
+ */
+async function measure(handler: ReturnType<typeof createHandler>, scenario: Scenario, iterations: number) {
+  let failures = 0;
+  const call = async () => {
+    const answer = await handler({ intent: scenario.intent, params: scenario.params });
+    if (answer.statusCode !== 200) failures++;
+    return answer.statusCode === 200;
+  };
+  for (let i = 0; i < Math.min(3, iterations); i++) await call();
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const started = performance.now();
+    if (await call()) times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), failures };
+}
+
+async function explainMainQueries(port: number): Promise<void> {
+  const pool = mysql.createPool({
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    password: '',
+    database: 'bench',
+    timezone: 'Z',
+  });
+  const statements: { sql: string; values: unknown[] }[] = [];
+  const db = new Database({
+    credentials: async () => ({ host: '127.0.0.1', port, user: 'root', password: '', database: 'bench' }),
+    ssl: false,
+    queryTimeoutMs: 60000,
+    onStatement: (sql, values) => statements.push({ sql, values }),
+  });
+  const ctx = { now: END, cursorKey: async () => Buffer.alloc(32), intents: INTENTS, maxQueryLimit: 1000 };
+  console.log('\nEXPLAIN of the statements the main intents send (indexed table):');
+  for (const scenario of SCENARIOS.filter(
+    (s) => s.target || s.intent === 'get_endpoint_stats' || s.intent === 'get_error_logs',
+  )) {
+    const intent = findIntent(scenario.intent)!;
+    statements.length = 0;
+    await intent.run(db, parseParams(intent.params, scenario.params, ctx), ctx);
+    console.log(`  ${scenario.label}:`);
+    for (const { sql, values } of statements) {
+      const [plan] = await pool.execute<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, values as never[]);
+      for (const row of plan)
+        console.log(
+          `    ${sql.replace(/\s+/g, ' ').slice(0, 70)}...\n      key=${row.key} type=${row.type} rows=${row.rows} extra=${row.Extra ?? ''}`,
+        );
+    }
+  }
+  await db.close();
+  await pool.end();
+}
+
+export async function run(): Promise<void> {
+  mkdirSync(cacheDir, { recursive: true });
+  const benchStarted = performance.now();
+  // Reuse the cached data directory; a stale pid file from an interrupted run is harmless to mariadbd.
+  const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 });
+  try {
+    await prepareData(server.port);
+    const env = (database: string) => ({
+      DB_HOST: '127.0.0.1',
+      DB_PORT: String(server.port),
+      DB_NAME: database,
+      DB_USER: 'root',
+      DB_PASSWORD: '',
+      API_KEYS: 'bench',
+      QUERY_TIMEOUT_MS: '120000',
+      LOG_LEVEL: 'ERROR',
+    });
+    const indexed = createHandler({ env: env('bench'), now: () => END, log: (line) => console.error(line) });
+    const pkOnly = createHandler({
+      env: env('bench_pk'),
+      now: () => END,
+      log: (line) => console.error(line),
+    });
+
+    console.log(
+      `\n${'scenario'.padEnd(46)} ${'p50'.padStart(10)} ${'p95'.padStart(10)}  ${'PK-only p50'.padStart(12)}  ratio   target`,
+    );
+    for (const scenario of SCENARIOS) {
+      const fast = await measure(indexed, scenario, scenario.windowed ? 40 : 15);
+      const slow = scenario.intent === 'health' ? undefined : await measure(pkOnly, scenario, 3);
+      const ratio = slow ? `${(slow.p50 / fast.p50).toFixed(1)}x` : '';
+      const failed = fast.failures + (slow?.failures ?? 0);
+      console.log(
+        `${scenario.label.padEnd(46)} ${ms(fast.p50).padStart(10)} ${ms(fast.p95).padStart(10)}  ${(slow ? ms(slow.p50) : '').padStart(12)}  ${ratio.padStart(6)}   ${scenario.target ?? ''}${failed > 0 ? `  (${failed} calls failed, see the log lines above)` : ''}`,
+      );
+    }
+    await indexed.close();
+    await pkOnly.close();
+    await explainMainQueries(server.port);
+  } finally {
+    await server.stop();
+    rmSync(join(cacheDir, 'mariadb.pid'), { force: true });
+  }
+  console.log(`\nlambda bench took ${((performance.now() - benchStarted) / 1000).toFixed(0)} s`);
+}

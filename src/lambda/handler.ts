@@ -17,7 +17,7 @@ import { parseEvent, readRequestShape } from './event.js';
 import { findIntent, INTENTS } from './intents/index.js';
 import { createLogger, describeError, type Logger, type LogSink } from './log.js';
 import { parseParams } from './params.js';
-import { type DbCredentials, readDbSecret } from './secrets.js';
+import { type DbCredentials, readDbSecret, type SecretsClient } from './secrets.js';
 import { readSettings, type Settings } from './settings.js';
 
 export interface LambdaContext {
@@ -39,6 +39,8 @@ export interface HandlerOptions {
   log?: LogSink;
   /** The clock windows are resolved against. */
   now?: () => Date;
+  /** The Secrets Manager client for DB_SECRET_ARN; default one made for the ARN's region (tests inject a mock). */
+  secretsClient?: SecretsClient;
 }
 
 export interface BackendHandler {
@@ -55,7 +57,11 @@ interface Container {
   cursorKey: (() => Promise<Buffer>) | undefined;
 }
 
-function setUpContainer(env: Record<string, string | undefined>, sink: LogSink): Container {
+function setUpContainer(
+  env: Record<string, string | undefined>,
+  sink: LogSink,
+  secretsClient: SecretsClient | undefined,
+): Container {
   const result = readSettings(env);
   const logger = createLogger(sink, result.ok ? result.settings.logLevel : result.logLevel);
   if (!result.ok) {
@@ -73,7 +79,7 @@ function setUpContainer(env: Record<string, string | undefined>, sink: LogSink):
     const { db } = settings;
     if (db.kind === 'env') return Promise.resolve(db);
     if (!secret) {
-      const reading = readDbSecret(db.secretId, env);
+      const reading = readDbSecret(db.secretId, env, secretsClient);
       secret = reading;
       // Only a secret actually read is kept; a failed read is tried again on the next call.
       reading.catch(() => {
@@ -127,7 +133,7 @@ export function createHandler(options: HandlerOptions = {}): BackendHandler {
       typeof context?.awsRequestId === 'string' && context.awsRequestId !== ''
         ? context.awsRequestId
         : randomUUID();
-    container ??= setUpContainer(options.env ?? process.env, sink);
+    container ??= setUpContainer(options.env ?? process.env, sink, options.secretsClient);
     const { logger } = container;
     let intentName: string | undefined;
     let direct: boolean | undefined;

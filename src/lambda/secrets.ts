@@ -4,7 +4,11 @@
  * a function configured with DB_* variables never loads it; its client is left to the runtime
  * (credentials from the execution role).
  */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApiError } from './errors.js';
+
+/** The one call the backend makes to Secrets Manager (tests pass a mocked client). */
+export type SecretsClient = Pick<SecretsManagerClient, 'send'>;
 
 export interface DbCredentials {
   host: string;
@@ -58,22 +62,28 @@ export function parseRdsSecret(
   return { host: host!, port, database: database!, user: user!, password: password! };
 }
 
-/** Fetch and parse the secret. A failure to reach Secrets Manager is DATABASE_UNAVAILABLE (retried next call). */
+/**
+ * Fetch and parse the secret. A failure to reach Secrets Manager is DATABASE_UNAVAILABLE (retried
+ * next call). Without `injected`, a client is made for the ARN's region (credentials from the
+ * execution role) and destroyed after the one call; an injected client is the caller's to keep.
+ */
 export async function readDbSecret(
   secretId: string,
   env: Record<string, string | undefined>,
+  injected?: SecretsClient,
 ): Promise<DbCredentials> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const sdk = await import('@aws-sdk/client-secrets-manager');
   const region = regionOfArn(secretId);
-  const client = new SecretsManagerClient(region ? { region } : {});
+  const owned = injected ? undefined : new sdk.SecretsManagerClient(region ? { region } : {});
+  const client = injected ?? owned!;
   let secretString: string | undefined;
   try {
-    const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const output = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
     secretString = output.SecretString;
   } catch (err) {
     throw new ApiError('DATABASE_UNAVAILABLE', 'the database is unavailable', { cause: err });
   } finally {
-    client.destroy();
+    owned?.destroy();
   }
   return parseRdsSecret(secretString, env);
 }

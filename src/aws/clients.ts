@@ -20,6 +20,12 @@ export interface AwsSettings {
 
 export interface AwsClients {
   readonly region: string | undefined;
+  /**
+   * The endpoint API Gateway calls go to when it is not AWS itself (`--endpoint-url`, else the SDK's
+   * AWS_ENDPOINT_URL_API_GATEWAY / AWS_ENDPOINT_URL): an emulator then serves the deployed API at
+   * its own address, so invoke URLs must be built from it. Undefined against real AWS.
+   */
+  readonly endpointUrl?: string | undefined;
   readonly lambda: LambdaClient;
   readonly apigateway: APIGatewayClient;
   readonly iam: IAMClient;
@@ -56,6 +62,20 @@ function countCalls(client: AnyClient, counter: CallCounter): void {
 }
 
 /**
+ * The same precedence the SDK applies (explicit endpoint, then the service's own variable, then the
+ * global one), so the invoke URL points where the API Gateway client actually sends its calls.
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS turns the variables off in the SDK, so here too.
+ */
+export function apiGatewayEndpointOverride(
+  settings: AwsSettings,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (settings.endpointUrl) return settings.endpointUrl;
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
+  return env.AWS_ENDPOINT_URL_API_GATEWAY || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/**
  * Build the clients lazily: a command that only talks to Lambda never constructs the EC2 client.
  * The region comes from --region, then the SDK's own chain (AWS_REGION, the profile's config).
  */
@@ -76,6 +96,7 @@ export function createAwsClients(settings: AwsSettings, counter?: CallCounter): 
   };
   return {
     region: settings.region,
+    endpointUrl: apiGatewayEndpointOverride(settings),
     get lambda() {
       return lazy('lambda', () => new LambdaClient(base));
     },

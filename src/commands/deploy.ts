@@ -113,7 +113,8 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
           region: session.region,
           stage: config.api.stage,
           resource: config.api.resource,
-          ...(ctx.options.endpointUrl ? { endpointUrl: ctx.options.endpointUrl } : {}),
+          // --endpoint-url or AWS_ENDPOINT_URL: the emulator serves the API at its own address.
+          ...(aws.endpointUrl ? { endpointUrl: aws.endpointUrl } : {}),
         })
       : undefined;
 

@@ -114,17 +114,26 @@ export async function readCurrent(
 ): Promise<DeployCurrent> {
   const set = new Set(readSet(steps));
   const placeholderRefs = refsFrom(config, env.session, {});
-  const reads = await Promise.all([
-    set.has('role') ? readRole(env, desiredRole(config, env.session)) : undefined,
-    set.has('network') ? readNetwork(env, desiredNetwork(config)) : undefined,
-    set.has('function')
-      ? readFunction(env, desiredFunction(config, placeholderRefs, { environment: {}, code: undefined }))
+  // Every desired state first: one of them may reject the config (a missing VPC setting), and that
+  // must happen before any read is in flight, or the reads already sent would be left dangling.
+  const want = {
+    role: set.has('role') ? desiredRole(config, env.session) : undefined,
+    network: set.has('network') ? desiredNetwork(config) : undefined,
+    function: set.has('function')
+      ? desiredFunction(config, placeholderRefs, { environment: {}, code: undefined })
       : undefined,
-    set.has('api') ? readApi(env, desiredApi(config, env.session, placeholderRefs)) : undefined,
+    api: set.has('api') ? desiredApi(config, env.session, placeholderRefs) : undefined,
+    alarms: set.has('alarms') ? desiredAlarms(config) : undefined,
+  };
+  const reads = await Promise.all([
+    want.role && readRole(env, want.role),
+    want.network && readNetwork(env, want.network),
+    want.function && readFunction(env, want.function),
+    want.api && readApi(env, want.api),
     set.has('usage-plan')
       ? readUsagePlan(env, { name: config.usagePlan.name, keyName: config.usagePlan.keyName })
       : undefined,
-    set.has('alarms') ? readAlarms(env, desiredAlarms(config)) : undefined,
+    want.alarms && readAlarms(env, want.alarms),
   ]);
   const [role, network, fn, api, usagePlan, alarms] = reads;
   return {

@@ -510,6 +510,32 @@ describe('credentials and region', () => {
   });
 });
 
+describe('against an emulator', () => {
+  it('AWS_ENDPOINT_URL alone: the invoke URL takes the emulator form and the smoke test reaches it', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL', world.endpoint);
+
+    const r = await world.run(['deploy', '--yes', '--zip', world.zipPath], {
+      global: ['--config', world.configPath],
+    });
+
+    expect(r.code).toBe(0);
+    const apiId = [...world.fake.apis.keys()][0];
+    expect(r.out).toContain(`Invoke URL: ${world.endpoint}/restapis/${apiId}/prod/_user_request_/chatbot`);
+    expect(r.err.some((l) => l.startsWith('✔ Smoke test passed') && l.includes('API: HTTP 200'))).toBe(true);
+  });
+
+  it('--endpoint-url wins over AWS_ENDPOINT_URL for the invoke URL too', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9/unused');
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(r.out.find((l) => l.startsWith('Invoke URL:'))).toMatch(
+      new RegExp(`^Invoke URL: ${world.endpoint}/restapis/[^/]+/prod/_user_request_/chatbot$`),
+    );
+  });
+});
+
 describe('single steps', () => {
   it('create-function before the role exists says which command to run first', async () => {
     const r = await world.run(['create-function', '--yes', '--zip', world.zipPath]);

@@ -68,3 +68,16 @@ describe('status', () => {
     expect(world.fake.mutatingCalls().filter((c) => c.command !== 'Invoke')).toEqual([]);
   });
 });
+
+describe('status with an incomplete config', () => {
+  it('names the missing VPC settings before reading anything past STS', async () => {
+    world.writeConfig({ region: 'us-east-1', database: { host: 'db.example' } });
+
+    const r = await world.run(['status', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/vpc\.vpcId, vpc\.subnetIds, vpc\.rdsSecurityGroupId missing/);
+    // No read is left in flight behind the error (it would finish, or fail unhandled, after exit).
+    expect(world.fake.commandNames()).toEqual(['STS.GetCallerIdentity']);
+  });
+});

@@ -3,6 +3,7 @@
  * the current key's value (includeValue, so the user never copies it), the usage plan's limits;
  * and the function invoked directly through the Lambda API, without API Gateway.
  */
+import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { InvokeCommand, type LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import type { Context } from '../cli/context.js';
 import type { ApiTarget } from '../client/target.js';
@@ -30,15 +31,21 @@ export function pickCurrentKey(
   return usable[usable.length - 1];
 }
 
-/** Invoke URL from API Gateway, the key's value (includeValue) and the usage plan's limits. */
-export async function resolveDeployedTarget(ctx: Context): Promise<ApiTarget> {
+/**
+ * Invoke URL from API Gateway, the key's value (includeValues) and the usage plan's limits. With
+ * `apiKey` (the user's --api-key) that key is used and no key value is read from API Gateway.
+ */
+export async function resolveDeployedTarget(
+  ctx: Context,
+  options: { apiKey?: string } = {},
+): Promise<ApiTarget> {
   const config = ctx.config();
   const aws = ctx.aws();
   const region = await resolveRegion(aws);
   const [apis, plans, keys] = await Promise.all([
     findRestApisByName(aws.apigateway, config.api.name),
     findUsagePlansByName(aws.apigateway, config.usagePlan.name),
-    listApiKeysNamed(aws.apigateway, config.usagePlan.keyName),
+    options.apiKey === undefined ? listApiKeysNamed(aws.apigateway, config.usagePlan.keyName) : [],
   ]);
   const api = apis[0];
   if (!api) {
@@ -66,16 +73,8 @@ export async function resolveDeployedTarget(ctx: Context): Promise<ApiTarget> {
       hint: 'Create it with `chatbot-ops create-usage-plan` (guide step 6).',
     });
   }
-  const planKeyIds = new Set((await listUsagePlanKeys(aws.apigateway, plan.id)).map((k) => k.id));
-  const key = pickCurrentKey(keys, planKeyIds);
-  if (!key?.value) {
-    throw new UserError(
-      `no enabled API key named ${config.usagePlan.keyName} is on the usage plan ${plan.name}`,
-      {
-        hint: 'Create and attach it with `chatbot-ops create-usage-plan`, then check with `chatbot-ops doctor`.',
-      },
-    );
-  }
+  const apiKey =
+    options.apiKey ?? (await currentKeyValue(aws.apigateway, plan, keys, config.usagePlan.keyName));
   const endpointUrl = ctx.options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
   return {
     url: invokeUrl({
@@ -85,7 +84,7 @@ export async function resolveDeployedTarget(ctx: Context): Promise<ApiTarget> {
       resource: config.api.resource,
       ...(endpointUrl ? { endpointUrl } : {}),
     }),
-    apiKey: key.value,
+    apiKey,
     source: 'aws',
     usagePlan: {
       rateLimit: plan.throttle.rateLimit ?? config.usagePlan.rateLimit,
@@ -95,6 +94,23 @@ export async function resolveDeployedTarget(ctx: Context): Promise<ApiTarget> {
     },
     functionName: config.function.name,
   };
+}
+
+/** The value of the current key on the plan (see pickCurrentKey), or why there is none. */
+async function currentKeyValue(
+  apigateway: APIGatewayClient,
+  plan: { id: string; name: string },
+  keys: readonly ApiKeyDetail[],
+  keyName: string,
+): Promise<string> {
+  const planKeyIds = new Set((await listUsagePlanKeys(apigateway, plan.id)).map((k) => k.id));
+  const key = pickCurrentKey(keys, planKeyIds);
+  if (!key?.value) {
+    throw new UserError(`no enabled API key named ${keyName} is on the usage plan ${plan.name}`, {
+      hint: 'Create and attach it with `chatbot-ops create-usage-plan`, then check with `chatbot-ops doctor`.',
+    });
+  }
+  return key.value;
 }
 
 export interface DirectInvocation {

@@ -13,14 +13,12 @@ export interface ApiResponse {
   attempts: number;
 }
 
-export interface CallOptions {
+export interface CallOptions extends RetryTiming {
   /** null sends no x-api-key header at all. */
   apiKey: string | null;
+  /** How many times to retry a 429 or 5xx answer (`--retry N`); 0 by default. */
   retries?: number;
   timeoutMs?: number;
-  /** Injected in tests so backoff does not wait. */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
 }
 
 const BACKOFF_BASE_MS = 200;
@@ -43,32 +41,57 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** How retries wait: injected in tests so backoff never waits for real. */
+export interface RetryTiming {
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Run `attempt` once, then again while its answer is retryable and retries remain, waiting
+ * backoffDelayMs before each retry. Returns the last answer and how many attempts it took.
+ */
+export async function withRetries<T>(
+  attempt: () => Promise<T>,
+  retryable: (answer: T) => boolean,
+  retries: number,
+  timing: RetryTiming = {},
+): Promise<{ answer: T; attempts: number }> {
+  const sleep = timing.sleep ?? realSleep;
+  for (let n = 1; ; n++) {
+    const answer = await attempt();
+    if (n > retries || !retryable(answer)) return { answer, attempts: n };
+    await sleep(backoffDelayMs(n, timing.random));
+  }
+}
+
 /** POST `body` to `url`. Network failures reject; every HTTP status resolves. */
 export async function callApi(url: string, body: string, options: CallOptions): Promise<ApiResponse> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const retries = options.retries ?? 0;
   const started = performance.now();
-  for (let attempt = 0; ; attempt++) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (options.apiKey !== null) headers['x-api-key'] = options.apiKey;
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 35_000),
-    });
-    const text = await res.text();
-    if (attempt < retries && isRetryable(res.status)) {
-      await sleep(backoffDelayMs(attempt + 1, options.random));
-      continue;
-    }
-    return {
-      status: res.status,
-      headers: Object.fromEntries(res.headers.entries()),
-      text,
-      json: parseJson(text),
-      ms: Math.round(performance.now() - started),
-      attempts: attempt + 1,
-    };
-  }
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.apiKey !== null) headers['x-api-key'] = options.apiKey;
+  const { answer, attempts } = await withRetries(
+    async () => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 35_000),
+      });
+      return { res, text: await res.text() };
+    },
+    ({ res }) => isRetryable(res.status),
+    options.retries ?? 0,
+    options,
+  );
+  return {
+    status: answer.res.status,
+    headers: Object.fromEntries(answer.res.headers.entries()),
+    text: answer.text,
+    json: parseJson(answer.text),
+    ms: Math.round(performance.now() - started),
+    attempts,
+  };
 }

@@ -37,7 +37,15 @@ function keyHint(target: ApiTarget): string {
   return 'Run `chatbot-ops doctor`: it checks that the key is enabled and attached to a usage plan on this stage.';
 }
 
-export function explainFailure(r: ApiResponse, target: ApiTarget): Explanation {
+/**
+ * `keySent`: whether the request carried an x-api-key header (invoke always sends one), so a 403 says
+ * which of its two causes it is.
+ */
+export function explainFailure(
+  r: ApiResponse,
+  target: ApiTarget,
+  { keySent = true }: { keySent?: boolean } = {},
+): Explanation {
   const gw = gatewayMessage(r);
   const fn = functionError(r);
   const plan = target.usagePlan;
@@ -53,8 +61,9 @@ export function explainFailure(r: ApiResponse, target: ApiTarget): Explanation {
   }
   if (r.status === 403) {
     return {
-      message:
-        '403 Forbidden: API Gateway refused the request: the x-api-key header is missing, or the key is not an enabled key of a usage plan on this stage',
+      message: keySent
+        ? '403 Forbidden: API Gateway refused the key sent in x-api-key: it is not an enabled key of a usage plan attached to this stage'
+        : '403 Forbidden: API Gateway refused the request: no x-api-key header was sent, and the method requires an API key',
       hint: keyHint(target),
     };
   }

@@ -36,15 +36,24 @@ export function parseTimeFlag(value: string, flag: string, now: Date): string {
   );
 }
 
-/** `--param k=v`: numbers and booleans typed (as a chatbot would send them), everything else a string. */
+/**
+ * `--param k=v`: numbers and booleans typed (as a chatbot would send them), `null` as null, a value
+ * in double quotes as the string inside them (`--param 'endpoint="404"'`), anything else a string.
+ */
 export function parseParam(pair: string): [string, unknown] {
   const eq = pair.indexOf('=');
-  if (eq <= 0) throw new UsageError(`--param must look like key=value (got "${pair}")`);
-  const key = pair.slice(0, eq);
+  const key = eq > 0 ? pair.slice(0, eq) : '';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    throw new UsageError(
+      `--param must look like key=value with a parameter name as the key (got "${pair}")`,
+      'For example --param top_n=10 --param method=GET; `chatbot-ops invoke list_intents` lists the parameters.',
+    );
+  }
   const raw = pair.slice(eq + 1);
   if (/^-?\d+(\.\d+)?$/.test(raw)) return [key, Number(raw)];
   if (raw === 'true' || raw === 'false') return [key, raw === 'true'];
   if (raw === 'null') return [key, null];
+  if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) return [key, raw.slice(1, -1)];
   return [key, raw];
 }
 
@@ -59,6 +68,11 @@ export function buildRequestBody(
   flags: BodyFlags,
   now: Date,
 ): { intent: string; params: Record<string, unknown> } {
+  // The backend refuses these combinations too; refusing them here costs no request.
+  if (flags.allTime && (flags.hours !== undefined || flags.since !== undefined || flags.until !== undefined))
+    throw new UsageError('--all-time lifts the time window: leave out --hours, --since and --until');
+  if (flags.hours !== undefined && flags.since !== undefined)
+    throw new UsageError('--hours and --since both set the start of the window: pass one of them');
   const params: Record<string, unknown> = {};
   if (flags.ip !== undefined) params.ip_address = flags.ip;
   if (flags.endpoint !== undefined) {

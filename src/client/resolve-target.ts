@@ -28,11 +28,18 @@ export function localTarget(cwd = process.cwd()): ApiTarget {
   return { url: state.gateway.url, apiKey: state.apiKey, source: 'local', usagePlan: state.usagePlan };
 }
 
+/**
+ * --local, else --url (or CHATBOT_API_URL) with --api-key (or CHATBOT_API_KEY), else the deployed API
+ * read from API Gateway. Flags are checked before anything is looked up or sent.
+ */
 export async function resolveTarget(ctx: Context, flags: TargetFlags, env = process.env): Promise<ApiTarget> {
   const url = flags.url ?? env.CHATBOT_API_URL;
   if (flags.local && flags.url)
     throw new UsageError('--local and --url name different targets; pass one of them');
-  if (flags.local) return localTarget();
+  if (flags.apiKey === '') throw new UsageError('--api-key is empty');
+  // --api-key alone keeps the target and replaces its key: to try a particular key against it.
+  if (flags.local)
+    return { ...localTarget(), ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}) };
   if (url) {
     const apiKey = flags.apiKey ?? env.CHATBOT_API_KEY;
     if (!apiKey) {
@@ -41,5 +48,5 @@ export async function resolveTarget(ctx: Context, flags: TargetFlags, env = proc
     if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
     return { url, apiKey, source: 'url' };
   }
-  return resolveDeployedTarget(ctx);
+  return resolveDeployedTarget(ctx, flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {});
 }

@@ -5,7 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { invokeDirect } from '../aws/api-target.js';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
-import { type ApiResponse, callApi } from '../client/api-client.js';
+import {
+  type ApiResponse,
+  callApi,
+  isRetryable,
+  type RetryTiming,
+  withRetries,
+} from '../client/api-client.js';
 import { explainFailure } from '../client/explain.js';
 import { renderData } from '../client/render.js';
 import { type BodyFlags, buildRequestBody } from '../client/request-body.js';
@@ -62,17 +68,63 @@ export function continuationCommand(
   return parts.join(' ');
 }
 
-function readBodyFlag(file: string): string {
+/** What invokeAction reads from the outside world; tests replace the clock, the waits and stdin. */
+export interface InvokeDeps extends RetryTiming {
+  now?: () => Date;
+  readStdin?: () => string;
+}
+
+function readBodyFlag(file: string, readStdin: () => string): string {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    return file === '-' ? readStdin() : readFileSync(file, 'utf8');
   } catch (err) {
     throw new UserError(
       `cannot read the body from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`,
-      {
-        exitCode: 2,
-      },
+      { exitCode: 2, hint: '--body takes a file holding the JSON request body, or - for standard input.' },
     );
   }
+}
+
+/** Flags that build the body; --body sends its file as it is, so they cannot go with it. */
+const BODY_SHAPING_FLAGS: [keyof BodyFlags, string][] = [
+  ['ip', '--ip'],
+  ['endpoint', '--endpoint'],
+  ['status', '--status'],
+  ['limit', '--limit'],
+  ['hours', '--hours'],
+  ['since', '--since'],
+  ['until', '--until'],
+  ['cursor', '--cursor'],
+  ['allTime', '--all-time'],
+];
+
+function requestBodyText(
+  intent: string | undefined,
+  flags: InvokeFlags,
+  deps: InvokeDeps,
+): { text: string; params?: Record<string, unknown> } {
+  if (flags.body === undefined) {
+    if (intent === undefined) {
+      throw new UsageError(
+        'name an intent (e.g. `invoke get_traffic_summary`) or pass --body FILE',
+        'List them with `chatbot-ops invoke list_intents`.',
+      );
+    }
+    const built = buildRequestBody(intent, flags, (deps.now ?? (() => new Date()))());
+    return { text: JSON.stringify(built), params: built.params };
+  }
+  const extra = [
+    ...(intent !== undefined ? [`the intent ${intent}`] : []),
+    ...BODY_SHAPING_FLAGS.filter(([k]) => flags[k] !== undefined && flags[k] !== false).map(([, f]) => f),
+    ...((flags.param ?? []).length > 0 ? ['--param'] : []),
+  ];
+  if (extra.length > 0) {
+    throw new UsageError(
+      `--body sends the file as it is; it cannot be combined with ${extra.join(', ')}`,
+      'Put the intent and its params in the file, or leave out --body.',
+    );
+  }
+  return { text: readBodyFlag(flags.body, deps.readStdin ?? (() => readFileSync(0, 'utf8'))) };
 }
 
 function parseJson(text: string): unknown {
@@ -95,72 +147,92 @@ function networkError(err: unknown, target: ApiTarget): UserError {
   });
 }
 
-/** Send the request where the flags say; a direct invocation is shaped like an HTTP answer. */
+/**
+ * Lambda Invoke with the body as the event, shaped like an HTTP answer. No API Gateway: no key, no
+ * usage plan; `--retry` retries the function's 5xx answers (the SDK itself retries Lambda's throttling).
+ */
+async function sendDirect(
+  ctx: Context,
+  bodyText: string,
+  retries: number,
+  deps: InvokeDeps,
+): Promise<{ response: ApiResponse; target: ApiTarget }> {
+  const event = parseJson(bodyText);
+  if (event === undefined) throw new UsageError('--direct needs a JSON body: the event is the body itself');
+  const functionName = ctx.config().function.name;
+  const started = performance.now();
+  const { answer: out, attempts } = await withRetries(
+    () => invokeDirect(ctx, event),
+    (o) => o.functionError === undefined && isRetryable(o.statusCode),
+    retries,
+    deps,
+  );
+  if (out.functionError) {
+    throw new UserError(
+      `the function ${functionName} failed (${out.functionError})${out.requestId ? ` [request id ${out.requestId}]` : ''}`,
+      { ...(out.requestId ? { hint: `See its log: chatbot-ops logs --filter ${out.requestId}` } : {}) },
+    );
+  }
+  return {
+    target: { url: `the Lambda function ${functionName} (direct)`, apiKey: '', source: 'aws', functionName },
+    response: {
+      status: out.statusCode,
+      headers: out.requestId ? { 'x-amzn-requestid': out.requestId } : {},
+      text: out.body,
+      json: parseJson(out.body),
+      ms: Math.round(performance.now() - started),
+      attempts,
+    },
+  };
+}
+
+/** Send the request where the flags say: the function directly, or an API (deployed, local, --url). */
 async function send(
   ctx: Context,
   flags: InvokeFlags,
   bodyText: string,
+  deps: InvokeDeps,
 ): Promise<{ response: ApiResponse; target: ApiTarget }> {
   const retries = flags.retry === undefined ? 0 : assertInteger(flags.retry, '--retry', 0, 10);
-  if (flags.direct) {
-    const event = parseJson(bodyText);
-    if (event === undefined) throw new UsageError('--direct needs a JSON body: the event is the body itself');
-    const started = performance.now();
-    const out = await invokeDirect(ctx, event);
-    const target: ApiTarget = { url: 'the Lambda function (direct)', apiKey: '', source: 'aws' };
-    if (out.functionError) {
-      throw new UserError(
-        `the function failed (${out.functionError})${out.requestId ? ` [request id ${out.requestId}]` : ''}`,
-        {
-          ...(out.requestId ? { hint: `See its log: chatbot-ops logs --filter ${out.requestId}` } : {}),
-        },
-      );
-    }
-    return {
-      target,
-      response: {
-        status: out.statusCode,
-        headers: out.requestId ? { 'x-amzn-requestid': out.requestId } : {},
-        text: out.body,
-        json: parseJson(out.body),
-        ms: Math.round(performance.now() - started),
-        attempts: 1,
-      },
-    };
-  }
+  if (flags.direct) return sendDirect(ctx, bodyText, retries, deps);
   const target = await resolveTarget(ctx, flags);
-  const response = await callApi(target.url, bodyText, { apiKey: target.apiKey, retries }).catch(
-    (err: unknown) => {
-      throw networkError(err, target);
-    },
-  );
+  const response = await callApi(target.url, bodyText, {
+    apiKey: target.apiKey,
+    retries,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  }).catch((err: unknown) => {
+    throw networkError(err, target);
+  });
   return { response, target };
 }
 
+/**
+ * Validate every flag, build the body, send it, then print: the answer for people (tables, key/value,
+ * the next-page command) or, with --json, the response body; a failure explained on stderr, exit 1.
+ */
 export async function invokeAction(
   ctx: Context,
   intent: string | undefined,
   flags: InvokeFlags,
+  deps: InvokeDeps = {},
 ): Promise<number> {
-  if (intent === undefined && flags.body === undefined) {
-    throw new UsageError(
-      'name an intent (e.g. `invoke get_traffic_summary`) or pass --body FILE',
-      'List them with `chatbot-ops invoke list_intents`.',
-    );
-  }
-  if (flags.direct && (flags.local || flags.url))
+  if (flags.direct && (flags.local || flags.url !== undefined))
     throw new UsageError('--direct calls the deployed function; it cannot be combined with --local or --url');
-  const built = flags.body === undefined ? buildRequestBody(intent as string, flags, new Date()) : undefined;
-  const bodyText = built ? JSON.stringify(built) : readBodyFlag(flags.body as string);
+  if (flags.direct && flags.apiKey !== undefined)
+    throw new UsageError('--direct needs no API key: IAM authorises a direct invocation');
+  if (flags.retry !== undefined) assertInteger(flags.retry, '--retry', 0, 10);
+  const body = requestBodyText(intent, flags, deps);
 
-  const { response, target } = await send(ctx, flags, bodyText);
+  const { response, target } = await send(ctx, flags, body.text, deps);
   const ok = response.status >= 200 && response.status < 300;
   ctx.ui.result(response.json ?? { status: response.status, body: response.text });
+  const attempts = response.attempts > 1 ? `after ${response.attempts} attempts` : undefined;
   if (!ok) {
     const why = explainFailure(response, target);
     ctx.ui.warn(why.message);
     if (why.hint) ctx.ui.warn(`  ${why.hint}`);
-    if (response.attempts > 1) ctx.ui.warn(`  (${response.attempts} attempts)`);
+    if (attempts) ctx.ui.warn(`  (${attempts})`);
     return 1;
   }
   const envelope = response.json as { data?: unknown; request_id?: string } | undefined;
@@ -169,13 +241,14 @@ export async function invokeAction(
   const cursor = (data as { next_cursor?: unknown } | undefined)?.next_cursor;
   if (typeof cursor === 'string' && cursor !== '' && intent !== undefined) {
     ctx.ui.info('');
-    ctx.ui.info(`More: ${continuationCommand(intent, flags, built?.params ?? {}, cursor)}`);
+    ctx.ui.info(`More: ${continuationCommand(intent, flags, body.params ?? {}, cursor)}`);
   }
-  ctx.ui.info(
-    ctx.ui.style.dim(
-      `${response.status} in ${response.ms} ms${envelope?.request_id ? `, request id ${envelope.request_id}` : ''}`,
-    ),
-  );
+  const footer = [
+    `${response.status} in ${response.ms} ms`,
+    ...(attempts ? [attempts] : []),
+    ...(envelope?.request_id ? [`request id ${envelope.request_id}`] : []),
+  ];
+  ctx.ui.info(ctx.ui.style.dim(footer.join(', ')));
   return 0;
 }
 

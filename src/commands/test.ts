@@ -23,9 +23,8 @@ export const register: CommandModule = (program, run) => {
         const { style } = ctx.ui;
         for (const r of results) {
           const mark = r.passed ? style.green('✔ pass') : style.red('✖ fail');
-          ctx.ui.info(
-            `${mark}  ${r.name} ${style.dim(`(${r.ms} ms)`)}${r.passed ? '' : `\n         ${r.detail}`}`,
-          );
+          ctx.ui.info(`${mark}  ${r.name} ${style.dim(`(${r.ms} ms)`)}`);
+          if (!r.passed) ctx.ui.info(`        ${r.detail}`);
         }
         const failed = results.filter((r) => !r.passed).length;
         ctx.ui.info(

@@ -1,6 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ApiResponse, backoffDelayMs, callApi } from '../../src/client/api-client.js';
+import {
+  type ApiResponse,
+  backoffDelayMs,
+  callApi,
+  isRetryable,
+  withRetries,
+} from '../../src/client/api-client.js';
 import { explainFailure } from '../../src/client/explain.js';
 import type { ApiTarget } from '../../src/client/target.js';
 
@@ -74,6 +80,38 @@ describe('callApi', () => {
   });
 });
 
+describe('withRetries', () => {
+  it('counts attempts and waits the growing backoff between them, never after the last', async () => {
+    // Prepare: an operation that fails twice then succeeds
+    const answers = [503, 429, 200];
+    const waits: number[] = [];
+    let calls = 0;
+    // Act
+    const out = await withRetries(
+      async () => {
+        calls++;
+        return answers.shift() as number;
+      },
+      isRetryable,
+      5,
+      { sleep: async (ms) => void waits.push(ms), random: () => 0.75 },
+    );
+    // Assess
+    expect(out).toEqual({ answer: 200, attempts: 3 });
+    expect(calls).toBe(3);
+    expect(waits).toEqual([300, 600]);
+  });
+
+  it('makes exactly one attempt with no retries', async () => {
+    const waits: number[] = [];
+    const out = await withRetries(async () => 503, isRetryable, 0, {
+      sleep: async (ms) => void waits.push(ms),
+    });
+    expect(out).toEqual({ answer: 503, attempts: 1 });
+    expect(waits).toEqual([]);
+  });
+});
+
 describe('backoffDelayMs', () => {
   it.each([
     { attempt: 1, cap: 400 },
@@ -106,7 +144,8 @@ describe('explainFailure', () => {
     {
       status: 403,
       json: { message: 'Forbidden' },
-      message: /key is not an enabled key of a usage plan/,
+      message:
+        /refused the key sent in x-api-key: it is not an enabled key of a usage plan attached to this stage/,
       hint: /doctor/,
     },
     {
@@ -149,6 +188,22 @@ describe('explainFailure', () => {
     const why = explainFailure(answer(status, json, { 'x-amzn-requestid': 'gw-1' }), aws);
     expect(why.message).toMatch(message);
     expect(why.hint).toMatch(hint);
+  });
+
+  it('says a 403 came from the missing header when no key was sent', () => {
+    const why = explainFailure(answer(403, { message: 'Forbidden' }), aws, { keySent: false });
+    expect(why.message).toBe(
+      '403 Forbidden: API Gateway refused the request: no x-api-key header was sent, and the method requires an API key',
+    );
+  });
+
+  it('gives the 429 without limits when the plan is not known (--url)', () => {
+    const why = explainFailure(answer(429, { message: 'Too Many Requests' }), {
+      url: 'https://api.example.com/chatbot',
+      apiKey: 'k',
+      source: 'url',
+    });
+    expect(why.message).toBe('429 Too Many Requests: throttled by the usage plan');
   });
 
   it("uses API Gateway's request id when the function gave none", () => {

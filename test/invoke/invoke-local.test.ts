@@ -129,7 +129,7 @@ describe('invoke --local', () => {
   it('explains a 403 for a key the gateway does not know', async () => {
     const { code, ui } = await cli('invoke', 'health', '--url', stack.url, '--api-key', 'not-a-key');
     expect(code).toBe(1);
-    expect(ui.err[0]).toMatch(/^403 Forbidden: API Gateway refused the request/);
+    expect(ui.err[0]).toMatch(/^403 Forbidden: API Gateway refused the key sent in x-api-key/);
   });
 
   it('refuses --url without a key as bad usage, before any request', async () => {

@@ -31,12 +31,19 @@ describe('parseParam', () => {
     { pair: 'method=GET', expected: ['method', 'GET'] },
     { pair: 'endpoint=/a=b', expected: ['endpoint', '/a=b'] },
     { pair: 'x=', expected: ['x', ''] },
+    { pair: 'referrer=null', expected: ['referrer', null] },
+    { pair: 'code="404"', expected: ['code', '404'] },
+    { pair: 'flag="true"', expected: ['flag', 'true'] },
+    { pair: 'n=-3', expected: ['n', -3] },
+    { pair: 'ip_address=10.0.0.1', expected: ['ip_address', '10.0.0.1'] },
   ])('$pair', ({ pair, expected }) => {
     expect(parseParam(pair)).toEqual(expected);
   });
 
-  it('refuses a pair without a key', () => {
-    expect(() => parseParam('=5')).toThrow(/key=value/);
+  it.each(['=5', 'limit', 'two words=1', '1st=2', 'a.b=3'])('refuses %s as bad usage', (pair) => {
+    expect(() => parseParam(pair)).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/key=value/) }),
+    );
   });
 });
 
@@ -49,11 +56,9 @@ describe('buildRequestBody', () => {
         endpoint: '/api/users',
         status: '404',
         limit: '20',
-        hours: '6',
         since: '2h',
         until: '30m',
         cursor: 'abc',
-        allTime: true,
         param: ['method=GET', 'min_status=500'],
       },
       NOW,
@@ -65,14 +70,34 @@ describe('buildRequestBody', () => {
         endpoint: '/api/users',
         status_code: 404,
         limit: 20,
-        hours: 6,
         start_time: '2026-03-10T10:00:00.000Z',
         end_time: '2026-03-10T11:30:00.000Z',
         cursor: 'abc',
-        all_time: true,
         method: 'GET',
         min_status: 500,
       },
+    });
+    expect(buildRequestBody('get_access_logs', { hours: '6', until: '1h' }, NOW).params).toEqual({
+      hours: 6,
+      end_time: '2026-03-10T11:00:00.000Z',
+    });
+    expect(buildRequestBody('get_access_logs', { allTime: true }, NOW).params).toEqual({ all_time: true });
+  });
+
+  it.each([
+    { allTime: true, hours: '2' },
+    { allTime: true, since: '2h' },
+    { allTime: true, until: '1h' },
+    { hours: '2', since: '1h' },
+  ])('refuses the window flags %o together', (flags) => {
+    expect(() => buildRequestBody('get_access_logs', flags, NOW)).toThrow(
+      expect.objectContaining({ exitCode: 2 }),
+    );
+  });
+
+  it('lets --param override a shortcut flag', () => {
+    expect(buildRequestBody('get_access_logs', { limit: '5', param: ['limit=7'] }, NOW).params).toEqual({
+      limit: 7,
     });
   });
 

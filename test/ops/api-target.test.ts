@@ -1,3 +1,4 @@
+import { GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { InvokeCommand, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { invokeDirect, resolveDeployedTarget } from '../../src/aws/api-target.js';
@@ -5,11 +6,13 @@ import { makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { UserError } from '../../src/errors.js';
 import {
+  API_ID,
   healthyWorld,
   INVALID_PARAMS_RESPONSE,
   invokeAnswer,
   KEY_VALUE,
   mocks,
+  PLAN_ID,
   resetMocks,
   serveWorld,
   type World,
@@ -48,6 +51,56 @@ describe('resolveDeployedTarget', () => {
       usagePlan: { rateLimit: 100, burstLimit: 200, quotaLimit: 100000, quotaPeriod: 'MONTH' },
       functionName: 'chatbot-backend',
     });
+  });
+
+  it('asks API Gateway with these exact inputs, the key value included', async () => {
+    await resolveDeployedTarget(context());
+
+    const inputs = mocks.apigateway.calls().map((c) => [c.args[0].constructor.name, c.args[0].input]);
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        ['GetRestApisCommand', { limit: 500 }],
+        ['GetUsagePlansCommand', { limit: 500 }],
+        ['GetApiKeysCommand', { nameQuery: 'chatbot-api-key', includeValues: true, limit: 500 }],
+        ['GetStageCommand', { restApiId: API_ID, stageName: 'prod' }],
+        ['GetUsagePlanKeysCommand', { usagePlanId: PLAN_ID, limit: 500 }],
+      ]),
+    );
+    expect(inputs).toHaveLength(5);
+  });
+
+  it('picks the newest enabled key on the plan while a rotation is under way', async () => {
+    world.apiKeys.push({
+      ...world.apiKeys[0],
+      id: 'k3y002',
+      value: 'N3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK',
+      createdDate: new Date('2026-11-20T08:00:00Z'),
+    } as (typeof world.apiKeys)[number]);
+    world.usagePlanKeys.push({ id: 'k3y002', name: 'chatbot-api-key', type: 'API_KEY' });
+
+    const target = await resolveDeployedTarget(context());
+
+    expect(target.apiKey).toBe('N3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK');
+  });
+
+  it('uses a key given by the user and reads no key values', async () => {
+    const target = await resolveDeployedTarget(context(), { apiKey: 'mine' });
+
+    expect(target.apiKey).toBe('mine');
+    expect(mocks.apigateway.commandCalls(GetApiKeysCommand)).toHaveLength(0);
+    expect(mocks.apigateway.commandCalls(GetUsagePlanKeysCommand)).toHaveLength(0);
+  });
+
+  it('takes the limits from the plan in API Gateway, not from the config', async () => {
+    world.usagePlans[0] = {
+      ...world.usagePlans[0],
+      throttle: { rateLimit: 3, burstLimit: 6 },
+      quota: { limit: 250, period: 'WEEK', offset: 0 },
+    } as (typeof world.usagePlans)[number];
+
+    const target = await resolveDeployedTarget(context());
+
+    expect(target.usagePlan).toEqual({ rateLimit: 3, burstLimit: 6, quotaLimit: 250, quotaPeriod: 'WEEK' });
   });
 
   it("gives the emulator's URL form behind --endpoint-url", async () => {

@@ -319,10 +319,16 @@ function stepFailure(step: (typeof STEPS)[number], items: PlanItem[], err: unkno
       ? `${(err as Error).name}: `
       : '';
   const hint = err instanceof UserError && err.hint ? `${err.hint} ` : '';
+  // API Gateway keeps no "changed since the last deployment": once the method or integration is
+  // right, the next plan sees nothing to deploy, so a stage left behind needs an explicit redeploy.
+  const staleStage =
+    step.name === 'api' && items.some((i) => i.kind === 'stage' && i.action === 'update')
+      ? 'If the stage was not deployed, re-run with --redeploy so it serves the changed API. '
+      : '';
   return new UserError(
     `step "${step.command}" (guide step ${step.guideStep}) failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,
     {
-      hint: `${hint}Fix the cause, then re-run: it continues from what already exists (nothing is created twice).`,
+      hint: `${hint}${staleStage}Fix the cause, then re-run: it continues from what already exists (nothing is created twice).`,
       cause: err,
     },
   );

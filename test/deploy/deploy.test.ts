@@ -6,7 +6,15 @@
 import * as lambda from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashApiKey } from '../../src/lambda/api-keys.js';
-import { ACCOUNT, PRIVATE_SUBNETS, RDS_SG, REGION, VPC } from './fake-account.js';
+import {
+  ACCOUNT,
+  OTHER_VPC_SUBNET,
+  PRIVATE_SUBNETS,
+  PUBLIC_SUBNET,
+  RDS_SG,
+  REGION,
+  VPC,
+} from './fake-account.js';
 import { BASE_CONFIG, createWorld, DB_PASSWORD, type World } from './harness.js';
 
 let world: World;
@@ -414,6 +422,192 @@ describe('a step that fails, then a re-run', () => {
   );
 });
 
+describe('an update that fails, then a re-run', () => {
+  const postMethod = () => {
+    const api = [...world.fake.apis.values()][0];
+    return [...(api?.resources.values() ?? [])].find((r) => r.path === '/chatbot')?.methods.POST;
+  };
+  const cases: { command: string; step: string; drift: () => void; rerun: string[] }[] = [
+    {
+      command: 'UpdateAssumeRolePolicy',
+      step: 'create-role',
+      drift: () => {
+        const role = world.fake.roles.get('ChatbotLambdaRole');
+        if (role) role.trust = JSON.stringify({ Version: '2012-10-17', Statement: [] });
+      },
+      rerun: ['IAM.UpdateAssumeRolePolicy'],
+    },
+    {
+      command: 'TagRole',
+      step: 'create-role',
+      drift: () => {
+        const role = world.fake.roles.get('ChatbotLambdaRole');
+        if (role) role.tags = {};
+      },
+      rerun: ['IAM.TagRole'],
+    },
+    {
+      command: 'UpdateFunctionConfiguration',
+      step: 'create-function',
+      drift: () => world.writeConfig({ ...BASE_CONFIG, function: { memory: 512 } }),
+      rerun: ['Lambda.UpdateFunctionConfiguration'],
+    },
+    {
+      command: 'UpdateFunctionCode',
+      step: 'create-function',
+      drift: () => world.writeZip('code v2'),
+      rerun: ['Lambda.UpdateFunctionCode'],
+    },
+    {
+      command: 'PutRetentionPolicy',
+      step: 'create-function',
+      drift: () => world.fake.logGroups.set('/aws/lambda/chatbot-backend', { retentionInDays: 1 }),
+      rerun: ['CloudWatchLogs.PutRetentionPolicy'],
+    },
+    {
+      command: 'UpdateMethod',
+      step: 'create-api',
+      drift: () => {
+        const post = postMethod();
+        if (post) post.apiKeyRequired = false;
+      },
+      rerun: ['APIGateway.UpdateMethod', 'APIGateway.CreateDeployment'],
+    },
+    {
+      command: 'PutIntegration',
+      step: 'create-api',
+      drift: () => {
+        const post = postMethod();
+        if (post) post.methodIntegration = { ...post.methodIntegration, uri: 'arn:aws:lambda:other' };
+      },
+      rerun: ['APIGateway.PutIntegration', 'APIGateway.CreateDeployment'],
+    },
+    {
+      command: 'UpdateUsagePlan',
+      step: 'create-usage-plan',
+      drift: () => world.writeConfig({ ...BASE_CONFIG, usagePlan: { burstLimit: 150 } }),
+      rerun: ['APIGateway.UpdateUsagePlan'],
+    },
+    {
+      command: 'PutMetricAlarm',
+      step: 'alarms',
+      drift: () => {
+        const alarm = world.fake.alarms.get('chatbot-backend-errors');
+        if (alarm) alarm.Threshold = 99;
+      },
+      rerun: ['CloudWatch.PutMetricAlarm'],
+    },
+  ];
+  it.each(cases)(
+    '$command fails once: the error names step $step, the re-run makes only that change',
+    async ({ command, step, drift, rerun }) => {
+      await deploy();
+      drift();
+      world.fake.failOnce(command);
+      world.fake.clearCalls();
+
+      const first = await deploy();
+      world.fake.clearCalls();
+      const second = await deploy();
+      const afterSecond = mutating();
+      world.fake.clearCalls();
+      await deploy();
+
+      expect(first.code).toBe(1);
+      expect(first.text).toContain(`step "${step}"`);
+      expect(first.text).toContain(`${command} failed (injected)`);
+      expect(second.code).toBe(0);
+      expect(afterSecond).toEqual(rerun);
+      expect(mutating()).toEqual([]);
+    },
+  );
+
+  it('a stage deployment that fails after a method change says how to deploy the stage anyway', async () => {
+    await deploy();
+    const post = postMethod();
+    if (post) post.apiKeyRequired = false;
+    world.fake.failOnce('CreateDeployment');
+
+    const first = await deploy();
+
+    expect(first.code).toBe(1);
+    expect(first.text).toContain('step "create-api"');
+    // API Gateway records no "changed since the last deployment": the next plan sees the method
+    // already right, so only --redeploy brings the stage up to date.
+    expect(first.text).toMatch(/--redeploy/);
+    world.fake.clearCalls();
+    const second = await deploy('--redeploy');
+    expect(second.code).toBe(0);
+    expect(mutating()).toEqual(['APIGateway.CreateDeployment']);
+  });
+});
+
+describe('usage plan read back', () => {
+  it('fails, naming the field, when API Gateway did not keep a throttle setting', async () => {
+    world.fake.accountThrottleLimit = { rateLimit: 10_000, burstLimit: 150 };
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    expect(r.text).toContain('step "create-usage-plan"');
+    expect(r.text).toMatch(
+      /API Gateway did not keep the usage plan settings: throttle\.burstLimit is 150, wanted 200/,
+    );
+    expect(r.text).toMatch(/lower usagePlan\.rateLimit\/burstLimit or request a quota increase/);
+  });
+
+  it('checks again after an update, and passes once the config asks for what AWS allows', async () => {
+    await deploy();
+    world.fake.accountThrottleLimit = { rateLimit: 120, burstLimit: 10_000 };
+    world.writeConfig({ ...BASE_CONFIG, usagePlan: { rateLimit: 150 } });
+
+    const refused = await deploy();
+    world.writeConfig({ ...BASE_CONFIG, usagePlan: { rateLimit: 120 } });
+    world.fake.clearCalls();
+    const accepted = await deploy();
+
+    expect(refused.code).toBe(1);
+    expect(refused.text).toMatch(/throttle\.rateLimit is 120, wanted 150/);
+    expect(accepted.code).toBe(0);
+    expect(mutating()).toEqual([]);
+  });
+});
+
+describe('the subnets, through deploy', () => {
+  it('subnets of another VPC: refused with their ids, before any change', async () => {
+    world.writeConfig({
+      ...BASE_CONFIG,
+      vpc: { ...BASE_CONFIG.vpc, subnetIds: [PRIVATE_SUBNETS[0], OTHER_VPC_SUBNET] },
+    });
+
+    const r = await deploy();
+
+    expect(r.code).not.toBe(0);
+    expect(r.text).toContain(OTHER_VPC_SUBNET);
+    expect(r.text).toContain(VPC);
+    expect(mutating()).toEqual([]);
+  });
+
+  it('a public subnet and a single availability zone: deployed, with both warnings in text and --json', async () => {
+    world.writeConfig({
+      ...BASE_CONFIG,
+      vpc: { ...BASE_CONFIG.vpc, subnetIds: [PRIVATE_SUBNETS[0], PUBLIC_SUBNET] },
+    });
+
+    const text = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+    const json = await world.run(['deploy', '--yes', '--zip', world.zipPath], { json: true });
+
+    expect(text.code).toBe(0);
+    expect(text.err.join('\n')).toMatch(new RegExp(`${PUBLIC_SUBNET}.*(public|internet gateway)`, 'i'));
+    expect(text.err.join('\n')).toMatch(/availability zone/i);
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.out.join('\n')) as { warnings: string[]; applied: boolean };
+    expect(doc.applied).toBe(true);
+    expect(doc.warnings.some((w) => w.includes(PUBLIC_SUBNET))).toBe(true);
+    expect(doc.warnings.some((w) => /availability zone/i.test(w))).toBe(true);
+  });
+});
+
 describe('plan only and output rules', () => {
   it('--dry-run prints the plan and makes no mutating call', async () => {
     const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath], { json: true });
@@ -455,6 +649,21 @@ describe('plan only and output rules', () => {
       expect(text).not.toContain(DB_PASSWORD);
       expect(text).not.toContain(keyValue);
     }
+  });
+
+  it.each([
+    ['text', false],
+    ['--json', true],
+  ])('--dry-run never shows the database password, new or changed (%s)', async (_name, json) => {
+    await deploy();
+    vi.stubEnv('CHATBOT_TEST_DB_PASSWORD', 'a-changed-secret-value');
+
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath], { json });
+
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/DB_PASSWORD/);
+    expect(r.text).not.toContain('a-changed-secret-value');
+    expect(r.text).not.toContain(DB_PASSWORD);
   });
 
   it('--show-key prints the key value, and only then', async () => {

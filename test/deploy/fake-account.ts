@@ -161,6 +161,11 @@ export class FakeAccount {
     }
   >();
   alarms = new Map<string, Input>();
+  /**
+   * The account's API Gateway throttle ceiling: a usage plan asking for more silently gets this,
+   * which is what the read-back after a usage plan change must catch.
+   */
+  accountThrottleLimit = { rateLimit: Number.POSITIVE_INFINITY, burstLimit: Number.POSITIVE_INFINITY };
 
   constructor(options: FakeAccountOptions = {}) {
     this.options = { pollsUntilReady: 0, eniPollsAfterDelete: 0, ...options };
@@ -276,6 +281,13 @@ export class FakeAccount {
       });
     }
     this.stubs.push(stub);
+  }
+
+  private clampThrottle(t: Input): Input {
+    const out = { ...t };
+    for (const f of ['rateLimit', 'burstLimit'] as const)
+      if (typeof out[f] === 'number') out[f] = Math.min(out[f], this.accountThrottleLimit[f]);
+    return out;
   }
 
   // ---- IAM -------------------------------------------------------------------------------------
@@ -908,7 +920,7 @@ export class FakeAccount {
           this.usagePlans.set(id, {
             id,
             name: i.name,
-            throttle: { ...i.throttle },
+            throttle: this.clampThrottle({ ...i.throttle }),
             quota: { ...i.quota },
             apiStages: [...(i.apiStages ?? [])],
             keys: [],
@@ -926,7 +938,8 @@ export class FakeAccount {
               const [apiId, stage] = String(op.value).split(':');
               if (op.op === 'add') p.apiStages.push({ apiId: apiId ?? '', stage: stage ?? '' });
               else p.apiStages = p.apiStages.filter((s) => `${s.apiId}:${s.stage}` !== op.value);
-            } else if (section === 'throttle' && field) p.throttle[field] = Number(op.value);
+            } else if (section === 'throttle' && field)
+              p.throttle = this.clampThrottle({ ...p.throttle, [field]: Number(op.value) });
             else if (section === 'quota' && field)
               p.quota[field] = field === 'period' ? op.value : Number(op.value);
           }

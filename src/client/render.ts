@@ -18,13 +18,13 @@ function cell(v: unknown): string {
   return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
 }
 
-/** An aligned table; numeric columns are right-aligned. */
+/** An aligned table; numeric columns (percentages too) are right-aligned. */
 export function renderTable(rows: Record<string, unknown>[], columns?: string[]): string[] {
   const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cells = rows.map((r) => cols.map((c) => cell(r[c])));
-  const numeric = cols.map(
-    (c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || r[c] === null),
-  );
+  const isNumeric = (v: unknown) =>
+    typeof v === 'number' || v === null || (typeof v === 'string' && /^-?\d+(\.\d+)?%$/.test(v));
+  const numeric = cols.map((c) => rows.length > 0 && rows.every((r) => isNumeric(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
   const line = (values: string[]) =>
     values
@@ -57,9 +57,27 @@ function formatValue(key: string, v: unknown): unknown {
   return v;
 }
 
+const formatRow = (row: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, formatValue(k, v)]));
+
+/** list_intents: one block per intent, its whole description and its parameters' names. */
+function renderIntents(intents: Record<string, unknown>[]): string[] {
+  const width = Math.max(...intents.map((i) => String(i.name ?? '').length));
+  return intents.flatMap((i) => {
+    const params = Array.isArray(i.params)
+      ? i.params.map((p) => (isRecord(p) ? String(p.name ?? '') : String(p))).filter(Boolean)
+      : [];
+    return [
+      `  ${String(i.name ?? '').padEnd(width)}  ${String(i.description ?? '')}`,
+      `  ${' '.repeat(width)}  params: ${params.length > 0 ? params.join(', ') : 'none'}`,
+    ];
+  });
+}
+
 /**
  * The `data` of a successful answer: scalars as key/value, flat objects as indented blocks, lists of
- * records as tables (log entries with LOG_COLUMNS), `window` on one line.
+ * records as tables (log entries with LOG_COLUMNS), `window` on one line, list_intents' intents as
+ * blocks. `next_cursor` is left to the caller, which shows it with the command for the next page.
  */
 export function renderData(data: unknown): string[] {
   if (!isRecord(data)) return [cell(data)];
@@ -67,7 +85,11 @@ export function renderData(data: unknown): string[] {
   const scalars: [string, unknown][] = [];
   const blocks: string[][] = [];
   for (const [key, value] of Object.entries(data)) {
-    if (key === 'window' && (value === null || isRecord(value))) {
+    // The cursor is too long for a column; the command prints it in full with the continuation.
+    if (key === 'next_cursor') continue;
+    if (key === 'intents' && Array.isArray(value) && value.length > 0 && value.every(isRecord)) {
+      blocks.push([`${key}:`, ...renderIntents(value)]);
+    } else if (key === 'window' && (value === null || isRecord(value))) {
       scalars.push([key, value === null ? 'all time' : `${cell(value.start)} → ${cell(value.end)}`]);
     } else if (isScalar(value)) {
       scalars.push([key, formatValue(key, value)]);
@@ -75,7 +97,12 @@ export function renderData(data: unknown): string[] {
       blocks.push(
         value.length === 0
           ? [`${key}: none`]
-          : [`${key}:`, ...renderTable(value, key === 'logs' ? LOG_COLUMNS : undefined).map((l) => `  ${l}`)],
+          : [
+              `${key}:`,
+              ...renderTable(value.map(formatRow), key === 'logs' ? LOG_COLUMNS : undefined).map(
+                (l) => `  ${l}`,
+              ),
+            ],
       );
     } else if (Array.isArray(value)) {
       scalars.push([key, value.map(cell).join(', ')]);

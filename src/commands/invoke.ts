@@ -239,9 +239,14 @@ export async function invokeAction(
   const data = envelope?.data;
   for (const line of renderData(data ?? response.json)) ctx.ui.info(line);
   const cursor = (data as { next_cursor?: unknown } | undefined)?.next_cursor;
-  if (typeof cursor === 'string' && cursor !== '' && intent !== undefined) {
+  if (typeof cursor === 'string' && cursor !== '') {
     ctx.ui.info('');
-    ctx.ui.info(`More: ${continuationCommand(intent, flags, body.params ?? {}, cursor)}`);
+    // A --body request has no flags to repeat: the cursor goes into the file's params.
+    ctx.ui.info(
+      intent === undefined
+        ? `More: put "cursor": "${cursor}" in the params of the body for the next page`
+        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor)}`,
+    );
   }
   const footer = [
     `${response.status} in ${response.ms} ms`,

@@ -104,7 +104,7 @@ describe('invoke against the deployed API', () => {
       '  2026-11-29T11:58:00.123Z  192.168.1.1  GET             200  /api/users                35         512',
       '  2026-11-29T11:58:00.123Z  192.168.1.1  GET             404  /missing                  35         512',
     ]);
-    expect(ui.out).toContain('count:        2');
+    expect(ui.out).toContain('count:   2');
     expect(ui.out).toContain(
       'More: chatbot-ops invoke get_access_logs --ip 192.168.1.1 --limit 2 --cursor eyJ0IjoxfQ.c2ln',
     );
@@ -183,6 +183,18 @@ describe('invoke against the deployed API', () => {
     // Assess
     expect(code).toBe(0);
     expect(api.seen.map((r) => r.body)).toEqual([raw]);
+  });
+
+  it('tells how to fetch the next page of a --body request', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'invoke-body-')), 'body.json');
+    writeFileSync(file, '{"intent":"get_access_logs","params":{"limit":2}}');
+
+    const { code, ui } = await cli('invoke', '--body', file);
+
+    expect(code).toBe(0);
+    expect(ui.out).toContain(
+      'More: put "cursor": "eyJ0IjoxfQ.c2ln" in the params of the body for the next page',
+    );
   });
 
   it('reads --body - from standard input', async () => {

@@ -64,7 +64,7 @@ describe('invoke --local', () => {
     expect(rows).toHaveLength(2);
     for (const row of rows)
       expect(row).toMatch(/^\s+\d{4}-\d{2}-\d{2}T[\d:.]+Z\s+[\d.:a-f]+\s+[A-Z]+\s+\d{3}\s+\//);
-    expect(ui.out).toContain('count:        2');
+    expect(ui.out).toContain('count:   2');
     const more = ui.out.find((l) => l.startsWith('More: '));
     expect(more).toMatch(
       /^More: chatbot-ops invoke get_access_logs --limit 2 --all-time --local --cursor \S+$/,

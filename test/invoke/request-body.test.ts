@@ -144,6 +144,45 @@ describe('rendering', () => {
     expect(lines).toEqual(['path     count', '-------  -----', '/a           5', '/longer  12345']);
   });
 
+  it('shows a list of records as a table, error rates as percentages, and leaves the cursor out', () => {
+    const lines = renderData({
+      window: null,
+      endpoints: [
+        { endpoint: '/a', requests: 45, error_rate: 0.0444 },
+        { endpoint: '/b', requests: 7, error_rate: 0 },
+      ],
+      next_cursor: 'abc',
+    });
+    expect(lines).toEqual([
+      'window:  all time',
+      'endpoints:',
+      '  endpoint  requests  error_rate',
+      '  --------  --------  ----------',
+      '  /a              45       4.44%',
+      '  /b               7       0.00%',
+    ]);
+  });
+
+  it('shows list_intents as one block per intent with its parameter names', () => {
+    const lines = renderData({
+      intents: [
+        {
+          name: 'get_ip_activity',
+          description: 'One client address: request and error counts, first and last seen, and more words',
+          params: [{ name: 'ip_address', type: 'ip_address' }, { name: 'hours' }],
+        },
+        { name: 'health', description: 'Liveness', params: [] },
+      ],
+    });
+    expect(lines).toEqual([
+      'intents:',
+      '  get_ip_activity  One client address: request and error counts, first and last seen, and more words',
+      '                   params: ip_address, hours',
+      '  health           Liveness',
+      '                   params: none',
+    ]);
+  });
+
   it('shows a summary as key/value with nested blocks and the error rate as a percentage', () => {
     const lines = renderData({
       total_requests: 10,

@@ -4,6 +4,8 @@
  * (`--endpoint-url` points the URL the CLI builds at it). The real CLI parser runs every command.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -234,7 +236,36 @@ describe('invoke against the deployed API', () => {
   });
 });
 
+describe('invoke with CHATBOT_API_URL and CHATBOT_API_KEY', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('calls that API with that key, as --url and --api-key would', async () => {
+    vi.stubEnv('CHATBOT_API_URL', api.url);
+    vi.stubEnv('CHATBOT_API_KEY', KEY_VALUE);
+
+    const { code } = await cli('invoke', 'health');
+
+    expect(code).toBe(0);
+    expect(api.seen[0]?.headers['x-api-key']).toBe(KEY_VALUE);
+    expect(awsCalls()).toBe(0);
+  });
+});
+
 describe('invoke explains a failed answer', () => {
+  it('an API that cannot be reached, exit 1', async () => {
+    // Prepare: a loopback port that was free a moment ago and has nothing listening now
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const url = `http://127.0.0.1:${port}/prod/chatbot`;
+    // Act
+    const { code, err } = await cli('invoke', 'health', '--url', url, '--api-key', 'k');
+    // Assess
+    expect(code).toBe(1);
+    expect(err).toContain(`Error: could not reach ${url}: ECONNREFUSED`);
+  });
+
   it('403: the key is not on a usage plan of the stage', async () => {
     api.keys = new Set(['some-other-key']);
 

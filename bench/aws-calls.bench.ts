@@ -1,7 +1,10 @@
 /**
- * AWS calls made by `deploy`, counted by kind, against the in-memory fake account of the tests
- * (test/deploy/fake-account.ts, driving aws-sdk-client-mock): a full deploy on an empty account,
- * a no-op re-deploy (target: 0 mutating calls, fewer than 30 calls in all), and destroy.
+ * AWS calls made by `deploy`, counted by kind by the call-counter middleware that
+ * src/aws/clients.ts puts on every client, against the in-memory fake account of the tests
+ * (test/deploy/fake-account.ts in middleware mode: real clients, the fake answers at the end of
+ * the initialize step). Scenarios: a full deploy on an empty account, a no-op re-deploy (target:
+ * 0 mutating calls, fewer than 30 calls in all), status, destroy. The fake's own record of calls
+ * must agree with the middleware's counts, or the benchmark says so.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,7 @@ import {
   fastTiming,
   PRIVATE_SUBNETS,
   RDS_SG,
+  READ_ONLY,
   REGION,
   VPC,
 } from '../test/deploy/fake-account.js';
@@ -41,12 +45,13 @@ export async function run(): Promise<void> {
   );
   writeFileSync(zip, 'PK\u0003\u0004bench');
   process.env.CHATBOT_BENCH_DB_PASSWORD = 'bench-password';
-  const fake = new FakeAccount().start();
+  const fake = new FakeAccount().start('middleware');
   const endpoint = await fake.serveApi();
   const restore = useDeployTiming(fastTiming());
   const scenarios: Scenario[] = [];
   const measure = async (name: string, args: string[]) => {
     fake.clearCalls();
+    fake.counter.clear();
     const started = performance.now();
     const exitCode = await main(
       ['node', 'chatbot-ops', '--config', config, '--endpoint-url', endpoint, ...args],
@@ -56,12 +61,19 @@ export async function run(): Promise<void> {
       },
     );
     const ms = performance.now() - started;
-    const byKind = new Map<string, number>();
-    for (const k of fake.commandNames()) byKind.set(k, (byKind.get(k) ?? 0) + 1);
+    const byKind = new Map(fake.counter);
+    const recorded = new Map<string, number>();
+    for (const k of fake.commandNames()) recorded.set(k, (recorded.get(k) ?? 0) + 1);
+    const key = (m: Map<string, number>) => JSON.stringify([...m].sort());
+    if (key(byKind) !== key(recorded))
+      throw new Error(`${name}: the call-counter middleware and the fake account disagree`);
+    const total = [...byKind.values()].reduce((a, b) => a + b, 0);
     scenarios.push({
       name,
-      total: fake.calls.length,
-      mutating: fake.mutatingCalls().length,
+      total,
+      mutating: [...byKind]
+        .filter(([k]) => !READ_ONLY.test(k.split('.')[1] ?? ''))
+        .reduce((a, [, n]) => a + n, 0),
       byKind,
       ms,
       exitCode,

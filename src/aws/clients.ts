@@ -45,7 +45,7 @@ type AnyClient = {
         next: (a: unknown) => Promise<unknown>,
         ctx: { clientName?: string; commandName?: string },
       ) => (a: unknown) => Promise<unknown>,
-      o: { step: 'initialize'; name: string },
+      o: { step: 'initialize'; priority: 'high'; name: string },
     ) => void;
   };
 };
@@ -57,7 +57,8 @@ function countCalls(client: AnyClient, counter: CallCounter): void {
       counter.set(key, (counter.get(key) ?? 0) + 1);
       return next(args);
     },
-    { step: 'initialize', name: 'chatbotOpsCallCounter' },
+    // First of all: one count per send(), however many attempts the retry middleware makes.
+    { step: 'initialize', priority: 'high', name: 'chatbotOpsCallCounter' },
   );
 }
 
@@ -79,7 +80,12 @@ export function apiGatewayEndpointOverride(
  * Build the clients lazily: a command that only talks to Lambda never constructs the EC2 client.
  * The region comes from --region, then the SDK's own chain (AWS_REGION, the profile's config).
  */
-export function createAwsClients(settings: AwsSettings, counter?: CallCounter): AwsClients {
+export function createAwsClients(
+  settings: AwsSettings,
+  counter?: CallCounter,
+  /** Called once per client after it is built (the benchmark answers calls from its fake account). */
+  decorate?: (client: unknown) => void,
+): AwsClients {
   const base = {
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.profile ? { profile: settings.profile } : {}),
@@ -90,6 +96,7 @@ export function createAwsClients(settings: AwsSettings, counter?: CallCounter): 
     if (!cache.has(name)) {
       const client = make();
       if (counter) countCalls(client as unknown as AnyClient, counter);
+      decorate?.(client);
       cache.set(name, client);
     }
     return cache.get(name) as T;

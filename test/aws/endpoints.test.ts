@@ -21,6 +21,7 @@ import {
   type AwsClients,
   type AwsSettings,
   apiGatewayEndpointOverride,
+  type CallCounter,
   createAwsClients,
 } from '../../src/aws/clients.js';
 import { main } from '../../src/cli/main.js';
@@ -93,8 +94,8 @@ const everyClient: [
 ];
 
 /** Send one call through each client; errors (the 400s) are expected and ignored. */
-async function callEveryClient(settings: AwsSettings): Promise<void> {
-  const clients = createAwsClients(settings);
+async function callEveryClient(settings: AwsSettings, counter?: CallCounter): Promise<void> {
+  const clients = createAwsClients(settings, counter);
   for (const [, , call] of everyClient) await call(clients).catch(() => undefined);
 }
 
@@ -183,6 +184,26 @@ describe('every client goes to the override', () => {
       port: Number(new URL(viaFlag.url).port),
       path: '/base',
     });
+  });
+});
+
+describe('the call counter (the benchmark counts with it)', () => {
+  it('counts one call per send by Service.Command on every client, a failed call included', async () => {
+    const counter: CallCounter = new Map();
+
+    await callEveryClient({ region: 'eu-west-1', endpointUrl: viaFlag.url }, counter);
+    await callEveryClient({ region: 'eu-west-1', endpointUrl: viaFlag.url }, counter);
+
+    expect(Object.fromEntries(counter)).toEqual({
+      'Lambda.ListFunctions': 2,
+      'APIGateway.GetRestApis': 2,
+      'IAM.ListRoles': 2,
+      'EC2.DescribeVpcs': 2,
+      'CloudWatch.DescribeAlarms': 2,
+      'CloudWatchLogs.DescribeLogGroups': 2,
+      'STS.GetCallerIdentity': 2,
+    });
+    expect(viaFlag.seen).toHaveLength(2 * everyClient.length);
   });
 });
 

@@ -5,6 +5,13 @@
  */
 import * as lambda from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createAwsClients } from '../../src/aws/clients.js';
+import { resolveAwsSession } from '../../src/aws/sts.js';
+import { loadConfig } from '../../src/config.js';
+import { loadFunctionCode } from '../../src/deploy/code.js';
+import { applyPlan, readAndPlan } from '../../src/deploy/deploy.js';
+import { deployTiming } from '../../src/deploy/step-env.js';
+import { generateApiKeyValue } from '../../src/deploy/usage-plan.js';
 import { hashApiKey } from '../../src/lambda/api-keys.js';
 import {
   ACCOUNT,
@@ -304,6 +311,38 @@ describe('waiting on AWS', () => {
     expect(inputsOf('CreateFunction')).toHaveLength(3);
     expect(world.fake.functions.size).toBe(1);
     expect(world.clock.slept).toBeGreaterThan(0);
+  });
+
+  it("tells the step's spinner that it waits for the role, attempt by attempt", async () => {
+    world.fake.rolePropagation.set('ChatbotLambdaRole', 2);
+    const aws = createAwsClients({ region: REGION });
+    const session = await resolveAwsSession(aws);
+    const { config } = loadConfig(world.configPath);
+    const inputs = {
+      config,
+      code: await loadFunctionCode(world.zipPath),
+      dbPassword: DB_PASSWORD,
+      newKeyValue: generateApiKeyValue(),
+    };
+    const plan = await readAndPlan({ aws, session }, inputs, ['role', 'network', 'function']);
+    const progress: string[] = [];
+
+    await applyPlan(aws, session, deployTiming(), inputs, plan, {
+      onStep: (step) => ({
+        progress: (text) => progress.push(`${step.command}: ${text}`),
+        done: () => undefined,
+      }),
+    });
+
+    expect(progress.filter((p) => /role/.test(p))).toEqual([
+      expect.stringMatching(
+        /^create-function: waiting for the new role to be usable by Lambda \(attempt 2, \d+ s\)$/,
+      ),
+      expect.stringMatching(
+        /^create-function: waiting for the new role to be usable by Lambda \(attempt 3, \d+ s\)$/,
+      ),
+    ]);
+    expect(world.fake.functions.size).toBe(1);
   });
 
   it('gives up after about two minutes with a message about the role', async () => {

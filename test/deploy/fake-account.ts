@@ -17,7 +17,7 @@ import * as iam from '@aws-sdk/client-iam';
 import * as lambda from '@aws-sdk/client-lambda';
 import * as sts from '@aws-sdk/client-sts';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
-import { createAwsClients } from '../../src/aws/clients.js';
+import { type CallCounter, createAwsClients } from '../../src/aws/clients.js';
 import type { Clock, Timing } from '../../src/aws/timing.js';
 
 export const ACCOUNT = '123456789012';
@@ -78,6 +78,9 @@ export interface FakeAccountOptions {
 export class FakeAccount {
   calls: Call[] = [];
   private failures = new Map<string, Error[]>();
+  private mode: 'mock' | 'middleware' = 'mock';
+  /** Per client class name: the service label and its command handlers. */
+  private services = new Map<string, { service: string; table: Map<string, Handler> }>();
   private stubs: AwsStub<any, any, any>[] = [];
   private server: Server | undefined;
   private nextId = 1;
@@ -180,8 +183,15 @@ export class FakeAccount {
     });
   }
 
-  /** Install the mocks on every client class. Call `stop()` after the test. */
-  start(): this {
+  /**
+   * Install the fake on every client class. `mock` (the tests): aws-sdk-client-mock replaces
+   * `send`. `middleware` (the benchmark): nothing global; `awsFactory` builds real clients whose
+   * middleware stack runs (the call counter of src/aws/clients.ts included) and whose last
+   * initialize middleware answers from this account instead of serializing a request.
+   * Call `stop()` after the test.
+   */
+  start(mode: 'mock' | 'middleware' = 'mock'): this {
+    this.mode = mode;
     this.install('STS', sts.STSClient, [
       [
         sts.GetCallerIdentityCommand,
@@ -203,8 +213,17 @@ export class FakeAccount {
     this.server?.close();
   }
 
-  /** The awsFactory for main(): real client objects whose send() the mocks replace. */
-  awsFactory = (settings: Parameters<typeof createAwsClients>[0]) => createAwsClients(settings);
+  /** Calls counted by the clients' own middleware (src/aws/clients.ts), in `middleware` mode. */
+  counter: CallCounter = new Map();
+
+  /**
+   * The awsFactory for main(): real client objects whose send() the mocks replace, or (middleware
+   * mode) whose middleware stack counts the call and hands it to this account.
+   */
+  awsFactory = (settings: Parameters<typeof createAwsClients>[0]) =>
+    this.mode === 'middleware'
+      ? createAwsClients(settings, this.counter, (client) => this.attach(client))
+      : createAwsClients(settings);
 
   /** The next call of this command fails with this error (default: a 500-like service error). */
   failOnce(command: string, error?: Error): void {
@@ -270,17 +289,40 @@ export class FakeAccount {
     Client: new (c: object) => any,
     handlers: [new (i: any) => any, Handler][],
   ): void {
+    const table = new Map<string, Handler>();
+    for (const [Command, handle] of handlers) table.set(Command.name.replace(/Command$/, ''), handle);
+    this.services.set(Client.name, { service, table });
+    if (this.mode === 'middleware') return;
     const stub = mockClient(Client);
-    for (const [Command, handle] of handlers) {
+    for (const [Command] of handlers) {
       const command = Command.name.replace(/Command$/, '');
-      stub.on(Command).callsFake(async (input: Input) => {
-        this.calls.push({ service, command, input });
-        const injected = this.failures.get(command)?.shift();
-        if (injected) throw injected;
-        return { ...meta, ...((await handle(input)) as object) };
-      });
+      stub.on(Command).callsFake((input: Input) => this.answer(service, table, command, input));
     }
     this.stubs.push(stub);
+  }
+
+  /** Record the call, fail it when told to, else let the account handle it. */
+  private async answer(service: string, table: Map<string, Handler>, command: string, input: Input) {
+    this.calls.push({ service, command, input });
+    const injected = this.failures.get(command)?.shift();
+    if (injected) throw injected;
+    const handle = table.get(command);
+    if (!handle) throw new Error(`the fake account does not model ${service}.${command}`);
+    return { ...meta, ...((await handle(input)) as object) };
+  }
+
+  /** For `middleware` mode: answer every command of this client from the account. */
+  private attach(client: unknown): void {
+    (client as { middlewareStack: { add: (...a: any[]) => void } }).middlewareStack.add(
+      (_next: unknown, context: { clientName?: string; commandName?: string }) =>
+        async (args: { input: Input }) => {
+          const entry = this.services.get(context.clientName ?? '');
+          if (!entry) throw new Error(`the fake account does not model ${context.clientName}`);
+          const command = (context.commandName ?? '').replace(/Command$/, '');
+          return { output: await this.answer(entry.service, entry.table, command, args.input), response: {} };
+        },
+      { step: 'initialize', priority: 'low', name: 'fakeAccountAnswer' },
+    );
   }
 
   private clampThrottle(t: Input): Input {

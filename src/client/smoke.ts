@@ -3,6 +3,7 @@
  * for a good request, and the refusals for a missing key, a wrong key, an unknown intent and bad params.
  */
 import { type ApiResponse, callApi } from './api-client.js';
+import { explainFailure } from './explain.js';
 import type { ApiTarget } from './target.js';
 
 export interface CheckResult {
@@ -11,6 +12,8 @@ export interface CheckResult {
   ms: number;
   /** What was seen when it failed; the status when it passed. */
   detail: string;
+  /** For a failure: what it means and what to do, when that is known. */
+  hint?: string;
 }
 
 interface SmokeCheck {
@@ -119,6 +122,23 @@ export const SMOKE_CHECKS: SmokeCheck[] = [
   },
 ];
 
+/** Why a failed check failed, in the words `invoke` uses for the same answer. */
+function hintFor(check: SmokeCheck, r: ApiResponse, target: ApiTarget): string | undefined {
+  if (check.key !== 'valid' && r.status >= 200 && r.status < 300) {
+    return check.key === 'none'
+      ? 'The API answered without a key: the POST method needs apiKeyRequired and the stage a redeployment after it (`chatbot-ops create-api`; `chatbot-ops doctor` checks both).'
+      : "A key nobody issued was accepted: the function's API_KEYS or the usage plan lets any key through; run `chatbot-ops doctor`.";
+  }
+  if (
+    check.key === 'valid' &&
+    (r.status === 401 || r.status === 403 || r.status === 429 || r.status >= 500)
+  ) {
+    const why = explainFailure(r, target);
+    return why.hint ? `${why.message}. ${why.hint}` : why.message;
+  }
+  return undefined;
+}
+
 /** A key of API Gateway's shape that no usage plan holds. */
 const WRONG_KEY = 'chatbotOpsSmokeTestWrongKey0000000000000';
 
@@ -132,11 +152,13 @@ export async function runSmokeChecks(
     const started = performance.now();
     const apiKey = check.key === 'valid' ? target.apiKey : check.key === 'wrong' ? WRONG_KEY : null;
     let problem: string | undefined;
+    let hint: string | undefined;
     let status = 0;
     try {
       const r = await callApi(target.url, JSON.stringify(check.body), { apiKey, timeoutMs: 35_000 });
       status = r.status;
       problem = check.verify(r);
+      if (problem !== undefined) hint = hintFor(check, r, target);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       problem = `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
@@ -146,6 +168,7 @@ export async function runSmokeChecks(
       passed: problem === undefined,
       ms: Math.round(performance.now() - started),
       detail: problem ?? `HTTP ${status}`,
+      ...(hint ? { hint } : {}),
     });
   }
   return results;

@@ -25,6 +25,7 @@ export const register: CommandModule = (program, run) => {
           const mark = r.passed ? style.green('✔ pass') : style.red('✖ fail');
           ctx.ui.info(`${mark}  ${r.name} ${style.dim(`(${r.ms} ms)`)}`);
           if (!r.passed) ctx.ui.info(`        ${r.detail}`);
+          if (r.hint) ctx.ui.info(`        ${style.dim(r.hint)}`);
         }
         const failed = results.filter((r) => !r.passed).length;
         ctx.ui.info(

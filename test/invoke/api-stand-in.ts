@@ -91,11 +91,18 @@ export interface ApiStandIn {
   script: ScriptedAnswer[];
   /** Keys API Gateway accepts; another key or none gets 403 Forbidden. */
   keys: Set<string>;
+  /** A method without apiKeyRequired: a request with no key at all goes through. */
+  keyOptional: boolean;
   close(): Promise<void>;
 }
 
 export async function startApiStandIn(apiId: string, acceptedKey: string): Promise<ApiStandIn> {
-  const standIn = { seen: [] as SeenRequest[], script: [] as ScriptedAnswer[], keys: new Set([acceptedKey]) };
+  const standIn = {
+    seen: [] as SeenRequest[],
+    script: [] as ScriptedAnswer[],
+    keys: new Set([acceptedKey]),
+    keyOptional: false,
+  };
   const path = `/restapis/${apiId}/prod/_user_request_/chatbot`;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -107,7 +114,7 @@ export async function startApiStandIn(apiId: string, acceptedKey: string): Promi
       const answer: ScriptedAnswer =
         req.url !== path || req.method !== 'POST'
           ? { status: 403, body: { message: 'Missing Authentication Token' } }
-          : typeof key !== 'string' || !standIn.keys.has(key)
+          : (key === undefined && !standIn.keyOptional) || (typeof key === 'string' && !standIn.keys.has(key))
             ? { status: 403, body: { message: 'Forbidden' } }
             : (standIn.script.shift() ?? backendAnswer(body));
       res.writeHead(answer.status, {

@@ -51,6 +51,7 @@ beforeEach(() => {
   api.seen.length = 0;
   api.script.length = 0;
   api.keys = new Set([KEY_VALUE]);
+  api.keyOptional = false;
 });
 afterEach(() => vi.useRealTimers());
 
@@ -597,6 +598,35 @@ describe('test against the deployed API', () => {
     );
     expect(ui.out[failed + 1]?.trim()).toBe('data.status_breakdown should be an object');
     expect(ui.out.at(-1)).toBe('1 of 6 checks failed.');
+  });
+
+  it('says what to fix when the API answers without a key', async () => {
+    api.keyOptional = true;
+
+    const { code, ui } = await cli('test');
+
+    expect(code).toBe(1);
+    const failed = ui.out.findIndex((l) => l.startsWith('✖ fail'));
+    expect(ui.out[failed]).toMatch(/^✖ fail {2}no API key is refused with 403 \(\d+ ms\)$/);
+    expect(ui.out[failed + 1]).toMatch(/^ {8}expected 403, got 200 /);
+    expect(ui.out[failed + 2]).toContain('the POST method needs apiKeyRequired');
+    expect(ui.out.filter((l) => l.startsWith('✖ fail'))).toHaveLength(1);
+  });
+
+  it("explains the 401s when the function's API_KEYS lacks the key", async () => {
+    const unauthorized = {
+      status: 401,
+      body: { request_id: REQUEST_ID, success: false, error: 'Unauthorized', error_code: 'UNAUTHORIZED' },
+    };
+    api.script.push(unauthorized, unauthorized, unauthorized, unauthorized);
+
+    const { code, out } = await cli('test', '--json');
+
+    expect(code).toBe(1);
+    const report = JSON.parse(out) as { checks: { name: string; passed: boolean; hint?: string }[] };
+    expect(report.checks.map((c) => c.passed)).toEqual([false, false, true, true, false, false]);
+    expect(report.checks[0]?.hint).toMatch(/^401 Unauthorized: .*not in the function's API_KEYS/);
+    expect(report.checks[2]).not.toHaveProperty('hint');
   });
 
   it('reports every check with --json', async () => {

@@ -100,6 +100,8 @@ const timedOut = (cause: unknown) =>
 
 export class Database {
   private pool: Promise<Pool> | undefined;
+  /** Pools given up on (their connections found dead, or their login refused). */
+  private readonly retired = new WeakSet<Promise<Pool>>();
   private readonly statementPrefix: string;
   private readonly connectTimeoutMs: number;
 
@@ -122,7 +124,15 @@ export class Database {
     this.options.onStatement?.(sql, values);
     for (let attempt = 1; ; attempt++) {
       const pool = this.currentPool();
-      const connection = await this.acquire(pool);
+      let connection: PoolConnection;
+      try {
+        connection = await this.acquire(pool);
+      } catch (err) {
+        // A statement running beside this one (get_traffic_summary sends three) found the pool's
+        // connections dead and retired it while this one waited for a connection: use the new pool.
+        if (attempt === 1 && this.retired.has(pool)) continue;
+        throw err;
+      }
       try {
         const [rows] = await connection.execute({
           sql: this.statementPrefix + sql,
@@ -200,6 +210,7 @@ export class Database {
   private retire(pool: Promise<Pool>): void {
     if (this.pool !== pool) return;
     this.pool = undefined;
+    this.retired.add(pool);
     // end() lets statements already running on other connections finish before closing them.
     void pool.then((p) => p.end()).catch(() => {});
   }

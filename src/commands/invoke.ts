@@ -160,6 +160,7 @@ async function sendDirect(
   const event = parseJson(bodyText);
   if (event === undefined) throw new UsageError('--direct needs a JSON body: the event is the body itself');
   const functionName = ctx.config().function.name;
+  ctx.ui.debug(`Lambda Invoke ${functionName} (RequestResponse), event: ${bodyText}`);
   const started = performance.now();
   const { answer: out, attempts } = await withRetries(
     () => invokeDirect(ctx, event),
@@ -196,6 +197,9 @@ async function send(
   const retries = flags.retry === undefined ? 0 : assertInteger(flags.retry, '--retry', 0, 10);
   if (flags.direct) return sendDirect(ctx, bodyText, retries, deps);
   const target = await resolveTarget(ctx, flags);
+  const keyFrom = { aws: 'read from API Gateway', local: 'of the local stack', url: 'given' }[target.source];
+  ctx.ui.debug(`POST ${target.url} (x-api-key ${keyFrom}, not shown)`);
+  ctx.ui.debug(`body: ${bodyText}`);
   const response = await callApi(target.url, bodyText, {
     apiKey: target.apiKey,
     retries,

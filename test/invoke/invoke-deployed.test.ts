@@ -95,6 +95,32 @@ describe('invoke against the deployed API', () => {
     expect(`${out}\n${err}`).not.toContain(KEY_VALUE);
   });
 
+  it('shows the request with --verbose, never the key', async () => {
+    const ui = recordingUi({ verbose: true });
+
+    const code = await main(
+      [
+        'node',
+        'chatbot-ops',
+        '--config',
+        config,
+        '--endpoint-url',
+        api.origin,
+        'invoke',
+        'health',
+        '--verbose',
+      ],
+      { ui },
+    );
+
+    expect(code).toBe(0);
+    expect(ui.err).toEqual([
+      `POST ${api.url} (x-api-key read from API Gateway, not shown)`,
+      'body: {"intent":"health","params":{}}',
+    ]);
+    expect([...ui.out, ...ui.err].join('\n')).not.toContain(KEY_VALUE);
+  });
+
   it('shows log entries as a table and the command that fetches the next page', async () => {
     const { code, ui } = await cli('invoke', 'get_access_logs', '--ip', '192.168.1.1', '--limit', '2');
 

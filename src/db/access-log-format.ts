@@ -260,6 +260,9 @@ export function parseLine(line: string, format: LogFormat | 'any' = 'any'): Pars
   const isCombined = trailing.length >= 2 && trailing[0]?.quoted === true && trailing[1]?.quoted === true;
   const seen: LogFormat = isCombined ? 'combined' : 'common';
   if (format !== 'any' && format !== seen) {
+    // A combined line cut off after its referrer looks like common + one extra quoted field.
+    if (format === 'combined' && trailing.length === 1 && trailing[0]?.quoted)
+      return fail('truncated line: "user-agent" field missing');
     return fail(
       format === 'combined'
         ? 'no "referrer" "user-agent" fields (combined format expected)'

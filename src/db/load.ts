@@ -137,23 +137,15 @@ export async function loadLogs(
   const firstErrors: LoadReport['firstErrors'] = [];
   let runErrors = 0;
 
+  // Every path is checked before anything is loaded, so a typo in the last name does not leave
+  // the first files loaded and the command half done.
+  const sizes = new Map<string, number>();
+  for (const input of inputs) if (input !== '-') sizes.set(input, fileSize(input));
+
   for (const input of inputs) {
     const isStdin = input === '-';
     const label = isStdin ? '(stdin)' : input;
-    let totalBytes: number | undefined;
-    if (!isStdin) {
-      try {
-        const st = statSync(input);
-        if (!st.isFile()) throw new UserError(`${input} is not a file`, { exitCode: 2 });
-        totalBytes = st.size;
-      } catch (err) {
-        if (err instanceof UserError) throw err;
-        throw new UserError(`cannot read ${input}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-          exitCode: 2,
-          hint: 'Check the path; use - to read from standard input.',
-        });
-      }
-    }
+    const totalBytes = sizes.get(input);
 
     // A file's hash is known before reading it for real, so a loaded file is skipped without work.
     const knownSha = isStdin
@@ -328,6 +320,21 @@ export async function loadLogs(
     }
   }
   return summarise(files, firstErrors);
+}
+
+/** The size of a file to load; a missing path, a directory or an unreadable file is a UserError naming it. */
+function fileSize(input: string): number {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(input);
+  } catch (err) {
+    throw new UserError(`cannot read ${input} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
+      exitCode: 2,
+      hint: 'Check the path; use - to read from standard input.',
+    });
+  }
+  if (!st.isFile()) throw new UserError(`${input} is not a file`, { exitCode: 2 });
+  return st.size;
 }
 
 /** Reading problems of an input as UserErrors; anything else unchanged. */

@@ -48,6 +48,26 @@ describe('parseLine: good lines', () => {
       { ip_address: '2001:db8::1' },
     ],
     [
+      'bracketed IPv6 client, brackets dropped',
+      '[2001:db8::2] - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "-"',
+      { ip_address: '2001:db8::2' },
+    ],
+    [
+      'longest IPv6 spelling fits the column',
+      'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5',
+      { ip_address: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255' },
+    ],
+    [
+      'escaped quote inside the request line',
+      '10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /a\\"b?x=\\"1\\" HTTP/1.1" 404 1 "-" "-"',
+      { endpoint: '/a"b', query_string: 'x="1"' },
+    ],
+    [
+      'brackets and quotes inside the user agent do not end the field',
+      '10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "x] [y \\" \\"z"',
+      { user_agent: 'x] [y " "z' },
+    ],
+    [
       'IPv4-mapped IPv6 becomes the IPv4 address',
       '::ffff:10.1.2.3 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "-"',
       { ip_address: '10.1.2.3' },
@@ -228,6 +248,17 @@ describe('parseLine: bad lines', () => {
     // Assess
     expect(parsed.ok).toBe(false);
     expect(parsed.ok ? '' : parsed.reason).toMatch(reason);
+  });
+
+  it('a combined line cut off after the referrer is a truncated line when combined is expected', () => {
+    // Prepare
+    const line = '10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "https://example.com/"';
+
+    // Act
+    const parsed = parseLine(line, 'combined');
+
+    // Assess
+    expect(parsed).toEqual({ ok: false, reason: 'truncated line: "user-agent" field missing' });
   });
 
   it.each<['combined' | 'common', string]>([

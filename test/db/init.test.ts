@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/server.js';
 import { testServer } from '../support/database.js';
-import { runDb } from './db-cli.js';
+import { runDb, scratchDir } from './db-cli.js';
 
 const created: string[] = [];
 const newName = () => {
@@ -96,6 +98,41 @@ describe('db init', () => {
       unchanged: ['table access_logs', 'table load_history'],
     });
     expect(await schemaSnapshot(database)).toEqual(before);
+  });
+
+  it('leaves loaded rows and load history exactly as they were when run again', async () => {
+    // Prepare
+    const database = newName();
+    await runDb(database, ['init']);
+    const file = join(scratchDir(), 'a.log');
+    writeFileSync(
+      file,
+      [
+        '10.0.0.1 - - [10/Oct/2025:13:55:36 +0000] "GET /a?x=1 HTTP/1.1" 200 10 "-" "curl/8"',
+        '2001:db8::1 - - [10/Oct/2025:13:55:37 +0000] "POST /b HTTP/1.1" 500 - "https://r/" "ua" 0.5',
+      ].join('\n'),
+    );
+    await runDb(database, ['load', file]);
+    const contents = async () => {
+      const conn = await admin();
+      await conn.query(`USE \`${database}\``);
+      const [rows] = await conn.query('SELECT * FROM access_logs ORDER BY id');
+      const [history] = await conn.query('SELECT * FROM load_history');
+      const [[status]] = (await conn.query("SHOW TABLE STATUS LIKE 'access_logs'")) as unknown as [
+        Record<string, unknown>[],
+      ];
+      await conn.end();
+      return { rows, history, nextId: status?.Auto_increment };
+    };
+    const before = await contents();
+
+    // Act
+    const again = await runDb(database, ['init'], { json: true });
+
+    // Assess
+    expect(again.result).toMatchObject({ databaseCreated: false, created: [] });
+    expect((before.rows as unknown[]).length).toBe(2);
+    expect(await contents()).toEqual(before);
   });
 
   it('adds an index missing from an existing table and keeps its rows', async () => {

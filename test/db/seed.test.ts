@@ -68,6 +68,12 @@ describe('db seed', () => {
               SUM(referrer IS NULL) AS no_referrer, SUM(user_agent IS NULL) AS no_agent
          FROM access_logs`,
     )) as unknown as [[Record<string, number | string | Date>]];
+    const [topPaths] = await a.pool.query(
+      'SELECT endpoint, COUNT(*) AS n FROM access_logs GROUP BY endpoint ORDER BY n DESC LIMIT 5',
+    );
+    const [[{ paths }]] = (await a.pool.query(
+      'SELECT COUNT(DISTINCT endpoint) AS paths FROM access_logs',
+    )) as unknown as [[{ paths: number }]];
     const [top] = await a.pool.query(
       'SELECT ip_address, COUNT(*) AS n FROM access_logs GROUP BY ip_address ORDER BY n DESC LIMIT 10',
     );
@@ -95,6 +101,10 @@ describe('db seed', () => {
     const topTen = (top as { n: number }[]).reduce((s, r) => s + Number(r.n), 0);
     expect(Number(summary.ips)).toBeGreaterThan(1_000);
     expect(topTen / n).toBeGreaterThan(0.15);
+    // Paths too: thousands of distinct ones, the five busiest a quarter or more of all requests.
+    const topFive = (topPaths as { n: number }[]).reduce((s, r) => s + Number(r.n), 0);
+    expect(Number(paths)).toBeGreaterThan(1_000);
+    expect(topFive / n).toBeGreaterThan(0.25);
     const [{ ok_ms, err_ms }] = slow as { ok_ms: string; err_ms: string }[] as [
       { ok_ms: string; err_ms: string },
     ];

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { invokeDirect } from '../aws/api-target.js';
-import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { assertInteger, type CommandModule, type Context, type GlobalOptions } from '../cli/context.js';
 import {
   type ApiResponse,
   callApi,
@@ -42,17 +42,32 @@ const REPEATED_FLAGS: [keyof InvokeFlags, string][] = [
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+/** Global options that choose the deployment, repeated before the command. */
+const REPEATED_GLOBALS: [keyof GlobalOptions, string][] = [
+  ['config', '--config'],
+  ['region', '--region'],
+  ['profile', '--profile'],
+  ['endpointUrl', '--endpoint-url'],
+];
+
 /**
- * The command that fetches the next page: the same request with --cursor. Relative times are repeated as
- * the absolute times this request used, so the next page reads the same window. The key is never repeated.
+ * The command that fetches the next page: the same request with --cursor, against the same deployment
+ * (the global options that chose it). Relative times are repeated as the absolute times this request
+ * used, so the next page reads the same window. The key is never repeated.
  */
 export function continuationCommand(
   intent: string,
   flags: InvokeFlags,
   params: Record<string, unknown>,
   cursor: string,
+  globals: Partial<GlobalOptions> = {},
 ): string {
-  const parts = ['chatbot-ops', 'invoke', intent];
+  const parts = ['chatbot-ops'];
+  for (const [key, flag] of REPEATED_GLOBALS) {
+    const v = globals[key];
+    if (typeof v === 'string') parts.push(flag, shellQuote(v));
+  }
+  parts.push('invoke', intent);
   const resolved: InvokeFlags = {
     ...flags,
     ...(typeof params.start_time === 'string' ? { since: params.start_time } : {}),
@@ -249,7 +264,7 @@ export async function invokeAction(
     ctx.ui.info(
       intent === undefined
         ? `More: put "cursor": "${cursor}" in the params of the body for the next page`
-        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor)}`,
+        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor, ctx.options)}`,
     );
   }
   const footer = [

@@ -134,8 +134,9 @@ describe('invoke against the deployed API', () => {
       '  2026-11-29T11:58:00.123Z  192.168.1.1  GET             404  /missing                  35         512',
     ]);
     expect(ui.out).toContain('count:   2');
+    // The same deployment (config, endpoint) and request, from the cursor on.
     expect(ui.out).toContain(
-      'More: chatbot-ops invoke get_access_logs --ip 192.168.1.1 --limit 2 --cursor eyJ0IjoxfQ.c2ln',
+      `More: chatbot-ops --config ${config} --endpoint-url ${api.origin} invoke get_access_logs --ip 192.168.1.1 --limit 2 --cursor eyJ0IjoxfQ.c2ln`,
     );
     expect(ui.out.at(-1)).toMatch(new RegExp(`^200 in \\d+ ms, request id ${REQUEST_ID}$`));
   });

@@ -127,6 +127,13 @@ describe('continuationCommand', () => {
     );
   });
 
+  it('repeats the global options that chose the deployment', () => {
+    const globals = { region: 'eu-west-1', profile: 'ops team', json: true, verbose: true, yes: false };
+    expect(continuationCommand('get_access_logs', {}, {}, 'c', globals)).toBe(
+      "chatbot-ops --region eu-west-1 --profile 'ops team' invoke get_access_logs --cursor c",
+    );
+  });
+
   it('quotes what the shell would split', () => {
     const flags = { endpoint: "/a b's" };
     expect(continuationCommand('get_access_logs', flags, {}, 'c')).toBe(

@@ -166,31 +166,68 @@ export async function applyDestroy(
   options: { keepLogs: boolean },
 ): Promise<void> {
   const { aws } = env;
-  if (current.alarms.length > 0) await deleteAlarms(aws.cloudwatch, current.alarms);
-  for (const p of current.usagePlans) {
-    for (const keyId of p.keyIds) await removeUsagePlanKey(aws.apigateway, p.id, keyId);
-    // A plan still attached to a stage cannot be deleted.
-    await updateUsagePlan(
-      aws.apigateway,
-      p.id,
-      p.apiStages.map((s) => ({ op: 'remove' as const, path: '/apiStages', value: `${s.apiId}:${s.stage}` })),
-    );
-    await deleteUsagePlan(aws.apigateway, p.id);
-  }
-  for (const k of current.apiKeyIds) await deleteApiKey(aws.apigateway, k);
-  for (const id of current.apiIds) await deleteRestApi(aws.apigateway, id);
-  if (current.functionExists) await deleteFunction(aws.lambda, config.function.name);
-  if (current.lambdaGroup) await waitForNetworkInterfacesGone(env, current.lambdaGroup.id);
-  if (current.logGroup && !options.keepLogs) await deleteLogGroup(aws.logs, current.logGroup);
-  const ingress = rdsIngress(current);
-  if (ingress && current.rdsGroup) await revokeRules(aws.ec2, current.rdsGroup.id, 'ingress', [ingress]);
-  if (current.lambdaGroup) {
-    const outcome = await deleteSecurityGroup(aws.ec2, current.lambdaGroup.id);
-    if (outcome === 'in-use') {
-      throw new UserError(`the security group ${current.lambdaGroup.id} is still in use`, {
-        hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${current.lambdaGroup.id}; then run destroy again.`,
-      });
+  // What is being removed, so an AWS error says where destroy stopped.
+  let removing = '';
+  const at = (what: string) => {
+    removing = what;
+  };
+  try {
+    at(`alarms ${current.alarms.join(', ')}`);
+    if (current.alarms.length > 0) await deleteAlarms(aws.cloudwatch, current.alarms);
+    for (const p of current.usagePlans) {
+      at(`usage plan ${p.name} (${p.id})`);
+      for (const keyId of p.keyIds) await removeUsagePlanKey(aws.apigateway, p.id, keyId);
+      // A plan still attached to a stage cannot be deleted.
+      await updateUsagePlan(
+        aws.apigateway,
+        p.id,
+        p.apiStages.map((s) => ({
+          op: 'remove' as const,
+          path: '/apiStages',
+          value: `${s.apiId}:${s.stage}`,
+        })),
+      );
+      await deleteUsagePlan(aws.apigateway, p.id);
     }
+    for (const k of current.apiKeyIds) {
+      at(`API key ${k}`);
+      await deleteApiKey(aws.apigateway, k);
+    }
+    for (const id of current.apiIds) {
+      at(`REST API ${id}`);
+      await deleteRestApi(aws.apigateway, id);
+    }
+    at(`Lambda function ${config.function.name}`);
+    if (current.functionExists) await deleteFunction(aws.lambda, config.function.name);
+    if (current.lambdaGroup) {
+      at(`the network interfaces in ${current.lambdaGroup.id}`);
+      await waitForNetworkInterfacesGone(env, current.lambdaGroup.id);
+    }
+    at(`log group ${current.logGroup}`);
+    if (current.logGroup && !options.keepLogs) await deleteLogGroup(aws.logs, current.logGroup);
+    const ingress = rdsIngress(current);
+    at(`the ingress rule of ${current.rdsGroup?.id}`);
+    if (ingress && current.rdsGroup) await revokeRules(aws.ec2, current.rdsGroup.id, 'ingress', [ingress]);
+    if (current.lambdaGroup) {
+      at(`security group ${current.lambdaGroup.id}`);
+      const outcome = await deleteSecurityGroup(aws.ec2, current.lambdaGroup.id);
+      if (outcome === 'in-use') {
+        throw new UserError(`the security group ${current.lambdaGroup.id} is still in use`, {
+          hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${current.lambdaGroup.id}; then run destroy again.`,
+        });
+      }
+    }
+    at(`IAM role ${config.function.role}`);
+    if (current.roleExists) await deleteRoleCompletely(aws.iam, config.function.role);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const e = err as Error;
+    throw new UserError(
+      `destroy stopped while removing ${removing}: ${e?.name ? `${e.name}: ` : ''}${e?.message ?? String(err)}`,
+      {
+        hint: 'Fix the cause (permissions, a resource still in use), then run `chatbot-ops destroy` again: it continues with what is left.',
+        cause: err,
+      },
+    );
   }
-  if (current.roleExists) await deleteRoleCompletely(aws.iam, config.function.role);
 }

@@ -115,3 +115,50 @@ describe('destroy', () => {
     expect(world.fake.roles.size).toBe(0);
   });
 });
+
+describe('destroy interrupted', () => {
+  it.each([
+    ['DeleteAlarms', 'alarms chatbot-api-prod-4xx, chatbot-backend-errors'],
+    ['DeleteUsagePlanKey', 'usage plan chatbot-usage-plan'],
+    ['UpdateUsagePlan', 'usage plan chatbot-usage-plan'],
+    ['DeleteUsagePlan', 'usage plan chatbot-usage-plan'],
+    ['DeleteApiKey', 'API key'],
+    ['DeleteRestApi', 'REST API'],
+    ['DeleteFunction', 'Lambda function chatbot-backend'],
+    ['DescribeNetworkInterfaces', 'the network interfaces in sg-'],
+    ['DeleteLogGroup', 'log group /aws/lambda/chatbot-backend'],
+    ['RevokeSecurityGroupIngress', `the ingress rule of ${RDS_SG}`],
+    ['DeleteSecurityGroup', 'security group sg-'],
+    ['DetachRolePolicy', 'IAM role ChatbotLambdaRole'],
+    ['DeleteRolePolicy', 'IAM role ChatbotLambdaRole'],
+    ['DeleteRole', 'IAM role ChatbotLambdaRole'],
+  ])('%s fails once: destroy stops naming %s, a re-run removes the rest', async (command, resource) => {
+    await deploy();
+    world.fake.failOnce(command);
+
+    const first = await world.run(['destroy', '--yes']);
+    const second = await world.run(['destroy', '--yes']);
+    world.fake.clearCalls();
+    const third = await world.run(['destroy', '--yes']);
+
+    expect(first.code).toBe(1);
+    expect(first.text).toContain(`destroy stopped while removing ${resource}`);
+    expect(first.text).toContain(`${command} failed (injected)`);
+    expect(first.text).toMatch(/run `chatbot-ops destroy` again/);
+    expect(second.code).toBe(0);
+    const f = world.fake;
+    expect([
+      f.roles.size,
+      f.functions.size,
+      f.logGroups.size,
+      f.apis.size,
+      f.apiKeys.size,
+      f.usagePlans.size,
+      f.alarms.size,
+    ]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    expect([...f.groups.keys()]).toEqual([RDS_SG]);
+    expect(f.groups.get(RDS_SG)?.IpPermissions).toEqual([]);
+    expect(third.text).toMatch(/Nothing to remove/);
+    expect(mutating()).toEqual([]);
+  });
+});

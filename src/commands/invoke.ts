@@ -302,9 +302,12 @@ export const register: CommandModule = (program, run) => {
     .option('--body <file>', 'send this raw JSON body (- for standard input) instead of building one')
     .option('--local', 'the local stack (chatbot-ops local up)')
     .option('--url <url>', 'any deployment of the API (or CHATBOT_API_URL)')
-    .option('--api-key <key>', 'key for --url (or CHATBOT_API_KEY)')
+    .option(
+      '--api-key <key>',
+      'the key to send: required with --url (or CHATBOT_API_KEY); else replaces the one read from API Gateway or the local stack',
+    )
     .option('--direct', 'invoke the Lambda function itself, without API Gateway')
-    .option('--retry <n>', 'retry 429 and 5xx answers up to N times with backoff')
+    .option('--retry <n>', 'retry 429 and 5xx answers up to N times (0-10), exponential backoff with jitter')
     .action(
       run(async (ctx, intent: string | undefined, flags: InvokeFlags) => invokeAction(ctx, intent, flags)),
     );

@@ -14,7 +14,10 @@ export const register: CommandModule = (program, run) => {
     )
     .option('--local', 'the local stack (chatbot-ops local up)')
     .option('--url <url>', 'any deployment of the API (or CHATBOT_API_URL)')
-    .option('--api-key <key>', 'key for --url (or CHATBOT_API_KEY)')
+    .option(
+      '--api-key <key>',
+      'the key to send: required with --url (or CHATBOT_API_KEY); else replaces the one read from API Gateway or the local stack',
+    )
     .action(
       run(async (ctx, flags: TargetFlags) => {
         const target = await resolveTarget(ctx, flags);

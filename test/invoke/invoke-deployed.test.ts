@@ -3,11 +3,13 @@
  * (the healthy deployment of test/ops/fixtures), the invoke URL served by a loopback stand-in
  * (`--endpoint-url` points the URL the CLI builds at it). The real CLI parser runs every command.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   GetApiKeysCommand,
   GetRestApisCommand,
@@ -243,6 +245,39 @@ describe('invoke against the deployed API', () => {
     expect(api.seen.map((r) => r.body)).toEqual(['{"intent":"health"}']);
     expect(ui.out).toContain('status:  ok');
   });
+
+  it('reads --body - from the real standard input of the command', async () => {
+    // Prepare: the CLI as a user runs it, its stdin a pipe
+    const entry = fileURLToPath(new URL('../local/cli-entry.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        entry,
+        'invoke',
+        '--body',
+        '-',
+        '--url',
+        api.url,
+        '--api-key',
+        KEY_VALUE,
+        '--json',
+      ],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    // Act
+    child.stdin.end('{"intent": "health"}');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Assess
+    expect(code).toBe(0);
+    expect(api.seen.map((r) => r.body)).toEqual(['{"intent": "health"}']);
+    expect(JSON.parse(stdout)).toMatchObject({ success: true, data: { status: 'ok' } });
+  }, 30_000);
 
   it('uses --api-key instead of the key in API Gateway, without reading key values', async () => {
     api.keys.add('another-key-of-the-plan');

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -243,8 +244,17 @@ async function explainMainQueries(port: number): Promise<void> {
 export async function run(): Promise<void> {
   mkdirSync(cacheDir, { recursive: true });
   const benchStarted = performance.now();
+  // mariadbd puts on-disk temporary tables in $TMPDIR: keep them in the cache folder, away from
+  // whatever else on the machine cleans /tmp (a first run lost some mid-query: "Error on delete").
+  const serverTmp = join(cacheDir, 'tmp');
+  mkdirSync(serverTmp, { recursive: true });
+  const savedTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = serverTmp;
   // Reuse the cached data directory; a stale pid file from an interrupted run is harmless to mariadbd.
-  const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 });
+  const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 }).finally(() => {
+    if (savedTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmpdir;
+  });
   try {
     await prepareData(server.port);
     const env = (database: string) => ({
@@ -264,6 +274,11 @@ export async function run(): Promise<void> {
       log: (line) => console.error(line),
     });
 
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ');
+    console.log(`\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}); load average before: ${load()}`);
     console.log(
       `\n${'scenario'.padEnd(46)} ${'p50'.padStart(10)} ${'p95'.padStart(10)}  ${'PK-only p50'.padStart(12)}  ratio   target`,
     );
@@ -276,6 +291,7 @@ export async function run(): Promise<void> {
         `${scenario.label.padEnd(46)} ${ms(fast.p50).padStart(10)} ${ms(fast.p95).padStart(10)}  ${(slow ? ms(slow.p50) : '').padStart(12)}  ${ratio.padStart(6)}   ${scenario.target ?? ''}${failed > 0 ? `  (${failed} calls failed, see the log lines above)` : ''}`,
       );
     }
+    console.log(`load average after: ${load()}`);
     await indexed.close();
     await pkOnly.close();
     await explainMainQueries(server.port);

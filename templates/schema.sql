@@ -22,8 +22,9 @@ CREATE TABLE IF NOT EXISTS access_logs (
   KEY idx_timestamp (`timestamp`, id, status_code, response_time_ms, method, ip_address, endpoint),
   -- get_access_logs / get_ip_activity by IP.
   KEY idx_ip_timestamp (ip_address, `timestamp`, id),
-  -- get_access_logs by endpoint or endpoint prefix; get_endpoint_stats for one endpoint.
-  KEY idx_endpoint_timestamp (endpoint, `timestamp`, id),
+  -- get_access_logs by endpoint or endpoint prefix; get_endpoint_stats for one endpoint, and its
+  -- p95, which sorts one endpoint's response times in the window without reading the rows.
+  KEY idx_endpoint_timestamp (endpoint, `timestamp`, id, response_time_ms),
   -- get_error_logs: status range then time.
   KEY idx_status_timestamp (status_code, `timestamp`, id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

@@ -9,6 +9,7 @@ import {
   statusBreakdown,
   statusCountsSql,
   TABLE,
+  topEndpoints,
   totalOf,
   Where,
 } from './sql.js';
@@ -26,13 +27,11 @@ export const trafficSummary = defineIntent({
   async run(db, params, { now }) {
     const window = resolveWindow(params, now);
     const where = new Where().window(window);
+    const top = topEndpoints(where, { topN: params.top_n, windowed: window !== null });
     // Three independent scans, one connection each: the pool runs them side by side.
     const [statuses, endpoints, ips] = await Promise.all([
       db.select<{ status: number; n: number }>(statusCountsSql(where), where.values),
-      db.select<{ k: string; n: number }>(
-        `SELECT endpoint AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY endpoint ORDER BY n DESC, k LIMIT ?`,
-        [...where.values, params.top_n],
-      ),
+      db.select<{ k: string; n: number }>(top.sql, top.values),
       db.select<{ k: string; n: number }>(
         `SELECT ip_address AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY ip_address ORDER BY n DESC, k LIMIT ?`,
         [...where.values, params.top_n],

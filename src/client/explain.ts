@@ -50,8 +50,11 @@ export function explainFailure(
   const fn = functionError(r);
   const plan = target.usagePlan;
   const requestId = requestIdOf(r);
+  // The local stack's function logs to a file, not CloudWatch: `logs` cannot read it.
   const logsHint = requestId
-    ? `See the function's log for it: chatbot-ops logs --filter ${requestId}${target.source === 'local' ? ' (locally: the `local up` terminal, or .chatbot-ops/local/function.log)' : ''}`
+    ? target.source === 'local'
+      ? `See the function's log for it: grep ${requestId} .chatbot-ops/local/function.log`
+      : `See the function's log for it: chatbot-ops logs --filter ${requestId}`
     : undefined;
   if (r.status === 403 && gw === 'Missing Authentication Token') {
     return {
@@ -107,7 +110,10 @@ export function explainFailure(
         "504 Endpoint request timed out: the function did not answer within API Gateway's 29 s integration timeout",
       ...(logsHint
         ? {
-            hint: `${logsHint}. A function in a VPC that cannot reach the database waits until it times out: run \`chatbot-ops doctor\`.`,
+            hint:
+              target.source === 'local'
+                ? `${logsHint}. A function that cannot reach the database waits until it times out: run \`chatbot-ops doctor --local\`.`
+                : `${logsHint}. A function in a VPC that cannot reach the database waits until it times out: run \`chatbot-ops doctor\`.`,
           }
         : {}),
     };

@@ -206,6 +206,23 @@ describe('explainFailure', () => {
     expect(why.message).toBe('429 Too Many Requests: throttled by the usage plan');
   });
 
+  it("points at the local stack's log file for a local 5xx", () => {
+    const local: ApiTarget = { url: 'http://127.0.0.1:3000/prod/chatbot', apiKey: 'k', source: 'local' };
+    const why = explainFailure(
+      answer(500, {
+        request_id: 'req-9',
+        success: false,
+        error: 'internal error',
+        error_code: 'INTERNAL_ERROR',
+      }),
+      local,
+    );
+    expect(why).toEqual({
+      message: '500 internal error (INTERNAL_ERROR) [request id req-9]',
+      hint: "See the function's log for it: grep req-9 .chatbot-ops/local/function.log",
+    });
+  });
+
   it("uses API Gateway's request id when the function gave none", () => {
     const why = explainFailure(
       answer(502, { message: 'Internal server error' }, { 'x-amzn-requestid': 'gw-7' }),

@@ -19,6 +19,7 @@ import {
   DeleteUsagePlanKeyCommand,
   GetApiKeyCommand,
   GetApiKeysCommand,
+  GetDeploymentCommand,
   GetResourcesCommand,
   GetRestApisCommand,
   GetStageCommand,
@@ -237,6 +238,42 @@ export async function findStage(
     return { deploymentId: out.deploymentId ?? '' };
   } catch (err) {
     if (err instanceof NotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/** What a deployment serves, per path and method (its `apisummary`). */
+export type DeployedMethods = Record<
+  string,
+  Record<string, { apiKeyRequired: boolean; authorizationType: string }>
+>;
+
+/**
+ * The methods a deployment froze, read with `embed=apisummary`: a stage keeps serving what was
+ * deployed, whatever the API looks like now, so this is how "the live stage requires a key" is
+ * checked. A deployment that no longer exists gives an empty summary.
+ */
+export async function getDeployedMethods(
+  apigw: APIGatewayClient,
+  apiId: string,
+  deploymentId: string,
+): Promise<DeployedMethods> {
+  try {
+    const out = await apigw.send(
+      new GetDeploymentCommand({ restApiId: apiId, deploymentId, embed: ['apisummary'] }),
+    );
+    const summary: DeployedMethods = {};
+    for (const [path, methods] of Object.entries(out.apiSummary ?? {})) {
+      summary[path] = {};
+      for (const [method, m] of Object.entries(methods ?? {}))
+        summary[path][method] = {
+          apiKeyRequired: m.apiKeyRequired === true,
+          authorizationType: m.authorizationType ?? 'NONE',
+        };
+    }
+    return summary;
+  } catch (err) {
+    if (err instanceof NotFoundException) return {};
     throw err;
   }
 }

@@ -7,8 +7,10 @@ import {
   createDeployment,
   createResource,
   createRestApi,
+  type DeployedMethods,
   findRestApisByName,
   findStage,
+  getDeployedMethods,
   listResources,
   putLambdaProxyIntegration,
   putMethod,
@@ -47,7 +49,8 @@ export interface ApiDesired {
 export interface ApiCurrent {
   api: RestApiInfo | undefined;
   resources: ResourceInfo[];
-  stage: { deploymentId: string } | undefined;
+  /** The stage and what its deployment serves (see getDeployedMethods). */
+  stage: { deploymentId: string; deployed: DeployedMethods } | undefined;
   permissions: PolicyStatement[];
 }
 
@@ -90,7 +93,9 @@ export async function readApi(env: Pick<StepEnv, 'aws'>, desired: ApiDesired): P
   if (!api) return { api, resources: [], stage: undefined, permissions };
   const [resources, stage] = await Promise.all([
     listResources(apigateway, api.id),
-    findStage(apigateway, api.id, desired.stage),
+    findStage(apigateway, api.id, desired.stage).then(async (s) =>
+      s ? { ...s, deployed: await getDeployedMethods(apigateway, api.id, s.deploymentId) } : undefined,
+    ),
   ]);
   return { api, resources, stage, permissions };
 }
@@ -160,23 +165,40 @@ function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
 }
 
 /**
- * `redeploy` forces a new stage deployment: API Gateway keeps no record of "changed since the last
- * deployment", so a run that failed between changing a method and deploying cannot be detected.
+ * The stage is deployed when a part of the API changes, or when the stage's deployment serves the
+ * POST without the key requirement (or not at all). `redeploy` forces a deployment: API Gateway
+ * keeps no record of "changed since the last deployment", and the deployment summary shows no
+ * integration, so an integration changed by a run that failed before deploying goes unseen.
  */
 export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = false): PlanItem[] {
   const parts = planApiParts(current, desired);
   // The permission lives on the function, not in the API: changing it needs no new deployment.
   const apiChanged = redeploy || hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
+  const live = current.stage ? stageServes(current.stage.deployed, desired) : [];
   const stage = current.stage
     ? item(
         'api',
         'stage',
         desired.stage,
-        apiChanged ? 'update' : 'unchanged',
-        apiChanged ? [{ field: 'deployment', from: current.stage.deploymentId, to: 'new' }] : [],
+        apiChanged || live.length > 0 ? 'update' : 'unchanged',
+        apiChanged || live.length > 0
+          ? [...live, { field: 'deployment', from: current.stage.deploymentId, to: 'new' }]
+          : [],
       )
     : item('api', 'stage', desired.stage, 'create');
   return [...parts, stage];
+}
+
+/**
+ * How the deployed POST differs from what the config wants. This catches a run that changed the
+ * method but failed before deploying it, and a stage deployed while the key was not required
+ * (the live API open to anyone), which the API's current state alone does not show.
+ */
+function stageServes(deployed: DeployedMethods, desired: ApiDesired): FieldChange[] {
+  const live = deployed[`/${desired.resource}`]?.[HTTP_METHOD];
+  const field = `serves ${HTTP_METHOD} /${desired.resource}`;
+  if (!live) return [{ field, from: null, to: 'apiKeyRequired' }];
+  return live.apiKeyRequired ? [] : [{ field: `${field} apiKeyRequired`, from: false, to: true }];
 }
 
 /** Make the API match; returns its id. */

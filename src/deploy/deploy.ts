@@ -319,11 +319,11 @@ function stepFailure(step: (typeof STEPS)[number], items: PlanItem[], err: unkno
       ? `${(err as Error).name}: `
       : '';
   const hint = err instanceof UserError && err.hint ? `${err.hint} ` : '';
-  // API Gateway keeps no "changed since the last deployment": once the method or integration is
-  // right, the next plan sees nothing to deploy, so a stage left behind needs an explicit redeploy.
+  // The next plan compares the stage's deployed methods (key requirement) with the config, but not
+  // the deployed integration: a changed integration left undeployed needs an explicit redeploy.
   const staleStage =
-    step.name === 'api' && items.some((i) => i.kind === 'stage' && i.action === 'update')
-      ? 'If the stage was not deployed, re-run with --redeploy so it serves the changed API. '
+    step.name === 'api' && items.some((i) => i.kind === 'integration' && i.action === 'update')
+      ? 'If the stage was not deployed after the integration change, re-run with --redeploy. '
       : '';
   return new UserError(
     `step "${step.command}" (guide step ${step.guideStep}) failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,

@@ -561,23 +561,58 @@ describe('an update that fails, then a re-run', () => {
     },
   );
 
-  it('a stage deployment that fails after a method change says how to deploy the stage anyway', async () => {
+  it('a stage deployment that fails after a method change: the re-run deploys the stage', async () => {
     await deploy();
+    const api = [...world.fake.apis.values()][0];
     const post = postMethod();
+    // The key requirement was switched off and deployed: the live API is open.
     if (post) post.apiKeyRequired = false;
+    world.fake.deployments.set('dep-open', {
+      '/chatbot': { POST: { apiKeyRequired: false, authorizationType: 'NONE' } },
+    });
+    api?.stages.set('prod', 'dep-open');
     world.fake.failOnce('CreateDeployment');
 
     const first = await deploy();
+    world.fake.clearCalls();
+    const second = await deploy();
 
     expect(first.code).toBe(1);
     expect(first.text).toContain('step "create-api"');
-    // API Gateway records no "changed since the last deployment": the next plan sees the method
-    // already right, so only --redeploy brings the stage up to date.
-    expect(first.text).toMatch(/--redeploy/);
-    world.fake.clearCalls();
-    const second = await deploy('--redeploy');
+    expect(post?.apiKeyRequired).toBe(true);
+    // The API is right now, but the stage still serves the open deployment: its summary says so.
     expect(second.code).toBe(0);
+    expect(second.text).toMatch(/serves POST \/chatbot apiKeyRequired: false → true/);
     expect(mutating()).toEqual(['APIGateway.CreateDeployment']);
+    const live = world.fake.deployments.get(api?.stages.get('prod') ?? '');
+    expect(live?.['/chatbot']?.POST?.apiKeyRequired).toBe(true);
+  });
+});
+
+describe('the live stage', () => {
+  it('a stage deployed while the key was not required is redeployed, and status calls it drifted', async () => {
+    await deploy();
+    const api = [...world.fake.apis.values()][0];
+    const post = [...(api?.resources.values() ?? [])].find((r) => r.path === '/chatbot')?.methods.POST;
+    // Someone switched the key off and deployed, then switched it back on without deploying.
+    if (post) post.apiKeyRequired = false;
+    const id = `dep-open`;
+    world.fake.deployments.set(id, {
+      '/chatbot': { POST: { apiKeyRequired: false, authorizationType: 'NONE' } },
+    });
+    api?.stages.set('prod', id);
+    if (post) post.apiKeyRequired = true;
+
+    const status = await world.run(['status', '--zip', world.zipPath]);
+    world.fake.clearCalls();
+    const r = await deploy();
+
+    expect(status.text).toMatch(/drifted\s+stage prod/);
+    expect(status.text).toMatch(/serves POST \/chatbot apiKeyRequired: false \(config: true\)/);
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual(['APIGateway.CreateDeployment']);
+    const live = world.fake.deployments.get(api?.stages.get('prod') ?? '');
+    expect(live?.['/chatbot']?.POST?.apiKeyRequired).toBe(true);
   });
 });
 

@@ -164,6 +164,8 @@ export class FakeAccount {
     }
   >();
   alarms = new Map<string, Input>();
+  /** Deployment id → the methods it froze (path → verb → { apiKeyRequired, authorizationType }). */
+  deployments = new Map<string, Input>();
   /**
    * The account's API Gateway throttle ceiling: a usage plan asking for more silently gets this,
    * which is what the read-back after a usage plan change must catch.
@@ -947,8 +949,27 @@ export class FakeAccount {
         apigw.CreateDeploymentCommand,
         (i) => {
           const id = this.id('dep');
-          this.api(i.restApiId).stages.set(i.stageName, id);
+          const api = this.api(i.restApiId);
+          api.stages.set(i.stageName, id);
+          // A deployment freezes the methods as they are now (what GetDeployment's apisummary shows).
+          const summary: Input = {};
+          for (const r of api.resources.values())
+            for (const [verb, m] of Object.entries(r.methods))
+              summary[r.path] = {
+                ...summary[r.path],
+                [verb]: { apiKeyRequired: m.apiKeyRequired === true, authorizationType: m.authorizationType },
+              };
+          this.deployments.set(id, summary);
           return { id };
+        },
+      ],
+      [
+        apigw.GetDeploymentCommand,
+        (i) => {
+          const summary = this.deployments.get(i.deploymentId);
+          if (!summary)
+            throw new apigw.NotFoundException({ message: 'Invalid Deployment identifier', ...meta });
+          return { id: i.deploymentId, ...(i.embed?.includes('apisummary') ? { apiSummary: summary } : {}) };
         },
       ],
       [apigw.GetUsagePlansCommand, () => ({ items: [...this.usagePlans.values()].map(planOut) })],

@@ -259,6 +259,7 @@ describe('api', () => {
       },
     },
   ];
+  const keyRequired = { '/chatbot': { POST: { apiKeyRequired: true, authorizationType: 'NONE' } } };
   const permission = {
     Sid: 'chatbot-ops-apigateway-invoke',
     Condition: { ArnLike: { 'AWS:SourceArn': d.sourceArn('a1') } },
@@ -277,7 +278,7 @@ describe('api', () => {
       {
         api,
         resources: resources(d.integrationUri),
-        stage: { deploymentId: 'd1' },
+        stage: { deploymentId: 'd1', deployed: keyRequired },
         permissions: [permission],
       },
       d,
@@ -286,7 +287,7 @@ describe('api', () => {
       {
         api,
         resources: resources(d.integrationUri, false),
-        stage: { deploymentId: 'd1' },
+        stage: { deploymentId: 'd1', deployed: keyRequired },
         permissions: [permission],
       },
       d,
@@ -298,6 +299,41 @@ describe('api', () => {
       ['stage', 'update'],
     ]);
   });
+
+  it.each([
+    [
+      'without the key requirement',
+      { '/chatbot': { POST: { apiKeyRequired: false, authorizationType: 'NONE' } } },
+      'serves POST /chatbot apiKeyRequired',
+      false,
+    ],
+    ['without the method at all', { '/': {} }, 'serves POST /chatbot', null],
+  ])(
+    'redeploys a stage that serves the method %s, though the API itself is right',
+    (_what, deployed, field, from) => {
+      const api = { id: 'a1', name: 'chatbot-api', endpointTypes: ['REGIONAL'], createdDate: undefined };
+
+      const plan = planApi(
+        {
+          api,
+          resources: resources(d.integrationUri),
+          stage: { deploymentId: 'd1', deployed },
+          permissions: [permission],
+        },
+        d,
+      );
+
+      expect(plan.filter((i) => i.action !== 'unchanged').map((i) => [i.kind, i.changes])).toEqual([
+        [
+          'stage',
+          [
+            { field, from, to: field.endsWith('apiKeyRequired') ? true : 'apiKeyRequired' },
+            { field: 'deployment', from: 'd1', to: 'new' },
+          ],
+        ],
+      ]);
+    },
+  );
 });
 
 describe('usage plan and key', () => {

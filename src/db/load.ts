@@ -10,13 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type mysql from 'mysql2/promise';
 import { UserError } from '../errors.js';
 import { type LogFormat, parseLine } from './access-log-format.js';
 import { type AccessLogRow, insertAccessLogRows, rowSqlBytes } from './access-log-row.js';
+import { LineSplitter, MAX_LINE_BYTES, OVERLONG, type SplitLine } from './line-splitter.js';
 
 export interface LoadOptions {
   format?: 'auto' | 'combined' | 'common';
@@ -166,16 +166,7 @@ export async function loadLogs(
       const decoded = await openInput(source as AsyncIterable<Buffer>, (chunk) => {
         rawBytes += chunk.length;
       });
-      const text = Readable.from(
-        (async function* () {
-          for await (const chunk of decoded) {
-            hash.update(chunk as Buffer);
-            yield chunk as Buffer;
-          }
-        })(),
-        { objectMode: false },
-      );
-      const lines = createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY });
+      const splitter = new LineSplitter();
 
       let format: LogFormat | undefined =
         options.format === 'auto' || options.format === undefined ? undefined : options.format;
@@ -198,33 +189,30 @@ export async function loadLogs(
         entry.loaded += rows.length;
       };
 
-      const take = async (no: number, line: string) => {
-        const parsed = parseLine(line, format ?? 'any');
-        if (!parsed.ok) {
-          entry.errors++;
-          runErrors++;
-          if (firstErrors.length < FIRST_ERRORS_KEPT) {
-            firstErrors.push({
-              file: label,
-              line: no,
-              reason: parsed.reason,
-              text: line.slice(0, ERROR_TEXT_MAX),
-            });
-          }
-          if (options.maxErrors !== undefined && runErrors > options.maxErrors) {
-            throw new LoadStoppedError(
-              `stopped: more than ${options.maxErrors} bad line${options.maxErrors === 1 ? '' : 's'} (at ${label}:${no}); nothing from ${label} was loaded`,
-              `Fix or remove the bad lines, or raise --max-errors. Inputs finished before ${label} stay loaded; a re-run skips them.`,
-              summarise([...files, entry], firstErrors),
-            );
-          }
-          return;
+      const bad = (no: number, reason: string, text: string) => {
+        entry.errors++;
+        runErrors++;
+        if (firstErrors.length < FIRST_ERRORS_KEPT) {
+          firstErrors.push({ file: label, line: no, reason, text: text.slice(0, ERROR_TEXT_MAX) });
         }
+        if (options.maxErrors !== undefined && runErrors > options.maxErrors) {
+          throw new LoadStoppedError(
+            `stopped: more than ${options.maxErrors} bad line${options.maxErrors === 1 ? '' : 's'} (at ${label}:${no}); nothing from ${label} was loaded`,
+            `Fix or remove the bad lines, or raise --max-errors. Inputs finished before ${label} stay loaded; a re-run skips them.`,
+            summarise([...files, entry], firstErrors),
+          );
+        }
+      };
+
+      /** Parse one line into the batch (synchronous; the caller flushes a full batch). */
+      const take = (no: number, line: string) => {
+        const parsed = parseLine(line, format ?? 'any');
+        if (!parsed.ok) return bad(no, parsed.reason, line);
         if (parsed.truncated) truncated++;
         batch.push(parsed.row);
         batchBytes += rowSqlBytes(parsed.row);
-        if (batch.length >= batchSize || batchBytes >= BATCH_MAX_BYTES) await flush();
       };
+      const batchFull = () => batch.length >= batchSize || batchBytes >= BATCH_MAX_BYTES;
 
       /** Auto-detection: the layout most of the first parseable lines have. */
       const decide = async () => {
@@ -237,31 +225,45 @@ export async function loadLogs(
         format = combined >= common ? 'combined' : 'common';
         const buffered = pending;
         pending = [];
-        for (const p of buffered) await take(p.no, p.text);
+        for (const p of buffered) {
+          take(p.no, p.text);
+          if (batchFull()) await flush();
+        }
       };
 
       let no = 0;
       let goodSeen = 0;
-      for await (const line of lines) {
-        no++;
+      const handle = async (lines: SplitLine[]) => {
+        for (const line of lines) {
+          no++;
+          if (line === OVERLONG) {
+            bad(no, `line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB (not a log line?)`, '');
+          } else if (line.length === 0 || line.trim() === '') {
+            // blank lines are neither rows nor errors
+          } else if (format === undefined) {
+            pending.push({ no, text: line });
+            if (parseLine(line, 'any').ok) goodSeen++;
+            if (goodSeen >= DETECT_GOOD_LINES || pending.length >= LOOKAHEAD_MAX_LINES) await decide();
+          } else {
+            take(no, line);
+            if (batchFull()) await flush();
+          }
+          if (no % PROGRESS_EVERY_LINES === 0) {
+            options.onProgress?.({
+              file: label,
+              lines: no,
+              bytes: rawBytes,
+              ...(totalBytes === undefined ? {} : { totalBytes }),
+            });
+          }
+        }
         entry.lines = no;
-        if (line.trim() === '') continue;
-        if (format === undefined) {
-          pending.push({ no, text: line });
-          if (parseLine(line, 'any').ok) goodSeen++;
-          if (goodSeen >= DETECT_GOOD_LINES || pending.length >= LOOKAHEAD_MAX_LINES) await decide();
-        } else {
-          await take(no, line);
-        }
-        if (no % PROGRESS_EVERY_LINES === 0) {
-          options.onProgress?.({
-            file: label,
-            lines: no,
-            bytes: rawBytes,
-            ...(totalBytes === undefined ? {} : { totalBytes }),
-          });
-        }
+      };
+      for await (const chunk of decoded) {
+        hash.update(chunk as Buffer);
+        await handle(splitter.push(chunk as Buffer));
       }
+      await handle(splitter.end());
       if (format === undefined) await decide();
       await flush();
       await inFlight;

@@ -128,6 +128,22 @@ describe('db load: inputs', () => {
     expect(run.err).toContain(`${file}:2: truncated line`);
   });
 
+  it('reports a line longer than 1 MB as one bad line and loads the rest', async () => {
+    // Prepare: a 1.5 MB run with no newline (binary junk, a broken write) between two good lines
+    const file = join(dir, 'long.log');
+    writeFileSync(file, `${line('10.0.0.1', 1)}\n${'x'.repeat(1_500_000)}\n${line('10.0.0.2', 2)}\n`);
+
+    // Act
+    const run = await runDb(db.database, ['load', file]);
+
+    // Assess
+    expect(run.result).toMatchObject({
+      loaded: 2,
+      errors: 1,
+      firstErrors: [{ line: 2, reason: 'line longer than 1 MB (not a log line?)' }],
+    });
+  });
+
   it('reads gzip from standard input', async () => {
     // Prepare
     const text = `${line('10.0.0.1', 1)}\n${line('2001:db8::1', 2)}\n`;

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -153,4 +153,56 @@ describe('local up --detach / status / down (the real CLI)', () => {
     expect(up.code).toBe(1);
     expect(up.stderr).toContain(`port ${taken} on 127.0.0.1 is already in use`);
   }, 60_000);
+});
+
+describe('local up in the foreground', () => {
+  it('stops cleanly on Ctrl-C, database included, leaving no process, port or state', async () => {
+    // Prepare: `local up` as a user runs it at a terminal, leading its own process group.
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX, ENTRY, 'local', 'up', '--port', String(port), '--rows', '200', '--no-demo'],
+      {
+        cwd,
+        env: { ...process.env, DB_HOST: '', NO_COLOR: '1' },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    expect(await waitUntil(() => stdout.includes('Press Ctrl-C to stop'), 180_000)).toBe(true);
+    const state = readLocalState(cwd) as LocalState;
+    const answer = await fetch(state.gateway.url, {
+      method: 'POST',
+      headers: { 'x-api-key': state.apiKey },
+      body: JSON.stringify({ intent: 'get_traffic_summary', params: { all_time: true } }),
+    });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ data: { total_requests: 200 } });
+    expect(isProcessAlive(state.pids.mariadb)).toBe(true);
+
+    // Act: Ctrl-C reaches every process of the terminal's foreground group.
+    process.kill(-(child.pid as number), 'SIGINT');
+    const exit = await exited;
+
+    // Assess
+    expect(stderr).not.toMatch(/Error/);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(stderr).toContain('Local stack stopped');
+    expect(await waitUntil(() => processesUsing(cwd).length === 0)).toBe(true);
+    expect(isProcessAlive(state.pids.mariadb)).toBe(false);
+    expect(await portInUse(port)).toBe(false);
+    expect(await portInUse(state.db.port)).toBe(false);
+    expect(readLocalState(cwd)).toBeUndefined();
+  }, 240_000);
 });

@@ -16,6 +16,8 @@ export interface StackFixture {
   start(
     options?: Omit<LocalStackOptions, 'server' | 'database' | 'dbUser' | 'stateDir' | 'config'> & {
       usagePlan?: Partial<ReturnType<typeof defaultConfig>['usagePlan']>;
+      /** The function's timeout setting, in seconds (default the config's 30). */
+      functionTimeoutS?: number;
     },
   ): Promise<LocalStack>;
   stopAll(): Promise<void>;
@@ -28,9 +30,10 @@ export async function stackFixture(prefix: string): Promise<StackFixture> {
   return {
     db,
     async start(options = {}) {
-      const { usagePlan, ...rest } = options;
+      const { usagePlan, functionTimeoutS, ...rest } = options;
       const config = defaultConfig();
       config.usagePlan = { ...config.usagePlan, ...usagePlan };
+      if (functionTimeoutS !== undefined) config.function.timeout = functionTimeoutS;
       config.logLevel = 'ERROR';
       const stateDir = mkdtempSync(join(tmpdir(), 'local-stack-'));
       dirs.push(stateDir);

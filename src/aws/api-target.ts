@@ -91,6 +91,8 @@ export async function resolveDeployedTarget(
       burstLimit: plan.throttle.burstLimit ?? config.usagePlan.burstLimit,
       quotaLimit: plan.quota.limit ?? config.usagePlan.quotaLimit,
       quotaPeriod: plan.quota.period ?? config.usagePlan.quotaPeriod,
+      name: plan.name,
+      onStage: plan.apiStages.some((s) => s.apiId === api.id && s.stage === config.api.stage),
     },
     functionName: config.function.name,
   };

@@ -34,7 +34,7 @@ function keyHint(target: ApiTarget): string {
     return 'The local stack makes a new key on every `local up`: use --local so the current key is read from its state.';
   if (target.source === 'url')
     return 'Check --api-key / CHATBOT_API_KEY: it must be a key attached to the usage plan of this stage.';
-  return 'Run `chatbot-ops doctor`: it checks that the key is enabled and attached to a usage plan on this stage.';
+  return 'Run `chatbot-ops doctor`: it checks that the key is enabled and on the usage plan, the plan on this stage, and the stage deployed.';
 }
 
 /**
@@ -60,6 +60,12 @@ export function explainFailure(
     return {
       message: `403 Missing Authentication Token: API Gateway has no POST method at ${target.url}`,
       hint: 'The URL must end in /<stage>/<resource> (e.g. /prod/chatbot) and the request must be a POST; for the deployed API, `chatbot-ops status` shows the invoke URL.',
+    };
+  }
+  if (r.status === 403 && keySent && plan?.onStage === false) {
+    return {
+      message: `403 Forbidden: API Gateway refused the key: the usage plan ${plan.name ?? ''} is not attached to this stage, so no key is accepted`,
+      hint: 'Attach it with `chatbot-ops create-usage-plan` (guide step 6, "Add API Stage").',
     };
   }
   if (r.status === 403) {

@@ -341,6 +341,19 @@ describe('invoke explains a failed answer', () => {
     expect(err).toContain('Run `chatbot-ops doctor`');
   });
 
+  it('403: the usage plan is not attached to the stage', async () => {
+    world.usagePlans[0] = { ...world.usagePlans[0], apiStages: [] } as never;
+    api.keys = new Set(); // what API Gateway then does with every key
+
+    const { code, ui } = await cli('invoke', 'health');
+
+    expect(code).toBe(1);
+    expect(ui.err).toEqual([
+      '403 Forbidden: API Gateway refused the key: the usage plan chatbot-usage-plan is not attached to this stage, so no key is accepted',
+      '  Attach it with `chatbot-ops create-usage-plan` (guide step 6, "Add API Stage").',
+    ]);
+  });
+
   it("401: the gateway let the key through, the function's API_KEYS does not hold it", async () => {
     api.script.push({
       status: 401,

@@ -48,7 +48,14 @@ describe('resolveDeployedTarget', () => {
       url: 'https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/chatbot',
       apiKey: KEY_VALUE,
       source: 'aws',
-      usagePlan: { rateLimit: 100, burstLimit: 200, quotaLimit: 100000, quotaPeriod: 'MONTH' },
+      usagePlan: {
+        rateLimit: 100,
+        burstLimit: 200,
+        quotaLimit: 100000,
+        quotaPeriod: 'MONTH',
+        name: 'chatbot-usage-plan',
+        onStage: true,
+      },
       functionName: 'chatbot-backend',
     });
   });
@@ -100,7 +107,23 @@ describe('resolveDeployedTarget', () => {
 
     const target = await resolveDeployedTarget(context());
 
-    expect(target.usagePlan).toEqual({ rateLimit: 3, burstLimit: 6, quotaLimit: 250, quotaPeriod: 'WEEK' });
+    expect(target.usagePlan).toMatchObject({
+      rateLimit: 3,
+      burstLimit: 6,
+      quotaLimit: 250,
+      quotaPeriod: 'WEEK',
+    });
+  });
+
+  it('tells whether the usage plan is attached to the stage', async () => {
+    world.usagePlans[0] = {
+      ...world.usagePlans[0],
+      apiStages: [{ apiId: API_ID, stage: 'test' }],
+    } as (typeof world.usagePlans)[number];
+
+    const target = await resolveDeployedTarget(context());
+
+    expect(target.usagePlan?.onStage).toBe(false);
   });
 
   it("gives the emulator's URL form behind --endpoint-url", async () => {

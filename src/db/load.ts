@@ -60,6 +60,8 @@ const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 const DETECT_GOOD_LINES = 20;
 const LOOKAHEAD_MAX_LINES = 200;
 const PROGRESS_EVERY_LINES = 20_000;
+/** 1 MiB reads instead of 64 KiB: a sixteenth of the calls and promise hops for a large log. */
+const READ_OPTIONS = { highWaterMark: 1024 * 1024 };
 const ERROR_TEXT_MAX = 200;
 
 /** The run was stopped by --max-errors; carries what was done before the stop. */
@@ -74,7 +76,8 @@ export class LoadStoppedError extends UserError {
 /** SHA-256 of a file's log text (after gunzip), so a log and its gzipped copy count as the same input. */
 async function sha256OfLogFile(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of await openInput(createReadStream(path), () => {})) hash.update(chunk as Buffer);
+  for await (const chunk of await openInput(createReadStream(path, READ_OPTIONS), () => {}))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -162,7 +165,7 @@ export async function loadLogs(
       await conn.query('START TRANSACTION');
       const hash = createHash('sha256');
       let rawBytes = 0;
-      const source = isStdin ? (options.stdin ?? process.stdin) : createReadStream(input);
+      const source = isStdin ? (options.stdin ?? process.stdin) : createReadStream(input, READ_OPTIONS);
       const decoded = await openInput(source as AsyncIterable<Buffer>, (chunk) => {
         rawBytes += chunk.length;
       });

@@ -2,7 +2,8 @@
 import { stringParam } from '../params.js';
 import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
-import { errorRate, TABLE, topEndpoints, Where } from './sql.js';
+import { errorRate, TABLE, Where } from './sql.js';
+import { topEndpoints } from './top-endpoints.js';
 import { TOP_N_PARAM } from './traffic-summary.js';
 
 interface EndpointRow {
@@ -27,17 +28,17 @@ export const endpointStats = defineIntent({
     const window = resolveWindow(params, now);
     const where = new Where().window(window);
     if (params.endpoint !== undefined) where.add('endpoint = ?', params.endpoint);
-    // One endpoint asked for: its own index finds its rows, nothing to rank.
-    const statement = topEndpoints(where, {
+    const top = await topEndpoints<EndpointRow>(db, where, {
       topN: params.top_n,
-      windowed: window !== null && params.endpoint === undefined,
+      window,
+      // One endpoint asked for: its own index finds its rows, nothing to rank.
+      byChecksum: params.endpoint === undefined,
       aggregates: [
         'SUM(status_code >= 400) AS errors',
         'AVG(response_time_ms) AS avg_ms',
         'COUNT(response_time_ms) AS timed',
       ],
     });
-    const top = await db.select<EndpointRow>(statement.sql, statement.values);
     // p95 as the nearest-rank percentile (what PERCENTILE_DISC(0.95) gives): the response time at
     // rank ceil(0.95 n) of the endpoint's n timed requests, ascending; rows without one are left
     // out. One ORDER BY ... LIMIT 1 OFFSET per endpoint, read through its own (endpoint, timestamp)

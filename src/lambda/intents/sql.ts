@@ -35,37 +35,6 @@ export function likePrefix(prefix: string): string {
   return `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
-/**
- * The statement for the `topN` busiest endpoints, as rows {k: path, n: requests, ...aggregates}
- * by count then path, and its values.
- *
- * Over a time window the rows come from the (timestamp, ...) index in time order, so grouping
- * needs a temporary table, and one keyed on the path holds VARCHAR(700) utf8mb4 at full width
- * (2,800 bytes a group): that table, not the scan, was most of get_traffic_summary's time. So the
- * groups are keyed on 8 bytes of the path's MD5 (a collision between two of a window's paths has a
- * probability of about 1e-12), carry one row id each, and only the groups ranked within top_n
- * (ties included) are joined back to their path. For all time the path index is read in path
- * order and a plain GROUP BY streams without that table, so it stays plain.
- */
-export function topEndpoints(
-  where: Where,
-  options: { topN: number; windowed: boolean; aggregates?: string[] },
-): { sql: string; values: unknown[] } {
-  const extra = (options.aggregates ?? []).map((a) => `, ${a}`).join('');
-  if (!options.windowed)
-    return {
-      sql: `SELECT endpoint AS k, COUNT(*) AS n${extra} FROM ${TABLE} ${where} GROUP BY endpoint ORDER BY n DESC, k LIMIT ?`,
-      values: [...where.values, options.topN],
-    };
-  return {
-    sql: `SELECT e.endpoint AS k, g.* FROM (
-        SELECT MIN(id) AS id, COUNT(*) AS n${extra}, RANK() OVER (ORDER BY COUNT(*) DESC) AS r
-        FROM ${TABLE} ${where} GROUP BY UNHEX(LEFT(MD5(endpoint), 16))
-      ) g JOIN ${TABLE} e ON e.id = g.id WHERE g.r <= ? ORDER BY g.n DESC, k LIMIT ?`,
-    values: [...where.values, options.topN, options.topN],
-  };
-}
-
 export type StatusBreakdown = Record<string, number>;
 
 /** Rows of `SELECT status_code, COUNT(*) ... GROUP BY status_code`. */

@@ -9,10 +9,10 @@ import {
   statusBreakdown,
   statusCountsSql,
   TABLE,
-  topEndpoints,
   totalOf,
   Where,
 } from './sql.js';
+import { topEndpoints } from './top-endpoints.js';
 
 export const TOP_N_PARAM = withDefault(
   integerParam('How many entries in each top list.', { min: 1, max: 50 }),
@@ -27,11 +27,10 @@ export const trafficSummary = defineIntent({
   async run(db, params, { now }) {
     const window = resolveWindow(params, now);
     const where = new Where().window(window);
-    const top = topEndpoints(where, { topN: params.top_n, windowed: window !== null });
     // Three independent scans, one connection each: the pool runs them side by side.
     const [statuses, endpoints, ips] = await Promise.all([
       db.select<{ status: number; n: number }>(statusCountsSql(where), where.values),
-      db.select<{ k: string; n: number }>(top.sql, top.values),
+      topEndpoints(db, where, { topN: params.top_n, window, byChecksum: true }),
       db.select<{ k: string; n: number }>(
         `SELECT ip_address AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY ip_address ORDER BY n DESC, k LIMIT ?`,
         [...where.values, params.top_n],

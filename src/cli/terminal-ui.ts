@@ -36,6 +36,9 @@ export function terminalUi(options: { json: boolean; verbose: boolean }): Ui {
     result: (v) => {
       if (options.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     },
+    resultText: (text) => {
+      if (options.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
     spinner: (m): Spinner => {
       if (!process.stderr.isTTY || options.json) {
         // Off a terminal a spinner is one line when the step ends, on stderr so stdout stays clean.

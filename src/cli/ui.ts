@@ -46,6 +46,8 @@ export interface Ui {
   debug(message: string): void;
   /** The machine-readable result: under --json printed to stdout as JSON; otherwise ignored. */
   result(value: unknown): void;
+  /** A machine-readable result that is already JSON text (a response body): under --json printed as is. */
+  resultText(json: string): void;
   spinner(message: string): Spinner;
   prompt: Prompter;
   /** Colour helpers that degrade to plain text off a terminal or with NO_COLOR. */
@@ -117,6 +119,10 @@ export function recordingUi(options: { json?: boolean; prompt?: Prompter; verbos
     result: (v) => {
       results.push(v);
       if (json) out.push(JSON.stringify(v, null, 2));
+    },
+    resultText: (text) => {
+      results.push(JSON.parse(text));
+      if (json) out.push(text);
     },
     spinner: (m) => {
       err.push(m);

@@ -245,7 +245,10 @@ export async function invokeAction(
 
   const { response, target } = await send(ctx, flags, body.text, deps);
   const ok = response.status >= 200 && response.status < 300;
-  ctx.ui.result(response.json ?? { status: response.status, body: response.text });
+  // --json prints the body byte for byte when it is JSON; anything else (a proxy's HTML page) as
+  // {status, body}, so stdout always holds one JSON document.
+  if (response.json !== undefined) ctx.ui.resultText(response.text);
+  else ctx.ui.result({ status: response.status, body: response.text });
   const attempts = response.attempts > 1 ? `after ${response.attempts} attempts` : undefined;
   if (!ok) {
     const why = explainFailure(response, target);

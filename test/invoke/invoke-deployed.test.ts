@@ -166,6 +166,16 @@ describe('invoke against the deployed API', () => {
     expect(ui.out).toHaveLength(1);
   });
 
+  it('--json prints the body byte for byte, not re-encoded', async () => {
+    const raw = '{"request_id":"r-1", "success":true,"data":{"n":1.50,"s":"\\u00e9"}}';
+    api.script.push({ status: 200, body: raw });
+
+    const { code, out } = await cli('invoke', 'health', '--json');
+
+    expect(code).toBe(0);
+    expect(out).toBe(raw);
+  });
+
   it.each<[string, string[], Record<string, unknown>]>([
     ['--ip', ['--ip', '10.1.2.3'], { ip_address: '10.1.2.3' }],
     ['--endpoint', ['--endpoint', '/api/users'], { endpoint: '/api/users' }],

@@ -17,13 +17,16 @@ import { UserError } from '../errors.js';
 import { type LogFormat, parseLine } from './access-log-format.js';
 import { type AccessLogRow, insertAccessLogRows, rowSqlBytes } from './access-log-row.js';
 import { LineSplitter, MAX_LINE_BYTES, OVERLONG, type SplitLine } from './line-splitter.js';
+import { isLocalInfileRefused, loadDataRows } from './load-data.js';
 
 export interface LoadOptions {
   format?: 'auto' | 'combined' | 'common';
   /** Stop (and roll back the current input) once more than this many bad lines were seen in the run. */
   maxErrors?: number;
-  /** Rows per INSERT statement (default 2,000). */
+  /** Rows per statement (default 2,000). */
   batchSize?: number;
+  /** 'load-data' (default): LOAD DATA LOCAL INFILE, falling back to INSERT when refused; 'insert': INSERTs only. */
+  method?: 'load-data' | 'insert';
   /** Load inputs even when load_history says they were loaded before. */
   force?: boolean;
   /** Where '-' reads from (default process.stdin); tests pass their own stream. */
@@ -139,6 +142,20 @@ export async function loadLogs(
   const files: LoadedFile[] = [];
   const firstErrors: LoadReport['firstErrors'] = [];
   let runErrors = 0;
+  // LOAD DATA LOCAL while the server takes it; multi-row INSERTs from the first refusal on
+  // (a refused statement writes nothing, so the same batch is simply sent again as an INSERT).
+  let viaLoadData = options.method !== 'insert';
+  const writeRows = async (conn: mysql.PoolConnection, rows: AccessLogRow[]) => {
+    if (viaLoadData) {
+      try {
+        return await loadDataRows(conn, rows);
+      } catch (err) {
+        if (!isLocalInfileRefused(err)) throw err;
+        viaLoadData = false;
+      }
+    }
+    await insertAccessLogRows(conn, rows);
+  };
 
   // Every path is checked before anything is loaded, so a typo in the last name does not leave
   // the first files loaded and the command half done.
@@ -184,9 +201,9 @@ export async function loadLogs(
         const rows = batch;
         batch = [];
         batchBytes = 0;
-        // One INSERT in flight while the next batch is parsed; waiting here bounds memory to two batches.
+        // One batch in flight while the next is parsed; waiting here bounds memory to two batches.
         await inFlight;
-        inFlight = insertAccessLogRows(conn, rows);
+        inFlight = writeRows(conn, rows);
         // Do not leave an unobserved rejection between now and the next await of inFlight.
         inFlight.catch(() => {});
         entry.loaded += rows.length;

@@ -75,7 +75,7 @@ export async function resolveDeployedTarget(
   }
   const apiKey =
     options.apiKey ?? (await currentKeyValue(aws.apigateway, plan, keys, config.usagePlan.keyName));
-  const endpointUrl = ctx.options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
+  const endpointUrl = aws.endpointUrl;
   return {
     url: invokeUrl({
       apiId: api.id,

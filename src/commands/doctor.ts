@@ -24,10 +24,11 @@ export async function runAwsDoctor(
   flags: DoctorFlags,
   post?: HttpPost,
 ): Promise<CheckResult[]> {
-  const endpointUrl = ctx.options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
+  const aws = ctx.aws();
+  const endpointUrl = aws.endpointUrl;
   const facts = createAwsFacts({
     config: ctx.config(),
-    aws: ctx.aws(),
+    aws,
     ...(endpointUrl ? { endpointUrl } : {}),
     ...(flags.apiUrl ? { apiUrl: flags.apiUrl } : {}),
     ...(post ? { post } : {}),

@@ -9,13 +9,14 @@ import type { Context } from '../cli/context.js';
 import type { ApiTarget } from '../client/target.js';
 import { UserError } from '../errors.js';
 import {
+  type ApiKeyDetail,
   findRestApisByName,
   findStage,
   findUsagePlansByName,
   invokeUrl,
+  listApiKeysNamed,
   listUsagePlanKeys,
 } from './apigateway.js';
-import { type ApiKeyDetail, listApiKeysNamed } from './inspect.js';
 import { resolveRegion } from './sts.js';
 
 /**

@@ -395,9 +395,19 @@ export async function removeUsagePlanKey(
   }
 }
 
-/** API keys with exactly this name, with their values (secrets: never print them). */
-export async function findApiKeysByName(apigw: APIGatewayClient, name: string): Promise<ApiKeyInfo[]> {
-  const keys: ApiKeyInfo[] = [];
+export interface ApiKeyDetail {
+  id: string;
+  name: string;
+  enabled: boolean;
+  createdDate: Date | undefined;
+  tags: Record<string, string>;
+  /** A secret: compare or hash it, never print it. */
+  value: string | undefined;
+}
+
+/** API keys with exactly this name, oldest first, with values, creation dates and tags. */
+export async function listApiKeysNamed(apigw: APIGatewayClient, name: string): Promise<ApiKeyDetail[]> {
+  const keys: ApiKeyDetail[] = [];
   let position: string | undefined;
   do {
     const page = await apigw.send(
@@ -409,10 +419,20 @@ export async function findApiKeysByName(apigw: APIGatewayClient, name: string): 
       }),
     );
     for (const k of page.items ?? [])
-      if (k.name === name && k.id) keys.push({ id: k.id, name, enabled: Boolean(k.enabled), value: k.value });
+      if (k.name === name && k.id)
+        keys.push({
+          id: k.id,
+          name,
+          enabled: Boolean(k.enabled),
+          createdDate: k.createdDate,
+          tags: { ...(k.tags ?? {}) },
+          value: k.value,
+        });
     position = page.position;
   } while (position);
-  return keys;
+  return keys.sort(
+    (a, b) => (a.createdDate?.getTime() ?? 0) - (b.createdDate?.getTime() ?? 0) || a.id.localeCompare(b.id),
+  );
 }
 
 /** One API key with its value, or undefined when it does not exist. */

@@ -326,16 +326,23 @@ export async function listSubnets(
   return subnets;
 }
 
+export interface SubnetRouting {
+  /** A default route to an internet gateway: the subnet is public. */
+  internetGateway: boolean;
+  /** A default route to a NAT gateway or NAT instance: the subnet reaches AWS public endpoints. */
+  nat: boolean;
+}
+
 /**
- * The subnets (of those given) whose route table sends traffic to an internet gateway. A subnet
- * without an explicit route table association uses the VPC's main route table.
+ * Where each subnet's default route goes. A subnet without an explicit route table association
+ * uses the VPC's main table.
  */
-export async function findPublicSubnets(
+export async function describeSubnetRouting(
   ec2: EC2Client,
   vpcId: string,
   subnetIds: string[],
-): Promise<Set<string>> {
-  const tables: { main: boolean; subnets: string[]; toIgw: boolean }[] = [];
+): Promise<Map<string, SubnetRouting>> {
+  const tables: { main: boolean; subnets: string[]; routing: SubnetRouting }[] = [];
   let NextToken: string | undefined;
   do {
     const page = await ec2.send(
@@ -345,19 +352,37 @@ export async function findPublicSubnets(
       }),
     );
     for (const t of page.RouteTables ?? []) {
+      const live = (t.Routes ?? []).filter(
+        (r) =>
+          r.State !== 'blackhole' &&
+          (r.DestinationCidrBlock === '0.0.0.0/0' || r.DestinationIpv6CidrBlock === '::/0'),
+      );
       tables.push({
         main: (t.Associations ?? []).some((a) => a.Main),
         subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
-        toIgw: (t.Routes ?? []).some((r) => r.GatewayId?.startsWith('igw-') && r.State !== 'blackhole'),
+        routing: {
+          internetGateway: live.some((r) => r.GatewayId?.startsWith('igw-')),
+          nat: live.some((r) => Boolean(r.NatGatewayId) || Boolean(r.InstanceId)),
+        },
       });
     }
     NextToken = page.NextToken;
   } while (NextToken);
   const main = tables.find((t) => t.main);
-  const publicIds = new Set<string>();
+  const result = new Map<string, SubnetRouting>();
   for (const id of subnetIds) {
     const table = tables.find((t) => t.subnets.includes(id)) ?? main;
-    if (table?.toIgw) publicIds.add(id);
+    result.set(id, table?.routing ?? { internetGateway: false, nat: false });
   }
-  return publicIds;
+  return result;
+}
+
+/** The subnets (of those given) whose default route goes to an internet gateway: public subnets. */
+export async function findPublicSubnets(
+  ec2: EC2Client,
+  vpcId: string,
+  subnetIds: string[],
+): Promise<Set<string>> {
+  const routing = await describeSubnetRouting(ec2, vpcId, subnetIds);
+  return new Set(subnetIds.filter((id) => routing.get(id)?.internetGateway));
 }

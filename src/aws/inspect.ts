@@ -6,18 +6,12 @@
  */
 import {
   type APIGatewayClient,
-  GetApiKeysCommand,
   GetDeploymentCommand,
   GetUsageCommand,
   NotFoundException,
 } from '@aws-sdk/client-api-gateway';
 import { type CloudWatchClient, DescribeAlarmsForMetricCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  DescribeRouteTablesCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcEndpointsCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeSubnetsCommand, DescribeVpcEndpointsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { isEc2Error } from './ec2.js';
 
 export interface SubnetDetail {
@@ -46,57 +40,6 @@ export async function describeSubnetDetails(ec2: EC2Client, subnetIds: string[])
     if (isEc2Error(err, 'InvalidSubnetID.NotFound')) return [];
     throw err;
   }
-}
-
-export interface SubnetRouting {
-  /** A default route to an internet gateway: the subnet is public. */
-  internetGateway: boolean;
-  /** A default route to a NAT gateway or NAT instance: the subnet reaches AWS public endpoints. */
-  nat: boolean;
-}
-
-/**
- * Where each subnet's default route goes. A subnet without an explicit route table association
- * uses the VPC's main table.
- */
-export async function describeSubnetRouting(
-  ec2: EC2Client,
-  vpcId: string,
-  subnetIds: string[],
-): Promise<Map<string, SubnetRouting>> {
-  const tables: { main: boolean; subnets: string[]; routing: SubnetRouting }[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeRouteTablesCommand({
-        Filters: [{ Name: 'vpc-id', Values: [vpcId] }],
-        ...(NextToken ? { NextToken } : {}),
-      }),
-    );
-    for (const t of page.RouteTables ?? []) {
-      const live = (t.Routes ?? []).filter(
-        (r) =>
-          r.State !== 'blackhole' &&
-          (r.DestinationCidrBlock === '0.0.0.0/0' || r.DestinationIpv6CidrBlock === '::/0'),
-      );
-      tables.push({
-        main: (t.Associations ?? []).some((a) => a.Main),
-        subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
-        routing: {
-          internetGateway: live.some((r) => r.GatewayId?.startsWith('igw-')),
-          nat: live.some((r) => Boolean(r.NatGatewayId) || Boolean(r.InstanceId)),
-        },
-      });
-    }
-    NextToken = page.NextToken;
-  } while (NextToken);
-  const main = tables.find((t) => t.main);
-  const result = new Map<string, SubnetRouting>();
-  for (const id of subnetIds) {
-    const table = tables.find((t) => t.subnets.includes(id)) ?? main;
-    result.set(id, table?.routing ?? { internetGateway: false, nat: false });
-  }
-  return result;
 }
 
 export interface VpcEndpointInfo {
@@ -211,46 +154,6 @@ export async function getQuotaUsage(
   const used = days.reduce((sum, day) => sum + (day[0] ?? 0), 0);
   const remaining = days.reduce((least, day) => Math.min(least, day[1] ?? least), Number.POSITIVE_INFINITY);
   return { used, remaining: Number.isFinite(remaining) ? remaining : 0 };
-}
-
-export interface ApiKeyDetail {
-  id: string;
-  name: string;
-  enabled: boolean;
-  createdDate: Date | undefined;
-  tags: Record<string, string>;
-  /** A secret: compare or hash it, never print it. */
-  value: string | undefined;
-}
-
-/** API keys with exactly this name, oldest first, with values, creation dates and tags. */
-export async function listApiKeysNamed(apigw: APIGatewayClient, name: string): Promise<ApiKeyDetail[]> {
-  const keys: ApiKeyDetail[] = [];
-  let position: string | undefined;
-  do {
-    const page = await apigw.send(
-      new GetApiKeysCommand({
-        nameQuery: name,
-        includeValues: true,
-        limit: 500,
-        ...(position ? { position } : {}),
-      }),
-    );
-    for (const k of page.items ?? [])
-      if (k.name === name && k.id)
-        keys.push({
-          id: k.id,
-          name,
-          enabled: Boolean(k.enabled),
-          createdDate: k.createdDate,
-          tags: { ...(k.tags ?? {}) },
-          value: k.value,
-        });
-    position = page.position;
-  } while (position);
-  return keys.sort(
-    (a, b) => (a.createdDate?.getTime() ?? 0) - (b.createdDate?.getTime() ?? 0) || a.id.localeCompare(b.id),
-  );
 }
 
 export interface AlarmStatus {

@@ -11,15 +11,16 @@
  * config stays valid because the new key carries the same name.
  */
 import {
+  type ApiKeyDetail,
   addUsagePlanKey,
   createApiKey,
   deleteApiKey,
   findUsagePlansByName,
+  listApiKeysNamed,
   listUsagePlanKeys,
   removeUsagePlanKey,
 } from '../aws/apigateway.js';
 import type { AwsClients } from '../aws/clients.js';
-import { type ApiKeyDetail, listApiKeysNamed } from '../aws/inspect.js';
 import { type FunctionState, findFunction, updateFunctionConfiguration } from '../aws/lambda.js';
 import type { CommandModule, Context } from '../cli/context.js';
 import { deployTiming } from '../deploy/step-env.js';

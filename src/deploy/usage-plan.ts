@@ -10,9 +10,9 @@ import {
   addUsagePlanKey,
   createApiKey,
   createUsagePlan,
-  findApiKeysByName,
   findUsagePlansByName,
   getApiKey,
+  listApiKeysNamed,
   listUsagePlanKeys,
   type UsagePlanInfo,
   updateUsagePlan,
@@ -69,7 +69,7 @@ export async function readUsagePlan(
   const { apigateway } = env.aws;
   const [plans, keys] = await Promise.all([
     findUsagePlansByName(apigateway, desired.name),
-    findApiKeysByName(apigateway, desired.keyName),
+    listApiKeysNamed(apigateway, desired.keyName),
   ]);
   if (plans.length > 1) {
     throw new UserError(`there are ${plans.length} usage plans named ${desired.name}`, {

@@ -7,10 +7,12 @@
 
 import { type DirectInvocation, invokeAndDecode, pickCurrentKey } from '../aws/api-target.js';
 import {
+  type ApiKeyDetail,
   findRestApisByName,
   findStage,
   findUsagePlansByName,
   invokeUrl,
+  listApiKeysNamed,
   listResources,
   listUsagePlanKeys,
   type ResourceInfo,
@@ -18,22 +20,23 @@ import {
   type UsagePlanInfo,
 } from '../aws/apigateway.js';
 import type { AwsClients } from '../aws/clients.js';
-import { findSecurityGroup, type SecurityGroupState } from '../aws/ec2.js';
+import {
+  describeSubnetRouting,
+  findSecurityGroup,
+  type SecurityGroupState,
+  type SubnetRouting,
+} from '../aws/ec2.js';
 import { getInlinePolicy, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam.js';
 import {
   type AlarmStatus,
-  type ApiKeyDetail,
   type DeployedApi,
   describeSubnetDetails,
-  describeSubnetRouting,
   findAlarmsForMetric,
   findVpcEndpoints,
   getDeployedApi,
   getQuotaUsage,
-  listApiKeysNamed,
   quotaPeriodBounds,
   type SubnetDetail,
-  type SubnetRouting,
   type VpcEndpointInfo,
 } from '../aws/inspect.js';
 import {

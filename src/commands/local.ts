@@ -214,10 +214,17 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
       hint: 'Stop what uses it, or choose another port with --port (or local.port in the config).',
     });
   }
+  const server = namedServer(ctx);
+  // The supervisor of --detach re-runs this function; the check was made (and answered) by its parent.
+  if (server && rows !== undefined && !ctx.options.yes && !flags.supervise) {
+    throw new UserError(
+      `--rows would replace every row of access_logs on ${server.host}:${server.port}, a server local up did not start`,
+      { hint: 'Add --yes to replace them, or leave out --rows to serve the data that is there.' },
+    );
+  }
   if (flags.detach) return startSupervisor(ctx, flags);
 
   const stateDir = localStateDir();
-  const server = namedServer(ctx);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const functionLog = createWriteStream(join(stateDir, 'function.log'), { flags: 'a', mode: 0o600 });
   const spinner = ctx.ui.spinner('Starting the local stack');

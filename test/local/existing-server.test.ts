@@ -1,0 +1,52 @@
+/**
+ * `local up` against a server the user named (DB_HOST): the stack must not destroy data it did not
+ * create. `--rows` (which reseeds) is refused without --yes, before anything starts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { recordingUi } from '../../src/cli/ui.js';
+import { freePort } from '../../src/db/server.js';
+
+let dir: string;
+const saved = { cwd: process.cwd(), host: process.env.DB_HOST, port: process.env.DB_PORT };
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'local-existing-'));
+  process.chdir(dir);
+  // Nothing needs to listen there: the refusal comes before any connection.
+  process.env.DB_HOST = '127.0.0.1';
+  process.env.DB_PORT = '3306';
+});
+
+afterEach(() => {
+  process.chdir(saved.cwd);
+  for (const [key, value] of [
+    ['DB_HOST', saved.host],
+    ['DB_PORT', saved.port],
+  ] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('local up on an existing server', () => {
+  it('refuses --rows without --yes, naming the server, and starts nothing', async () => {
+    const ui = recordingUi();
+    const port = await freePort();
+
+    const code = await main(['node', 'chatbot-ops', 'local', 'up', '--rows', '10', '--port', String(port)], {
+      ui,
+    });
+
+    expect(code).toBe(1);
+    expect(ui.err.join('\n')).toMatch(
+      /--rows would replace every row of access_logs on 127\.0\.0\.1:3306, a server local up did not start/,
+    );
+    expect(ui.err.join('\n')).toMatch(/Add --yes/);
+    expect(ui.err.some((line) => line.includes('Starting the local stack'))).toBe(false);
+  });
+});

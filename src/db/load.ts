@@ -1,9 +1,10 @@
 /**
  * `db load`: stream access logs into access_logs (SPEC 1, "Database").
  *
- * Each input is read once as a stream (plain or gzip, told apart by its first bytes), parsed
- * line by line, and written in multi-row INSERTs inside ONE transaction per input, together with
- * a load_history row keyed by the SHA-256 of the input's text (after gunzip). So an input is either wholly
+ * Each file is hashed, then read as a stream (plain or gzip, told apart by its first bytes),
+ * parsed line by line, and written in batches (LOAD DATA LOCAL from memory, multi-row INSERTs
+ * when the server refuses that) inside ONE transaction per input, together with a load_history
+ * row keyed by the SHA-256 of the input's text (after gunzip). So an input is either wholly
  * loaded and recorded, or not at all: a re-run after a failure loads it again from scratch, and
  * a re-run after success skips it ("already loaded") unless `force` is set. Memory stays bounded:
  * at most two batches and a few buffered lines are held at any time.

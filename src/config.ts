@@ -177,7 +177,9 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   usagePlan: {
     name: str,
     keyName: str,
-    rateLimit: int(1, 10000),
+    // AWS's default account limits are 10,000 requests/s and a burst of 5,000; with the burst at
+    // least the rate (checked below), the rate can be 5,000 at most.
+    rateLimit: int(1, 5000),
     burstLimit: int(1, 5000),
     quotaLimit: int(1, 1_000_000_000),
     quotaPeriod: oneOf('DAY', 'WEEK', 'MONTH'),

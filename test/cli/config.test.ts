@@ -44,6 +44,10 @@ describe('config', () => {
     [{ api: { stagee: 'x' } }, 'unknown field "api.stagee"'],
     [{ vpc: { subnetIds: ['sub-1'] } }, 'vpc.subnetIds[0] must be a subnet id'],
     [{ usagePlan: { rateLimit: 300, burstLimit: 200 } }, 'burstLimit must be at least usagePlan.rateLimit'],
+    [
+      { usagePlan: { rateLimit: 6000, burstLimit: 5000 } },
+      'usagePlan.rateLimit must be a whole number from 1 to 5000',
+    ],
     [{ limits: { queryTimeoutMs: 30000 } }, 'queryTimeoutMs must be under 29000'],
     [{ region: 'mars' }, 'region must be an AWS region'],
     [[], 'must be a JSON object'],

@@ -2,16 +2,18 @@
  * `db load` on awkward inputs: what a real log directory and a real pipe hand it. Every case runs
  * against the real test server and checks both the message and what ended up in the table.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { progressText } from '../../src/commands/db.js';
 import { FIRST_ERRORS_KEPT, loadLogs } from '../../src/db/load.js';
 import { LOAD_HISTORY_SQL } from '../../src/db/schema.js';
 import { freePort } from '../../src/db/server.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase, testServer } from '../support/database.js';
 import { runDb, scratchDir } from './db-cli.js';
 
 const line = (ip: string, second: number, path = '/') =>
@@ -266,6 +268,72 @@ describe('db load: inputs', () => {
       firstErrors: [{ line: 26 }, { line: 27 }],
     });
   });
+});
+
+describe('db load - in a real process', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('load_pipe');
+    await db.pool.query(LOAD_HISTORY_SQL);
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('reads a gzipped log piped into standard input (zcat-free: gzip recognised on the pipe)', async () => {
+    // Prepare
+    const server = testServer();
+    const text = `${line('10.0.0.1', 1)}\nnot a log line\n${line('2001:db8::5', 2)}\n`;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        fileURLToPath(new URL('./cli-entry.ts', import.meta.url)),
+        '--json',
+        'db',
+        'load',
+        '-',
+      ],
+      {
+        cwd: scratchDir(),
+        env: {
+          ...process.env,
+          DB_HOST: server.host,
+          DB_PORT: String(server.port),
+          DB_USER: server.user,
+          DB_PASSWORD: server.password,
+          DB_NAME: db.database,
+          NO_COLOR: '1',
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    // Act
+    child.stdin.end(gzipSync(text));
+    const code = await exited;
+
+    // Assess
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout)).toMatchObject({
+      loaded: 2,
+      errors: 1,
+      files: [{ file: '(stdin)', lines: 3 }],
+      firstErrors: [{ line: 2 }],
+    });
+    const [rows] = await db.pool.query('SELECT ip_address FROM access_logs ORDER BY id');
+    expect(rows).toEqual([{ ip_address: '10.0.0.1' }, { ip_address: '2001:db8::5' }]);
+  }, 60_000);
 });
 
 describe('progressText (the progress bar shown on a terminal)', () => {

@@ -257,6 +257,7 @@ export async function loadLogs(
       const handle = async (lines: SplitLine[]) => {
         for (const line of lines) {
           no++;
+          entry.lines = no;
           if (line === OVERLONG) {
             bad(no, `line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB (not a log line?)`, '');
           } else if (line.length === 0 || line.trim() === '') {
@@ -278,7 +279,6 @@ export async function loadLogs(
             });
           }
         }
-        entry.lines = no;
       };
       for await (const chunk of decoded) {
         hash.update(chunk as Buffer);

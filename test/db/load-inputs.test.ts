@@ -210,7 +210,15 @@ describe('db load: inputs', () => {
     // Assess
     expect(run.code).toBe(stops ? 1 : 0);
     expect(await countRows(db)).toBe(stops ? 0 : 3);
-    if (stops) expect(run.err).toContain(`at ${file}:${3 + max}`);
+    if (stops) {
+      expect(run.err).toContain(`at ${file}:${3 + max}`);
+      // a short file is read whole during format detection, so all its lines were read
+      expect(run.result).toMatchObject({
+        loaded: 0,
+        errors: max + 1,
+        files: [{ lines: 3 + bad, errors: max + 1 }],
+      });
+    }
   });
 
   it('a stopped stdin load leaves nothing and a re-run of the same text loads it all once', async () => {

@@ -146,6 +146,11 @@ export async function startMariaDb(options: StartOptions = {}): Promise<MariaDbS
     }
   }
 
+  // Temporary tables (large GROUP BYs) go under the instance's own folder: a shared /tmp can be
+  // cleaned under a running server, which then fails those queries.
+  const tmpDir = join(baseDir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
+
   const port = options.port ?? (await freePort());
   if (options.port !== undefined && (await portInUse(port)))
     throw new UserError(`port ${port} on 127.0.0.1 is already in use`, {
@@ -160,6 +165,7 @@ export async function startMariaDb(options: StartOptions = {}): Promise<MariaDbS
       `--socket=${join(baseDir, 'mariadb.sock')}`,
       `--pid-file=${join(baseDir, 'mariadb.pid')}`,
       `--log-error=${errorLog}`,
+      `--tmpdir=${tmpDir}`,
       `--port=${port}`,
       '--bind-address=127.0.0.1',
       `--user=${user}`,

@@ -1,6 +1,6 @@
 /** What every command receives: the Ui, the global options, the config, and a way to reach AWS. */
 import type { Command } from 'commander';
-import { type AwsClients, type AwsSettings, createAwsClients } from '../aws/clients.js';
+import type { AwsClients, AwsSettings } from '../aws/clients.js';
 import { type ChatbotConfig, loadConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Ui } from './ui.js';
@@ -28,7 +28,10 @@ export interface Context {
 /** Dependencies a test may replace; the real CLI passes none. */
 export interface Deps {
   ui?: Ui;
-  /** Builds the AWS clients; tests return clients whose send() is mocked. */
+  /**
+   * Builds the AWS clients (normally createAwsClients, which main() imports only for the commands that
+   * use AWS: the SDK is heavy). Without one, ctx.aws() is a programming error.
+   */
   awsFactory?: (settings: AwsSettings) => AwsClients;
 }
 
@@ -52,7 +55,10 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
           ...(options.profile ? { profile: options.profile } : {}),
           ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
         };
-        clients = (deps.awsFactory ?? createAwsClients)(settings);
+        if (!deps.awsFactory) {
+          throw new Error('this command is not marked as using AWS (`aws: true` in src/commands/index.ts)');
+        }
+        clients = deps.awsFactory(settings);
       }
       return clients;
     },

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { COMMANDS } from '../commands/index.js';
+import { loadCommands } from '../commands/index.js';
 import { UserError } from '../errors.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
@@ -17,7 +17,17 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(deps: Deps, exit: { code: number }): Command {
+/** The program with the commands `argv` needs (see loadCommands). */
+export async function buildProgram(
+  argv: readonly string[],
+  given: Deps,
+  exit: { code: number },
+): Promise<Command> {
+  const commands = await loadCommands(argv);
+  const deps: Deps =
+    commands.aws && !given.awsFactory
+      ? { ...given, awsFactory: (await import('../aws/clients.js')).createAwsClients }
+      : given;
   const program = new Command('chatbot-ops')
     .description('Deploy, drive and diagnose the chatbot traffic backend, on AWS or locally.')
     .version(packageVersion(), '-V, --version')
@@ -51,14 +61,14 @@ export function buildProgram(deps: Deps, exit: { code: number }): Command {
       exit.code = typeof code === 'number' ? code : 0;
     };
 
-  for (const register of COMMANDS) register(program, run);
+  for (const register of commands.modules) register(program, run);
   return program;
 }
 
 /** Run the CLI; returns the exit code. `deps` lets tests inject a recording Ui and mocked AWS clients. */
 export async function main(argv: string[], deps: Deps = {}): Promise<number> {
   const exit = { code: 0 };
-  const program = buildProgram(deps, exit);
+  const program = await buildProgram(argv, deps, exit);
   const verbose = argv.includes('--verbose');
   const writeErr = (s: string) => (deps.ui ? deps.ui.warn(s) : process.stderr.write(`${s}\n`));
   try {

@@ -1,29 +1,74 @@
-/** Every command of the CLI, in the order `--help` lists them. Each module registers its own commands. */
+/**
+ * Every command of the CLI, in the order `--help` lists them. Each module registers its own commands.
+ * Modules are imported only when one of their commands runs: the AWS SDK clients and the deploy code
+ * take about 100 MB and a second or more to load, which `db load`, `local up` or `--version` should
+ * not pay for. `names` must list every top-level command a module registers (a test checks it).
+ */
 import type { CommandModule } from '../cli/context.js';
-import * as cost from './cost.js';
-import * as db from './db.js';
-import * as deploy from './deploy.js';
-import * as destroy from './destroy.js';
-import * as doctor from './doctor.js';
-import * as invoke from './invoke.js';
-import * as local from './local.js';
-import * as logs from './logs.js';
-import * as packageCommand from './package.js';
-import * as rotateKey from './rotate-key.js';
-import * as status from './status.js';
-import * as smokeTest from './test.js';
 
-export const COMMANDS: CommandModule[] = [
-  db.register,
-  cost.register,
-  logs.register,
-  doctor.register,
-  rotateKey.register,
-  deploy.register,
-  status.register,
-  destroy.register,
-  packageCommand.register,
-  local.register,
-  invoke.register,
-  smokeTest.register,
+export interface CommandEntry {
+  names: readonly string[];
+  load: () => Promise<CommandModule>;
+  /** Its commands call AWS (ctx.aws()): main() then loads the SDK clients. */
+  aws?: true;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { names: ['db'], load: async () => (await import('./db.js')).register },
+  { names: ['cost'], load: async () => (await import('./cost.js')).register },
+  { names: ['logs'], aws: true, load: async () => (await import('./logs.js')).register },
+  { names: ['doctor'], aws: true, load: async () => (await import('./doctor.js')).register },
+  { names: ['rotate-key'], aws: true, load: async () => (await import('./rotate-key.js')).register },
+  {
+    names: [
+      'deploy',
+      'create-role',
+      'configure-vpc',
+      'create-function',
+      'create-api',
+      'create-usage-plan',
+      'alarms',
+    ],
+    aws: true,
+    load: async () => (await import('./deploy.js')).register,
+  },
+  { names: ['status'], aws: true, load: async () => (await import('./status.js')).register },
+  { names: ['destroy'], aws: true, load: async () => (await import('./destroy.js')).register },
+  { names: ['package'], load: async () => (await import('./package.js')).register },
+  { names: ['local'], load: async () => (await import('./local.js')).register },
+  { names: ['invoke'], aws: true, load: async () => (await import('./invoke.js')).register },
+  { names: ['test'], aws: true, load: async () => (await import('./test.js')).register },
 ];
+
+/** Global options that take a value: the word after them is not the command's name. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--region', '--profile', '--endpoint-url']);
+
+/** The command word of an argv (`node chatbot-ops [global options] <command> ...`), if any. */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') return args[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+  }
+  return undefined;
+}
+
+/**
+ * The command modules an argv needs: the one owning its command word, or all of them for help, an
+ * unknown word (so commander can suggest the closest name) or no command at all (none for --version);
+ * and whether any of them calls AWS.
+ */
+export async function loadCommands(
+  argv: readonly string[],
+): Promise<{ modules: CommandModule[]; aws: boolean }> {
+  const word = commandWord(argv);
+  const owner = COMMANDS.find((entry) => word !== undefined && entry.names.includes(word));
+  const versionOnly = word === undefined && argv.some((arg) => arg === '--version' || arg === '-V');
+  const entries = owner ? [owner] : versionOnly ? [] : COMMANDS;
+  return {
+    modules: await Promise.all(entries.map((entry) => entry.load())),
+    aws: entries.some((entry) => entry.aws),
+  };
+}

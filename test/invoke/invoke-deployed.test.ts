@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createAwsClients } from '../../src/aws/clients.js';
 import { makeContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
@@ -244,7 +245,7 @@ describe('invoke against the deployed API', () => {
     const ctx = makeContext(
       { config, endpointUrl: api.origin, json: false, yes: false, verbose: false },
       ui,
-      {},
+      { awsFactory: createAwsClients },
     );
 
     const code = await invokeAction(ctx, undefined, { body: '-', param: [] } as InvokeFlags, {
@@ -452,7 +453,7 @@ describe('invoke --retry', () => {
     const ctx = makeContext(
       { config, endpointUrl: api.origin, json: false, yes: false, verbose: false },
       ui,
-      {},
+      { awsFactory: createAwsClients },
     );
     const waits: number[] = [];
     const code = await invokeAction(ctx, 'health', { param: [], ...flags } as InvokeFlags, {
@@ -614,7 +615,9 @@ describe('invoke --direct', () => {
       .resolvesOnce(invokeAnswer(unavailable) as never)
       .resolves(invokeAnswer(HEALTHY_RESPONSE) as never);
     const ui = recordingUi();
-    const ctx = makeContext({ config, json: false, yes: false, verbose: false }, ui, {});
+    const ctx = makeContext({ config, json: false, yes: false, verbose: false }, ui, {
+      awsFactory: createAwsClients,
+    });
     const waits: number[] = [];
 
     const code = await invokeAction(

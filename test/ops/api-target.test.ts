@@ -2,6 +2,7 @@ import { GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-
 import { InvokeCommand, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { invokeDirect, resolveDeployedTarget } from '../../src/aws/api-target.js';
+import { createAwsClients } from '../../src/aws/clients.js';
 import { makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { UserError } from '../../src/errors.js';
@@ -37,7 +38,7 @@ const context = (endpointUrl?: string) =>
       ...(endpointUrl ? { endpointUrl } : {}),
     },
     recordingUi(),
-    {},
+    { awsFactory: createAwsClients },
   );
 
 describe('resolveDeployedTarget', () => {

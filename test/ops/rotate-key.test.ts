@@ -7,6 +7,7 @@ import {
 import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveDeployedTarget } from '../../src/aws/api-target.js';
+import { createAwsClients } from '../../src/aws/clients.js';
 import { makeContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
@@ -99,7 +100,7 @@ describe('rotate-key, first stage', () => {
     const ctx = makeContext(
       { config: writeConfig(), json: false, yes: false, verbose: false },
       recordingUi(),
-      {},
+      { awsFactory: createAwsClients },
     );
     const target = await resolveDeployedTarget(ctx);
 

@@ -197,8 +197,8 @@ export async function run(): Promise<void> {
       DB_PASSWORD: '',
       DB_NAME: 'bench_load',
     };
-    // What the CLI takes before any work (all command modules loaded), to read the peak against.
-    const idle = await runCli(cli, ['--help'], env);
+    // What the CLI takes before any work (the db command module only), to read the peak against.
+    const idle = await runCli(cli, ['db', 'load', '--help'], env);
     const init = await runCli(cli, ['db', 'init'], env);
     if (init.code !== 0) fail('db init', init);
 
@@ -214,7 +214,7 @@ export async function run(): Promise<void> {
     console.log(`  loaded ${report.loaded.toLocaleString('en-US')}, bad ${report.errors}`);
     console.log(`  peak memory (max RSS): ${load.maxRssMb?.toFixed(0) ?? '?'} MB (target <= 200 MB)`);
     console.log(
-      `  of which CLI start-up (max RSS of \`chatbot-ops --help\`): ${idle.maxRssMb?.toFixed(0) ?? '?'} MB; load average after: ${loadavg()
+      `  of which CLI start-up (max RSS of \`chatbot-ops db load --help\`): ${idle.maxRssMb?.toFixed(0) ?? '?'} MB; load average after: ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
     );

@@ -247,7 +247,8 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
     });
   } catch (err) {
     spinner.fail('The local stack did not start');
-    functionLog.end();
+    // Closed before the error goes up, so nothing is left writing into a folder a caller may remove.
+    await new Promise<void>((resolve) => functionLog.end(resolve));
     throw err;
   }
   const state = stateOf(stack, process.pid);

@@ -46,15 +46,23 @@ const SEARCH_DIRS = [
   '/opt/mariadb/bin',
 ];
 
-/** Find a MariaDB binary on PATH or in the usual system folders. */
-export function findBinary(names: string[]): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_DIRS];
+/**
+ * The first of `names` found on PATH or in the usual system folders; MARIADB_BIN_DIR, when set, is
+ * the only folder searched (a MariaDB installed somewhere else, or none at all in tests).
+ */
+export function findBinary(names: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = env.MARIADB_BIN_DIR
+    ? [env.MARIADB_BIN_DIR]
+    : [...(env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_DIRS];
   for (const name of names) for (const dir of dirs) if (existsSync(join(dir, name))) return join(dir, name);
   return undefined;
 }
 
 export function mariadbMissingError(what: string): UserError {
-  return new UserError(`${what} was not found on this machine`, {
+  const where = process.env.MARIADB_BIN_DIR
+    ? ` in MARIADB_BIN_DIR (${process.env.MARIADB_BIN_DIR})`
+    : ' on this machine';
+  return new UserError(`${what} was not found${where}`, {
     hint:
       'Install the MariaDB server (Debian/Ubuntu: `sudo apt-get install -y mariadb-server`; macOS: `brew install mariadb`), ' +
       'or point DB_HOST, DB_PORT, DB_USER and DB_PASSWORD at an existing server.',

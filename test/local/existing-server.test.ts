@@ -50,3 +50,25 @@ describe('local up on an existing server', () => {
     expect(ui.err.some((line) => line.includes('Starting the local stack'))).toBe(false);
   });
 });
+
+describe('local up without MariaDB', () => {
+  it('says how to install it or where to point DB_HOST, and starts nothing', async () => {
+    delete process.env.DB_HOST;
+    process.env.MARIADB_BIN_DIR = dir; // an empty folder: no mariadbd there
+    const ui = recordingUi();
+    const port = await freePort();
+
+    let code: number;
+    try {
+      code = await main(['node', 'chatbot-ops', 'local', 'up', '--port', String(port)], { ui });
+    } finally {
+      delete process.env.MARIADB_BIN_DIR;
+    }
+
+    expect(code).toBe(1);
+    const err = ui.err.join('\n');
+    expect(err).toContain(`mariadbd (the MariaDB server) was not found in MARIADB_BIN_DIR (${dir})`);
+    expect(err).toMatch(/apt-get install -y mariadb-server/);
+    expect(err).toMatch(/DB_HOST, DB_PORT, DB_USER and DB_PASSWORD/);
+  });
+});

@@ -418,6 +418,28 @@ describe('get_traffic_timeseries', () => {
     expect(data.buckets[59]).toEqual({ start: '2024-05-01T11:59:00.000Z', requests: 1, errors: 0 });
   });
 
+  it('counts the same per bucket whether it counts ranges (<= 64 buckets) or groups rows (more)', async () => {
+    const ranges = await call('get_traffic_timeseries', { interval: 'minute', hours: 1 });
+    const grouped = await call('get_traffic_timeseries', { interval: 'minute', hours: 2 });
+
+    expect(grouped.buckets).toHaveLength(120);
+    expect(grouped.buckets.slice(60)).toEqual(ranges.buckets);
+    expect(ranges.buckets.reduce((sum: number, b: { requests: number }) => sum + b.requests, 0)).toBeGreaterThan(
+      2,
+    );
+  });
+
+  it('clips the first and last buckets to a window that does not start on a bucket boundary', async () => {
+    const data = await call('get_traffic_timeseries', {
+      interval: 'hour',
+      start_time: '2024-05-01T11:30:00Z',
+      end_time: '2024-05-01T11:30:30Z',
+    });
+
+    // Only the rows of 11:30:00-11:30:29.999 count, in the bucket that starts at 11:00.
+    expect(data.buckets).toEqual([{ start: '2024-05-01T11:00:00.000Z', requests: 2, errors: 1 }]);
+  });
+
   it('spans the data by day for all time', async () => {
     const data = await call('get_traffic_timeseries', { interval: 'day', all_time: true });
 

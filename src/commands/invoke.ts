@@ -25,21 +25,6 @@ export interface InvokeFlags extends BodyFlags, TargetFlags {
   retry?: string;
 }
 
-/** Flags that shape the request, in the order the continuation command repeats them. */
-const REPEATED_FLAGS: [keyof InvokeFlags, string][] = [
-  ['ip', '--ip'],
-  ['endpoint', '--endpoint'],
-  ['status', '--status'],
-  ['limit', '--limit'],
-  ['hours', '--hours'],
-  ['since', '--since'],
-  ['until', '--until'],
-  ['allTime', '--all-time'],
-  ['local', '--local'],
-  ['url', '--url'],
-  ['direct', '--direct'],
-];
-
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Global options that choose the deployment, repeated before the command. */
@@ -111,6 +96,17 @@ const BODY_SHAPING_FLAGS: [keyof BodyFlags, string][] = [
   ['until', '--until'],
   ['cursor', '--cursor'],
   ['allTime', '--all-time'],
+];
+
+/**
+ * Flags that shape the request and choose the target, in the order the continuation command
+ * repeats them (the cursor it gets anew).
+ */
+const REPEATED_FLAGS: [keyof InvokeFlags, string][] = [
+  ...BODY_SHAPING_FLAGS.filter(([key]) => key !== 'cursor'),
+  ['local', '--local'],
+  ['url', '--url'],
+  ['direct', '--direct'],
 ];
 
 function requestBodyText(

@@ -267,17 +267,9 @@ async function explainMainQueries(port: number): Promise<void> {
 export async function run(): Promise<void> {
   mkdirSync(cacheDir, { recursive: true });
   const benchStarted = performance.now();
-  // mariadbd puts on-disk temporary tables in $TMPDIR: keep them in the cache folder, away from
-  // whatever else on the machine cleans /tmp (a first run lost some mid-query: "Error on delete").
-  const serverTmp = join(cacheDir, 'tmp');
-  mkdirSync(serverTmp, { recursive: true });
-  const savedTmpdir = process.env.TMPDIR;
-  process.env.TMPDIR = serverTmp;
   // Reuse the cached data directory; a stale pid file from an interrupted run is harmless to mariadbd.
-  const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 }).finally(() => {
-    if (savedTmpdir === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmpdir;
-  });
+  // (Its temporary tables go under the cache folder too: startMariaDb passes --tmpdir.)
+  const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 });
   try {
     await prepareData(server.port);
     const env = (database: string) => ({

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { Option } from 'commander';
 import mysql from 'mysql2/promise';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
@@ -72,8 +72,19 @@ function stateOf(stack: LocalStack, supervisor: number): LocalState {
 }
 
 /** The lines that tell the user how to use the running stack. The local key is printed: that is its purpose. */
+/**
+ * The CLI as the user can type it again: `chatbot-ops` once installed on the PATH (npm link, npm
+ * install -g), else the script they ran, such as `./bin/chatbot-ops.js` in a fresh clone.
+ */
+export function invokedAs(script = process.argv[1], cwd = process.cwd()): string {
+  if (!script || basename(script) !== 'chatbot-ops.js') return 'chatbot-ops';
+  const path = relative(cwd, script);
+  return path.startsWith('..') || isAbsolute(path) ? script : `./${path}`;
+}
+
 function printReady(ctx: Context, state: LocalState, rows: number, detached: boolean): void {
   const { ui } = ctx;
+  const cli = invokedAs();
   const body = `{"intent":"get_traffic_summary","params":{"hours":24}}`;
   ui.info('');
   ui.info(ui.style.bold('The chatbot backend is running locally.'));
@@ -87,10 +98,10 @@ function printReady(ctx: Context, state: LocalState, rows: number, detached: boo
   ui.info(
     `  curl -s -X POST '${state.gateway.url}' -H 'x-api-key: ${state.apiKey}' -H 'content-type: application/json' -d '${body}'`,
   );
-  ui.info('  chatbot-ops invoke get_traffic_summary --local');
-  ui.info('  chatbot-ops test --local');
+  ui.info(`  ${cli} invoke get_traffic_summary --local`);
+  ui.info(`  ${cli} test --local`);
   ui.info('');
-  ui.info(detached ? 'Stop it with: chatbot-ops local down' : 'Press Ctrl-C to stop (database included).');
+  ui.info(detached ? `Stop it with: ${cli} local down` : 'Press Ctrl-C to stop (database included).');
   ui.result({
     url: state.gateway.url,
     apiKey: state.apiKey,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
+import { invokedAs } from '../../src/commands/local.js';
 import { freePort } from '../../src/db/server.js';
 
 let dir: string;
@@ -70,5 +71,16 @@ describe('local up without MariaDB', () => {
     expect(err).toContain(`mariadbd (the MariaDB server) was not found in MARIADB_BIN_DIR (${dir})`);
     expect(err).toMatch(/apt-get install -y mariadb-server/);
     expect(err).toMatch(/DB_HOST, DB_PORT, DB_USER and DB_PASSWORD/);
+  });
+});
+
+describe('the commands local up prints', () => {
+  it.each([
+    ['/usr/local/bin/chatbot-ops', '/home/me', 'chatbot-ops'],
+    ['/home/me/chatbot-ops/bin/chatbot-ops.js', '/home/me/chatbot-ops', './bin/chatbot-ops.js'],
+    ['/opt/chatbot-ops/bin/chatbot-ops.js', '/home/me', '/opt/chatbot-ops/bin/chatbot-ops.js'],
+    ['/work/test/local/cli-entry.ts', '/work', 'chatbot-ops'],
+  ])('run as %s from %s: %s', (script, cwd, expected) => {
+    expect(invokedAs(script, cwd)).toBe(expected);
   });
 });

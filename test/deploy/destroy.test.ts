@@ -3,6 +3,22 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RDS_SG } from './fake-account.js';
 import { createWorld, type World } from './harness.js';
 
+/** Everything deploy made is gone; the RDS group stays (it belongs to the database), without the rule deploy added. */
+function expectNothingLeftButTheDatabaseGroup(world: World): void {
+  const f = world.fake;
+  expect([
+    f.roles.size,
+    f.functions.size,
+    f.logGroups.size,
+    f.apis.size,
+    f.apiKeys.size,
+    f.usagePlans.size,
+    f.alarms.size,
+  ]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+  expect([...f.groups.keys()]).toEqual([RDS_SG]);
+  expect(f.groups.get(RDS_SG)?.IpPermissions).toEqual([]);
+}
+
 let world: World;
 beforeEach(async () => {
   world = await createWorld({ eniPollsAfterDelete: 3 });
@@ -36,21 +52,9 @@ describe('destroy', () => {
       'IAM.DeleteRolePolicy',
       'IAM.DeleteRole',
     ]);
-    const f = world.fake;
-    expect([
-      f.roles.size,
-      f.functions.size,
-      f.logGroups.size,
-      f.apis.size,
-      f.apiKeys.size,
-      f.usagePlans.size,
-      f.alarms.size,
-    ]).toEqual([0, 0, 0, 0, 0, 0, 0]);
-    // The RDS group stays (it belongs to the database), without the rule deploy added.
-    expect([...f.groups.keys()]).toEqual([RDS_SG]);
-    expect(f.groups.get(RDS_SG)?.IpPermissions).toEqual([]);
+    expectNothingLeftButTheDatabaseGroup(world);
     // The security group went only after Lambda released its network interfaces.
-    const polls = f.calls.filter((c) => c.command === 'DescribeNetworkInterfaces');
+    const polls = world.fake.calls.filter((c) => c.command === 'DescribeNetworkInterfaces');
     expect(polls.length).toBeGreaterThanOrEqual(4);
     expect(polls[0]?.input).toEqual({ Filters: [{ Name: 'group-id', Values: [lambdaSg] }] });
     expect(world.clock.slept).toBeGreaterThanOrEqual(45_000);
@@ -146,18 +150,7 @@ describe('destroy interrupted', () => {
     expect(first.text).toContain(`${command} failed (injected)`);
     expect(first.text).toMatch(/run `chatbot-ops destroy` again/);
     expect(second.code).toBe(0);
-    const f = world.fake;
-    expect([
-      f.roles.size,
-      f.functions.size,
-      f.logGroups.size,
-      f.apis.size,
-      f.apiKeys.size,
-      f.usagePlans.size,
-      f.alarms.size,
-    ]).toEqual([0, 0, 0, 0, 0, 0, 0]);
-    expect([...f.groups.keys()]).toEqual([RDS_SG]);
-    expect(f.groups.get(RDS_SG)?.IpPermissions).toEqual([]);
+    expectNothingLeftButTheDatabaseGroup(world);
     expect(third.text).toMatch(/Nothing to remove/);
     expect(mutating()).toEqual([]);
   });

@@ -1,18 +1,13 @@
-/**
- * `db load` on awkward inputs: what a real log directory and a real pipe hand it. Every case runs
- * against the real test server and checks both the message and what ended up in the table.
- */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { progressText } from '../../src/commands/db.js';
 import { FIRST_ERRORS_KEPT, loadLogs } from '../../src/db/load.js';
 import { LOAD_HISTORY_SQL } from '../../src/db/schema.js';
 import { freePort } from '../../src/db/server.js';
+import { spawnCli } from '../support/cli-process.js';
 import { createTestDatabase, type TestDatabase, testServer } from '../support/database.js';
 import { runDb, scratchDir } from './db-cli.js';
 
@@ -292,44 +287,23 @@ describe('db load - in a real process', () => {
     // Prepare
     const server = testServer();
     const text = `${line('10.0.0.1', 1)}\nnot a log line\n${line('2001:db8::5', 2)}\n`;
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        import.meta.resolve('tsx'),
-        fileURLToPath(new URL('./cli-entry.ts', import.meta.url)),
-        '--json',
-        'db',
-        'load',
-        '-',
-      ],
-      {
-        cwd: scratchDir(),
-        env: {
-          ...process.env,
-          DB_HOST: server.host,
-          DB_PORT: String(server.port),
-          DB_USER: server.user,
-          DB_PASSWORD: server.password,
-          DB_NAME: db.database,
-          NO_COLOR: '1',
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
+    const { child, output, exited } = spawnCli(['--json', 'db', 'load', '-'], {
+      cwd: scratchDir(),
+      env: {
+        DB_HOST: server.host,
+        DB_PORT: String(server.port),
+        DB_USER: server.user,
+        DB_PASSWORD: server.password,
+        DB_NAME: db.database,
       },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
+      stdin: 'pipe',
+      timeoutMs: 60_000,
     });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
     // Act
-    child.stdin.end(gzipSync(text));
-    const code = await exited;
+    child.stdin?.end(gzipSync(text));
+    const { code } = await exited;
+    const { stdout, stderr } = output;
 
     // Assess
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });

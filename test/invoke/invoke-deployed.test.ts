@@ -1,15 +1,8 @@
-/**
- * `invoke` and `test` against the deployed API: API Gateway and Lambda behind aws-sdk-client-mock
- * (the healthy deployment of test/ops/fixtures), the invoke URL served by a loopback stand-in
- * (`--endpoint-url` points the URL the CLI builds at it). The real CLI parser runs every command.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   GetApiKeysCommand,
   GetRestApisCommand,
@@ -36,6 +29,7 @@ import {
   type World,
   writeConfig,
 } from '../ops/fixtures/deployment.js';
+import { spawnCli } from '../support/cli-process.js';
 import { type ApiStandIn, backendAnswer, REQUEST_ID, startApiStandIn } from './api-stand-in.js';
 
 let api: ApiStandIn;
@@ -259,31 +253,14 @@ describe('invoke against the deployed API', () => {
 
   it('reads --body - from the real standard input of the command', async () => {
     // Prepare: the CLI as a user runs it, its stdin a pipe
-    const entry = fileURLToPath(new URL('../local/cli-entry.ts', import.meta.url));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        import.meta.resolve('tsx'),
-        entry,
-        'invoke',
-        '--body',
-        '-',
-        '--url',
-        api.url,
-        '--api-key',
-        KEY_VALUE,
-        '--json',
-      ],
-      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    const { child, output, exited } = spawnCli(
+      ['invoke', '--body', '-', '--url', api.url, '--api-key', KEY_VALUE, '--json'],
+      { stdin: 'pipe', timeoutMs: 30_000 },
     );
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
     // Act
-    child.stdin.end('{"intent": "health"}');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin?.end('{"intent": "health"}');
+    const { code } = await exited;
+    const { stdout } = output;
     // Assess
     expect(code).toBe(0);
     expect(api.seen.map((r) => r.body)).toEqual(['{"intent": "health"}']);

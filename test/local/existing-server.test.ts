@@ -79,7 +79,7 @@ describe('the commands local up prints', () => {
     ['/usr/local/bin/chatbot-ops', '/home/me', 'chatbot-ops'],
     ['/home/me/chatbot-ops/bin/chatbot-ops.js', '/home/me/chatbot-ops', './bin/chatbot-ops.js'],
     ['/opt/chatbot-ops/bin/chatbot-ops.js', '/home/me', '/opt/chatbot-ops/bin/chatbot-ops.js'],
-    ['/work/test/local/cli-entry.ts', '/work', 'chatbot-ops'],
+    ['/work/test/support/cli-entry.ts', '/work', 'chatbot-ops'],
   ])('run as %s from %s: %s', (script, cwd, expected) => {
     expect(invokedAs(script, cwd)).toBe(expected);
   });

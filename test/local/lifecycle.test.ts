@@ -1,31 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, portInUse } from '../../src/db/server.js';
 import { isProcessAlive } from '../../src/local/lifecycle.js';
 import { type LocalState, readLocalState } from '../../src/local/state.js';
-
-const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+import { runCli, spawnCli } from '../support/cli-process.js';
 
 let cwd: string;
 
-/** The real CLI in its own process, in the test's folder. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', TSX, ENTRY, ...args],
-      { cwd, env: { ...process.env, DB_HOST: '', NO_COLOR: '1' }, timeout: 240_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** The real CLI in its own process, in the test's folder, never reaching a DB_HOST the caller set. */
+const cli = (...args: string[]) => runCli(args, { cwd, env: { DB_HOST: '' }, timeoutMs: 240_000 });
 
 /** Every process whose command line or working folder is inside the test's folder. */
 function processesUsing(dir: string): number[] {
@@ -159,28 +145,11 @@ describe('local up in the foreground', () => {
   it('stops cleanly on Ctrl-C, database included, leaving no process, port or state', async () => {
     // Prepare: `local up` as a user runs it at a terminal, leading its own process group.
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      ['--import', TSX, ENTRY, 'local', 'up', '--port', String(port), '--rows', '200', '--no-demo'],
-      {
-        cwd,
-        env: { ...process.env, DB_HOST: '', NO_COLOR: '1' },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { child, output, exited } = spawnCli(
+      ['local', 'up', '--port', String(port), '--rows', '200', '--no-demo'],
+      { cwd, env: { DB_HOST: '' }, detached: true, timeoutMs: 240_000 },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    expect(await waitUntil(() => stdout.includes('Press Ctrl-C to stop'), 180_000)).toBe(true);
+    expect(await waitUntil(() => output.stdout.includes('Press Ctrl-C to stop'), 180_000)).toBe(true);
     const state = readLocalState(cwd) as LocalState;
     const answer = await fetch(state.gateway.url, {
       method: 'POST',
@@ -196,9 +165,9 @@ describe('local up in the foreground', () => {
     const exit = await exited;
 
     // Assess
-    expect(stderr).not.toMatch(/Error/);
+    expect(output.stderr).not.toMatch(/Error/);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(stderr).toContain('Local stack stopped');
+    expect(output.stderr).toContain('Local stack stopped');
     expect(await waitUntil(() => processesUsing(cwd).length === 0)).toBe(true);
     expect(isProcessAlive(state.pids.mariadb)).toBe(false);
     expect(await portInUse(port)).toBe(false);

@@ -1,4 +1,0 @@
-// The CLI run from source (through tsx), for tests that pipe into it as a user would.
-import { main } from '../../src/cli/main.js';
-
-process.exitCode = await main(process.argv);

@@ -14,6 +14,7 @@ import {
 } from '../db/connection.js';
 import { initDatabase } from '../db/init.js';
 import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
+import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
@@ -121,9 +122,9 @@ export const register: CommandModule = (program, run) => {
   withDbFlags(
     db.command('load').argument('<files...>', 'access-log files (plain or .gz), or - for standard input'),
   )
-    .description('load Apache/Nginx access logs (combined or common format) into access_logs')
+    .description('load access logs (Apache/nginx combined or common, ALB, CloudFront; plain or gzip) into access_logs')
     .addOption(
-      new Option('--format <format>', 'log format').choices(['auto', 'combined', 'common']).default('auto'),
+      new Option('--format <format>', 'log format').choices(['auto', ...LOG_FORMATS]).default('auto'),
     )
     .option('--max-errors <n>', 'stop (loading nothing from the current file) after more than n bad lines')
     .option('--batch-size <n>', 'rows per INSERT', '2000')
@@ -134,7 +135,7 @@ export const register: CommandModule = (program, run) => {
           ctx,
           files: string[],
           opts: DbFlags & {
-            format: 'auto' | 'combined' | 'common';
+            format: 'auto' | LogFormat;
             maxErrors?: string;
             batchSize: string;
             force: boolean;

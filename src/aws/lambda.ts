@@ -310,6 +310,22 @@ export async function invokeFunction(
   };
 }
 
+/** invokeFunction, with a function that does not exist as a UserError naming it and what to do. */
+export async function invokeExistingFunction(
+  lambda: LambdaClient,
+  name: string,
+  event: unknown,
+  hint: string,
+): ReturnType<typeof invokeFunction> {
+  try {
+    return await invokeFunction(lambda, name, event);
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException)
+      throw new UserError(`the function ${name} does not exist`, { hint, cause: err });
+    throw err;
+  }
+}
+
 /** Delete the function; false when there was none. */
 export async function deleteFunction(lambda: LambdaClient, name: string): Promise<boolean> {
   try {

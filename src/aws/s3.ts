@@ -55,7 +55,7 @@ export function s3ClientConfig(base: S3ClientConfig, endpointOverride: string | 
 /** An S3 client (the ingest function's, and the CLI's through src/aws/clients.ts). */
 export function createS3Client(base: S3ClientConfig = {}, env: NodeJS.ProcessEnv = process.env): S3Client {
   const override = s3EndpointOverride(typeof base.endpoint === 'string' ? base.endpoint : undefined, env);
-  return new S3Client(s3ClientConfig(base, override));
+  return new S3Client(s3ClientConfig({ ...base, ...(override ? { endpoint: override } : {}) }, override));
 }
 
 /** The one call S3 needs from a client: tests pass a mocked S3Client. */
@@ -172,15 +172,20 @@ export async function openObject(
 
 /** A small JSON document, or undefined when there is none. */
 export async function getJsonObject<T>(s3: S3, where: S3Location): Promise<T | undefined> {
-  const object = await openObject(s3, where);
-  if (!object) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new UserError(`${s3Url(where)} is not a JSON document`, { cause: err });
+  // S3 replaces an object atomically, but a file-backed emulator (the local stack's) can serve one
+  // that is being rewritten half-written: a document that does not parse is read again, briefly.
+  for (let attempt = 1; ; attempt++) {
+    const object = await openObject(s3, where);
+    if (!object) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
+    const text = Buffer.concat(chunks).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      if (attempt >= 5) throw new UserError(`${s3Url(where)} is not a JSON document`, { cause: err });
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
   }
 }
 

@@ -9,12 +9,17 @@ import type { CommandModule } from '../cli/context.js';
 export interface CommandEntry {
   names: readonly string[];
   load: () => Promise<CommandModule>;
-  /** Its commands call AWS (ctx.aws()): main() then loads the SDK clients. */
-  aws?: true;
+  /** Its commands call AWS (ctx.aws()): main() then loads the SDK clients. A function decides by the argv. */
+  aws?: true | ((argv: readonly string[]) => boolean);
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { names: ['db'], load: async () => (await import('./db.js')).register },
+  {
+    names: ['db'],
+    // Only `--remote` (against AWS, not the local stack) calls AWS.
+    aws: (argv) => argv.includes('--remote') && !argv.includes('--local'),
+    load: async () => (await import('./db.js')).register,
+  },
   { names: ['cost'], load: async () => (await import('./cost.js')).register },
   { names: ['logs'], aws: true, load: async () => (await import('./logs.js')).register },
   { names: ['doctor'], aws: true, load: async () => (await import('./doctor.js')).register },
@@ -69,6 +74,6 @@ export async function loadCommands(
   const entries = owner ? [owner] : versionOnly ? [] : COMMANDS;
   return {
     modules: await Promise.all(entries.map((entry) => entry.load())),
-    aws: entries.some((entry) => entry.aws),
+    aws: entries.some((entry) => (typeof entry.aws === 'function' ? entry.aws(argv) : entry.aws === true)),
   };
 }

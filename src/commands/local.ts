@@ -12,6 +12,7 @@ import { callApi } from '../client/api-client.js';
 import { renderData } from '../client/render.js';
 import { portInUse } from '../db/server.js';
 import { UserError } from '../errors.js';
+import { localIngestState } from '../local/ingest-stack.js';
 import {
   cleanStaleStack,
   inspectExistingStack,
@@ -68,6 +69,7 @@ function stateOf(stack: LocalStack, supervisor: number): LocalState {
     apiKey: stack.apiKey,
     usagePlan: stack.usagePlan,
     db: stack.db,
+    ...(stack.ingest ? { ingest: localIngestState(stack.ingest) } : {}),
   };
 }
 
@@ -100,6 +102,10 @@ function printReady(ctx: Context, state: LocalState, rows: number, detached: boo
   );
   ui.info(`  ${cli} invoke get_traffic_summary --local`);
   ui.info(`  ${cli} test --local`);
+  if (state.ingest)
+    ui.info(
+      `  ${cli} db load --remote --local access.log   ${ui.style.dim(`(through s3://${state.ingest.bucket}/${state.ingest.prefix} and the ingest function)`)}`,
+    );
   ui.info('');
   ui.info(detached ? `Stop it with: ${cli} local down` : 'Press Ctrl-C to stop (database included).');
   ui.result({

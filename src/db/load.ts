@@ -98,7 +98,7 @@ export class LoadStoppedError extends UserError {
 }
 
 /** SHA-256 of a file's log text (after gunzip), so a log and its gzipped copy count as the same input. */
-async function sha256OfLogFile(path: string): Promise<string> {
+export async function sha256OfLogFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of await openInput(createReadStream(path, READ_OPTIONS), () => {}))
     hash.update(chunk as Buffer);

@@ -61,7 +61,7 @@ export type DirectAction = (typeof DIRECT_ACTIONS)[number];
 
 export type DirectAnswer =
   | { ok: true; action: DirectAction; result: unknown }
-  | { ok: false; action: string | null; error: { message: string; hint?: string } };
+  | { ok: false; action: string | null; error: { message: string; hint?: string }; result?: IngestResult };
 
 /**
  * The S3 helpers, loaded on first use: they require @aws-sdk/client-s3, which `init` and `stats`
@@ -239,9 +239,11 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
           );
     let lastProgress = Date.now();
     let result: IngestResult;
+    let body: { destroyed: boolean; destroy(): void } | undefined;
     try {
       const pool = await database().pool();
       const object = await openObject(client, where);
+      body = object?.body;
       if (!object) {
         result = {
           ...base,
@@ -309,6 +311,8 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
       });
     } finally {
       clearTimeout(timer);
+      // A load that stopped early leaves the response unread: close it rather than leave the socket open.
+      if (body && !body.destroyed) body.destroy();
     }
     // A late progress write must not land after (and over) the final result.
     await writing;
@@ -363,8 +367,9 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
             throw new UserError('load needs "object": "s3://bucket/key"', { exitCode: 2 });
           const where = (await s3Api()).parseS3Url(event.object);
           const result = await loadObject(where, requestId, context, optionsOf(event));
+          // The result goes back with a failure too: it may hold the report of the lines read.
           if (result.status === 'failed')
-            return { ok: false, action, error: result.error ?? { message: 'failed' } };
+            return { ok: false, action, error: result.error ?? { message: 'failed' }, result };
           return { ok: true, action, result };
         }
         default:

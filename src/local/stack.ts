@@ -17,6 +17,7 @@ import { hashApiKey } from '../lambda/api-keys.js';
 import { buildLambdaZip, type LambdaZip } from '../package/bundle.js';
 import { unzipToDir } from '../package/unzip.js';
 import { type Gateway, type ProxyEvent, startGateway } from './gateway.js';
+import { type LocalIngest, startLocalIngest } from './ingest-stack.js';
 import { type InvokeResult, LambdaRuntime } from './lambda-runtime.js';
 import { localStateDir } from './state.js';
 import type { Clock } from './usage-plan-limiter.js';
@@ -70,6 +71,10 @@ export interface LocalStackOptions {
   onProgress?: (message: string) => void;
   /** The function's log lines (its CloudWatch log, locally). */
   onLog?: (line: string) => void;
+  /** False leaves out the ingest chain (S3 endpoint, ingest function, Lambda Invoke API); default on. */
+  ingest?: boolean;
+  /** Tests only: pauses between the retries of a failed ingest event (default LOCAL_RETRY_DELAYS_MS). */
+  ingestRetryDelaysMs?: number[];
 }
 
 export interface LocalStack {
@@ -85,6 +90,8 @@ export interface LocalStack {
   rows: number;
   zip: LambdaZip;
   runtime: LambdaRuntime;
+  /** The ingest chain (src/local/ingest-stack.ts), unless left out. */
+  ingest?: LocalIngest;
   /** Stop the gateway, the containers and (when the stack started it) the database. */
   stop(): Promise<void>;
 }
@@ -231,6 +238,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress('starting the function');
     await runtime.warm();
 
+    let ingest: LocalIngest | undefined;
+    if (options.ingest !== false) {
+      progress('starting the ingest function and the S3 endpoint');
+      const startedIngest = await startLocalIngest({
+        config,
+        stateDir,
+        taskDir,
+        server,
+        database,
+        createUser,
+        region: config.region ?? 'us-east-1',
+        apiFunction: { name: config.function.name, invoke: (event) => runtime.invoke(event) },
+        ...(options.ingestRetryDelaysMs ? { retryDelaysMs: options.ingestRetryDelaysMs } : {}),
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      });
+      cleanups.push(() => startedIngest.stop());
+      ingest = startedIngest;
+    }
+
     const invoke = (event: ProxyEvent): Promise<InvokeResult> => {
       options.onEvent?.(event);
       return runtime.invoke(event);
@@ -261,6 +287,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       rows,
       zip,
       runtime,
+      ...(ingest ? { ingest } : {}),
       stop: stopAll,
     };
   } catch (err) {

@@ -18,6 +18,16 @@ export interface LocalState {
   apiKey: string;
   usagePlan: { rateLimit: number; burstLimit: number; quotaLimit: number; quotaPeriod: string };
   db: { host: string; port: number; user: string; password: string; database: string; managed: boolean };
+  /** The ingest chain: the S3 endpoint and bucket, and the Lambda Invoke API serving both functions. */
+  ingest?: {
+    s3Endpoint: string;
+    lambdaEndpoint: string;
+    bucket: string;
+    prefix: string;
+    resultsPrefix: string;
+    functionName: string;
+    region: string;
+  };
 }
 
 export function localStateDir(cwd = process.cwd()): string {

@@ -238,7 +238,8 @@ export async function remoteLoad(
       }
       let result: IngestResult;
       if (existing && !direct && (before?.status === 'loaded' || before?.status === 'skipped')) {
-        result = before;
+        // Loaded by an earlier run: reported as `db load` reports a file it has loaded before.
+        result = { ...before, status: 'skipped' };
       } else if (direct || (existing && (before === undefined || before.status === 'failed'))) {
         options.onProgress?.(`${label}: the ingest function is loading ${s3Url(object)}`);
         const answer = await invokeIngest(target, {

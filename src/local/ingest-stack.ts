@@ -10,8 +10,9 @@
  * INSERT, CREATE, ALTER, INDEX), the API function's user keeps SELECT only.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { LOCAL_S3_CREDENTIALS } from '../aws/local-endpoints.js';
 import type { ChatbotConfig } from '../config.js';
@@ -38,6 +39,8 @@ export interface LocalIngestOptions {
   database: string;
   /** Create the function's own writer user (default); false: log in with `server`'s credentials. */
   createUser: boolean;
+  /** The writer user's name (default INGEST_DB_USER). */
+  dbUser?: string;
   region: string;
   /** The API function, also reachable through the Lambda Invoke API. */
   apiFunction: { name: string; invoke: (event: unknown) => Promise<InvokeResult> };
@@ -62,19 +65,34 @@ export interface LocalIngest {
   stop(): Promise<void>;
 }
 
+/**
+ * The folder the function's containers find the AWS SDK in, as Lambda's nodejs runtime provides it
+ * on NODE_PATH (the zip leaves @aws-sdk/* out). It holds only @aws-sdk, linked to this
+ * installation's copy, so a package the zip lacks still fails here as it would in AWS.
+ */
+function runtimeModules(stateDir: string): string {
+  const dir = join(stateDir, 'runtime-node_modules');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const sdk = dirname(dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-s3/package.json')));
+  symlinkSync(sdk, join(dir, '@aws-sdk'), 'dir');
+  return dir;
+}
+
 const quoteUser = (user: string) => `${mysql.escape(user)}@'127.0.0.1'`;
 
 async function writerLogin(options: LocalIngestOptions): Promise<{ user: string; password: string }> {
   if (!options.createUser) return { user: options.server.user, password: options.server.password };
+  const user = options.dbUser ?? INGEST_DB_USER;
   const admin = await mysql.createConnection({ ...options.server });
   try {
     const password = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(INGEST_DB_USER)} IDENTIFIED BY ?`, [password]);
-    await admin.query(`ALTER USER ${quoteUser(INGEST_DB_USER)} IDENTIFIED BY ?`, [password]);
+    await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
+    await admin.query(`ALTER USER ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
     await admin.query(
-      `GRANT SELECT, INSERT, CREATE, ALTER, INDEX ON ${mysql.escapeId(options.database)}.* TO ${quoteUser(INGEST_DB_USER)}`,
+      `GRANT SELECT, INSERT, CREATE, ALTER, INDEX ON ${mysql.escapeId(options.database)}.* TO ${quoteUser(user)}`,
     );
-    return { user: INGEST_DB_USER, password };
+    return { user, password };
   } finally {
     await admin.end();
   }
@@ -141,6 +159,10 @@ export async function startLocalIngest(options: LocalIngestOptions): Promise<Loc
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+        NODE_PATH: runtimeModules(options.stateDir),
+        // The SDK's notice that it will need Node 22 concerns the host running the stack, not the
+        // function (nodejs22.x in AWS); it would fill the function's log with every container.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       functionName,
       region: options.region,

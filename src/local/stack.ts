@@ -248,6 +248,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         server,
         database,
         createUser,
+        // A stack given its own API user (tests, several stacks on one server) gets its own writer too.
+        ...(options.dbUser ? { dbUser: `${options.dbUser}_ingest` } : {}),
         region: config.region ?? 'us-east-1',
         apiFunction: { name: config.function.name, invoke: (event) => runtime.invoke(event) },
         ...(options.ingestRetryDelaysMs ? { retryDelaysMs: options.ingestRetryDelaysMs } : {}),

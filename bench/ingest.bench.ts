@@ -75,9 +75,13 @@ export async function run(): Promise<void> {
     const setup = await mysql.createConnection(admin);
     await setup.query('CREATE DATABASE bench_load CHARACTER SET utf8mb4');
     await setup.query('CREATE DATABASE bench_ingest CHARACTER SET utf8mb4');
+    await setup.query('CREATE DATABASE bench_load2 CHARACTER SET utf8mb4');
     await setup.end();
     const pool = mysql.createPool({ ...admin, database: 'bench_load', timezone: 'Z', connectionLimit: 4 });
     await applySchema(pool);
+    const pool2 = mysql.createPool({ ...admin, database: 'bench_load2', timezone: 'Z', connectionLimit: 1 });
+    await applySchema(pool2);
+    await pool2.end();
     let started = performance.now();
     const report = await loadLogs(pool, [big]);
     const loadSeconds = (performance.now() - started) / 1000;
@@ -133,8 +137,25 @@ export async function run(): Promise<void> {
       console.log(
         `ingest (end to end):       ${ingestSeconds.toFixed(1)} s, ${Math.round(ingestRate).toLocaleString('en-US')} lines/s (${result.status}, ${result.report?.loaded} rows; the function itself ${functionSeconds.toFixed(1)} s)`,
       );
+      // db load again, now, on a fresh database: the machine is shared, so the baseline is the mean of
+      // a run before and a run after the ingest.
+      const again = mysql.createPool({
+        ...admin,
+        database: 'bench_load2',
+        timezone: 'Z',
+        connectionLimit: 4,
+      });
+      const t1 = performance.now();
+      const report2 = await loadLogs(again, [big]);
+      const loadSeconds2 = (performance.now() - t1) / 1000;
+      await again.end();
+      const loadRate2 = report2.loaded / loadSeconds2;
       console.log(
-        `ratio ingest / db load:    ${((ingestRate / loadRate) * 100).toFixed(0)}% (target >= 80%)`,
+        `db load again (after):     ${loadSeconds2.toFixed(1)} s, ${Math.round(loadRate2).toLocaleString('en-US')} lines/s`,
+      );
+      const baseline = (loadRate + loadRate2) / 2;
+      console.log(
+        `ratio ingest / db load:    ${((ingestRate / baseline) * 100).toFixed(0)}% of the mean of both db load runs (target >= 80%)`,
       );
       const pids = ingest.runtime.pids();
       const peaks = pids.map(peakRssMb).filter((m): m is number => m !== undefined);
@@ -142,17 +163,18 @@ export async function run(): Promise<void> {
         `ingest container peak RSS: ${peaks.map((m) => `${m.toFixed(0)} MB`).join(', ')} (target <= 180 MB)`,
       );
 
-      // 3. Upload to visible through the API, for a 1,000-line object.
+      // 3. Upload to visible through the API, for a 1,000-line object. Its rows carry a path of their
+      // own, so the check is one indexed get_access_logs call (not a summary over a million rows).
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
+        const endpoint = `/bench-visible-${i}-${Date.now()}`;
         const text = [...generateTraffic({ rows: 1000, days: 1, seed: 100 + i, end: new Date() })]
-          .map((row) => formatCombinedLine(row))
+          .map((row) => formatCombinedLine({ ...row, endpoint, query_string: null }))
           .join('\n');
         const body = Buffer.from(`${text}\n`);
-        const before = await total(stack.url, stack.apiKey);
         const t0 = performance.now();
         await put(`logs/bench/small-${createHash('sha1').update(body).digest('hex')}.log`, body, body.length);
-        while ((await total(stack.url, stack.apiKey)) < before + 1000)
+        while (!(await visible(stack.url, stack.apiKey, endpoint)))
           await new Promise((r) => setTimeout(r, 20));
         times.push(performance.now() - t0);
       }
@@ -171,11 +193,8 @@ export async function run(): Promise<void> {
   }
 }
 
-async function total(url: string, apiKey: string): Promise<number> {
-  const r = await callApi(
-    url,
-    JSON.stringify({ intent: 'get_traffic_summary', params: { all_time: true } }),
-    { apiKey },
-  );
-  return (r.json as { data: { total_requests: number } }).data.total_requests;
+async function visible(url: string, apiKey: string, endpoint: string): Promise<boolean> {
+  const body = JSON.stringify({ intent: 'get_access_logs', params: { endpoint, all_time: true, limit: 1 } });
+  const r = await callApi(url, body, { apiKey });
+  return ((r.json as { data?: { count?: number } }).data?.count ?? 0) > 0;
 }

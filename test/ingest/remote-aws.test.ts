@@ -149,13 +149,11 @@ describe('remoteLoad against AWS', () => {
     // Prepare
     s3.on(HeadObjectCommand).resolves({ ContentLength: 40, Metadata: {} });
     s3.on(GetObjectCommand).resolves({ Body: body(loaded('r1')) } as never);
-    lambda
-      .on(InvokeCommand)
-      .resolves({
-        ...meta,
-        StatusCode: 200,
-        Payload: payload({ ok: true, action: 'load', result: loaded('r2') }),
-      });
+    lambda.on(InvokeCommand).resolves({
+      ...meta,
+      StatusCode: 200,
+      Payload: payload({ ok: true, action: 'load', result: loaded('r2') }),
+    });
 
     // Act
     const report = await remoteLoad(target(), [gzFile()], { force: true, format: 'combined', maxErrors: 5 });

@@ -109,6 +109,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     endpoint: `http://127.0.0.1:${address.port}`,
     port: address.port,
     bucket: options.bucket,
-    close: () => server.close(),
+    close: () => {
+      // s3rver closes its logger before the requests still running end, and winston then prints
+      // "Attempt to write logs with no transports" for each; requests log through ctx.logger, which
+      // Koa looks up on app.context, so a quiet one there keeps shutdown silent.
+      const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+      (server as unknown as { context: { logger: unknown } }).context.logger = quiet;
+      return server.close();
+    },
   };
 }

@@ -229,3 +229,39 @@ export async function openPool(
   }
   return pool;
 }
+
+/**
+ * Run one query on a connection of its own, giving up after `timeoutMs` whatever the server does
+ * (a stopped server accepts the connection and never answers): its rows, or undefined.
+ */
+export async function answersWithin(
+  options: mysql.ConnectionOptions,
+  sql: string,
+  timeoutMs: number,
+): Promise<unknown[] | undefined> {
+  let opened: mysql.Connection | undefined;
+  let gaveUp = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (async () => {
+    const conn = await mysql.createConnection({ ...options, connectTimeout: timeoutMs });
+    opened = conn;
+    try {
+      if (gaveUp) return undefined;
+      const [rows] = await conn.query(sql);
+      return rows as unknown[];
+    } finally {
+      conn.destroy();
+    }
+  })().catch(() => undefined);
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    gaveUp = true;
+    clearTimeout(timer);
+    // A connection still waiting for its answer would keep this process alive.
+    (opened as mysql.Connection | undefined)?.destroy();
+  }
+}

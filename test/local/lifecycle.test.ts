@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,8 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 15_00
 
 beforeAll(() => {
   cwd = mkdtempSync(join(tmpdir(), 'local-cli-'));
+  // Run as root, the private MariaDB runs as the mysql user, which must pass through this folder.
+  chmodSync(cwd, 0o711);
 });
 
 afterAll(async () => {

@@ -14,6 +14,9 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MariaDbServer, serverAccount, startMariaDb } from '../../src/db/server.js';
 
+/** The server's TCP administrator login, as a client takes it. */
+const tcpLogin = ({ host, port, user, password }: MariaDbServer) => ({ host, port, user, password });
+
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
@@ -79,7 +82,7 @@ describe('a private MariaDB', () => {
   it('lets its own administrator in over TCP, with a password of its own', async () => {
     expect(server.user).not.toBe('root');
     expect(server.password).toMatch(/^[\w-]{24}$/);
-    const conn = await mysql.createConnection({ ...server });
+    const conn = await mysql.createConnection(tcpLogin(server));
     const [rows] = await conn.query('SELECT CURRENT_USER() AS who');
     await conn.end();
     expect(rows).toEqual([{ who: `${server.user}@127.0.0.1` }]);
@@ -96,7 +99,7 @@ describe('a private MariaDB', () => {
 
   it('refuses to write a file outside its own folder (secure_file_priv)', async () => {
     const target = join(tmpdir(), `chatbot-ops-dumpfile-${randomBytes(4).toString('hex')}`);
-    const conn = await mysql.createConnection({ ...server });
+    const conn = await mysql.createConnection(tcpLogin(server));
     try {
       await expect(conn.query(`SELECT 'x' INTO DUMPFILE '${target}'`)).rejects.toMatchObject({
         code: 'ER_OPTION_PREVENTS_STATEMENT',
@@ -135,7 +138,7 @@ describe('a private MariaDB', () => {
       // Assess
       expect(second.password).not.toBe(old.password);
       await expect(mysql.createConnection(old)).rejects.toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
-      const conn = await mysql.createConnection({ ...second });
+      const conn = await mysql.createConnection(tcpLogin(second));
       await conn.end();
     } finally {
       await second.stop();
@@ -161,7 +164,7 @@ describe('a private MariaDB', () => {
       await expect(
         mysql.createConnection({ host: '127.0.0.1', port: second.port, user: 'root', password: '' }),
       ).rejects.toMatchObject({ code: expect.stringMatching(/^ER_ACCESS_DENIED/) });
-      const conn = await mysql.createConnection({ ...second });
+      const conn = await mysql.createConnection(tcpLogin(second));
       const [rows] = await conn.query("SELECT Host AS host FROM mysql.user WHERE User = 'root'");
       await conn.end();
       expect(rows).toEqual([{ host: 'localhost' }]);

@@ -39,7 +39,7 @@ import {
   removeLocalState,
   writeLocalState,
 } from '../local/state.js';
-import { acquireUpLock, lockHolder, type UpLock } from '../local/up-lock.js';
+import { acquireUpLock, lockHeldError, lockHolder, type UpLock } from '../local/up-lock.js';
 
 interface UpFlags {
   port?: string;
@@ -201,7 +201,7 @@ async function startSupervisor(ctx: Context, flags: UpFlags): Promise<number> {
   const stateDir = localStateDir();
   await refuseOrStopExisting(ctx);
   const holder = await lockHolder(stateDir);
-  if (holder !== undefined) await acquireUpLock(stateDir); // throws the message naming the holder
+  if (holder !== undefined) throw lockHeldError(holder);
   if (inspectExistingStack().kind === 'stale')
     ctx.ui.warn('a previous local stack was stopped without `local down`; cleaning up what it left');
   const logFile = join(stateDir, 'stack.log');
@@ -253,7 +253,7 @@ async function startSupervisor(ctx: Context, flags: UpFlags): Promise<number> {
       const log = lastLines(lostRace ? ownLog : logFile);
       rmSync(ownLog, { force: true });
       const winner = lostRace ? await lockHolder(stateDir) : undefined;
-      if (winner !== undefined) await acquireUpLock(stateDir); // throws the message naming the holder
+      if (winner !== undefined) throw lockHeldError(winner);
       throw new UserError(
         `local up --detach failed${exited !== undefined ? ` (exit ${exited})` : ' (timed out)'}`,
         { hint: log || `See ${logFile}.` },
@@ -427,7 +427,7 @@ async function status(ctx: Context): Promise<number> {
     if (dbProblem) {
       ctx.ui.info(`  problem:   ${style.red(dbProblem)}`);
       ctx.ui.info(
-        `             the supervisor's log says more (${join(localStateDir(), 'stack.log')} under --detach); \`local down\` then \`local up\` starts afresh`,
+        `             more in ${join(localStateDir(), 'stack.log')} (--detach) or on the terminal of \`local up\`; \`local down\` then \`local up\` starts afresh`,
       );
     } else {
       ctx.ui.info(`  rows:      ${rows === undefined ? 'unknown' : rows.toLocaleString('en-US')}`);

@@ -2,11 +2,12 @@
  * One `local up` per folder at a time. The lock is a listening unix socket named after the state
  * folder: binding is atomic, so of two racing `up`s exactly one gets it, and the kernel releases it
  * when its holder ends however it ends (a killed process leaves nothing stale behind). On Linux it
- * is an abstract socket (no file); elsewhere a socket file in the state folder. A connection to it
- * is answered with the holder's pid, for the loser's message.
+ * is an abstract socket (no file); elsewhere a socket file in the state folder. The holder writes
+ * its pid beside it (up.pid), for the loser's message only: a connection that succeeds is what
+ * says the lock is held, even while the holder is too busy to answer anything.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -22,25 +23,23 @@ function lockAddress(stateDir: string): string {
   return `\0chatbot-ops-local-up-${id}`;
 }
 
-/** The pid of the process holding the lock, or undefined when nobody holds it. */
+const pidFile = (stateDir: string) => join(stateDir, 'up.pid');
+
+/** The pid of the process holding the lock (-1 if it has not written it yet), or undefined when nobody holds it. */
 export function lockHolder(stateDir: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = connect(lockAddress(stateDir));
-    let answer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      answer += chunk;
-    });
-    socket.on('end', () => {
-      const pid = Number(answer.trim());
-      // Connected, so it is held, even if the holder said nothing usable.
+    socket.on('connect', () => {
+      socket.destroy();
+      let pid = Number.NaN;
+      try {
+        pid = Number(readFileSync(pidFile(stateDir), 'utf8').trim());
+      } catch {
+        // Not written yet.
+      }
       resolve(Number.isInteger(pid) && pid > 0 ? pid : -1);
     });
     socket.on('error', () => resolve(undefined));
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      resolve(-1);
-    });
   });
 }
 
@@ -51,20 +50,34 @@ function listen(server: Server, address: string): Promise<NodeJS.ErrnoException 
   });
 }
 
+/** What an `up` that finds the folder taken says; `holder` as `lockHolder` gives it (-1: unknown pid). */
+export function lockHeldError(holder: number | undefined): UserError {
+  return new UserError(
+    `another \`local up\` is already starting or running in this folder${holder && holder > 0 ? ` (pid ${holder})` : ''}`,
+    {
+      hint: 'Use that stack (`chatbot-ops local status`), or stop it with `chatbot-ops local down` first.',
+    },
+  );
+}
+
 /** Take the lock for this process, or fail with a UserError naming the holder. */
 export async function acquireUpLock(stateDir: string): Promise<UpLock> {
   const address = lockAddress(stateDir);
   for (let attempt = 0; ; attempt++) {
     const server = createServer((socket) => {
-      // An asker that hangs up before the answer is no reason for the holder to fail.
+      // An asker only checks that it can connect; its hanging up is no reason for the holder to fail.
       socket.on('error', () => {});
-      socket.end(String(process.pid));
+      socket.destroy();
     });
     const err = await listen(server, address);
     if (!err) {
       server.unref();
+      writeFileSync(pidFile(stateDir), `${process.pid}\n`, { mode: 0o600 });
       return {
-        release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        release: async () => {
+          rmSync(pidFile(stateDir), { force: true });
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
       };
     }
     if (err.code !== 'EADDRINUSE') throw err;
@@ -74,11 +87,6 @@ export async function acquireUpLock(stateDir: string): Promise<UpLock> {
       if (!address.startsWith('\0')) rmSync(address, { force: true });
       continue;
     }
-    throw new UserError(
-      `another \`local up\` is already starting or running in this folder${holder && holder > 0 ? ` (pid ${holder})` : ''}`,
-      {
-        hint: 'Use that stack (`chatbot-ops local status`), or stop it with `chatbot-ops local down` first.',
-      },
-    );
+    throw lockHeldError(holder);
   }
 }

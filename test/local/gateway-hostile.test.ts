@@ -4,13 +4,12 @@
  * function as they came, load shed with API Gateway's 429, and a line with the request id in the
  * function log for every 504 and container timeout.
  */
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyEvent } from '../../src/local/gateway.js';
 import type { LocalStack } from '../../src/local/stack.js';
 import { maxQueueWait } from '../../src/local/stack.js';
+import { postWithHeaders, rawRequest } from '../support/raw-http.js';
 import { post, type StackFixture, stackFixture } from './stack-fixture.js';
 
 let fixture: StackFixture;
@@ -49,55 +48,6 @@ const FRAMING = new Set([
   'upgrade',
 ]);
 
-/** Send raw bytes, read until the server closes (or 5 s pass); the parsed status, headers and body. */
-function raw(port: number, bytes: string | Buffer) {
-  return new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.setTimeout(5000, () => socket.destroy());
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...headerLines] = head.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of headerLines) {
-        const at = line.indexOf(':');
-        headers[line.slice(0, at).toLowerCase()] = line.slice(at + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, body: rest.join('\r\n\r\n') });
-    });
-  });
-}
-
-/**
- * POST with these headers, each name as given (fetch drops a header named `__proto__`, so node:http).
- * Names equal but for case go out as one header with all their values.
- */
-function send(url: string, headers: [string, string][], body: string) {
-  return new Promise<{ status: number; requestId: string; text: string }>((resolve, reject) => {
-    const req = request(url, { method: 'POST' }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-amzn-requestid']), text }),
-      );
-    });
-    req.on('error', reject);
-    const grouped = new Map<string, { name: string; values: string[] }>();
-    for (const [name, value] of headers) {
-      const entry = grouped.get(name.toLowerCase());
-      if (entry) entry.values.push(value);
-      else grouped.set(name.toLowerCase(), { name, values: [value] });
-    }
-    for (const { name, values } of grouped.values()) req.setHeader(name, values);
-    req.end(body);
-  });
-}
-
 describe('header and query names like object methods', () => {
   let stack: LocalStack;
   const events: ProxyEvent[] = [];
@@ -110,7 +60,7 @@ describe('header and query names like object methods', () => {
 
   it.each(OBJECT_NAMES)('a header and a query parameter named %s: 200, passed on as sent', async (name) => {
     // Act
-    const res = await send(
+    const res = await postWithHeaders(
       `${stack.url}?${encodeURIComponent(name)}=q1&${encodeURIComponent(name)}=q2`,
       [
         ['x-api-key', stack.apiKey],
@@ -122,7 +72,7 @@ describe('header and query names like object methods', () => {
 
     // Assess
     expect(res.status).toBe(200);
-    const event = events.find((e) => e.requestContext.requestId === res.requestId);
+    const event = events.find((e) => e.requestContext.requestId === res.headers['x-amzn-requestid']);
     expect(event).toBeDefined();
     const e = event as ProxyEvent;
     expect(Object.hasOwn(e.headers ?? {}, name)).toBe(true);
@@ -148,7 +98,7 @@ describe('header and query names like object methods', () => {
           const query = new URLSearchParams(queryPairs).toString();
 
           // Act
-          const res = await send(
+          const res = await postWithHeaders(
             `${stack.url}${query ? `?${query}` : ''}`,
             [['x-api-key', stack.apiKey], ['content-type', 'application/json'], ...headerPairs],
             HEALTH,
@@ -222,7 +172,7 @@ describe('malformed HTTP gets a JSON answer, as every other answer', () => {
     },
   ])('$what: $status $message', async ({ request, status, message }) => {
     // Act
-    const r = await raw(stack.port, request());
+    const r = await rawRequest(stack.port, request());
 
     // Assess
     expect(r.status).toBe(status);

@@ -121,7 +121,9 @@ export async function run(): Promise<void> {
 
     const slow: Answer[] = [];
     const probes: Answer[] = [];
-    const deadline = performance.now() + SECONDS * 1000;
+    const probeTimes: { sentS: number; ms: number }[] = [];
+    const t0 = performance.now();
+    const deadline = t0 + SECONDS * 1000;
     const client = async () => {
       while (performance.now() < deadline) {
         const a = await post(stack, agent, SLOW_BODY);
@@ -133,13 +135,18 @@ export async function run(): Promise<void> {
     const probe = async () => {
       const pending: Promise<void>[] = [];
       while (performance.now() < deadline) {
-        pending.push(post(stack, agent, HEALTH_BODY).then((a) => void probes.push(a)));
+        const sent = performance.now() - t0;
+        pending.push(
+          post(stack, agent, HEALTH_BODY).then((a) => {
+            probes.push(a);
+            probeTimes.push({ sentS: sent / 1000, ms: a.ms });
+          }),
+        );
         await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
       }
       await Promise.all(pending);
     };
     const loadBefore = loadavg()[0] ?? 0;
-    const t0 = performance.now();
     await Promise.all([...Array.from({ length: CLIENTS }, client), probe()]);
     const wall = performance.now() - t0;
     const loadAfter = loadavg()[0] ?? 0;
@@ -160,7 +167,12 @@ export async function run(): Promise<void> {
       console.log(`    200s took p50 ${seconds(percentile(ok, 0.5))}, p99 ${seconds(percentile(ok, 0.99))}`);
     console.log(`  health: ${probes.length} probes: ${countStatuses(probes)}`);
     console.log(
-      `    latency p50 ${seconds(percentile(healthMs, 0.5))}, p99 ${seconds(percentile(healthMs, 0.99))}, max ${seconds(Math.max(...healthMs))}`,
+      `    latency p50 ${seconds(percentile(healthMs, 0.5))}, p99 ${seconds(percentile(healthMs, 0.99))}, max ${seconds(Math.max(...healthMs))}; ` +
+        `slowest sent at ${[...probeTimes]
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 3)
+          .map((p) => `${p.sentS.toFixed(0)} s (${seconds(p.ms)})`)
+          .join(', ')}`,
     );
     console.log(
       `  share of 504s: ${(share504 * 100).toFixed(1)}% of ${all.length} requests; ` +

@@ -5,6 +5,7 @@
  * names and parameter names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor } from '../../src/lambda/cursor.js';
 import { parseEvent } from '../../src/lambda/event.js';
 import type { BackendHandler } from '../../src/lambda/index.js';
 import { parseIsoTime } from '../../src/lambda/params.js';
@@ -138,5 +139,28 @@ describe('request data named like object methods', () => {
     const r = answer(await handler({ intent: name }));
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ error_code: 'UNKNOWN_INTENT' });
+  });
+});
+
+describe('a cursor changed in any character', () => {
+  it('is refused, even where the change decodes to the same signature bytes', () => {
+    // Prepare: a 16-byte signature is 22 base64url characters whose last one has 4 bits no byte
+    // uses; flipping its lowest bit changes the text and not the bytes.
+    const key = Buffer.alloc(32, 7);
+    const cursor = encodeCursor(key, 'binding', {
+      position: { timestamp: new Date('2024-05-01T00:00:00Z'), id: 42 },
+      window: null,
+    });
+    const last = cursor.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1] as string;
+    const changed = `${cursor.slice(0, -1)}${sibling}`;
+
+    // Act, Assess
+    expect(Buffer.from(changed.split('.')[1] as string, 'base64url')).toEqual(
+      Buffer.from(cursor.split('.')[1] as string, 'base64url'),
+    );
+    expect(decodeCursor(key, 'binding', cursor).position.id).toBe(42);
+    expect(() => decodeCursor(key, 'binding', changed)).toThrow(/cursor/);
   });
 });

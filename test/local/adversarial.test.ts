@@ -14,7 +14,7 @@
  * with 0 of them. Requests go to 127.0.0.1 only, a few at a time; the whole run is bounded.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -339,6 +339,8 @@ function hostileHeaderCases(): Case[] {
 
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'adversarial-'));
+  // Run as root, the private MariaDB may run as the mysql user, which must pass through this folder.
+  chmodSync(cwd, 0o711);
   // A usage plan no case reaches: every 429 would be the stand-in's throttle, not what is tested.
   writeFileSync(
     join(cwd, 'chatbot-ops.config.json'),

@@ -191,6 +191,7 @@ export async function loadLogs(
 
       let format: LogFormat | undefined =
         options.format === 'auto' || options.format === undefined ? undefined : options.format;
+      const formatChosen = format !== undefined;
       let pending: { no: number; text: string }[] = [];
       let batch: AccessLogRow[] = [];
       let batchBytes = 0;
@@ -227,7 +228,7 @@ export async function loadLogs(
 
       /** Parse one line into the batch (synchronous; the caller flushes a full batch). */
       const take = (no: number, line: string) => {
-        const parsed = parseLine(line, format ?? 'any');
+        const parsed = parseLine(line, format ?? 'any', { formatChosen });
         if (!parsed.ok) return bad(no, parsed.reason, line);
         if (parsed.truncated) truncated++;
         batch.push(parsed.row);

@@ -17,8 +17,15 @@ import { hashApiKey } from '../lambda/api-keys.js';
 import { buildLambdaZip, type LambdaZip } from '../package/bundle.js';
 import { unzipToDir } from '../package/unzip.js';
 import { DatabaseWatchdog, type WatchdogEvent, type WatchdogTuning } from './db-watchdog.js';
-import { type Gateway, type ProxyEvent, startGateway } from './gateway.js';
+import {
+  type Gateway,
+  INTEGRATION_TIMEOUT_MS,
+  type InvokeControl,
+  type ProxyEvent,
+  startGateway,
+} from './gateway.js';
 import { type InvokeResult, LambdaRuntime } from './lambda-runtime.js';
+import { isLightEvent } from './light-events.js';
 import { localStateDir } from './state.js';
 import type { Clock } from './usage-plan-limiter.js';
 
@@ -197,6 +204,16 @@ async function fillDatabase(
   return Number((after as { n: number }[])[0]?.n ?? 0);
 }
 
+/**
+ * How long an event may wait for a free container: what the integration timeout leaves after the
+ * function's whole query time, so an event that starts can still run its longest query and answer
+ * before the stand-in gives up (29 s - 25 s = 4 s by default); at least a second, so a burst of quick
+ * events queues instead of being refused, and never past the integration timeout.
+ */
+export function maxQueueWait(integrationTimeoutMs: number, queryTimeoutMs: number): number {
+  return Math.min(integrationTimeoutMs, Math.max(1000, integrationTimeoutMs - queryTimeoutMs));
+}
+
 /** Start the local stack; resolves once the gateway answers and a warm container has loaded the handler. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = options.config ?? defaultConfig();
@@ -272,6 +289,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const apiKey = options.apiKey ?? generateApiKey();
     const apiKeyId = randomBytes(5).toString('hex');
+    const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
     const runtime = new LambdaRuntime({
       taskDir,
       handler: 'lambda_function.lambda_handler',
@@ -293,6 +311,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       memoryMb: config.function.memory,
       timeoutMs: config.function.timeout * 1000,
       maxContainers: options.containers ?? 4,
+      maxQueueWaitMs: maxQueueWait(integrationTimeoutMs, config.limits.queryTimeoutMs),
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.extraLatencyMs ? { extraLatencyMs: options.extraLatencyMs } : {}),
     });
@@ -300,9 +319,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress('starting the function');
     await runtime.warm();
 
-    const invoke = (event: ProxyEvent): Promise<InvokeResult> => {
+    const invoke = (event: ProxyEvent, control: InvokeControl): Promise<InvokeResult> => {
       options.onEvent?.(event);
-      return runtime.invoke(event);
+      return runtime.invoke(event, { ...control, light: isLightEvent(event) });
     };
     const gateway: Gateway = await startGateway({
       port,
@@ -311,7 +330,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keys: [{ id: apiKeyId, value: apiKey }],
       usagePlan: config.usagePlan,
       invoke,
-      ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
+      integrationTimeoutMs,
+      ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.checkApiKey === false ? { checkApiKey: false } : {}),
       ...(options.now ? { now: options.now } : {}),
     });

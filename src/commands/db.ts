@@ -5,6 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { printable } from '../cli/printable.js';
 import {
   DB_FLAG_OPTIONS,
   type DbFlags,
@@ -68,7 +69,9 @@ function printLoadReport(ctx: Context, report: LoadReport): void {
     ctx.ui.warn(
       `${count(report.errors)} line${report.errors === 1 ? '' : 's'} could not be parsed and were not loaded:`,
     );
-    for (const e of report.firstErrors) ctx.ui.warn(`  ${e.file}:${e.line}: ${e.reason}\n      ${e.text}`);
+    // The line and the reason quoting it are the file's bytes: escaped, so none reaches the terminal raw.
+    for (const e of report.firstErrors)
+      ctx.ui.warn(`  ${printable(e.file)}:${e.line}: ${printable(e.reason)}\n      ${printable(e.text)}`);
     if (report.errors > report.firstErrors.length) {
       ctx.ui.warn(`  ... and ${count(report.errors - report.firstErrors.length)} more`);
     }
@@ -209,6 +212,8 @@ export const register: CommandModule = (program, run) => {
           const pool = await openPool(target);
           const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
           const started = Date.now();
+          /** The count of bad lines when nothing at all could be loaded. */
+          let failure: number | undefined;
           try {
             const report = await loadLogs(pool, files, {
               format: opts.format,
@@ -219,9 +224,14 @@ export const register: CommandModule = (program, run) => {
             });
             const seconds = (Date.now() - started) / 1000;
             const rate = seconds > 0 ? ` (${count(Math.round(report.loaded / seconds))} rows/s)` : '';
-            spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
+            // Every line bad is a failed load (exit 1), not a success with warnings: a script that
+            // fed the wrong file, or one in another format, must notice.
+            const nothingLoaded = report.loaded === 0 && report.errors > 0;
+            if (nothingLoaded) spinner.fail('nothing loaded');
+            else spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
             printLoadReport(ctx, report);
             ctx.ui.result(report);
+            failure = nothingLoaded ? report.errors : undefined;
           } catch (err) {
             spinner.fail('load stopped');
             if (err instanceof LoadStoppedError) {
@@ -231,6 +241,14 @@ export const register: CommandModule = (program, run) => {
             throw err;
           } finally {
             await pool.end();
+          }
+          if (failure !== undefined) {
+            throw new UserError(
+              `no line could be loaded: all ${count(failure)} non-blank line${failure === 1 ? ' was' : 's were'} bad`,
+              {
+                hint: 'Check that the input is an Apache/nginx access log in combined or common format (the reasons are listed above); nothing was written, so a re-run after fixing it starts clean.',
+              },
+            );
           }
         },
       ),

@@ -9,11 +9,11 @@
  *   cloudfront: tab-separated, with `#Version:` and `#Fields:` header lines naming the columns
  */
 
+import { normaliseIpAddress } from '../lambda/ip-address.js';
 import {
   clip,
   dashToNull,
   fail,
-  normaliseIp,
   type ParsedLine,
   parseLogTime,
   parseRequest,
@@ -37,7 +37,7 @@ const ALB_BARE_FIELDS = 12;
 function albClientIp(field: string): string | undefined {
   const colon = field.lastIndexOf(':');
   if (colon <= 0 || !/^\d{1,5}$/.test(field.slice(colon + 1))) return undefined;
-  return normaliseIp(field.slice(0, colon));
+  return normaliseIpAddress(field.slice(0, colon));
 }
 
 /** Status 100..599, or the reason it is not one. */
@@ -270,7 +270,7 @@ export class CloudFrontParser {
     if (timestamp === undefined) return fail('bad date/time');
 
     const ipText = get(c.ip) as string;
-    const ip = normaliseIp(ipText);
+    const ip = normaliseIpAddress(ipText);
     if (ip === undefined) return fail(`c-ip "${ipText.slice(0, 60)}" is not an IP address`);
     const statusText = get(c.status) as string;
     if (statusText === '000')

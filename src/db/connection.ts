@@ -7,7 +7,7 @@
 import mysql from 'mysql2/promise';
 import type { Context } from '../cli/context.js';
 import { UserError } from '../errors.js';
-import { type LocalState, readLocalState } from '../local/state.js';
+import { readLocalState } from '../local/state.js';
 
 export interface DbFlags {
   dbHost?: string;
@@ -64,12 +64,20 @@ function isProcessAlive(pid: number | undefined): boolean {
   }
 }
 
-/** The local stack's database, when `local up` is running (or left state for a server it did not start). */
-function runningLocalDb(cwd: string | undefined): LocalState['db'] | undefined {
+/**
+ * The local stack's database, when `local up` is running (or left state for a server it did not
+ * start), with the writer login the stack keeps for loading and seeding: never the function's
+ * SELECT-only login, never the server's administrator. States written before the writer existed
+ * fall back to the login they hold.
+ */
+function runningLocalDb(
+  cwd: string | undefined,
+): { host: string; port: number; user: string; password: string; database: string } | undefined {
   const state = readLocalState(cwd);
   if (!state) return undefined;
   if (state.db.managed && !isProcessAlive(state.pids.mariadb)) return undefined;
-  return state.db;
+  const { host, port, database } = state.db;
+  return { host, port, database, ...(state.db.writer ?? state.db) };
 }
 
 /** Decide where to connect. Pure apart from reading the environment, the local state file and the config. */
@@ -228,4 +236,40 @@ export async function openPool(
     throw connectionError(err, target);
   }
   return pool;
+}
+
+/**
+ * Run one query on a connection of its own, giving up after `timeoutMs` whatever the server does
+ * (a stopped server accepts the connection and never answers): its rows, or undefined.
+ */
+export async function answersWithin(
+  options: mysql.ConnectionOptions,
+  sql: string,
+  timeoutMs: number,
+): Promise<unknown[] | undefined> {
+  let opened: mysql.Connection | undefined;
+  let gaveUp = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (async () => {
+    const conn = await mysql.createConnection({ ...options, connectTimeout: timeoutMs });
+    opened = conn;
+    try {
+      if (gaveUp) return undefined;
+      const [rows] = await conn.query(sql);
+      return rows as unknown[];
+    } finally {
+      conn.destroy();
+    }
+  })().catch(() => undefined);
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    gaveUp = true;
+    clearTimeout(timer);
+    // A connection still waiting for its answer would keep this process alive.
+    (opened as mysql.Connection | undefined)?.destroy();
+  }
 }

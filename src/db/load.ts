@@ -218,7 +218,10 @@ export async function loadLogs(
 
       let format: LogFormat | undefined =
         options.format === 'auto' || options.format === undefined ? undefined : options.format;
-      let parser: LineParser | undefined = format === undefined ? undefined : createLineParser(format);
+      // A format the user named (not one detected) also takes what only that format allows.
+      const formatChosen = format !== undefined;
+      let parser: LineParser | undefined =
+        format === undefined ? undefined : createLineParser(format, { formatChosen });
       const detector = new FormatDetector();
       let pending: { no: number; text: string }[] = [];
       let batch: AccessLogRow[] = [];

@@ -17,11 +17,11 @@ export interface LineParser {
 }
 
 /** A parser for one input in a fixed format: lines of another layout are refused with a reason. */
-export function createLineParser(format: LogFormat): LineParser {
+export function createLineParser(format: LogFormat, options: { formatChosen?: boolean } = {}): LineParser {
   switch (format) {
     case 'combined':
     case 'common':
-      return { parse: (line) => parseLine(line, format) };
+      return { parse: (line) => parseLine(line, format, options) };
     case 'alb':
       return { parse: parseAlbLine };
     case 'cloudfront': {

@@ -77,7 +77,7 @@ export function createLocalFacts(o: LocalFactsOptions) {
     gateway,
     secrets: (): string[] => {
       const s = readLocalState(cwd);
-      return s ? [s.apiKey, s.db.password] : [];
+      return s ? [s.apiKey, s.db.password, ...(s.db.writer ? [s.db.writer.password] : [])] : [];
     },
   };
 }

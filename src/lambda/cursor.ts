@@ -65,8 +65,10 @@ export function decodeCursor(key: Buffer, binding: string, cursor: string): Curs
   const invalid = invalidParam('cursor', 'is not a cursor returned by this query; start again without it');
   const [payload, signature, extra] = cursor.split('.');
   if (!payload || !signature || extra !== undefined) throw invalid;
-  const presented = Buffer.from(signature, 'base64url');
-  const expected = mac(key, binding, payload);
+  // Compared as text, not as decoded bytes: base64url's last character carries bits no byte uses,
+  // so several spellings decode to the same signature, and a changed cursor must not pass.
+  const presented = Buffer.from(signature);
+  const expected = Buffer.from(mac(key, binding, payload).toString('base64url'));
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw invalid;
   let fields: unknown;
   try {

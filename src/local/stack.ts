@@ -5,20 +5,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { type ChatbotConfig, defaultConfig } from '../config.js';
 import { loadLogs } from '../db/load.js';
 import { applySchema } from '../db/schema.js';
 import { seedTraffic } from '../db/seed.js';
-import { type MariaDbServer, portInUse, startMariaDb } from '../db/server.js';
+import { portInUse, type StartOptions, startMariaDb } from '../db/server.js';
 import { UserError } from '../errors.js';
 import { hashApiKey } from '../lambda/api-keys.js';
 import { buildLambdaZip, type LambdaZip } from '../package/bundle.js';
 import { unzipToDir } from '../package/unzip.js';
-import { type Gateway, type ProxyEvent, startGateway } from './gateway.js';
+import { DatabaseWatchdog, type WatchdogEvent, type WatchdogTuning } from './db-watchdog.js';
+import {
+  type Gateway,
+  INTEGRATION_TIMEOUT_MS,
+  type InvokeControl,
+  type ProxyEvent,
+  startGateway,
+} from './gateway.js';
 import { type LocalIngest, startLocalIngest } from './ingest-stack.js';
 import { type InvokeResult, LambdaRuntime } from './lambda-runtime.js';
+import { isLightEvent } from './light-events.js';
 import { localStateDir } from './state.js';
 import type { Clock } from './usage-plan-limiter.js';
 
@@ -56,6 +64,10 @@ export interface LocalStackOptions {
   load?: string[];
   /** Keep the private MariaDB running when this process exits (`local up --detach`). */
   detachedDb?: boolean;
+  /** How the private MariaDB is watched and restarted (see db-watchdog.ts); false: not watched. */
+  watchDatabase?: Partial<WatchdogTuning> | false;
+  /** What the watch over the private MariaDB saw: a death, a restart, a freeze, giving up. */
+  onDatabaseEvent?: (event: WatchdogEvent) => void;
   /** Concurrent Lambda containers. */
   containers?: number;
   apiKey?: string;
@@ -77,6 +89,12 @@ export interface LocalStackOptions {
   ingestRetryDelaysMs?: number[];
 }
 
+/** A database login (user and password). */
+export interface DbLogin {
+  user: string;
+  password: string;
+}
+
 export interface LocalStack {
   url: string;
   port: number;
@@ -85,8 +103,21 @@ export interface LocalStack {
   stage: string;
   resource: string;
   usagePlan: ChatbotConfig['usagePlan'];
-  db: { host: string; port: number; user: string; password: string; database: string; managed: boolean };
-  mariadbPid: number | undefined;
+  /**
+   * The function's login (`user`, `password`: SELECT only when the stack created it) and the
+   * writer login the stack keeps for loading and seeding (never the function's, never root).
+   */
+  db: {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    writer: DbLogin;
+    database: string;
+    managed: boolean;
+  };
+  /** The private MariaDB's pid now (a restart changes it); undefined when the server is not ours. */
+  readonly mariadbPid: number | undefined;
   rows: number;
   zip: LambdaZip;
   runtime: LambdaRuntime;
@@ -104,26 +135,56 @@ export function generateApiKey(): string {
 
 const quoteUser = (user: string) => `${mysql.escape(user)}@'127.0.0.1'`;
 
-/** Create the database and (optionally) the function's user; returns the function's credentials. */
+/** What the writer login may do on the stack's database: load, seed, init, reseed (TRUNCATE is DROP). */
+const WRITER_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, LOCK TABLES';
+
+/** Create (or keep) `user` with a new random password and these privileges on `database`. */
+async function ensureLogin(
+  admin: mysql.Connection,
+  database: string,
+  user: string,
+  privileges: string,
+): Promise<DbLogin> {
+  // A new password every `up`: it lives only in state.json (0600) and, for the function, its environment.
+  const password = randomBytes(18).toString('base64url');
+  await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
+  await admin.query(`ALTER USER ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
+  await admin.query(`GRANT ${privileges} ON ${mysql.escapeId(database)}.* TO ${quoteUser(user)}`);
+  return { user, password };
+}
+
+/**
+ * Create the database and (optionally) the function's SELECT-only user and the stack's writer
+ * (`<user>_writer`); without a user, both are the server's own credentials.
+ */
 async function prepareDatabase(
   server: DbServer,
   database: string,
   user: string | undefined,
-): Promise<{ user: string; password: string }> {
+): Promise<{ login: DbLogin; writer: DbLogin }> {
   const admin = await mysql.createConnection({ ...server });
   try {
     await admin.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4`);
-    if (user === undefined) return { user: server.user, password: server.password };
-    // A new password every `up`: it lives only in state.json (0600) and the function's environment.
-    const password = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
-    await admin.query(`ALTER USER ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
-    // The function only reads; seeding and loading use the administrative connection.
-    await admin.query(`GRANT SELECT ON ${mysql.escapeId(database)}.* TO ${quoteUser(user)}`);
-    return { user, password };
+    if (user === undefined) {
+      const own = { user: server.user, password: server.password };
+      return { login: own, writer: own };
+    }
+    return {
+      login: await ensureLogin(admin, database, user, 'SELECT'),
+      writer: await ensureLogin(admin, database, `${user}_writer`, WRITER_PRIVILEGES),
+    };
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * Folders above the private MariaDB's that are the stack's own (its state folder, and the
+ * `.chatbot-ops` folder holding it): these may be opened to the server's OS account for passage.
+ */
+function ownFolders(stateDir: string): string[] {
+  const parent = dirname(stateDir);
+  return basename(parent) === '.chatbot-ops' ? [stateDir, parent] : [stateDir];
 }
 
 async function fillDatabase(
@@ -150,6 +211,16 @@ async function fillDatabase(
   return Number((after as { n: number }[])[0]?.n ?? 0);
 }
 
+/**
+ * How long an event may wait for a free container: what the integration timeout leaves after the
+ * function's whole query time, so an event that starts can still run its longest query and answer
+ * before the stand-in gives up (29 s - 25 s = 4 s by default); at least a second, so a burst of quick
+ * events queues instead of being refused, and never past the integration timeout.
+ */
+export function maxQueueWait(integrationTimeoutMs: number, queryTimeoutMs: number): number {
+  return Math.min(integrationTimeoutMs, Math.max(1000, integrationTimeoutMs - queryTimeoutMs));
+}
+
 /** Start the local stack; resolves once the gateway answers and a warm container has loaded the handler. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = options.config ?? defaultConfig();
@@ -164,32 +235,47 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   const cleanups: (() => Promise<void>)[] = [];
+  let mariadbPid: () => number | undefined = () => undefined;
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   };
   try {
-    let mariadb: MariaDbServer | undefined;
     let server = options.server;
     if (!server) {
       progress('starting a private MariaDB');
-      mariadb = await startMariaDb({
+      const serverOptions: StartOptions = {
         baseDir: join(stateDir, 'mariadb'),
         keep: true,
         detached: options.detachedDb ?? false,
-      });
-      const started = mariadb;
-      cleanups.push(() => started.stop());
+        openParents: ownFolders(stateDir),
+      };
+      const mariadb = await startMariaDb(serverOptions);
+      if (options.watchDatabase === false) {
+        cleanups.push(() => mariadb.stop());
+        mariadbPid = () => mariadb.pid;
+      } else {
+        // Started again on the same port: the function's DB_PORT stays right.
+        const restart = () => startMariaDb({ ...serverOptions, port: mariadb.port, requireData: true });
+        const watch = new DatabaseWatchdog(
+          mariadb,
+          restart,
+          options.onDatabaseEvent ?? (() => {}),
+          options.watchDatabase,
+        );
+        cleanups.push(() => watch.stop());
+        mariadbPid = () => watch.pid;
+      }
       server = { host: mariadb.host, port: mariadb.port, user: mariadb.user, password: mariadb.password };
     }
     const database = options.database ?? config.database.name;
     const createUser = options.createUser ?? true;
-    const login = await prepareDatabase(
+    const { login, writer } = await prepareDatabase(
       server,
       database,
       createUser ? (options.dbUser ?? config.database.user) : undefined,
     );
 
-    const pool = mysql.createPool({ ...server, database, timezone: 'Z', connectionLimit: 4 });
+    const pool = mysql.createPool({ ...server, ...writer, database, timezone: 'Z', connectionLimit: 4 });
     cleanups.push(() => pool.end());
     const rows = await fillDatabase(pool, options, options.rows ?? config.local.rows, progress);
     await pool.end();
@@ -210,6 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const apiKey = options.apiKey ?? generateApiKey();
     const apiKeyId = randomBytes(5).toString('hex');
+    const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
     const runtime = new LambdaRuntime({
       taskDir,
       handler: 'lambda_function.lambda_handler',
@@ -231,6 +318,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       memoryMb: config.function.memory,
       timeoutMs: config.function.timeout * 1000,
       maxContainers: options.containers ?? 4,
+      maxQueueWaitMs: maxQueueWait(integrationTimeoutMs, config.limits.queryTimeoutMs),
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.extraLatencyMs ? { extraLatencyMs: options.extraLatencyMs } : {}),
     });
@@ -259,9 +347,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ingest = startedIngest;
     }
 
-    const invoke = (event: ProxyEvent): Promise<InvokeResult> => {
+    const invoke = (event: ProxyEvent, control: InvokeControl): Promise<InvokeResult> => {
       options.onEvent?.(event);
-      return runtime.invoke(event);
+      return runtime.invoke(event, { ...control, light: isLightEvent(event) });
     };
     const gateway: Gateway = await startGateway({
       port,
@@ -270,7 +358,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keys: [{ id: apiKeyId, value: apiKey }],
       usagePlan: config.usagePlan,
       invoke,
-      ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
+      integrationTimeoutMs,
+      ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.checkApiKey === false ? { checkApiKey: false } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
@@ -284,8 +373,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stage: config.api.stage,
       resource: config.api.resource,
       usagePlan: config.usagePlan,
-      db: { host: server.host, port: server.port, ...login, database, managed: mariadb !== undefined },
-      mariadbPid: mariadb?.pid,
+      db: { host: server.host, port: server.port, ...login, writer, database, managed: !options.server },
+      get mariadbPid() {
+        return mariadbPid();
+      },
       rows,
       zip,
       runtime,

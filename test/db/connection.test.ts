@@ -16,8 +16,11 @@ function context(config: unknown = {}) {
   return makeContext(options, recordingUi(), {});
 }
 
-/** A folder with a local stack's state file (its database "managed" by a live process: this one). */
-function localStackDir(): string {
+/**
+ * A folder with a local stack's state file (its database "managed" by a live process: this one),
+ * with the writer login the stack keeps unless `writer` is false (a state from before it existed).
+ */
+function localStackDir({ writer = true } = {}): string {
   const cwd = scratchDir();
   const state: LocalState = {
     version: 1,
@@ -38,6 +41,7 @@ function localStackDir(): string {
       port: 40001,
       user: 'chatbot',
       password: 'local-secret',
+      ...(writer ? { writer: { user: 'chatbot_writer', password: 'writer-secret' } } : {}),
       database: 'chatbot_local',
       managed: true,
     },
@@ -114,7 +118,7 @@ describe('resolveDbTarget', () => {
     });
   });
 
-  it('uses the running local stack, with its own password, when nothing is given', () => {
+  it("uses the running local stack's writer login, never the function's, when nothing is given", () => {
     // Act
     const target = resolveDbTarget(
       context({ database: { host: 'config-host' } }),
@@ -126,12 +130,20 @@ describe('resolveDbTarget', () => {
     expect(target).toEqual<DbTarget>({
       host: '127.0.0.1',
       port: 40001,
-      user: 'chatbot',
-      password: 'local-secret',
+      user: 'chatbot_writer',
+      password: 'writer-secret',
       database: 'chatbot_local',
       ssl: false,
       source: 'local',
     });
+  });
+
+  it('uses the login a local state from before the writer holds', () => {
+    // Act
+    const target = resolveDbTarget(context(), {}, { cwd: localStackDir({ writer: false }) });
+
+    // Assess
+    expect(target).toMatchObject({ user: 'chatbot', password: 'local-secret', source: 'local' });
   });
 
   it('falls back to the config, with the password from the variable it names', () => {

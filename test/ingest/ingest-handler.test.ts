@@ -356,8 +356,9 @@ describe('ingest handler: the database stops mid-load', () => {
   const credentials = () => ({
     host: '127.0.0.1',
     port: (server as MariaDbServer).port,
-    user: 'root',
-    password: '',
+    // A new administrative password on every start (src/db/server.ts).
+    user: (server as MariaDbServer).user,
+    password: (server as MariaDbServer).password,
     database: 'ingest_outage',
   });
 

@@ -151,7 +151,12 @@ export class FakeAccount {
       stages: Map<string, string>;
     }
   >();
-  apiKeys = new Map<string, { id: string; name: string; value: string; enabled: boolean }>();
+  apiKeys = new Map<
+    string,
+    { id: string; name: string; value: string; enabled: boolean; createdDate: Date; tags: Record<string, string> }
+  >();
+  /** Requests the served API received: where, and with which x-api-key (undefined: none). */
+  requests: { path: string; apiKey: string | undefined }[] = [];
   usagePlans = new Map<
     string,
     {
@@ -254,6 +259,10 @@ export class FakeAccount {
       const api = m ? this.apis.get(m[1] ?? '') : undefined;
       const deployed = api && m && api.stages.has(m[2] ?? '');
       const key = String(req.headers['x-api-key'] ?? '');
+      this.requests.push({
+        path: req.url ?? '',
+        apiKey: req.headers['x-api-key'] === undefined ? undefined : key,
+      });
       const allowed = [...this.usagePlans.values()].some(
         (p) =>
           p.apiStages.some((s) => s.apiId === m?.[1] && s.stage === m?.[2]) &&
@@ -1062,6 +1071,8 @@ export class FakeAccount {
               id: k.id,
               name: k.name,
               enabled: k.enabled,
+              createdDate: k.createdDate,
+              tags: { ...k.tags },
               ...(i.includeValues ? { value: k.value } : {}),
             })),
         }),
@@ -1084,7 +1095,16 @@ export class FakeAccount {
         apigw.CreateApiKeyCommand,
         (i) => {
           const id = this.id('key');
-          this.apiKeys.set(id, { id, name: i.name, value: i.value, enabled: i.enabled });
+          // Creation dates one second apart, in creation order, as API Gateway's own would be.
+          const createdDate = new Date(1_800_000_000_000 + this.nextId * 1000);
+          this.apiKeys.set(id, {
+            id,
+            name: i.name,
+            value: i.value,
+            enabled: i.enabled,
+            createdDate,
+            tags: { ...(i.tags ?? {}) },
+          });
           return { id, name: i.name };
         },
       ],

@@ -6,10 +6,11 @@
  */
 import {
   type CloudWatchLogsClient,
-  FilterLogEventsCommand,
+  paginateFilterLogEvents,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { UserError } from '../errors.js';
+import { pagesOf } from './pages.js';
 
 export interface LogEvent {
   eventId: string;
@@ -48,18 +49,13 @@ function missingGroup(name: string, cause: unknown): UserError {
 /** Every event of the window, oldest first, following nextToken until the end (or `limit`). */
 export async function filterLogEvents(logs: CloudWatchLogsClient, q: LogQuery): Promise<LogEvent[]> {
   const events: LogEvent[] = [];
-  let nextToken: string | undefined;
   try {
-    do {
-      const page = await logs.send(
-        new FilterLogEventsCommand({
-          logGroupName: q.logGroupName,
-          startTime: q.startTime,
-          ...(q.endTime === undefined ? {} : { endTime: q.endTime }),
-          ...(q.filterPattern ? { filterPattern: q.filterPattern } : {}),
-          ...(nextToken ? { nextToken } : {}),
-        }),
-      );
+    for await (const page of paginateFilterLogEvents(pagesOf(logs), {
+      logGroupName: q.logGroupName,
+      startTime: q.startTime,
+      ...(q.endTime === undefined ? {} : { endTime: q.endTime }),
+      ...(q.filterPattern ? { filterPattern: q.filterPattern } : {}),
+    })) {
       for (const e of page.events ?? []) {
         if (e.eventId === undefined || e.timestamp === undefined) continue;
         events.push({
@@ -70,8 +66,7 @@ export async function filterLogEvents(logs: CloudWatchLogsClient, q: LogQuery): 
         });
         if (q.limit !== undefined && events.length >= q.limit) return events;
       }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
   } catch (err) {
     if (err instanceof ResourceNotFoundException) throw missingGroup(q.logGroupName, err);
     throw err;

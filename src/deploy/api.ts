@@ -10,7 +10,7 @@ import {
   type DeployedMethods,
   findRestApisByName,
   findStage,
-  getDeployedMethods,
+  getDeployment,
   listResources,
   putLambdaProxyIntegration,
   putMethod,
@@ -49,7 +49,7 @@ export interface ApiDesired {
 export interface ApiCurrent {
   api: RestApiInfo | undefined;
   resources: ResourceInfo[];
-  /** The stage and what its deployment serves (see getDeployedMethods). */
+  /** The stage and what its deployment serves (see getDeployment). */
   stage: { deploymentId: string; deployed: DeployedMethods } | undefined;
   permissions: PolicyStatement[];
 }
@@ -94,7 +94,9 @@ export async function readApi(env: Pick<StepEnv, 'aws'>, desired: ApiDesired): P
   const [resources, stage] = await Promise.all([
     listResources(apigateway, api.id),
     findStage(apigateway, api.id, desired.stage).then(async (s) =>
-      s ? { ...s, deployed: await getDeployedMethods(apigateway, api.id, s.deploymentId) } : undefined,
+      s
+        ? { ...s, deployed: (await getDeployment(apigateway, api.id, s.deploymentId))?.methods ?? {} }
+        : undefined,
     ),
   ]);
   return { api, resources, stage, permissions };

@@ -8,9 +8,11 @@
 import { type DirectInvocation, invokeAndDecode, pickCurrentKey } from '../aws/api-target.js';
 import {
   type ApiKeyDetail,
+  type DeploymentInfo,
   findRestApisByName,
   findStage,
   findUsagePlansByName,
+  getDeployment,
   invokeUrl,
   listApiKeysNamed,
   listResources,
@@ -23,20 +25,18 @@ import type { AwsClients } from '../aws/clients.js';
 import {
   describeSubnetRouting,
   findSecurityGroup,
+  listSubnets,
   type SecurityGroupState,
+  type SubnetInfo,
   type SubnetRouting,
 } from '../aws/ec2.js';
 import { getInlinePolicy, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam.js';
 import {
   type AlarmStatus,
-  type DeployedApi,
-  describeSubnetDetails,
   findAlarmsForMetric,
   findVpcEndpoints,
-  getDeployedApi,
   getQuotaUsage,
   quotaPeriodBounds,
-  type SubnetDetail,
   type VpcEndpointInfo,
 } from '../aws/inspect.js';
 import {
@@ -142,7 +142,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
     return f;
   };
   const subnets = memoize(
-    async (): Promise<SubnetDetail[]> => describeSubnetDetails(aws.ec2, (await inVpc()).subnetIds),
+    async (): Promise<SubnetInfo[]> => listSubnets(aws.ec2, { subnetIds: (await inVpc()).subnetIds }),
   );
   const vpcId = async (): Promise<string> =>
     required((await subnets())[0]?.vpcId, "the function's subnets were not found");
@@ -174,9 +174,9 @@ export function createAwsFacts(o: AwsFactsOptions) {
   const resource = async (): Promise<ResourceInfo | undefined> =>
     (await resources()).find((r) => r.path === `/${config.api.resource}`);
   const stage = memoize(async () => findStage(aws.apigateway, (await restApi()).id, config.api.stage));
-  const deployed = memoize(async (): Promise<DeployedApi | undefined> => {
+  const deployed = memoize(async (): Promise<DeploymentInfo | undefined> => {
     const s = required(await stage(), `the stage ${config.api.stage} does not exist`);
-    return getDeployedApi(aws.apigateway, (await restApi()).id, s.deploymentId);
+    return getDeployment(aws.apigateway, (await restApi()).id, s.deploymentId);
   });
   const permissions = memoize(
     async (): Promise<PolicyStatement[]> => listPermissionStatements(aws.lambda, (await deployedFn()).name),

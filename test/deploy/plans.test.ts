@@ -106,8 +106,8 @@ describe('role', () => {
 
 describe('network', () => {
   const subnets = [
-    { id: 'subnet-a', vpcId: 'vpc-1', az: 'eu-west-1a', cidr: '', name: undefined },
-    { id: 'subnet-b', vpcId: 'vpc-1', az: 'eu-west-1b', cidr: '', name: undefined },
+    { id: 'subnet-a', vpcId: 'vpc-1', az: 'eu-west-1a', cidr: '', name: undefined, availableIps: 250 },
+    { id: 'subnet-b', vpcId: 'vpc-1', az: 'eu-west-1b', cidr: '', name: undefined, availableIps: 250 },
   ];
   const rdsGroup = { id: 'sg-rds', name: 'rds', vpcId: 'vpc-1', ingress: [], egress: [], tags: {} };
 

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { recordingUi } from '../src/cli/ui.js';
-import { useDeployTiming } from '../src/deploy/step-env.js';
 import {
   FakeAccount,
   fastTiming,
@@ -47,7 +46,7 @@ export async function run(): Promise<void> {
   process.env.CHATBOT_BENCH_DB_PASSWORD = 'bench-password';
   const fake = new FakeAccount().start('middleware');
   const endpoint = await fake.serveApi();
-  const restore = useDeployTiming(fastTiming());
+  const timing = fastTiming();
   const scenarios: Scenario[] = [];
   const measure = async (name: string, args: string[]) => {
     fake.clearCalls();
@@ -58,6 +57,7 @@ export async function run(): Promise<void> {
       {
         ui: recordingUi(),
         awsFactory: fake.awsFactory,
+        timing,
       },
     );
     const ms = performance.now() - started;
@@ -85,7 +85,6 @@ export async function run(): Promise<void> {
     await measure('status', ['status', '--zip', zip]);
     await measure('destroy', ['destroy', '--yes']);
   } finally {
-    restore();
     fake.stop();
     rmSync(dir, { recursive: true, force: true });
     delete process.env.CHATBOT_BENCH_DB_PASSWORD;

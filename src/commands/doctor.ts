@@ -6,7 +6,7 @@
  */
 import type { CommandModule, Context } from '../cli/context.js';
 import { AWS_CHECKS } from '../doctor/aws-checks.js';
-import { createAwsFacts, type HttpPost } from '../doctor/aws-facts.js';
+import { createAwsFacts } from '../doctor/aws-facts.js';
 import { type CheckResult, exitCodeOf, runChecks } from '../doctor/engine.js';
 import { createLocalFacts, LOCAL_CHECKS } from '../doctor/local-checks.js';
 import { renderReport, reportDocument } from '../doctor/report.js';
@@ -18,12 +18,8 @@ interface DoctorFlags {
   apiUrl?: string;
 }
 
-/** Run the AWS checks; `post` lets a caller (tests, benchmarks) answer the live API calls. */
-export async function runAwsDoctor(
-  ctx: Context,
-  flags: DoctorFlags,
-  post?: HttpPost,
-): Promise<CheckResult[]> {
+/** Run the AWS checks. */
+export async function runAwsDoctor(ctx: Context, flags: DoctorFlags): Promise<CheckResult[]> {
   const aws = ctx.aws();
   const endpointUrl = aws.endpointUrl;
   const facts = createAwsFacts({
@@ -31,7 +27,6 @@ export async function runAwsDoctor(
     aws,
     ...(endpointUrl ? { endpointUrl } : {}),
     ...(flags.apiUrl ? { apiUrl: flags.apiUrl } : {}),
-    ...(post ? { post } : {}),
     offline: Boolean(flags.offline),
   });
   return runChecks(AWS_CHECKS, facts, { secrets: facts.secrets });

@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise';
 import type { ChatbotConfig } from '../config.js';
 import { isProcessAlive } from '../local/lifecycle.js';
 import { type LocalState, localStatePath, readLocalState } from '../local/state.js';
-import { type ApiAnswer, fetchPost, type HttpPost } from './aws-facts.js';
+import { type ApiAnswer, callHealth } from './aws-facts.js';
 import { type Check, fail, memoize, pass, required, warn } from './engine.js';
 
 const UP = 'Run `chatbot-ops local up`.';
@@ -16,14 +16,12 @@ const RESTART = 'Run `chatbot-ops local down`, then `chatbot-ops local up`.';
 export interface LocalFactsOptions {
   config: ChatbotConfig;
   cwd?: string;
-  post?: HttpPost;
 }
 
 export type LocalFacts = ReturnType<typeof createLocalFacts>;
 
 export function createLocalFacts(o: LocalFactsOptions) {
   const cwd = o.cwd ?? process.cwd();
-  const post = o.post ?? fetchPost;
   const stateOrUndefined = memoize(async () => readLocalState(cwd));
   const state = async (): Promise<LocalState> =>
     required(await stateOrUndefined(), 'no local stack is recorded');
@@ -53,15 +51,9 @@ export function createLocalFacts(o: LocalFactsOptions) {
   const gateway = memoize(
     async (): Promise<{ withKey: ApiAnswer; withoutKey: ApiAnswer } | { error: string }> => {
       const s = await state();
-      const body = JSON.stringify({ intent: 'health' });
-      const call = async (headers: Record<string, string>): Promise<ApiAnswer> => {
-        const started = Date.now();
-        const r = await post(s.gateway.url, { 'content-type': 'application/json', ...headers }, body);
-        return { ...r, ms: Date.now() - started };
-      };
       try {
-        const withoutKey = await call({});
-        const withKey = await call({ 'x-api-key': s.apiKey });
+        const withoutKey = await callHealth(s.gateway.url, null);
+        const withKey = await callHealth(s.gateway.url, s.apiKey);
         return { withKey, withoutKey };
       } catch (err) {
         return { error: (err as Error).message };

@@ -153,7 +153,14 @@ export class FakeAccount {
   >();
   apiKeys = new Map<
     string,
-    { id: string; name: string; value: string; enabled: boolean; createdDate: Date; tags: Record<string, string> }
+    {
+      id: string;
+      name: string;
+      value: string;
+      enabled: boolean;
+      createdDate: Date;
+      tags: Record<string, string>;
+    }
   >();
   /** Requests the served API received: where, and with which x-api-key (undefined: none). */
   requests: { path: string; apiKey: string | undefined }[] = [];

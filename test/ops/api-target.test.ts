@@ -1,10 +1,11 @@
 import { GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { InvokeCommand, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { invokeDirect, resolveDeployedTarget } from '../../src/aws/api-target.js';
 import { createAwsClients } from '../../src/aws/clients.js';
-import { makeContext } from '../../src/cli/context.js';
+import { invokeFunction } from '../../src/aws/lambda.js';
+import { type Context, makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
+import { resolveDeployedTarget } from '../../src/client/deployed-target.js';
 import { UserError } from '../../src/errors.js';
 import {
   API_ID,
@@ -27,6 +28,10 @@ beforeEach(() => {
   world = healthyWorld();
   serveWorld(world);
 });
+
+/** Lambda Invoke of the configured function, as `invoke --direct` sends it. */
+const invokeDirect = (ctx: Context, event: unknown) =>
+  invokeFunction(ctx.aws().lambda, ctx.config().function.name, event);
 
 const context = (endpointUrl?: string) =>
   makeContext(

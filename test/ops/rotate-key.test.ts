@@ -6,13 +6,12 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resolveDeployedTarget } from '../../src/aws/api-target.js';
 import { createAwsClients } from '../../src/aws/clients.js';
 import { makeContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
-import { editApiKeys, ROTATION_TAG } from '../../src/commands/rotate-key.js';
-import { useDeployTiming } from '../../src/deploy/step-env.js';
+import { resolveDeployedTarget } from '../../src/client/deployed-target.js';
+import { editApiKeys, ROTATION_TAG } from '../../src/deployment/rotation.js';
 import type { CheckResult } from '../../src/doctor/engine.js';
 import { hashApiKey } from '../../src/lambda/api-keys.js';
 import {
@@ -33,15 +32,12 @@ import {
 } from './fixtures/deployment.js';
 
 let world: World;
-let restoreTiming: () => void;
 
 beforeEach(() => {
   world = freshWorld();
   serveWrites(world);
-  restoreTiming = useDeployTiming(FAST_TIMING);
 });
 afterEach(() => {
-  restoreTiming();
   vi.useRealTimers();
 });
 
@@ -49,7 +45,7 @@ async function rotate(args: string[] = [], json = false) {
   const ui = recordingUi({ json });
   const code = await main(
     ['node', 'chatbot-ops', ...(json ? ['--json'] : []), '--config', writeConfig(), 'rotate-key', ...args],
-    { ui },
+    { ui, timing: FAST_TIMING },
   );
   return { code, ui, text: [...ui.out, ...ui.err].join('\n') };
 }

@@ -125,3 +125,71 @@ export async function* followLogEvents(
     await sleep(options.intervalMs ?? 2000, options.signal);
   }
 }
+
+/** A log line taken apart: the Node.js runtime's tab-separated prefix, a JSON body, or Lambda's own lines. */
+export interface ParsedLogLine {
+  level?: string;
+  requestId?: string;
+  /** The fields of a JSON log line. */
+  fields?: Record<string, unknown>;
+  /** The text when it is not JSON. */
+  text: string;
+}
+
+const RUNTIME_PREFIX = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\t([\w-]+)\t([A-Z]+)\t([\s\S]*)$/;
+const TIMEOUT_LINE = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\s+([\w-]+)\s+(Task timed out after [\d.]+ seconds)/;
+const PLATFORM_LINE = /^(START|END|REPORT|INIT_START) /;
+
+/** The first of these fields that is set (log formats name the same thing differently). */
+export function firstField(fields: Record<string, unknown>, ...names: string[]): unknown {
+  for (const n of names) if (fields[n] !== undefined && fields[n] !== null) return fields[n];
+  return undefined;
+}
+
+/** One CloudWatch message of a Node.js Lambda function, taken apart. */
+export function parseLogLine(message: string): ParsedLogLine {
+  const line = message.replace(/\n+$/, '');
+  const timeout = TIMEOUT_LINE.exec(line);
+  if (timeout) return { level: 'ERROR', requestId: timeout[1] ?? '', text: timeout[2] ?? '' };
+  if (PLATFORM_LINE.test(line)) {
+    const requestId = /RequestId: ([\w-]+)/.exec(line)?.[1];
+    return {
+      level: 'PLATFORM',
+      ...(requestId ? { requestId } : {}),
+      text: line.replaceAll('\t', '  ').trim(),
+    };
+  }
+  let level: string | undefined;
+  let requestId: string | undefined;
+  let body = line;
+  const prefixed = RUNTIME_PREFIX.exec(line);
+  if (prefixed) {
+    requestId = prefixed[2] === 'undefined' ? undefined : prefixed[2];
+    level = prefixed[3];
+    body = prefixed[4] ?? '';
+  }
+  if (body.trimStart().startsWith('{')) {
+    try {
+      const fields = JSON.parse(body) as Record<string, unknown>;
+      if (fields && typeof fields === 'object' && !Array.isArray(fields)) {
+        // Lambda's JSON log format nests the function's own object under "message".
+        const inner =
+          fields.message && typeof fields.message === 'object'
+            ? (fields.message as Record<string, unknown>)
+            : undefined;
+        const all = inner ? { ...fields, ...inner } : fields;
+        const lvl = firstField(all, 'level', 'levelname', 'severity');
+        const rid = firstField(all, 'request_id', 'requestId', 'awsRequestId');
+        return {
+          ...(typeof lvl === 'string' ? { level: lvl.toUpperCase() } : level ? { level } : {}),
+          ...(typeof rid === 'string' ? { requestId: rid } : requestId ? { requestId } : {}),
+          fields: all,
+          text: typeof all.message === 'string' ? all.message : typeof all.msg === 'string' ? all.msg : '',
+        };
+      }
+    } catch {
+      // Not JSON after all: show it as text.
+    }
+  }
+  return { ...(level ? { level } : {}), ...(requestId ? { requestId } : {}), text: body };
+}

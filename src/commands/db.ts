@@ -17,6 +17,7 @@ import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
+import { runningLocalDatabase } from '../local/lifecycle.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -99,7 +100,7 @@ export const register: CommandModule = (program, run) => {
     .option('--no-create-database', 'fail instead of creating a missing database')
     .action(
       run(async (ctx, opts: DbFlags & { createDatabase: boolean }) => {
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         ctx.ui.debug(
           `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
         );
@@ -151,7 +152,7 @@ export const register: CommandModule = (program, run) => {
               'Pipe a file in: zcat access.log.gz | chatbot-ops db load -',
             );
           }
-          const target = resolveDbTarget(ctx, opts);
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
           const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
           const started = Date.now();
@@ -196,7 +197,7 @@ export const register: CommandModule = (program, run) => {
         const end = opts.end === undefined ? new Date() : new Date(opts.end);
         if (Number.isNaN(end.getTime()))
           throw new UsageError(`--end must be an ISO 8601 time (got "${opts.end}")`);
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         const spinner = ctx.ui.spinner(`seeding ${count(rows)} rows into ${describeDbTarget(target)}`);
         const started = Date.now();
@@ -236,7 +237,7 @@ export const register: CommandModule = (program, run) => {
     .description('rows, time range, the last 7 days, status classes, table and index sizes')
     .action(
       run(async (ctx, opts: DbFlags) => {
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         try {
           const stats = await collectDbStats(pool);

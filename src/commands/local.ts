@@ -1,16 +1,16 @@
 /**
- * `chatbot-ops local up | down | status` (SPEC 3): the whole backend on 127.0.0.1, in the foreground
- * (Ctrl-C stops it) or detached under a supervisor process whose state is in .chatbot-ops/local/state.json.
+ * `chatbot-ops local up | down | status`: the whole backend on 127.0.0.1 (README.md, "Packaging and
+ * the local stack"), in the foreground (Ctrl-C stops it) or detached under a supervisor process
+ * whose state is in .chatbot-ops/local/state.json. The stack itself is src/local/.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { Option } from 'commander';
-import mysql from 'mysql2/promise';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { callApi } from '../client/api-client.js';
 import { renderData } from '../client/render.js';
 import { portInUse } from '../db/server.js';
+import { countAccessLogsAt } from '../db/stats.js';
 import { UserError } from '../errors.js';
 import {
   cleanStaleStack,
@@ -18,7 +18,7 @@ import {
   isProcessAlive,
   stopRecordedStack,
 } from '../local/lifecycle.js';
-import { type DbServer, type LocalStack, startLocalStack } from '../local/stack.js';
+import { type LocalStack, startLocalStack } from '../local/stack.js';
 import {
   type LocalState,
   localStateDir,
@@ -26,6 +26,7 @@ import {
   removeLocalState,
   writeLocalState,
 } from '../local/state.js';
+import { namedServer, recordedState, startSupervisor } from '../local/supervisor.js';
 
 interface UpFlags {
   port?: string;
@@ -37,41 +38,6 @@ interface UpFlags {
   supervise?: boolean;
 }
 
-/** An existing server named by DB_HOST (or the config's database.host): the stack uses it as given. */
-function namedServer(ctx: Context, env = process.env): DbServer | undefined {
-  const db = ctx.config().database;
-  if (env.DB_HOST) {
-    return {
-      host: env.DB_HOST,
-      port: Number(env.DB_PORT ?? 3306),
-      user: env.DB_USER ?? db.user,
-      password: env.DB_PASSWORD ?? '',
-    };
-  }
-  if (db.host) return { host: db.host, port: db.port, user: db.user, password: env[db.passwordEnv] ?? '' };
-  return undefined;
-}
-
-function stateOf(stack: LocalStack, supervisor: number): LocalState {
-  return {
-    version: 1,
-    startedAt: new Date().toISOString(),
-    dir: localStateDir(),
-    pids: { supervisor, ...(stack.mariadbPid !== undefined ? { mariadb: stack.mariadbPid } : {}) },
-    gateway: {
-      url: stack.url,
-      host: '127.0.0.1',
-      port: stack.port,
-      stage: stack.stage,
-      resource: stack.resource,
-    },
-    apiKey: stack.apiKey,
-    usagePlan: stack.usagePlan,
-    db: stack.db,
-  };
-}
-
-/** The lines that tell the user how to use the running stack. The local key is printed: that is its purpose. */
 /**
  * The CLI as the user can type it again: `chatbot-ops` once installed on the PATH (npm link, npm
  * install -g), else the script they ran, such as `./bin/chatbot-ops.js` in a fresh clone.
@@ -82,6 +48,7 @@ export function invokedAs(script = process.argv[1], cwd = process.cwd()): string
   return path.startsWith('..') || isAbsolute(path) ? script : `./${path}`;
 }
 
+/** The lines that tell the user how to use the running stack. The local key is printed: that is its purpose. */
 function printReady(ctx: Context, state: LocalState, rows: number, detached: boolean): void {
   const { ui } = ctx;
   const cli = invokedAs();
@@ -155,61 +122,28 @@ async function checkNoStackRunning(ctx: Context): Promise<void> {
   }
 }
 
-/** `--detach`: run `local up --supervise` as a background process and wait until it has written its state. */
-async function startSupervisor(ctx: Context, flags: UpFlags): Promise<number> {
-  const stateDir = localStateDir();
-  const logFile = join(stateDir, 'stack.log');
-  const args = [
-    ...process.execArgv,
-    process.argv[1] as string,
-    ...(ctx.options.config ? ['--config', ctx.options.config] : []),
-    ...(ctx.options.verbose ? ['--verbose'] : []),
-    'local',
-    'up',
-    '--supervise',
-    '--no-demo',
-    ...(flags.port ? ['--port', flags.port] : []),
-    ...(flags.rows ? ['--rows', flags.rows] : []),
-    ...(flags.containers ? ['--containers', flags.containers] : []),
-    ...(flags.load?.length ? ['--load', ...flags.load] : []),
-  ];
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const fd = openSync(logFile, 'w', 0o600);
-  const child = spawn(process.execPath, args, {
-    detached: true,
-    stdio: ['ignore', fd, fd],
-    env: process.env,
-  });
-  closeSync(fd);
-  child.unref();
-  let exited: number | null | undefined;
-  child.once('exit', (code) => {
-    exited = code;
-  });
+/** `--detach`: run `local up --supervise` with the same options in the background. */
+async function detach(ctx: Context, flags: UpFlags): Promise<number> {
   const spinner = ctx.ui.spinner('Starting the local stack in the background');
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const state = readLocalState();
-    if (state && state.pids.supervisor === child.pid) {
-      spinner.succeed(`Local stack running in the background (pid ${child.pid}, log ${logFile})`);
-      const rows = Number(/rows=(\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? 0);
-      printReady(ctx, state, rows, true);
-      return 0;
-    }
-    if (exited !== undefined || Date.now() > deadline) {
-      spinner.fail('The local stack did not start');
-      if (exited === undefined && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-      const log = existsSync(logFile)
-        ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-8).join('\n')
-        : '';
-      throw new UserError(
-        `local up --detach failed${exited !== undefined ? ` (exit ${exited})` : ' (timed out)'}`,
-        {
-          hint: log || `See ${logFile}.`,
-        },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    const started = await startSupervisor([
+      ...(ctx.options.config ? ['--config', ctx.options.config] : []),
+      ...(ctx.options.verbose ? ['--verbose'] : []),
+      'local',
+      'up',
+      '--supervise',
+      '--no-demo',
+      ...(flags.port ? ['--port', flags.port] : []),
+      ...(flags.rows ? ['--rows', flags.rows] : []),
+      ...(flags.containers ? ['--containers', flags.containers] : []),
+      ...(flags.load?.length ? ['--load', ...flags.load] : []),
+    ]);
+    spinner.succeed(`Local stack running in the background (pid ${started.pid}, log ${started.logFile})`);
+    printReady(ctx, started.state, started.rows, true);
+    return 0;
+  } catch (err) {
+    spinner.fail('The local stack did not start');
+    throw err;
   }
 }
 
@@ -225,7 +159,7 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
       hint: 'Stop what uses it, or choose another port with --port (or local.port in the config).',
     });
   }
-  const server = namedServer(ctx);
+  const server = namedServer(config);
   // The supervisor of --detach re-runs this function; the check was made (and answered) by its parent.
   if (server && rows !== undefined && !ctx.options.yes && !flags.supervise) {
     throw new UserError(
@@ -233,7 +167,7 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
       { hint: 'Add --yes to replace them, or leave out --rows to serve the data that is there.' },
     );
   }
-  if (flags.detach) return startSupervisor(ctx, flags);
+  if (flags.detach) return detach(ctx, flags);
 
   const stateDir = localStateDir();
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -262,7 +196,7 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
     await new Promise<void>((resolve) => functionLog.end(resolve));
     throw err;
   }
-  const state = stateOf(stack, process.pid);
+  const state = recordedState(stack, process.pid);
   writeLocalState(state);
   spinner.succeed(
     `Local stack ready (function package ${(stack.zip.sizeBytes / 1024).toFixed(0)} KB, rows=${stack.rows})`,
@@ -302,21 +236,6 @@ async function down(ctx: Context): Promise<number> {
   return 0;
 }
 
-async function countRows(state: LocalState): Promise<number | undefined> {
-  try {
-    const { host, port, user, password, database } = state.db;
-    const conn = await mysql.createConnection({ host, port, user, password, database, connectTimeout: 2000 });
-    try {
-      const [rows] = await conn.query('SELECT COUNT(*) AS n FROM access_logs');
-      return Number((rows as { n: number }[])[0]?.n);
-    } finally {
-      await conn.end();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
 async function status(ctx: Context): Promise<number> {
   const state = readLocalState();
   if (!state) {
@@ -325,7 +244,8 @@ async function status(ctx: Context): Promise<number> {
     return 0;
   }
   const running = isProcessAlive(state.pids.supervisor);
-  const rows = running ? await countRows(state) : undefined;
+  const counted = running ? await countAccessLogsAt(state.db, 2000) : undefined;
+  const rows = counted && 'rows' in counted ? counted.rows : undefined;
   const health = running
     ? await callApi(state.gateway.url, '{"intent":"health"}', {
         apiKey: state.apiKey,

@@ -3,8 +3,8 @@
  * its processes, the database with the stack's own credentials, the API Gateway stand-in's key
  * check, the function's key check, and the throttle.
  */
-import mysql from 'mysql2/promise';
 import type { ChatbotConfig } from '../config.js';
+import { countAccessLogsAt } from '../db/stats.js';
 import { isProcessAlive } from '../local/lifecycle.js';
 import { type LocalState, localStatePath, readLocalState } from '../local/state.js';
 import { type ApiAnswer, callHealth } from './aws-facts.js';
@@ -28,25 +28,8 @@ export function createLocalFacts(o: LocalFactsOptions) {
   const database = memoize(async (): Promise<{ rows: number; ms: number } | { error: string }> => {
     const s = await state();
     const started = Date.now();
-    try {
-      const conn = await mysql.createConnection({
-        host: s.db.host,
-        port: s.db.port,
-        user: s.db.user,
-        password: s.db.password,
-        database: s.db.database,
-        connectTimeout: 5000,
-      });
-      try {
-        const [rows] = await conn.query('SELECT COUNT(*) AS n FROM access_logs');
-        return { rows: Number((rows as { n: number }[])[0]?.n ?? 0), ms: Date.now() - started };
-      } finally {
-        await conn.end();
-      }
-    } catch (err) {
-      const e = err as { code?: string; message?: string };
-      return { error: e.code ?? e.message ?? String(err) };
-    }
+    const counted = await countAccessLogsAt(s.db, 5000);
+    return 'rows' in counted ? { rows: counted.rows, ms: Date.now() - started } : counted;
   });
   const gateway = memoize(
     async (): Promise<{ withKey: ApiAnswer; withoutKey: ApiAnswer } | { error: string }> => {

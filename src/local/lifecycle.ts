@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { portInUse, stopPid } from '../db/server.js';
 import { type LocalState, localStateDir, readLocalState, removeLocalState } from './state.js';
 
+/** Whether a process runs: no pid is no process; EPERM means it runs under another user. */
 export function isProcessAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
@@ -16,6 +17,14 @@ export function isProcessAlive(pid: number | undefined): boolean {
     // EPERM: alive but not ours to signal.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The local stack's database, while `local up` runs (or left state for a server it did not start). */
+export function runningLocalDatabase(cwd?: string): LocalState['db'] | undefined {
+  const state = readLocalState(cwd);
+  if (!state) return undefined;
+  if (state.db.managed && !isProcessAlive(state.pids.mariadb)) return undefined;
+  return state.db;
 }
 
 export type ExistingStack =

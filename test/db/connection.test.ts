@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GlobalOptions, makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { type DbTarget, describeDbTarget, resolveDbTarget } from '../../src/db/connection.js';
+import { runningLocalDatabase } from '../../src/local/lifecycle.js';
 import { type LocalState, writeLocalState } from '../../src/local/state.js';
 import { scratchDir } from './db-cli.js';
 
@@ -74,7 +75,7 @@ describe('resolveDbTarget', () => {
         dbUser: 'flag-user',
         dbName: 'flag_db',
       },
-      { cwd: localStackDir() },
+      { localDb: runningLocalDatabase(localStackDir()) },
     );
 
     // Assess
@@ -100,7 +101,7 @@ describe('resolveDbTarget', () => {
     });
 
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: localStackDir() });
+    const target = resolveDbTarget(context(), {}, { localDb: runningLocalDatabase(localStackDir()) });
 
     // Assess
     expect(target).toEqual<DbTarget>({
@@ -119,7 +120,7 @@ describe('resolveDbTarget', () => {
     const target = resolveDbTarget(
       context({ database: { host: 'config-host' } }),
       {},
-      { cwd: localStackDir() },
+      { localDb: runningLocalDatabase(localStackDir()) },
     );
 
     // Assess
@@ -149,7 +150,7 @@ describe('resolveDbTarget', () => {
         },
       }),
       {},
-      { cwd: scratchDir() },
+      { localDb: runningLocalDatabase(scratchDir()) },
     );
 
     // Assess
@@ -174,7 +175,7 @@ describe('resolveDbTarget', () => {
     Object.assign(process.env, { DB_HOST: 'db.example.com', DB_SSL: value });
 
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: scratchDir() });
+    const target = resolveDbTarget(context(), {}, { localDb: runningLocalDatabase(scratchDir()) });
 
     // Assess
     expect(target.ssl).toBe(ssl);
@@ -190,7 +191,7 @@ describe('resolveDbTarget', () => {
     Object.assign(process.env, env);
 
     // Act
-    const act = () => resolveDbTarget(context(), flags, { cwd: scratchDir() });
+    const act = () => resolveDbTarget(context(), flags, { localDb: runningLocalDatabase(scratchDir()) });
 
     // Assess
     expect(act).toThrow(message);

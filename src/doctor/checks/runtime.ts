@@ -6,7 +6,7 @@
  * "Error messages don't leak sensitive info").
  */
 import type { AlarmStatus } from '../../aws/inspect.js';
-import { parseLogLine } from '../../commands/logs.js';
+import { parseLogLine } from '../../aws/log-events.js';
 import type { AwsFacts, HealthProbe } from '../aws-facts.js';
 import { type Check, fail, pass, skipBecause, type Verdict, warn } from '../engine.js';
 

@@ -11,7 +11,7 @@ import { type Deployment, openDeployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import type { PlanItem, StepName } from './plan.js';
 import { type DeployInputs, type DeployStep, type ReadStep, Refs, type StepContext } from './step.js';
-import { STEPS, stepNamed } from './steps.js';
+import { STEPS } from './steps.js';
 
 export type { DeployInputs } from './step.js';
 
@@ -28,6 +28,13 @@ interface ReadEnv {
   session: AwsSession;
   /** Reads already made in this run, to share; opened from `aws` and the config when absent. */
   deployment?: Deployment;
+}
+
+/** The step with this name; an unknown name is a programming error. */
+function stepNamed(name: StepName): DeployStep {
+  const step = STEPS.find((s) => s.name === name);
+  if (!step) throw new Error(`no deploy step named ${name}`);
+  return step;
 }
 
 /** The steps to read: those to run and those whose ids they need, in the list's order. */

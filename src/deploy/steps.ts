@@ -19,10 +19,3 @@ export const STEPS: readonly DeployStep[] = [
   usagePlanStep,
   alarmsStep,
 ];
-
-/** The step with this name; an unknown name is a programming error. */
-export function stepNamed(name: string): DeployStep {
-  const step = STEPS.find((s) => s.name === name);
-  if (!step) throw new Error(`no deploy step named ${name}`);
-  return step;
-}

@@ -88,8 +88,11 @@ function memoizeBy<K, T>(read: (key: K) => Promise<T>): (key: K) => Promise<T> {
   };
 }
 
-/** The one match, undefined for none, or a DuplicateNameError naming every match. */
-function theOne<T extends { id: string }>(
+/**
+ * The one match of a name, undefined for none, or a DuplicateNameError naming every match: the
+ * policy for any resource whose name AWS does not keep unique.
+ */
+export function theOne<T extends { id: string }>(
   found: T[],
   kind: string,
   name: string,
@@ -159,6 +162,7 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
     return new Set(plan ? (await listUsagePlanKeys(aws.apigateway, plan.id)).map((k) => k.id) : []);
   });
 
+  const more = new Map<string, Promise<unknown>>();
   const currentKey = memoize(
     async (): Promise<ApiKeyDetail | undefined> => currentKeyOf(await apiKeys(), await planKeyIds()),
   );
@@ -166,6 +170,17 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
   return {
     config,
     aws,
+
+    /**
+     * A read this model does not have yet (a resource a new step manages), cached under `key` for
+     * the run like the others: the step exports one function that calls this, and the step's
+     * read, its removal and doctor all use that function.
+     */
+    cached<T>(key: string, read: () => Promise<T>): Promise<T> {
+      if (!more.has(key)) more.set(key, read());
+      // Every read under one key comes from the one function that owns the key, so T is the same.
+      return more.get(key) as Promise<T>;
+    },
 
     role,
     roleManagedPolicies: memoize(

@@ -71,17 +71,20 @@ describe.each([
     planReaders,
   ],
 ] as const)('two %s with the configured name', (_what, duplicate, message, field, commands) => {
-  it.each(commands)('%s refuses, naming both ids and the setting, and changes nothing', async (_name, args) => {
-    const { ours, other } = duplicate();
-    world.fake.clearCalls();
+  it.each(commands)(
+    '%s refuses, naming both ids and the setting, and changes nothing',
+    async (_name, args) => {
+      const { ours, other } = duplicate();
+      world.fake.clearCalls();
 
-    const r = await world.run(args.map((a) => (a === '<zip>' ? world.zipPath : a)));
+      const r = await world.run(args.map((a) => (a === '<zip>' ? world.zipPath : a)));
 
-    expect(r.code).toBe(1);
-    const ids = message.exec(r.text)?.[1]?.split(', ').sort();
-    expect(ids).toEqual([ours, other].sort());
-    expect(r.text).toMatch(field);
-    expect(mutating()).toEqual([]);
-    expect(world.fake.requests).toHaveLength(1);
-  });
+      expect(r.code).toBe(1);
+      const ids = message.exec(r.text)?.[1]?.split(', ').sort();
+      expect(ids).toEqual([ours, other].sort());
+      expect(r.text).toMatch(field);
+      expect(mutating()).toEqual([]);
+      expect(world.fake.requests).toHaveLength(1);
+    },
+  );
 });

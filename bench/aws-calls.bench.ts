@@ -1,7 +1,7 @@
 /**
  * AWS calls made by `deploy`, counted by kind by the call-counter middleware that
  * src/aws/clients.ts puts on every client, against the in-memory fake account of the tests
- * (test/deploy/fake-account.ts in middleware mode: real clients, the fake answers at the end of
+ * (test/support/fake-account.ts in middleware mode: real clients, the fake answers at the end of
  * the initialize step). Scenarios: a full deploy on an empty account, a no-op re-deploy (target:
  * 0 mutating calls, fewer than 30 calls in all), status, destroy. The fake's own record of calls
  * must agree with the middleware's counts, or the benchmark says so.
@@ -19,7 +19,7 @@ import {
   READ_ONLY,
   REGION,
   VPC,
-} from '../test/deploy/fake-account.js';
+} from '../test/support/fake-account.js';
 
 interface Scenario {
   name: string;

@@ -19,7 +19,7 @@ import {
   RDS_SG,
   REGION,
   VPC,
-} from './fake-account.js';
+} from '../support/fake-account.js';
 import { BASE_CONFIG, createWorld, DB_PASSWORD, type World } from './harness.js';
 
 let world: World;

@@ -18,7 +18,7 @@ import {
   RDS_SG,
   REGION,
   VPC,
-} from './fake-account.js';
+} from '../support/fake-account.js';
 
 export const DB_PASSWORD = 'Pa55-word-never-shown';
 export const PASSWORD_ENV = 'CHATBOT_TEST_DB_PASSWORD';

@@ -24,9 +24,6 @@ import {
   KEY_VALUE,
   mocks,
   PLAN_ID,
-  resetMocks,
-  serveWorld,
-  serveWrites,
   type World,
   writeConfig,
 } from './fixtures/deployment.js';
@@ -35,7 +32,6 @@ let world: World;
 
 beforeEach(() => {
   world = freshWorld();
-  serveWrites(world);
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -107,9 +103,7 @@ describe('rotate-key, first stage', () => {
   it('changes nothing when run again in the middle state, and does not print the key again', async () => {
     await rotate();
     const created = newKey();
-    resetMocks();
-    serveWorld(world);
-    serveWrites(world);
+    world.fake.clearCalls();
 
     const { code, text } = await rotate();
 
@@ -122,13 +116,7 @@ describe('rotate-key, first stage', () => {
   });
 
   it('resumes a run interrupted after the key was created', async () => {
-    mocks.lambda
-      .on(UpdateFunctionConfigurationCommand)
-      .rejectsOnce(new Error('throttled'))
-      .callsFake(async (input) => {
-        if (world.fn) world.fn.Environment = { Variables: { ...input.Environment?.Variables } };
-        return world.fn;
-      });
+    world.fake.failOnce('UpdateFunctionConfiguration', new Error('throttled'));
     const first = await rotate();
     expect(first.code).toBe(1);
     expect(world.usagePlanKeys).toHaveLength(1);
@@ -185,9 +173,7 @@ describe('rotate-key --finish', () => {
   it('has nothing to do when run again', async () => {
     await rotate();
     await rotate(['--finish']);
-    resetMocks();
-    serveWorld(world);
-    serveWrites(world);
+    world.fake.clearCalls();
 
     const { code, text } = await rotate(['--finish']);
 
@@ -200,15 +186,12 @@ describe('rotate-key --finish', () => {
   it('converges when interrupted after detaching the old key', async () => {
     await rotate();
     const created = newKey();
-    resetMocks();
-    serveWorld(world);
-    serveWrites(world);
-    mocks.lambda.on(UpdateFunctionConfigurationCommand).rejectsOnce(new Error('throttled'));
+    world.fake.clearCalls();
+    world.fake.failOnce('UpdateFunctionConfiguration', new Error('throttled'));
     const first = await rotate(['--finish']);
     expect(first.code).toBe(1);
     expect(world.apiKeys).toHaveLength(2);
     expect(world.usagePlanKeys.map((k) => k.id)).toEqual([created?.id]);
-    serveWrites(world);
 
     const second = await rotate(['--finish']);
 
@@ -218,7 +201,7 @@ describe('rotate-key --finish', () => {
   });
 
   it('refuses while the new key is not on the plan yet', async () => {
-    world.apiKeys.push({
+    world.fake.apiKeys.set('k3yhalf', {
       id: 'k3yhalf',
       name: 'chatbot-api-key',
       enabled: true,

@@ -475,7 +475,9 @@ export class FakeAccount {
     const stub = mockClient(Client);
     // Anything chatbot-ops sends that is not modelled below fails loudly instead of answering undefined.
     stub.onAnyCommand().callsFake((input: Input) => {
-      throw new Error(`the fake account does not model this ${service} call (input ${JSON.stringify(input)})`);
+      throw new Error(
+        `the fake account does not model this ${service} call (input ${JSON.stringify(input)})`,
+      );
     });
     for (const [Command] of handlers) {
       const command = Command.name.replace(/Command$/, '');

@@ -1,7 +1,7 @@
 /**
- * `chatbot-ops db init | load | seed | stats` (SPEC 1 "Database", SPEC 2): the access-log
- * database the backend reads. The guide's "Database tables created" prerequisite, done by
- * one idempotent command, plus loading real logs and seeding synthetic traffic.
+ * `chatbot-ops db init | load | seed | stats`: the access-log database the backend reads
+ * (README.md, "The database"). Creating the tables is one idempotent command; loading real logs
+ * and seeding synthetic traffic are the others.
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';

@@ -1,5 +1,6 @@
 /**
- * `chatbot-ops doctor`: every item of the guide's Troubleshooting and Security Checklist as a check
+ * `chatbot-ops doctor`: every Troubleshooting and Security Checklist item (README.md maps each to
+ * its check) as a check
  * against the deployment (or, with --local, the local stack), each pass / warn / fail / skip with
  * its evidence and fix. Exit 1 when any check fails. Secrets are never shown: the password's
  * presence, never its value; key values never.

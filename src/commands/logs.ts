@@ -1,6 +1,6 @@
 /**
- * `chatbot-ops logs`: the function's CloudWatch log events, the guide's "Check CloudWatch Logs:
- * /aws/lambda/chatbot-backend" without the console. `--since 10m`, `--filter PATTERN`,
+ * `chatbot-ops logs`: the function's CloudWatch log events (/aws/lambda/<function>) without the
+ * console. `--since 10m`, `--filter PATTERN`,
  * `--follow` (poll every 2 s until Ctrl-C), `--json` for the raw events.
  */
 

@@ -1,5 +1,5 @@
 /**
- * `chatbot-ops rotate-key` (the guide's Security Checklist: "API keys rotated regularly"). Two
+ * `chatbot-ops rotate-key` (doctor's plan.key check warns when a key is older than 90 days). Two
  * stages, so no client is cut off: `rotate-key` puts a new key beside the old one (both work; the
  * new key is printed once), `rotate-key --finish` retires the old one. What each stage does, and
  * why it converges when run again, is in src/deployment/rotation.ts.

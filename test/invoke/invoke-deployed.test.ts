@@ -66,7 +66,7 @@ const awsCalls = () => Object.values(mocks).reduce((n, m) => n + m.calls().lengt
 const sentBody = (i = 0) => JSON.parse(api.seen[i]?.body ?? 'null') as unknown;
 
 describe('invoke against the deployed API', () => {
-  it('reads the invoke URL and the key value from API Gateway and sends the SPEC body with x-api-key', async () => {
+  it('reads the invoke URL and the key value from API Gateway and sends the request body with x-api-key', async () => {
     // Act
     const { code, out, err } = await cli('invoke', 'get_access_logs', '--ip', '192.168.1.1');
     // Assess: the lookups, with their exact inputs

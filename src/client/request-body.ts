@@ -1,5 +1,5 @@
 /**
- * The request body `invoke` sends ({"intent", "params"}, as README.md documents it), built from the shortcut flags and
+ * The request body `invoke` sends ({"intent", "params"}, as docs/backend.md documents it), built from the shortcut flags and
  * `--param k=v`. Pure: the clock is passed in, so relative times are testable.
  */
 import { UsageError } from '../errors.js';

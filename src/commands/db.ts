@@ -1,6 +1,6 @@
 /**
  * `chatbot-ops db init | load | seed | stats`: the access-log database the backend reads
- * (README.md, "The database"). Creating the tables is one idempotent command; loading real logs
+ * (docs/database.md). Creating the tables is one idempotent command; loading real logs
  * and seeding synthetic traffic are the others.
  */
 import { type Command, Option } from 'commander';

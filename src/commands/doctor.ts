@@ -1,5 +1,5 @@
 /**
- * `chatbot-ops doctor`: every Troubleshooting and Security Checklist item (README.md maps each to
+ * `chatbot-ops doctor`: every Troubleshooting and Security Checklist item (docs/operate.md maps each to
  * its check) as a check
  * against the deployment (or, with --local, the local stack), each pass / warn / fail / skip with
  * its evidence and fix. Exit 1 when any check fails. Secrets are never shown: the password's

@@ -1,6 +1,5 @@
 /**
- * `chatbot-ops local up | down | status`: the whole backend on 127.0.0.1 (README.md, "Packaging and
- * the local stack"), in the foreground (Ctrl-C stops it) or detached under a supervisor process
+ * `chatbot-ops local up | down | status`: the whole backend on 127.0.0.1 (docs/local.md), in the foreground (Ctrl-C stops it) or detached under a supervisor process
  * whose state is in .chatbot-ops/local/state.json. The stack itself is src/local/.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';

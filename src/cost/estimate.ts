@@ -1,6 +1,6 @@
 /**
  * A monthly cost estimate for a request volume as arithmetic, every assumption visible. Prices are
- * us-east-1 list prices (README.md, `chatbot-ops cost`), including Lambda's compute charge beside
+ * us-east-1 list prices (docs/operate.md, `chatbot-ops cost`), including Lambda's compute charge beside
  * its $0.20 per million requests.
  */
 

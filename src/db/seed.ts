@@ -216,7 +216,7 @@ const SEARCH_WORDS = [
   'tent',
 ];
 
-/** Addresses people will try first (192.168.1.1, the README's example, among them), placed among the busiest clients. */
+/** Addresses people will try first (192.168.1.1, the docs' example, among them), placed among the busiest clients. */
 const WELL_KNOWN_IPS = [
   '203.0.113.42',
   '192.168.1.1',

@@ -30,7 +30,7 @@ export interface NetworkDesired {
   subnetIds: string[];
   rdsSecurityGroupId: string;
   lambdaSecurityGroupName: string;
-  /** HTTPS out, for Secrets Manager: decided in README (0.0.0.0/0 works through a NAT gateway or an interface endpoint). */
+  /** HTTPS out, for Secrets Manager: decided in docs/decisions.md (0.0.0.0/0 works through a NAT gateway or an interface endpoint). */
   httpsEgress: boolean;
   tags: Record<string, string>;
 }

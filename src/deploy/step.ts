@@ -4,7 +4,7 @@
  * title, guide step, description and options; which steps' ids it needs and which id it provides;
  * its desired state from the config (pure), how to read the current state through the deployment
  * model, how to plan (pure) and apply; and how to remove what it made. The steps run in the order
- * of the list in src/deploy/steps.ts. How to add one: docs in README.md, "Adding a deploy step".
+ * of the list in src/deploy/steps.ts. How to add one: docs/deploy.md, "Adding a deploy step".
  */
 import type { AwsClients } from '../aws/clients.js';
 import type { AwsSession } from '../aws/sts.js';

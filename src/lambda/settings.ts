@@ -1,6 +1,6 @@
 /**
- * The backend's configuration: the environment variables the function reads (README.md, "The
- * backend"), written by `environmentFor` (for `deploy` and for `local up`, so both give the
+ * The backend's configuration: the environment variables the function reads (docs/backend.md,
+ * "Configuration"), written by `environmentFor` (for `deploy` and for `local up`, so both give the
  * function the same variables) and read once per container by `readSettings`. Reading never throws:
  * problems are collected so the handler can log them once and answer INTERNAL_ERROR "backend
  * misconfigured" instead of crashing the container in a loop.

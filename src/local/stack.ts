@@ -1,5 +1,5 @@
 /**
- * The whole backend on 127.0.0.1 (README.md, `local up`): a database (private MariaDB unless a server is named), the
+ * The whole backend on 127.0.0.1 (docs/local.md, `local up`): a database (private MariaDB unless a server is named), the
  * packaged zip run as Lambda runs it, and the API Gateway stand-in in front. `local up` and the tests
  * both start it through `startLocalStack`.
  */

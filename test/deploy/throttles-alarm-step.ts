@@ -1,5 +1,5 @@
 /**
- * A deploy step written the way a new one is added (README.md, "Adding a deploy step"): this one
+ * A deploy step written the way a new one is added (docs/deploy.md, "Adding a deploy step"): this one
  * file, and one line in src/deploy/steps.ts (registry.test.ts adds that line with vi.mock). It keeps
  * a third alarm, on the function's Throttles, and removes it on destroy.
  */

@@ -174,7 +174,7 @@ const UNAVAILABLE = {
   }),
 };
 
-/** One scenario per Troubleshooting item README.md maps to a check: what breaks, which checks fail, what the fix says. */
+/** One scenario per Troubleshooting item docs/operate.md maps to a check: what breaks, which checks fail, what the fix says. */
 const scenarios: [string, (w: World) => void, string[], RegExp][] = [
   [
     'function not in the VPC',

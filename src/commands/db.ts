@@ -1,7 +1,7 @@
 /**
- * `chatbot-ops db init | load | seed | stats` (SPEC 1 "Database", SPEC 2): the access-log
- * database the backend reads. The guide's "Database tables created" prerequisite, done by
- * one idempotent command, plus loading real logs and seeding synthetic traffic.
+ * `chatbot-ops db init | load | seed | stats`: the access-log database the backend reads
+ * (docs/database.md). Creating the tables is one idempotent command; loading real logs
+ * and seeding synthetic traffic are the others.
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
@@ -18,6 +18,7 @@ import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
+import { runningLocalDatabase } from '../local/lifecycle.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -102,7 +103,7 @@ export const register: CommandModule = (program, run) => {
     .option('--no-create-database', 'fail instead of creating a missing database')
     .action(
       run(async (ctx, opts: DbFlags & { createDatabase: boolean }) => {
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         ctx.ui.debug(
           `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
         );
@@ -154,7 +155,7 @@ export const register: CommandModule = (program, run) => {
               'Pipe a file in: zcat access.log.gz | chatbot-ops db load -',
             );
           }
-          const target = resolveDbTarget(ctx, opts);
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
           const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
           const started = Date.now();
@@ -214,7 +215,7 @@ export const register: CommandModule = (program, run) => {
         const end = opts.end === undefined ? new Date() : new Date(opts.end);
         if (Number.isNaN(end.getTime()))
           throw new UsageError(`--end must be an ISO 8601 time (got "${opts.end}")`);
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         const spinner = ctx.ui.spinner(`seeding ${count(rows)} rows into ${describeDbTarget(target)}`);
         const started = Date.now();
@@ -254,7 +255,7 @@ export const register: CommandModule = (program, run) => {
     .description('rows, time range, the last 7 days, status classes, table and index sizes')
     .action(
       run(async (ctx, opts: DbFlags) => {
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         try {
           const stats = await collectDbStats(pool);

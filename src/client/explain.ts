@@ -1,6 +1,6 @@
 /**
  * What a failed answer means and what to do about it: API Gateway's own refusals (403, 429, 413, 504)
- * told apart from the function's (401, 400, 5xx), in the words of the guide's Troubleshooting section.
+ * told apart from the function's (401, 400, 5xx); docs/backend.md, "chatbot-ops invoke", lists each answer and its explanation.
  */
 import type { ApiResponse } from './api-client.js';
 import type { ApiTarget } from './target.js';

@@ -1,9 +1,9 @@
 /** Which API `invoke` and `test` talk to: --local, --url/--api-key (or the CHATBOT_API_* variables), or the deployed one. */
-import { resolveDeployedTarget } from '../aws/api-target.js';
 import type { Context } from '../cli/context.js';
 import { UsageError, UserError } from '../errors.js';
 import { isProcessAlive } from '../local/lifecycle.js';
 import { readLocalState } from '../local/state.js';
+import { resolveDeployedTarget } from './deployed-target.js';
 import type { ApiTarget } from './target.js';
 
 export interface TargetFlags {

@@ -1,5 +1,5 @@
 /**
- * The smoke suite of the guide's step 7, as independent checks against one API: the documented answers
+ * The smoke suite of `chatbot-ops test`, as independent checks against one API: the documented answers
  * for a good request, and the refusals for a missing key, a wrong key, an unknown intent and bad params.
  */
 import { type ApiResponse, callApi } from './api-client.js';

@@ -67,7 +67,6 @@ export async function resolveIngestTarget(ctx: Context, flags: RemoteFlags): Pro
       prefix: state.ingest.prefix,
       resultsPrefix: state.ingest.resultsPrefix,
       timeoutSeconds: ingest.timeout,
-      missingHint: 'Restart the local stack: `chatbot-ops local down && chatbot-ops local up`.',
     };
   }
   const aws = ctx.aws();
@@ -88,6 +87,5 @@ export async function resolveIngestTarget(ctx: Context, flags: RemoteFlags): Pro
     prefix: ingest.prefix,
     resultsPrefix: ingest.resultsPrefix,
     timeoutSeconds: ingest.timeout,
-    missingHint: 'Deploy it with `chatbot-ops deploy`, or set ingest.functionName in the config.',
   };
 }

@@ -1,7 +1,7 @@
 /**
- * `chatbot-ops db init | load | seed | stats` (SPEC 1 "Database", SPEC 2): the access-log
- * database the backend reads. The guide's "Database tables created" prerequisite, done by
- * one idempotent command, plus loading real logs and seeding synthetic traffic.
+ * `chatbot-ops db init | load | seed | stats`: the access-log database the backend reads
+ * (docs/database.md). Creating the tables is one idempotent command; loading real logs
+ * and seeding synthetic traffic are the others.
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
@@ -19,6 +19,7 @@ import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
+import { runningLocalDatabase } from '../local/lifecycle.js';
 import { checkRemoteFlags, REMOTE_FLAG_OPTIONS, type RemoteFlags } from './db-remote.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -123,7 +124,7 @@ export const register: CommandModule = (program, run) => {
           where = `${target.functionName} (${target.where})`;
           result = await api.remoteInit(target, { createDatabase: opts.createDatabase });
         } else {
-          const target = resolveDbTarget(ctx, opts);
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           ctx.ui.debug(
             `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
           );
@@ -208,7 +209,7 @@ export const register: CommandModule = (program, run) => {
             }
             return;
           }
-          const target = resolveDbTarget(ctx, opts);
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
           const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
           const started = Date.now();
@@ -268,7 +269,7 @@ export const register: CommandModule = (program, run) => {
         const end = opts.end === undefined ? new Date() : new Date(opts.end);
         if (Number.isNaN(end.getTime()))
           throw new UsageError(`--end must be an ISO 8601 time (got "${opts.end}")`);
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         const spinner = ctx.ui.spinner(`seeding ${count(rows)} rows into ${describeDbTarget(target)}`);
         const started = Date.now();
@@ -317,7 +318,7 @@ export const register: CommandModule = (program, run) => {
           ctx.ui.result(stats);
           return;
         }
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         try {
           const stats = await collectDbStats(pool);

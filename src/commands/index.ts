@@ -2,7 +2,8 @@
  * Every command of the CLI, in the order `--help` lists them. Each module registers its own commands.
  * Modules are imported only when one of their commands runs: the AWS SDK clients and the deploy code
  * take about 100 MB and a second or more to load, which `db load`, `local up` or `--version` should
- * not pay for. `names` must list every top-level command a module registers (a test checks it).
+ * not pay for. `names` and `moreNames` must list every top-level command a module registers (a test
+ * checks it).
  */
 import type { CommandModule } from '../cli/context.js';
 
@@ -11,6 +12,11 @@ export interface CommandEntry {
   load: () => Promise<CommandModule>;
   /** Its commands call AWS (ctx.aws()): main() then loads the SDK clients. A function decides by the argv. */
   aws?: true | ((argv: readonly string[]) => boolean);
+  /**
+   * Names known once the module is loaded: the deploy module registers one command per deploy step
+   * (src/deploy/steps.ts), so adding a step needs no edit here.
+   */
+  moreNames?: () => Promise<readonly string[]>;
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -25,17 +31,10 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['doctor'], aws: true, load: async () => (await import('./doctor.js')).register },
   { names: ['rotate-key'], aws: true, load: async () => (await import('./rotate-key.js')).register },
   {
-    names: [
-      'deploy',
-      'create-role',
-      'configure-vpc',
-      'create-function',
-      'create-api',
-      'create-usage-plan',
-      'alarms',
-    ],
+    names: ['deploy'],
     aws: true,
     load: async () => (await import('./deploy.js')).register,
+    moreNames: async () => (await import('./deploy.js')).commandNames(),
   },
   { names: ['status'], aws: true, load: async () => (await import('./status.js')).register },
   { names: ['destroy'], aws: true, load: async () => (await import('./destroy.js')).register },
@@ -69,7 +68,11 @@ export async function loadCommands(
   argv: readonly string[],
 ): Promise<{ modules: CommandModule[]; aws: boolean }> {
   const word = commandWord(argv);
-  const owner = COMMANDS.find((entry) => word !== undefined && entry.names.includes(word));
+  let owner = COMMANDS.find((entry) => word !== undefined && entry.names.includes(word));
+  for (const entry of COMMANDS) {
+    if (owner || word === undefined || !entry.moreNames) continue;
+    if ((await entry.moreNames()).includes(word)) owner = entry;
+  }
   const versionOnly = word === undefined && argv.some((arg) => arg === '--version' || arg === '-V');
   const entries = owner ? [owner] : versionOnly ? [] : COMMANDS;
   return {

@@ -3,7 +3,7 @@
  * local, any URL, or the function directly), answered as a table or key/value lines, or the body with --json.
  */
 import { readFileSync } from 'node:fs';
-import { invokeDirect } from '../aws/api-target.js';
+import { invokeFunction } from '../aws/lambda.js';
 import { assertInteger, type CommandModule, type Context, type GlobalOptions } from '../cli/context.js';
 import { invokedAs } from '../cli/invoked-as.js';
 import {
@@ -176,7 +176,7 @@ async function sendDirect(
   ctx.ui.debug(`Lambda Invoke ${functionName} (RequestResponse), event: ${bodyText}`);
   const started = performance.now();
   const { answer: out, attempts } = await withRetries(
-    () => invokeDirect(ctx, event),
+    () => invokeFunction(ctx.aws().lambda, functionName, event),
     (o) => o.functionError === undefined && isRetryable(o.statusCode),
     retries,
     deps,

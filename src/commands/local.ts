@@ -1,19 +1,8 @@
 /**
- * `chatbot-ops local up | down | status` (SPEC 3): the whole backend on 127.0.0.1, in the foreground
- * (Ctrl-C stops it) or detached under a supervisor process whose state is in .chatbot-ops/local/state.json.
+ * `chatbot-ops local up | down | status`: the whole backend on 127.0.0.1 (docs/local.md), in the foreground (Ctrl-C stops it) or detached under a supervisor process
+ * whose state is in .chatbot-ops/local/state.json. The stack itself is src/local/.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
@@ -22,9 +11,9 @@ import { callApi } from '../client/api-client.js';
 import { renderData } from '../client/render.js';
 import { answersWithin } from '../db/connection.js';
 import { portInUse } from '../db/server.js';
+import { countAccessLogsAt } from '../db/stats.js';
 import { UserError } from '../errors.js';
 import type { WatchdogEvent } from '../local/db-watchdog.js';
-import { localIngestState } from '../local/ingest-stack.js';
 import {
   cleanStaleStack,
   deadDatabase,
@@ -32,7 +21,7 @@ import {
   isProcessAlive,
   stopRecordedStack,
 } from '../local/lifecycle.js';
-import { type DbServer, type LocalStack, startLocalStack } from '../local/stack.js';
+import { type LocalStack, startLocalStack } from '../local/stack.js';
 import {
   type LocalState,
   localStateDir,
@@ -40,6 +29,7 @@ import {
   removeLocalState,
   writeLocalState,
 } from '../local/state.js';
+import { namedServer, recordedState, startSupervisor } from '../local/supervisor.js';
 import { acquireUpLock, lockHeldError, lockHolder, type UpLock } from '../local/up-lock.js';
 
 interface UpFlags {
@@ -52,41 +42,6 @@ interface UpFlags {
   supervise?: boolean;
   /** With --supervise: the log file the parent gave it, renamed to stack.log once it holds the lock. */
   logFile?: string;
-}
-
-/** An existing server named by DB_HOST (or the config's database.host): the stack uses it as given. */
-function namedServer(ctx: Context, env = process.env): DbServer | undefined {
-  const db = ctx.config().database;
-  if (env.DB_HOST) {
-    return {
-      host: env.DB_HOST,
-      port: Number(env.DB_PORT ?? 3306),
-      user: env.DB_USER ?? db.user,
-      password: env.DB_PASSWORD ?? '',
-    };
-  }
-  if (db.host) return { host: db.host, port: db.port, user: db.user, password: env[db.passwordEnv] ?? '' };
-  return undefined;
-}
-
-function stateOf(stack: LocalStack, supervisor: number): LocalState {
-  return {
-    version: 1,
-    startedAt: new Date().toISOString(),
-    dir: localStateDir(),
-    pids: { supervisor, ...(stack.mariadbPid !== undefined ? { mariadb: stack.mariadbPid } : {}) },
-    gateway: {
-      url: stack.url,
-      host: '127.0.0.1',
-      port: stack.port,
-      stage: stack.stage,
-      resource: stack.resource,
-    },
-    apiKey: stack.apiKey,
-    usagePlan: stack.usagePlan,
-    db: stack.db,
-    ...(stack.ingest ? { ingest: localIngestState(stack.ingest) } : {}),
-  };
 }
 
 /** The lines that tell the user how to use the running stack. The local key is printed: that is its purpose. */
@@ -194,78 +149,33 @@ async function claimFolder(ctx: Context): Promise<UpLock> {
   }
 }
 
-function lastLines(file: string, n = 8): string {
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-n).join('\n') : '';
-}
-
-/**
- * `--detach`: run `local up --supervise` as a background process and wait until it has written its
- * state. Its output goes to a log file of its own until it holds the folder's lock and renames that
- * file to stack.log, so an `up` that loses a race never touches the winner's log.
- */
-async function startSupervisor(ctx: Context, flags: UpFlags): Promise<number> {
-  const stateDir = localStateDir();
+/** `--detach`: run `local up --supervise` with the same options in the background. */
+async function detach(ctx: Context, flags: UpFlags): Promise<number> {
   await refuseOrStopExisting(ctx);
-  const holder = await lockHolder(stateDir);
+  const holder = await lockHolder(localStateDir());
   if (holder !== undefined) throw lockHeldError(holder);
   if (inspectExistingStack().kind === 'stale')
     ctx.ui.warn('a previous local stack was stopped without `local down`; cleaning up what it left');
-  const logFile = join(stateDir, 'stack.log');
-  const ownLog = join(stateDir, `stack.${randomBytes(4).toString('hex')}.log`);
-  const args = [
-    ...process.execArgv,
-    process.argv[1] as string,
-    ...(ctx.options.config ? ['--config', ctx.options.config] : []),
-    ...(ctx.options.verbose ? ['--verbose'] : []),
-    'local',
-    'up',
-    '--supervise',
-    '--log-file',
-    ownLog,
-    '--no-demo',
-    ...(flags.port ? ['--port', flags.port] : []),
-    ...(flags.rows ? ['--rows', flags.rows] : []),
-    ...(flags.containers ? ['--containers', flags.containers] : []),
-    ...(flags.load?.length ? ['--load', ...flags.load] : []),
-  ];
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const fd = openSync(ownLog, 'wx', 0o600);
-  const child = spawn(process.execPath, args, {
-    detached: true,
-    stdio: ['ignore', fd, fd],
-    env: process.env,
-  });
-  closeSync(fd);
-  child.unref();
-  let exited: number | null | undefined;
-  child.once('exit', (code) => {
-    exited = code;
-  });
   const spinner = ctx.ui.spinner('Starting the local stack in the background');
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const state = readLocalState();
-    if (state && state.pids.supervisor === child.pid) {
-      spinner.succeed(`Local stack running in the background (pid ${child.pid}, log ${logFile})`);
-      const rows = Number(/rows=(\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? 0);
-      printReady(ctx, state, rows, true);
-      return 0;
-    }
-    if (exited !== undefined || Date.now() > deadline) {
-      spinner.fail('The local stack did not start');
-      if (exited === undefined && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-      // Still under its own name: it never held the lock, so stack.log is someone else's.
-      const lostRace = existsSync(ownLog);
-      const log = lastLines(lostRace ? ownLog : logFile);
-      rmSync(ownLog, { force: true });
-      const winner = lostRace ? await lockHolder(stateDir) : undefined;
-      if (winner !== undefined) throw lockHeldError(winner);
-      throw new UserError(
-        `local up --detach failed${exited !== undefined ? ` (exit ${exited})` : ' (timed out)'}`,
-        { hint: log || `See ${logFile}.` },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    const started = await startSupervisor([
+      ...(ctx.options.config ? ['--config', ctx.options.config] : []),
+      ...(ctx.options.verbose ? ['--verbose'] : []),
+      'local',
+      'up',
+      '--supervise',
+      '--no-demo',
+      ...(flags.port ? ['--port', flags.port] : []),
+      ...(flags.rows ? ['--rows', flags.rows] : []),
+      ...(flags.containers ? ['--containers', flags.containers] : []),
+      ...(flags.load?.length ? ['--load', ...flags.load] : []),
+    ]);
+    spinner.succeed(`Local stack running in the background (pid ${started.pid}, log ${started.logFile})`);
+    printReady(ctx, started.state, started.rows, true);
+    return 0;
+  } catch (err) {
+    spinner.fail('The local stack did not start');
+    throw err;
   }
 }
 
@@ -290,7 +200,7 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
       hint: 'Stop what uses it, or choose another port with --port (or local.port in the config).',
     });
   }
-  const server = namedServer(ctx);
+  const server = namedServer(config);
   // The supervisor of --detach re-runs this function; the check was made (and answered) by its parent.
   if (server && rows !== undefined && !ctx.options.yes && !flags.supervise) {
     throw new UserError(
@@ -298,7 +208,7 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
       { hint: 'Add --yes to replace them, or leave out --rows to serve the data that is there.' },
     );
   }
-  if (flags.detach) return startSupervisor(ctx, flags);
+  if (flags.detach) return detach(ctx, flags);
 
   const stateDir = localStateDir();
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -336,7 +246,7 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
     await lock.release();
     throw err;
   }
-  const state = stateOf(stack, process.pid);
+  const state = recordedState(stack, process.pid);
   writeLocalState(state);
   recorded = state;
   spinner.succeed(

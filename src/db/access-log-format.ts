@@ -6,7 +6,7 @@
  *
  * Either may end with extra fields: quoted ones (nginx's "$http_x_forwarded_for") are ignored;
  * a bare number is the response time: with a decimal point it is seconds (nginx $request_time),
- * without one microseconds (Apache %D). Decisions for messy input are in the README (section db)
+ * without one microseconds (Apache %D). Decisions for messy input are in docs/database.md (`db load`)
  * and next to the code that makes them.
  */
 import { normaliseIpAddress } from '../lambda/ip-address.js';

@@ -1,13 +1,22 @@
 /**
  * Where the `db` commands connect, and opening that connection with errors a person can act on.
- * Order: the --db-* flags, then DB_* in the environment, then the running local stack, then the
- * config's database section. The password never comes from a flag (it would land in shell
- * history and `ps`): DB_PASSWORD or the variable the config names, or the local stack's state.
+ * Order: the --db-* flags, then DB_* in the environment, then the running local stack (its caller
+ * finds it: src/local/lifecycle.ts runningLocalDatabase), then the config's database section. The
+ * password never comes from a flag (it would land in shell history and `ps`): DB_PASSWORD or the
+ * variable the config names, or the local stack's state.
  */
 import mysql from 'mysql2/promise';
 import type { Context } from '../cli/context.js';
 import { UserError } from '../errors.js';
-import { readLocalState } from '../local/state.js';
+
+/** A database and the login to it, as the local stack records it. */
+export interface RecordedDatabase {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
 
 export interface DbFlags {
   dbHost?: string;
@@ -46,7 +55,7 @@ function parsePort(value: string | number, from: string): number {
   return n;
 }
 
-/** DB_SSL: true/false (also 1/0, yes/no); unset means "TLS unless the host is loopback" (SPEC 1). */
+/** DB_SSL: true/false (also 1/0, yes/no); unset means "TLS unless the host is loopback", as the backend reads it. */
 function parseSsl(value: string | undefined, fallback: boolean | undefined, host: string): boolean {
   if (value === undefined || value === '') return fallback ?? !isLoopbackHost(host);
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -54,34 +63,15 @@ function parseSsl(value: string | undefined, fallback: boolean | undefined, host
   throw new UserError(`DB_SSL must be true or false (got "${value}")`, { exitCode: 2 });
 }
 
-function isProcessAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * The local stack's database, when `local up` is running (or left state for a server it did not
- * start), with the writer login the stack keeps for loading and seeding: never the function's
- * SELECT-only login, never the server's administrator. States written before the writer existed
- * fall back to the login they hold.
+ * Decide where to connect. Pure apart from reading the environment and the config; `localDb` is the
+ * running local stack's database, when there is one.
  */
-function runningLocalDb(
-  cwd: string | undefined,
-): { host: string; port: number; user: string; password: string; database: string } | undefined {
-  const state = readLocalState(cwd);
-  if (!state) return undefined;
-  if (state.db.managed && !isProcessAlive(state.pids.mariadb)) return undefined;
-  const { host, port, database } = state.db;
-  return { host, port, database, ...(state.db.writer ?? state.db) };
-}
-
-/** Decide where to connect. Pure apart from reading the environment, the local state file and the config. */
-export function resolveDbTarget(ctx: Context, flags: DbFlags, options: { cwd?: string } = {}): DbTarget {
+export function resolveDbTarget(
+  ctx: Context,
+  flags: DbFlags,
+  options: { localDb?: RecordedDatabase | undefined } = {},
+): DbTarget {
   const env = process.env;
   const config = ctx.config().database;
   const password = env[config.passwordEnv] ?? env.DB_PASSWORD ?? '';
@@ -103,7 +93,7 @@ export function resolveDbTarget(ctx: Context, flags: DbFlags, options: { cwd?: s
       source: flags.dbHost ? 'flags' : 'env',
     };
   }
-  const local = runningLocalDb(options.cwd);
+  const local = options.localDb;
   if (local) {
     return {
       host: local.host,

@@ -1,5 +1,5 @@
 /**
- * `db load`: stream access logs into access_logs (SPEC 1, "Database").
+ * `db load`: stream access logs into access_logs.
  *
  * Each file is hashed, then read as a stream (plain or gzip, told apart by its first bytes),
  * parsed line by line, and written in batches (LOAD DATA LOCAL from memory, multi-row INSERTs

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { invokeExistingFunction } from '../aws/lambda.js';
+import { invokeFunction } from '../aws/lambda.js';
 import { getJsonObject, headObject, type S3, type S3Location, s3Url, uploadFile } from '../aws/s3.js';
 import type { InitResult } from '../db/init.js';
 import {
@@ -42,8 +42,6 @@ export interface IngestTarget {
   resultsPrefix: string;
   /** The ingest function's timeout, seconds: how long a running load may take. */
   timeoutSeconds: number;
-  /** What to do when the function is missing. */
-  missingHint: string;
   /** How often result documents are read (default 1 s). */
   pollMs?: number;
   /** How long an upload may go without any result before the CLI gives up (default 60 s). */
@@ -55,20 +53,14 @@ export async function invokeIngest(
   target: IngestTarget,
   event: Record<string, unknown>,
 ): Promise<DirectAnswer> {
-  const out = await invokeExistingFunction(target.lambda, target.functionName, event, target.missingHint);
+  const out = await invokeFunction(target.lambda, target.functionName, event);
   if (out.functionError) {
-    let detail = out.payload;
-    try {
-      detail = (JSON.parse(out.payload) as { errorMessage?: string }).errorMessage ?? out.payload;
-    } catch {
-      // not JSON: the payload as it came
-    }
-    throw new UserError(`the ingest function ${target.functionName} failed: ${detail}`, {
+    throw new UserError(`the ingest function ${target.functionName} failed: ${out.functionError}`, {
       hint: 'Its log has the details (chatbot-ops logs, or .chatbot-ops/local/function.log for the local stack).',
     });
   }
   try {
-    return JSON.parse(out.payload) as DirectAnswer;
+    return JSON.parse(out.body) as DirectAnswer;
   } catch (err) {
     throw new UserError(`the ingest function ${target.functionName} answered something that is not JSON`, {
       hint: 'Is ingest.functionName the ingest function (not the API function)?',

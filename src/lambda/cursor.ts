@@ -1,5 +1,5 @@
 /**
- * Opaque keyset cursors for get_access_logs / get_error_logs (SPEC 1): the position of the last
+ * Opaque keyset cursors for get_access_logs / get_error_logs: the position of the last
  * row returned, (timestamp, id), plus the window the first page resolved, so later pages read the
  * same window even though "the last 24 hours" moves on. Signed with HMAC-SHA256 under a key derived
  * from the deployment's database credentials (the same in every container) and bound to the query's

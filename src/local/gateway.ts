@@ -1,5 +1,5 @@
 /**
- * The API Gateway stand-in of the local stack (SPEC 3): one REST resource with POST, an API key required,
+ * The API Gateway stand-in of the local stack (docs/local.md, "The API Gateway stand-in"): one REST resource with POST, an API key required,
  * the usage plan's throttle and quota, the Lambda proxy integration (payload v1) and its 29 s timeout,
  * answering with API Gateway's own status codes, messages and headers where it would answer itself.
  */

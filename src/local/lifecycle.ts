@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { portInUse, stopPid } from '../db/server.js';
 import { type LocalState, localStateDir, readLocalState, removeLocalState } from './state.js';
 
+/** Whether a process runs: no pid is no process; EPERM means it runs under another user. */
 export function isProcessAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
@@ -17,6 +18,19 @@ export function isProcessAlive(pid: number | undefined): boolean {
     // EPERM: alive but not ours to signal.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The local stack's database, while `local up` runs (or left state for a server it did not start). */
+export function runningLocalDatabase(cwd?: string): LocalState['db'] | undefined {
+  const state = readLocalState(cwd);
+  if (!state) return undefined;
+  if (state.db.managed && !isProcessAlive(state.pids.mariadb)) return undefined;
+  // The writer login the stack keeps for loading and seeding: never the function's SELECT-only
+  // login, never the server's administrator. States written before the writer existed fall back
+  // to the login they hold.
+  const { host, port, database, managed } = state.db;
+  const { user, password } = state.db.writer ?? state.db;
+  return { host, port, database, managed, user, password };
 }
 
 export type ExistingStack =

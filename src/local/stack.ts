@@ -1,5 +1,5 @@
 /**
- * The whole backend on 127.0.0.1 (SPEC 3): a database (private MariaDB unless a server is named), the
+ * The whole backend on 127.0.0.1 (docs/local.md, `local up`): a database (private MariaDB unless a server is named), the
  * packaged zip run as Lambda runs it, and the API Gateway stand-in in front. `local up` and the tests
  * both start it through `startLocalStack`.
  */
@@ -12,8 +12,10 @@ import { loadLogs } from '../db/load.js';
 import { applySchema } from '../db/schema.js';
 import { seedTraffic } from '../db/seed.js';
 import { portInUse, type StartOptions, startMariaDb } from '../db/server.js';
+import { countAccessLogs } from '../db/stats.js';
 import { UserError } from '../errors.js';
-import { hashApiKey } from '../lambda/api-keys.js';
+import { generateApiKeyValue } from '../lambda/api-keys.js';
+import { environmentFor } from '../lambda/settings.js';
 import { buildLambdaZip, type LambdaZip } from '../package/bundle.js';
 import { unzipToDir } from '../package/unzip.js';
 import { DatabaseWatchdog, type WatchdogEvent, type WatchdogTuning } from './db-watchdog.js';
@@ -127,12 +129,6 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** API Gateway keys are 40 letters and digits; ours look the same. */
-export function generateApiKey(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return [...randomBytes(40)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
 const quoteUser = (user: string) => `${mysql.escape(user)}@'127.0.0.1'`;
 
 /** What the writer login may do on the stack's database: load, seed, init, reseed (TRUNCATE is DROP). */
@@ -199,16 +195,14 @@ async function fillDatabase(
     const report = await loadLogs(pool, options.load, {});
     if (report.errors > 0) progress(`${report.errors} lines could not be parsed and were skipped`);
   } else {
-    const [counted] = await pool.query('SELECT COUNT(*) AS n FROM access_logs');
-    const existing = Number((counted as { n: number }[])[0]?.n ?? 0);
+    const existing = await countAccessLogs(pool);
     if (options.reseed || existing === 0) {
       if (existing > 0) await pool.query('TRUNCATE TABLE access_logs');
       progress(`seeding ${rows.toLocaleString('en-US')} rows of sample traffic`);
       await seedTraffic(pool, { rows, days: 7, end: new Date() });
     }
   }
-  const [after] = await pool.query('SELECT COUNT(*) AS n FROM access_logs');
-  return Number((after as { n: number }[])[0]?.n ?? 0);
+  return countAccessLogs(pool);
 }
 
 /**
@@ -294,25 +288,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // nearest package.json says "module"; this marker restores Lambda's reading of the file.
     writeFileSync(join(taskDir, 'package.json'), '{"type":"commonjs"}\n');
 
-    const apiKey = options.apiKey ?? generateApiKey();
+    const apiKey = options.apiKey ?? generateApiKeyValue();
     const apiKeyId = randomBytes(5).toString('hex');
     const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
     const runtime = new LambdaRuntime({
       taskDir,
       handler: 'lambda_function.lambda_handler',
-      environment: {
-        DB_HOST: server.host,
-        DB_PORT: String(server.port),
-        DB_NAME: database,
-        DB_USER: login.user,
-        DB_PASSWORD: login.password,
-        DB_SSL: 'false',
-        API_KEYS: hashApiKey(apiKey),
-        MAX_PAYLOAD_SIZE: String(config.limits.maxPayloadSize),
-        MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
-        QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
-        LOG_LEVEL: config.logLevel,
-      },
+      // What the deployed function gets, with this stack's database (loopback: no TLS) and key.
+      environment: environmentFor(
+        {
+          ...config,
+          database: {
+            host: server.host,
+            port: server.port,
+            name: database,
+            user: login.user,
+            ssl: false,
+          },
+        },
+        { dbPassword: login.password, apiKeyValues: [apiKey] },
+      ),
       functionName: config.function.name,
       region: config.region ?? 'us-east-1',
       memoryMb: config.function.memory,

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GlobalOptions, makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { type DbTarget, describeDbTarget, resolveDbTarget } from '../../src/db/connection.js';
+import { runningLocalDatabase } from '../../src/local/lifecycle.js';
 import { type LocalState, writeLocalState } from '../../src/local/state.js';
 import { scratchDir } from './db-cli.js';
 
@@ -78,7 +79,7 @@ describe('resolveDbTarget', () => {
         dbUser: 'flag-user',
         dbName: 'flag_db',
       },
-      { cwd: localStackDir() },
+      { localDb: runningLocalDatabase(localStackDir()) },
     );
 
     // Assess
@@ -104,7 +105,7 @@ describe('resolveDbTarget', () => {
     });
 
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: localStackDir() });
+    const target = resolveDbTarget(context(), {}, { localDb: runningLocalDatabase(localStackDir()) });
 
     // Assess
     expect(target).toEqual<DbTarget>({
@@ -123,7 +124,7 @@ describe('resolveDbTarget', () => {
     const target = resolveDbTarget(
       context({ database: { host: 'config-host' } }),
       {},
-      { cwd: localStackDir() },
+      { localDb: runningLocalDatabase(localStackDir()) },
     );
 
     // Assess
@@ -140,7 +141,11 @@ describe('resolveDbTarget', () => {
 
   it('uses the login a local state from before the writer holds', () => {
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: localStackDir({ writer: false }) });
+    const target = resolveDbTarget(
+      context(),
+      {},
+      { localDb: runningLocalDatabase(localStackDir({ writer: false })) },
+    );
 
     // Assess
     expect(target).toMatchObject({ user: 'chatbot', password: 'local-secret', source: 'local' });
@@ -161,7 +166,7 @@ describe('resolveDbTarget', () => {
         },
       }),
       {},
-      { cwd: scratchDir() },
+      { localDb: runningLocalDatabase(scratchDir()) },
     );
 
     // Assess
@@ -186,7 +191,7 @@ describe('resolveDbTarget', () => {
     Object.assign(process.env, { DB_HOST: 'db.example.com', DB_SSL: value });
 
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: scratchDir() });
+    const target = resolveDbTarget(context(), {}, { localDb: runningLocalDatabase(scratchDir()) });
 
     // Assess
     expect(target.ssl).toBe(ssl);
@@ -202,7 +207,7 @@ describe('resolveDbTarget', () => {
     Object.assign(process.env, env);
 
     // Act
-    const act = () => resolveDbTarget(context(), flags, { cwd: scratchDir() });
+    const act = () => resolveDbTarget(context(), flags, { localDb: runningLocalDatabase(scratchDir()) });
 
     // Assess
     expect(act).toThrow(message);

@@ -57,7 +57,6 @@ function target(): IngestTarget {
     prefix: 'logs/',
     resultsPrefix: 'chatbot-ops/results/',
     timeoutSeconds: 900,
-    missingHint: 'Deploy it.',
     pollMs: 1,
     firstResultMs: 200,
   };
@@ -218,7 +217,7 @@ describe('the ingest function, invoked', () => {
     const run = remoteStats(target());
 
     // Assess
-    await expect(run).rejects.toThrow('the function chatbot-ingest does not exist');
+    await expect(run).rejects.toThrow('no Lambda function named chatbot-ingest');
     await expect(run).rejects.toBeInstanceOf(UserError);
   });
 
@@ -232,7 +231,9 @@ describe('the ingest function, invoked', () => {
     });
 
     // Act / Assess
-    await expect(remoteStats(target())).rejects.toThrow('the ingest function chatbot-ingest failed: boom');
+    await expect(remoteStats(target())).rejects.toThrow(
+      'the ingest function chatbot-ingest failed: Error: boom',
+    );
   });
 });
 

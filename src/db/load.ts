@@ -87,6 +87,44 @@ const ERROR_TEXT_MAX = 200;
 
 /** Binary data is looked for in this much of the start of an input's text. */
 const BINARY_SNIFF_BYTES = 8192;
+/**
+ * Past this share of control bytes (other than tab, CR, LF) the input is binary. Random or
+ * compressed bytes (an image, an archive) have about 11%; a text log with a stray NUL or escape in
+ * a line has a fraction of a percent.
+ */
+const BINARY_CONTROL_SHARE = 0.05;
+
+/** Decides, on the first BINARY_SNIFF_BYTES of an input's text, whether it is binary, and refuses it then. */
+class BinarySniffer {
+  private seen = 0;
+  private control = 0;
+  private decided = false;
+
+  constructor(private readonly label: string) {}
+
+  look(chunk: Buffer): void {
+    if (this.decided) return;
+    const end = Math.min(chunk.length, BINARY_SNIFF_BYTES - this.seen);
+    for (let i = 0; i < end; i++) {
+      const b = chunk[i] as number;
+      if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.control++;
+    }
+    this.seen += end;
+    if (this.seen >= BINARY_SNIFF_BYTES) this.end();
+  }
+
+  /** The input ended (or the sample is full): decide on what was seen. */
+  end(): void {
+    if (this.decided) return;
+    this.decided = true;
+    if (this.seen > 0 && this.control / this.seen > BINARY_CONTROL_SHARE) {
+      throw new UserError(
+        `${this.label} is not a text log (binary data: ${Math.round((this.control / this.seen) * 100)}% control bytes in its first ${this.seen.toLocaleString('en-US')} bytes); nothing from it was loaded`,
+        { hint: 'Load access-log files only (plain text or gzip).' },
+      );
+    }
+  }
+}
 
 /** The run was stopped by --max-errors; carries what was done before the stop. */
 export class LoadStoppedError extends UserError {
@@ -309,24 +347,15 @@ export async function loadLogs(
           }
         }
       };
-      let sniffed = 0;
+      const sniff = new BinarySniffer(label);
       for await (const chunk of decoded) {
         const buf = chunk as Buffer;
-        if (sniffed < BINARY_SNIFF_BYTES) {
-          // Logs are text: a NUL near the start means an image, an archive or another binary file.
-          const nul = buf.subarray(0, BINARY_SNIFF_BYTES - sniffed).indexOf(0);
-          if (nul !== -1) {
-            throw new UserError(
-              `${label} is not a text log (binary data: a NUL byte at offset ${sniffed + nul}); nothing from it was loaded`,
-              { hint: 'Load access-log files only (plain text or gzip).' },
-            );
-          }
-          sniffed += buf.length;
-        }
+        sniff.look(buf);
         options.signal?.throwIfAborted();
         hash.update(buf);
         await handle(splitter.push(buf));
       }
+      sniff.end();
       await handle(splitter.end());
       if (format === undefined) await decide();
       await flush();

@@ -244,6 +244,10 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
       const pool = await database().pool();
       const object = await openObject(client, where);
       body = object?.body;
+      // Once a failed load stops reading, the response may still end in a socket error ("aborted")
+      // with nobody listening, which would crash the container; while it is read, the loader's
+      // iteration gets every error itself.
+      object?.body.on('error', () => {});
       if (!object) {
         result = {
           ...base,
@@ -296,6 +300,7 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
         };
       }
     } catch (err) {
+      if (body && !body.destroyed) body.destroy();
       await c.database?.reset();
       result = {
         ...base,

@@ -2,20 +2,13 @@
  * The chatbot-ops command line: global options, the command list, and the one place where
  * errors become messages and exit codes (0 success, 1 failed operation or check, 2 bad usage).
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadCommands } from '../commands/index.js';
 import { UserError } from '../errors.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
 import type { Ui } from './ui.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+import { packageVersion } from './version.js';
 
 /** The program with the commands `argv` needs (see loadCommands). */
 export async function buildProgram(

@@ -8,7 +8,7 @@ import { basename, isAbsolute, join, relative } from 'node:path';
 import { Option } from 'commander';
 import mysql from 'mysql2/promise';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
-import { callApi } from '../client/api-client.js';
+import { ChatbotClient } from '../client/chatbot-client.js';
 import { renderData } from '../client/render.js';
 import { portInUse } from '../db/server.js';
 import { UserError } from '../errors.js';
@@ -114,8 +114,9 @@ function printReady(ctx: Context, state: LocalState, rows: number, detached: boo
 
 /** The backend answering, through the stand-in over HTTP, as a user would call it. */
 async function demo(ctx: Context, state: LocalState): Promise<void> {
+  const client = new ChatbotClient({ url: state.gateway.url, apiKey: state.apiKey, retries: 0 });
   for (const intent of ['health', 'get_traffic_summary']) {
-    const r = await callApi(state.gateway.url, JSON.stringify({ intent }), { apiKey: state.apiKey });
+    const r = await client.send({ intent });
     ctx.ui.info('');
     ctx.ui.info(
       ctx.ui.style.bold(`POST ${state.gateway.url} {"intent":"${intent}"} → ${r.status} (${r.ms} ms)`),
@@ -327,10 +328,9 @@ async function status(ctx: Context): Promise<number> {
   const running = isProcessAlive(state.pids.supervisor);
   const rows = running ? await countRows(state) : undefined;
   const health = running
-    ? await callApi(state.gateway.url, '{"intent":"health"}', {
-        apiKey: state.apiKey,
-        timeoutMs: 5000,
-      }).catch(() => undefined)
+    ? await new ChatbotClient({ url: state.gateway.url, apiKey: state.apiKey, retries: 0, timeoutMs: 5000 })
+        .send({ intent: 'health' })
+        .catch(() => undefined)
     : undefined;
   const { style } = ctx.ui;
   ctx.ui.info(

@@ -424,9 +424,9 @@ describe('get_traffic_timeseries', () => {
 
     expect(grouped.buckets).toHaveLength(120);
     expect(grouped.buckets.slice(60)).toEqual(ranges.buckets);
-    expect(ranges.buckets.reduce((sum: number, b: { requests: number }) => sum + b.requests, 0)).toBeGreaterThan(
-      2,
-    );
+    expect(
+      ranges.buckets.reduce((sum: number, b: { requests: number }) => sum + b.requests, 0),
+    ).toBeGreaterThan(2);
   });
 
   it('clips the first and last buckets to a window that does not start on a bucket boundary', async () => {
@@ -505,6 +505,11 @@ describe('health and list_intents', () => {
       default: 100,
       minimum: 1,
       maximum: 1000,
+    });
+    // The longest text accepted, so tool schemas carry it as maxLength.
+    expect(accessLogs.params.find((p) => p.name === 'endpoint')).toMatchObject({
+      type: 'string',
+      maxLength: 700,
     });
     const ipActivity = (
       data.intents as { name: string; params: { name: string; required: boolean }[] }[]

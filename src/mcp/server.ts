@@ -17,7 +17,6 @@ import {
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ChatbotClient } from '../client/chatbot-client.js';
 import { mcpTool, type ToolDefinition } from '../tools/tool-definitions.js';
@@ -123,6 +122,8 @@ export async function serveHttp(
   options: McpServerOptions,
   listen: { host: string; port: number },
 ): Promise<HttpServing> {
+  // Loaded only for --http: stdio start-up does not pay for the HTTP transport's modules.
+  const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
   const http: HttpServer = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path !== '/mcp') return refuse(res, 404, 'not found: the MCP endpoint is /mcp');

@@ -123,7 +123,9 @@ export async function serveHttp(
   listen: { host: string; port: number },
 ): Promise<HttpServing> {
   // Loaded only for --http: stdio start-up does not pay for the HTTP transport's modules.
-  const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
+  const { StreamableHTTPServerTransport } = await import(
+    '@modelcontextprotocol/sdk/server/streamableHttp.js'
+  );
   const http: HttpServer = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path !== '/mcp') return refuse(res, 404, 'not found: the MCP endpoint is /mcp');

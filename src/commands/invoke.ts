@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CommandModule, Context, GlobalOptions } from '../cli/context.js';
+import { invokedAs } from '../cli/invoked-as.js';
 import { type ApiResponse, isRetryable, type RetryTiming, withRetries } from '../client/api-client.js';
 import { ChatbotClient } from '../client/chatbot-client.js';
 import { explainFailure } from '../client/explain.js';
@@ -46,8 +47,9 @@ export function continuationCommand(
   params: Record<string, unknown>,
   cursor: string,
   globals: Partial<GlobalOptions> = {},
+  cli = 'chatbot-ops',
 ): string {
-  const parts = ['chatbot-ops'];
+  const parts = [cli];
   for (const [key, flag] of REPEATED_GLOBALS) {
     const v = globals[key];
     if (typeof v === 'string') parts.push(flag, shellQuote(v));
@@ -265,7 +267,7 @@ export async function invokeAction(
     ctx.ui.info(
       intent === undefined
         ? `More: put "cursor": "${cursor}" in the params of the body for the next page`
-        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor, ctx.options)}`,
+        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor, ctx.options, invokedAs())}`,
     );
   }
   const footer = [

@@ -4,21 +4,23 @@
  * 20,000 rows, the packaged function, the API Gateway stand-in), and
  * - the latency an MCP tool call adds over the same request sent directly with ChatbotClient: p50 of
  *   sequential calls, interleaved rounds so drift affects each way alike; over stdio (target ≤ 2 ms) and
- *   Streamable HTTP;
+ *   Streamable HTTP. The direct calls run in a process of their own, as the MCP server's do, so both
+ *   sides pay the same for fetch and garbage collection and the difference is the MCP hop itself;
  * - start-up: from spawning `chatbot-ops mcp` to the answer of the first tools/list (target ≤ 500 ms),
  *   which includes Node's own start, loading the CLI and the SDK, and list_intents from the backend.
  * Everything it starts is stopped and removed at the end.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ChatbotClient } from '../src/client/index.js';
 import { defaultConfig } from '../src/config.js';
 import { type LocalStack, startLocalStack } from '../src/local/stack.js';
 
@@ -66,9 +68,42 @@ function stdioTransport(stack: LocalStack): StdioClientTransport {
   });
 }
 
+/**
+ * A process that sends the request directly with the built ChatbotClient: each line "N" on its standard
+ * input makes it send N requests one after another and answer with their times, as one JSON line.
+ */
+function directCaller(stack: LocalStack): { calls: (n: number) => Promise<number[]>; stop: () => void } {
+  const client = pathToFileURL(join(ROOT, 'build/client/index.js')).href;
+  const script = `
+import { createInterface } from 'node:readline';
+const { ChatbotClient } = await import(${JSON.stringify(client)});
+const client = new ChatbotClient({ retries: 0 });
+for await (const line of createInterface({ input: process.stdin })) {
+  const times = [];
+  for (let i = 0; i < Number(line); i++) {
+    const t0 = performance.now();
+    await client.request(${JSON.stringify(TOOL)}, ${JSON.stringify(ARGS)});
+    times.push(performance.now() - t0);
+  }
+  process.stdout.write(JSON.stringify(times) + '\\n');
+}`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, CHATBOT_API_URL: stack.url, CHATBOT_API_KEY: stack.apiKey },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async calls(n) {
+      child.stdin.write(`${n}\n`);
+      const { value } = await answers.next();
+      return JSON.parse(value as string) as number[];
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
 /** `mcp --http 0` in its own process; resolves with its URL once it listens. */
 async function httpServer(stack: LocalStack): Promise<{ url: string; stop: () => void }> {
-  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [BIN, 'mcp', '--http', '0', '--url', stack.url, '--retry', '0'], {
     env: { ...process.env, CHATBOT_API_KEY: stack.apiKey },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -105,30 +140,32 @@ export async function run(): Promise<void> {
   config.logLevel = 'ERROR';
   const stack = await startLocalStack({ config, stateDir, port: 0, rows: ROWS, reseed: true, containers: 1 });
   const http = await httpServer(stack);
-  const direct = new ChatbotClient({ url: stack.url, apiKey: stack.apiKey, retries: 0 });
+  const direct = directCaller(stack);
   const stdio = await connect(stdioTransport(stack));
   const overHttp = await connect(new StreamableHTTPClientTransport(new URL(http.url)) as Transport);
   try {
     console.log(
       `local stack: ${stack.rows.toLocaleString('en-US')} rows, 1 container; load average ${load()} (1/5/15 min) at the start; the machine is shared`,
     );
-    const ways = {
-      direct: () => direct.request(TOOL, ARGS),
+    const mcpWays = {
       stdio: () => stdio.callTool({ name: TOOL, arguments: ARGS }),
       http: () => overHttp.callTool({ name: TOOL, arguments: ARGS }),
     };
-    const samples: Record<keyof typeof ways, number[]> = { direct: [], stdio: [], http: [] };
-    for (const fn of Object.values(ways)) for (let i = 0; i < 20; i++) await fn(); // warm-up
+    const samples = { direct: [] as number[], stdio: [] as number[], http: [] as number[] };
+    // Warm-up: connections open, code compiled, on every way.
+    await direct.calls(20);
+    for (const fn of Object.values(mcpWays)) for (let i = 0; i < 20; i++) await fn();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [way, fn] of Object.entries(ways) as [keyof typeof ways, () => Promise<unknown>][]) {
+      samples.direct.push(...(await direct.calls(CALLS_PER_ROUND)));
+      for (const [way, fn] of Object.entries(mcpWays) as [keyof typeof mcpWays, () => Promise<unknown>][]) {
         for (let i = 0; i < CALLS_PER_ROUND; i++) samples[way].push(await time(fn));
       }
     }
-    const p50 = (way: keyof typeof ways) => percentile(samples[way], 0.5);
+    const p50 = (way: keyof typeof samples) => percentile(samples[way], 0.5);
     console.log(
       `${TOOL} ${JSON.stringify(ARGS)}, ${ROUNDS} rounds x ${CALLS_PER_ROUND} sequential calls per way:`,
     );
-    for (const way of Object.keys(ways) as (keyof typeof ways)[])
+    for (const way of Object.keys(samples) as (keyof typeof samples)[])
       console.log(`  ${way.padEnd(6)} p50 ${ms(p50(way))}, p90 ${ms(percentile(samples[way], 0.9))}`);
     const addedStdio = p50('stdio') - p50('direct');
     console.log(
@@ -164,6 +201,7 @@ export async function run(): Promise<void> {
     await stdio.close();
     await overHttp.close();
     http.stop();
+    direct.stop();
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /**
  * The real Ui: ora spinners and inquirer prompts on a terminal, plain lines elsewhere. Both libraries
- * are loaded only where they are used (together about 0.4 s of start-up on a loaded 2-core machine):
+ * are loaded only where they are used (together about 0.2 s of start-up on a loaded 2-core machine):
  * inquirer on the first prompt, ora only when standard error is a terminal. `mcp` over stdio and
  * every scripted run never load them.
  */

@@ -15,7 +15,7 @@ import {
   retryOption,
   type TargetFlags,
 } from '../client/resolve-target.js';
-import { UsageError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { fetchToolDefinitions } from '../tools/intent-source.js';
 
 export interface McpFlags extends TargetFlags {
@@ -69,7 +69,18 @@ export async function mcpAction(ctx: Context, flags: McpFlags): Promise<number> 
     await closed;
     return 0;
   }
-  const serving = await mcp.serveHttp(options, { host, port });
+  const serving = await mcp.serveHttp(options, { host, port }).catch((err: NodeJS.ErrnoException) => {
+    const why =
+      err.code === 'EADDRINUSE'
+        ? `port ${port} is already in use on ${host}`
+        : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+          ? `${host} is not an address of this machine`
+          : err.message;
+    throw new UserError(`cannot serve MCP over HTTP: ${why}`, {
+      hint: 'Pick another port with --http PORT (0 takes a free one), or another --host.',
+      cause: err,
+    });
+  });
   log(`serving ${what} at ${serving.url} (Streamable HTTP); Ctrl-C stops it`);
   ctx.ui.result({ url: serving.url, tools: tools.map((t) => t.name), target: target.url });
   await waitForStopSignal();

@@ -339,6 +339,22 @@ describe('chatbot-ops mcp --http', () => {
     expect(await postWith({ host: `127.0.0.1:${port}`, origin: `http://localhost:${port}` })).not.toBe(403);
   });
 
+  it('a port already taken is a clear error, not a stack trace', async () => {
+    const port = new URL(server.url).port;
+    const second = spawnCli(['mcp', '--http', port, '--url', proxy.url], {
+      env: { CHATBOT_API_KEY: stack.apiKey },
+      timeoutMs: 120_000,
+    });
+
+    const { code } = await second.exited;
+
+    expect(code).toBe(1);
+    expect(second.output.stderr).toContain(
+      `Error: cannot serve MCP over HTTP: port ${port} is already in use on 127.0.0.1`,
+    );
+    expect(second.output.stderr).toContain('Pick another port with --http PORT');
+  });
+
   it('answers only at /mcp, and only POST (it keeps no sessions to stream to)', async () => {
     expect((await fetch(server.url.replace('/mcp', '/other'), { method: 'POST' })).status).toBe(404);
     expect(

@@ -112,7 +112,12 @@ function fail(what: string, run: ChildRun): never {
 }
 
 async function sampleComparison(server: MariaDbServer, sampleFile: string): Promise<void> {
-  const admin = await mysql.createConnection({ host: server.host, port: server.port, user: 'root' });
+  const admin = await mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+  });
   await admin.query('CREATE DATABASE bench_sample_batched');
   await admin.query('CREATE DATABASE bench_sample_single');
   await admin.query('CREATE DATABASE bench_sample_insert');
@@ -121,7 +126,8 @@ async function sampleComparison(server: MariaDbServer, sampleFile: string): Prom
     mysql.createPool({
       host: server.host,
       port: server.port,
-      user: 'root',
+      user: server.user,
+      password: server.password,
       database,
       timezone: 'Z',
       connectionLimit: 2,
@@ -193,8 +199,8 @@ export async function run(): Promise<void> {
     const env = {
       DB_HOST: server.host,
       DB_PORT: String(server.port),
-      DB_USER: 'root',
-      DB_PASSWORD: '',
+      DB_USER: server.user,
+      DB_PASSWORD: server.password,
       DB_NAME: 'bench_load',
     };
     // What the CLI takes before any work (the db command module only), to read the peak against.

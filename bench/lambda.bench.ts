@@ -122,14 +122,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 }
 
+/** The private server's administrative login (its password is new on every start). */
+type Login = { port: number; user: string; password: string };
+
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 
-async function prepareData(port: number): Promise<void> {
+async function prepareData({ port, user, password }: Login): Promise<void> {
   const admin = await mysql.createConnection({
     host: '127.0.0.1',
     port,
-    user: 'root',
-    password: '',
+    user,
+    password,
     multipleStatements: true,
   });
   const marker = join(cacheDir, 'seeded.json');
@@ -144,8 +147,8 @@ async function prepareData(port: number): Promise<void> {
     const pool = mysql.createPool({
       host: '127.0.0.1',
       port,
-      user: 'root',
-      password: '',
+      user,
+      password,
       database: 'bench',
       connectionLimit: 2,
       timezone: 'Z',
@@ -227,18 +230,18 @@ async function measure(
   return { fast: fast.result(), slow: slow?.result() };
 }
 
-async function explainMainQueries(port: number): Promise<void> {
+async function explainMainQueries({ port, user, password }: Login): Promise<void> {
   const pool = mysql.createPool({
     host: '127.0.0.1',
     port,
-    user: 'root',
-    password: '',
+    user,
+    password,
     database: 'bench',
     timezone: 'Z',
   });
   const statements: { sql: string; values: unknown[] }[] = [];
   const db = new Database({
-    credentials: async () => ({ host: '127.0.0.1', port, user: 'root', password: '', database: 'bench' }),
+    credentials: async () => ({ host: '127.0.0.1', port, user, password, database: 'bench' }),
     ssl: false,
     queryTimeoutMs: 60000,
     onStatement: (sql, values) => statements.push({ sql, values }),
@@ -271,13 +274,13 @@ export async function run(): Promise<void> {
   // (Its temporary tables go under the cache folder too: startMariaDb passes --tmpdir.)
   const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 });
   try {
-    await prepareData(server.port);
+    await prepareData(server);
     const env = (database: string) => ({
       DB_HOST: '127.0.0.1',
       DB_PORT: String(server.port),
       DB_NAME: database,
-      DB_USER: 'root',
-      DB_PASSWORD: '',
+      DB_USER: server.user,
+      DB_PASSWORD: server.password,
       API_KEYS: 'bench',
       QUERY_TIMEOUT_MS: '120000',
       LOG_LEVEL: 'ERROR',
@@ -314,7 +317,7 @@ export async function run(): Promise<void> {
     console.log(`load average after: ${load()}`);
     await indexed.close();
     await pkOnly.close();
-    await explainMainQueries(server.port);
+    await explainMainQueries(server);
   } finally {
     await server.stop();
     rmSync(join(cacheDir, 'mariadb.pid'), { force: true });

@@ -1,5 +1,6 @@
 /**
- * chatbot-ops.config.json: every field optional, the guide's values as defaults (SPEC 2).
+ * chatbot-ops.config.json: every field optional, with defaults that rebuild the manual deployment
+ * (function chatbot-backend, role ChatbotLambdaRole, 256 MB, 30 s...; the table in docs/deploy.md).
  * Secrets never live here: the database password comes from the environment variable the
  * config names (`database.passwordEnv`, default DB_PASSWORD) or from Secrets Manager.
  */

@@ -1,10 +1,11 @@
 /**
- * `chatbot-ops db init | load | seed | stats` (SPEC 1 "Database", SPEC 2): the access-log
- * database the backend reads. The guide's "Database tables created" prerequisite, done by
- * one idempotent command, plus loading real logs and seeding synthetic traffic.
+ * `chatbot-ops db init | load | seed | stats`: the access-log database the backend reads
+ * (docs/database.md). Creating the tables is one idempotent command; loading real logs
+ * and seeding synthetic traffic are the others.
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { printable } from '../cli/printable.js';
 import {
   DB_FLAG_OPTIONS,
   type DbFlags,
@@ -17,6 +18,7 @@ import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
+import { runningLocalDatabase } from '../local/lifecycle.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -55,7 +57,9 @@ function printLoadReport(ctx: Context, report: LoadReport): void {
     ctx.ui.warn(
       `${count(report.errors)} line${report.errors === 1 ? '' : 's'} could not be parsed and were not loaded:`,
     );
-    for (const e of report.firstErrors) ctx.ui.warn(`  ${e.file}:${e.line}: ${e.reason}\n      ${e.text}`);
+    // The line and the reason quoting it are the file's bytes: escaped, so none reaches the terminal raw.
+    for (const e of report.firstErrors)
+      ctx.ui.warn(`  ${printable(e.file)}:${e.line}: ${printable(e.reason)}\n      ${printable(e.text)}`);
     if (report.errors > report.firstErrors.length) {
       ctx.ui.warn(`  ... and ${count(report.errors - report.firstErrors.length)} more`);
     }
@@ -99,7 +103,7 @@ export const register: CommandModule = (program, run) => {
     .option('--no-create-database', 'fail instead of creating a missing database')
     .action(
       run(async (ctx, opts: DbFlags & { createDatabase: boolean }) => {
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         ctx.ui.debug(
           `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
         );
@@ -151,10 +155,12 @@ export const register: CommandModule = (program, run) => {
               'Pipe a file in: zcat access.log.gz | chatbot-ops db load -',
             );
           }
-          const target = resolveDbTarget(ctx, opts);
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
           const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
           const started = Date.now();
+          /** The count of bad lines when nothing at all could be loaded. */
+          let failure: number | undefined;
           try {
             const report = await loadLogs(pool, files, {
               format: opts.format,
@@ -165,9 +171,14 @@ export const register: CommandModule = (program, run) => {
             });
             const seconds = (Date.now() - started) / 1000;
             const rate = seconds > 0 ? ` (${count(Math.round(report.loaded / seconds))} rows/s)` : '';
-            spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
+            // Every line bad is a failed load (exit 1), not a success with warnings: a script that
+            // fed the wrong file, or one in another format, must notice.
+            const nothingLoaded = report.loaded === 0 && report.errors > 0;
+            if (nothingLoaded) spinner.fail('nothing loaded');
+            else spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
             printLoadReport(ctx, report);
             ctx.ui.result(report);
+            failure = nothingLoaded ? report.errors : undefined;
           } catch (err) {
             spinner.fail('load stopped');
             if (err instanceof LoadStoppedError) {
@@ -177,6 +188,14 @@ export const register: CommandModule = (program, run) => {
             throw err;
           } finally {
             await pool.end();
+          }
+          if (failure !== undefined) {
+            throw new UserError(
+              `no line could be loaded: all ${count(failure)} non-blank line${failure === 1 ? ' was' : 's were'} bad`,
+              {
+                hint: 'Check that the input is an Apache/nginx access log in combined or common format (the reasons are listed above); nothing was written, so a re-run after fixing it starts clean.',
+              },
+            );
           }
         },
       ),
@@ -196,7 +215,7 @@ export const register: CommandModule = (program, run) => {
         const end = opts.end === undefined ? new Date() : new Date(opts.end);
         if (Number.isNaN(end.getTime()))
           throw new UsageError(`--end must be an ISO 8601 time (got "${opts.end}")`);
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         const spinner = ctx.ui.spinner(`seeding ${count(rows)} rows into ${describeDbTarget(target)}`);
         const started = Date.now();
@@ -236,7 +255,7 @@ export const register: CommandModule = (program, run) => {
     .description('rows, time range, the last 7 days, status classes, table and index sizes')
     .action(
       run(async (ctx, opts: DbFlags) => {
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         try {
           const stats = await collectDbStats(pool);

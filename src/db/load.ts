@@ -1,5 +1,5 @@
 /**
- * `db load`: stream access logs into access_logs (SPEC 1, "Database").
+ * `db load`: stream access logs into access_logs.
  *
  * Each file is hashed, then read as a stream (plain or gzip, told apart by its first bytes),
  * parsed line by line, and written in batches (LOAD DATA LOCAL from memory, multi-row INSERTs
@@ -191,6 +191,7 @@ export async function loadLogs(
 
       let format: LogFormat | undefined =
         options.format === 'auto' || options.format === undefined ? undefined : options.format;
+      const formatChosen = format !== undefined;
       let pending: { no: number; text: string }[] = [];
       let batch: AccessLogRow[] = [];
       let batchBytes = 0;
@@ -227,7 +228,7 @@ export async function loadLogs(
 
       /** Parse one line into the batch (synchronous; the caller flushes a full batch). */
       const take = (no: number, line: string) => {
-        const parsed = parseLine(line, format ?? 'any');
+        const parsed = parseLine(line, format ?? 'any', { formatChosen });
         if (!parsed.ok) return bad(no, parsed.reason, line);
         if (parsed.truncated) truncated++;
         batch.push(parsed.row);

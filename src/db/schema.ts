@@ -1,9 +1,9 @@
 /**
- * Applying templates/schema.sql (SPEC 1, "Database"), plus the small bookkeeping table
+ * Applying templates/schema.sql, plus the small bookkeeping table
  * `db load` uses to stay convergent. Idempotent: tables are created only when missing, and an
  * existing table that lacks one of the schema's indexes gets just that index added (and an index
- * whose columns differ from the schema's is rebuilt), so a table made by hand from the guide's
- * README, or by an older version, is brought up to what the intents need. Columns are never
+ * whose columns differ from the schema's is rebuilt), so a table made by hand (the manual
+ * deployment creates it with its own SQL), or by an older version, is brought up to what the intents need. Columns are never
  * altered: data is not this command's to change.
  */
 import { readFileSync } from 'node:fs';

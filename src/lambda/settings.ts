@@ -1,9 +1,11 @@
 /**
- * The backend's configuration, read from the environment once per container (SPEC 1,
- * "Configuration"). Reading never throws: problems are collected so the handler can log them once
- * and answer INTERNAL_ERROR "backend misconfigured" instead of crashing the container in a loop.
+ * The backend's configuration: the environment variables the function reads (docs/backend.md,
+ * "Configuration"), written by `environmentFor` (for `deploy` and for `local up`, so both give the
+ * function the same variables) and read once per container by `readSettings`. Reading never throws:
+ * problems are collected so the handler can log them once and answer INTERNAL_ERROR "backend
+ * misconfigured" instead of crashing the container in a loop.
  */
-import { parseApiKeys } from './api-keys.js';
+import { hashApiKey, parseApiKeys } from './api-keys.js';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -40,6 +42,50 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
 type Env = Record<string, string | undefined>;
+
+/** The parts of the chatbot-ops config the function's environment is made from. */
+export interface EnvironmentSource {
+  database: {
+    host?: string | undefined;
+    port: number;
+    name: string;
+    user: string;
+    secretArn?: string | undefined;
+    ssl?: boolean | undefined;
+  };
+  limits: { maxPayloadSize: number; maxQueryLimit: number; queryTimeoutMs: number };
+  logLevel: string;
+}
+
+/**
+ * The function's environment: the database settings (or the secret's ARN), API_KEYS as `sha256:`
+ * hashes so the configuration never shows a usable key, the limits and the log level.
+ * `dbPassword` undefined with no secret means "unknown here": DB_PASSWORD is left out.
+ */
+export function environmentFor(
+  config: EnvironmentSource,
+  secrets: { dbPassword: string | undefined; apiKeyValues: readonly string[] },
+): Record<string, string> {
+  const db = config.database;
+  const database: Record<string, string> = db.secretArn
+    ? { DB_SECRET_ARN: db.secretArn }
+    : {
+        DB_HOST: db.host ?? '',
+        DB_PORT: String(db.port),
+        DB_NAME: db.name,
+        DB_USER: db.user,
+        ...(secrets.dbPassword !== undefined ? { DB_PASSWORD: secrets.dbPassword } : {}),
+      };
+  return {
+    ...database,
+    ...(db.ssl !== undefined ? { DB_SSL: String(db.ssl) } : {}),
+    API_KEYS: [...new Set(secrets.apiKeyValues.map(hashApiKey))].sort().join(','),
+    MAX_PAYLOAD_SIZE: String(config.limits.maxPayloadSize),
+    MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
+    QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
+    LOG_LEVEL: config.logLevel,
+  };
+}
 
 /** Read and validate the backend's settings. Messages name the variable, never its value. */
 export function readSettings(env: Env): SettingsResult {

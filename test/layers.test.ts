@@ -15,6 +15,8 @@ const LAYERS: { name: string; files: RegExp; why: string }[] = [
   { name: 'commands', files: /^commands\//, why: 'one module per command: validate, run, print' },
   { name: 'doctor', files: /^doctor\//, why: 'checks over facts' },
   { name: 'deploy', files: /^deploy\//, why: 'the deploy steps: plan and apply' },
+  { name: 'mcp', files: /^mcp\//, why: 'the MCP server over the tool definitions' },
+  { name: 'tools', files: /^tools\//, why: 'tool definitions for language models, from list_intents' },
   { name: 'client', files: /^client\//, why: 'calling the backend over HTTP, and finding it' },
   { name: 'deployment', files: /^deployment\//, why: 'the deployment read model, key rotation' },
   { name: 'local', files: /^local\//, why: 'the local stack' },

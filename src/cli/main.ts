@@ -48,7 +48,7 @@ export async function buildProgram(
         yes: Boolean(g.yes),
         verbose: Boolean(g.verbose),
       };
-      ui = deps.ui ?? terminalUi({ json: options.json, verbose: options.verbose });
+      ui = deps.ui ?? (await terminalUi({ json: options.json, verbose: options.verbose }));
       const ctx = makeContext(options, ui, deps);
       const code = await action(ctx, ...(args.slice(0, -1) as A));
       exit.code = typeof code === 'number' ? code : 0;

@@ -10,13 +10,30 @@ import type { CommandModule } from '../cli/context.js';
 export interface CommandEntry {
   names: readonly string[];
   load: () => Promise<CommandModule>;
-  /** Its commands call AWS (ctx.aws()): main() then loads the SDK clients. A function decides by the argv. */
+  /**
+   * Its commands call AWS (ctx.aws()): main() then loads the SDK clients. A function decides from the
+   * argv, for commands that need AWS only to find the deployed API.
+   */
   aws?: true | ((argv: readonly string[]) => boolean);
   /**
    * Names known once the module is loaded: the deploy module registers one command per deploy step
    * (src/deploy/steps.ts), so adding a step needs no edit here.
    */
   moreNames?: () => Promise<readonly string[]>;
+}
+
+/**
+ * `invoke`, `test`, `mcp` and `tools` read the deployed API's URL and key from API Gateway, unless the
+ * argv (or CHATBOT_API_URL) names another target. Loading the SDK clients takes about a second, which
+ * `mcp --local` would otherwise pay before its first answer.
+ */
+export function findsDeployedApi(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const args = argv.slice(2);
+  if (args.includes('--direct')) return true;
+  const otherTarget = args.some(
+    (a) => a === '--local' || a === '--offline' || a === '--url' || a.startsWith('--url='),
+  );
+  return !otherTarget && !env.CHATBOT_API_URL;
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -40,8 +57,10 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['destroy'], aws: true, load: async () => (await import('./destroy.js')).register },
   { names: ['package'], load: async () => (await import('./package.js')).register },
   { names: ['local'], load: async () => (await import('./local.js')).register },
-  { names: ['invoke'], aws: true, load: async () => (await import('./invoke.js')).register },
-  { names: ['test'], aws: true, load: async () => (await import('./test.js')).register },
+  { names: ['invoke'], aws: findsDeployedApi, load: async () => (await import('./invoke.js')).register },
+  { names: ['test'], aws: findsDeployedApi, load: async () => (await import('./test.js')).register },
+  { names: ['mcp'], aws: findsDeployedApi, load: async () => (await import('./mcp.js')).register },
+  { names: ['tools'], aws: findsDeployedApi, load: async () => (await import('./tools.js')).register },
 ];
 
 /** Global options that take a value: the word after them is not the command's name. */

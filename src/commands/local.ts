@@ -2,16 +2,15 @@
  * `chatbot-ops local up | down | status`: the whole backend on 127.0.0.1 (docs/local.md), in the foreground (Ctrl-C stops it) or detached under a supervisor process
  * whose state is in .chatbot-ops/local/state.json. The stack itself is src/local/.
  */
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { invokedAs } from '../cli/invoked-as.js';
-import { callApi } from '../client/api-client.js';
+import { ChatbotClient } from '../client/chatbot-client.js';
 import { renderData } from '../client/render.js';
 import { answersWithin } from '../db/connection.js';
 import { portInUse } from '../db/server.js';
-import { countAccessLogsAt } from '../db/stats.js';
 import { UserError } from '../errors.js';
 import type { WatchdogEvent } from '../local/db-watchdog.js';
 import {
@@ -81,8 +80,9 @@ function printReady(ctx: Context, state: LocalState, rows: number, detached: boo
 
 /** The backend answering, through the stand-in over HTTP, as a user would call it. */
 async function demo(ctx: Context, state: LocalState): Promise<void> {
+  const client = new ChatbotClient({ url: state.gateway.url, apiKey: state.apiKey, retries: 0 });
   for (const intent of ['health', 'get_traffic_summary']) {
-    const r = await callApi(state.gateway.url, JSON.stringify({ intent }), { apiKey: state.apiKey });
+    const r = await client.send({ intent });
     ctx.ui.info('');
     ctx.ui.info(
       ctx.ui.style.bold(`POST ${state.gateway.url} {"intent":"${intent}"} → ${r.status} (${r.ms} ms)`),
@@ -319,10 +319,9 @@ async function status(ctx: Context): Promise<number> {
           : 'it does not answer'));
   const health =
     running && dbProblem === undefined
-      ? await callApi(state.gateway.url, '{"intent":"health"}', {
-          apiKey: state.apiKey,
-          timeoutMs: 5000,
-        }).catch(() => undefined)
+      ? await new ChatbotClient({ url: state.gateway.url, apiKey: state.apiKey, retries: 0, timeoutMs: 5000 })
+          .send({ intent: 'health' })
+          .catch(() => undefined)
       : undefined;
   const { style } = ctx.ui;
   ctx.ui.info(

@@ -28,7 +28,15 @@ export async function countAccessLogsAt(
   connectTimeoutMs: number,
 ): Promise<{ rows: number } | { error: string }> {
   try {
-    const conn = await mysql.createConnection({ ...login, connectTimeout: connectTimeoutMs });
+    const { host, port, user, password, database } = login;
+    const conn = await mysql.createConnection({
+      host,
+      port,
+      user,
+      password,
+      database,
+      connectTimeout: connectTimeoutMs,
+    });
     try {
       return { rows: await countAccessLogs(conn) };
     } finally {

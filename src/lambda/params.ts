@@ -20,6 +20,8 @@ export interface ParamDoc {
   default?: unknown;
   minimum?: number;
   maximum?: number | string;
+  /** Longest accepted text, for string parameters. */
+  maxLength?: number;
   values?: readonly string[];
 }
 
@@ -99,7 +101,7 @@ function text(raw: unknown, field: string, maxLength: number): string {
 }
 
 export function stringParam(description: string, maxLength: number): ParamSpec<string | undefined> {
-  return optional({ type: 'string', description }, (raw, field) => text(raw, field, maxLength));
+  return optional({ type: 'string', description, maxLength }, (raw, field) => text(raw, field, maxLength));
 }
 
 export function enumParam<V extends string>(

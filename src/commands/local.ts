@@ -253,7 +253,11 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
     `Local stack ready (function package ${(stack.zip.sizeBytes / 1024).toFixed(0)} KB, rows=${stack.rows})`,
   );
   const stopped = waitForStopSignal();
-  printReady(ctx, state, stack.rows, Boolean(flags.supervise));
+  // The background process writes to stack.log, which is a log: the `local up --detach` that started
+  // it prints the key to the user from state.json (0600), so the key never lands in a log file.
+  if (flags.supervise)
+    ctx.ui.info(`The chatbot backend is running at ${state.gateway.url} (pid ${process.pid}).`);
+  else printReady(ctx, state, stack.rows, false);
   if (flags.demo && !flags.supervise)
     await demo(ctx, state).catch((err: unknown) =>
       ctx.ui.warn(`demo request failed: ${(err as Error).message}`),

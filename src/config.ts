@@ -78,6 +78,28 @@ export interface ChatbotConfig {
     resultsPrefix: string;
     memory: number;
     timeout: number;
+    /** Deploy the ingest path with the rest (false: deploy and status leave it out; destroy still removes it). */
+    enabled: boolean;
+    /** The ingest function's own IAM role (S3 and the failure queue, which the API function must not have). */
+    role: string;
+    /** The ingest function's own security group: MySQL to RDS, HTTPS to S3's prefix list. */
+    securityGroupName: string;
+    /** The SQS queue that receives events the function failed on after Lambda's retries. */
+    failureQueue: string;
+    /** Delete objects under `prefix` (and their results) this many days after they arrive; unset: keep them. */
+    expireAfterDays?: number;
+    /** Let Application Load Balancers write their access logs under `prefix` (a bucket policy statement). */
+    albLogDelivery: boolean;
+    /** The ingest function's own database login (recommended: SELECT, INSERT; no other rights); unset: the API function's. */
+    dbUser?: string;
+    /** The environment variable holding `dbUser`'s password. */
+    dbPasswordEnv: string;
+    /** A Secrets Manager secret with the ingest function's login, instead of dbUser and dbPasswordEnv. */
+    dbSecretArn?: string;
+    /** Alarm when the ingest function has more errors than this in alarms.periodSeconds. */
+    errorsThreshold: number;
+    /** doctor warns when the newest row is older than this many minutes. */
+    maxLagMinutes: number;
   };
 }
 
@@ -117,6 +139,14 @@ export function defaultConfig(): ChatbotConfig {
       resultsPrefix: 'chatbot-ops/results/',
       memory: 256,
       timeout: 900,
+      enabled: true,
+      role: 'ChatbotIngestRole',
+      securityGroupName: 'lambda-chatbot-ingest-sg',
+      failureQueue: 'chatbot-ingest-failures',
+      albLogDelivery: false,
+      dbPasswordEnv: 'INGEST_DB_PASSWORD',
+      errorsThreshold: 0,
+      maxLagMinutes: 120,
     },
   };
 }
@@ -236,8 +266,39 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     resultsPrefix: pattern(/^[^/][^\0]{0,500}\/$/, 'an S3 key prefix ending in /'),
     memory: int(128, 10240),
     timeout: int(1, 900),
+    enabled: bool,
+    role: pattern(/^[\w+=,.@-]{1,64}$/, 'an IAM role name'),
+    securityGroupName: str,
+    failureQueue: pattern(/^[A-Za-z0-9_-]{1,80}$/, 'an SQS queue name (letters, digits, - and _, up to 80)'),
+    expireAfterDays: int(1, 36500),
+    albLogDelivery: bool,
+    dbUser: str,
+    dbPasswordEnv: pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable'),
+    dbSecretArn: pattern(/^arn:aws[\w-]*:secretsmanager:/, 'a Secrets Manager secret ARN'),
+    errorsThreshold: int(0, 1_000_000),
+    maxLagMinutes: int(1, 525_600),
   },
 };
+
+/**
+ * The ingest function's resources must be its own: sharing a name with the API function's would
+ * make two deploy steps fight over one resource (each would remove the other's rules and policies).
+ */
+function ingestConflicts(config: ChatbotConfig): string[] {
+  const i = config.ingest;
+  return [
+    ...(i.functionName === config.function.name
+      ? ['ingest.functionName must differ from function.name']
+      : []),
+    ...(i.role === config.function.role ? ['ingest.role must differ from function.role'] : []),
+    ...(i.securityGroupName === config.vpc.lambdaSecurityGroupName
+      ? ['ingest.securityGroupName must differ from vpc.lambdaSecurityGroupName']
+      : []),
+    ...(i.dbUser !== undefined && i.dbSecretArn !== undefined
+      ? ['ingest.dbUser and ingest.dbSecretArn cannot both be set (the secret holds the login)']
+      : []),
+  ];
+}
 
 /** Validate a parsed config document and merge it over the defaults. Throws UserError naming every bad field. */
 export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): ChatbotConfig {
@@ -284,6 +345,7 @@ export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): Chatbot
     // The ingest function writes its results there: inside the watched prefix it would trigger itself.
     problems.push('ingest.resultsPrefix must lie outside ingest.prefix (and the other way round)');
   }
+  if (problems.length === 0) problems.push(...ingestConflicts(config));
   if (problems.length === 0 && config.limits.queryTimeoutMs >= 29000) {
     problems.push('limits.queryTimeoutMs must be under 29000 (API Gateway ends the integration at 29 s)');
   }

@@ -11,6 +11,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { packageVersion } from '../version.js';
 import { createS3Client } from './s3.js';
@@ -38,6 +39,7 @@ export interface AwsClients {
   readonly logs: CloudWatchLogsClient;
   readonly sts: STSClient;
   readonly s3: S3Client;
+  readonly sqs: SQSClient;
 }
 
 /** Counts of calls sent, by "Service.Command" (filled by a middleware on every client). */
@@ -152,6 +154,9 @@ export function createAwsClients(
     },
     get s3() {
       return lazy('s3', () => createS3Client(base));
+    },
+    get sqs() {
+      return lazy('sqs', () => new SQSClient(base));
     },
   };
 }

@@ -1,22 +1,27 @@
 /**
  * EC2, narrowed to what the Lambda's network needs: VPCs, subnets (with whether they route to an
- * internet gateway), security groups and their rules, and the network interfaces Lambda leaves in
- * a group. EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
+ * internet gateway, and through which route table), security groups and their rules, the network
+ * interfaces Lambda leaves in a group, VPC endpoints and AWS-managed prefix lists. EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
  * carried as the exception's `name`: translated here, never by message text. Nothing here prints.
  */
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CreateVpcEndpointCommand,
   DeleteSecurityGroupCommand,
+  DeleteVpcEndpointsCommand,
   type EC2Client,
   EC2ServiceException,
   type Filter,
   type IpPermission,
+  ModifyVpcEndpointCommand,
+  paginateDescribeManagedPrefixLists,
   paginateDescribeNetworkInterfaces,
   paginateDescribeRouteTables,
   paginateDescribeSecurityGroups,
   paginateDescribeSubnets,
+  paginateDescribeVpcEndpoints,
   paginateDescribeVpcs,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
@@ -307,6 +312,8 @@ export interface SubnetRouting {
   internetGateway: boolean;
   /** A default route to a NAT gateway or NAT instance: the subnet reaches AWS public endpoints. */
   nat: boolean;
+  /** The route table the subnet uses (its own association, else the VPC's main table). */
+  routeTableId?: string | undefined;
 }
 
 /**
@@ -318,7 +325,7 @@ export async function describeSubnetRouting(
   vpcId: string,
   subnetIds: string[],
 ): Promise<Map<string, SubnetRouting>> {
-  const tables: { main: boolean; subnets: string[]; routing: SubnetRouting }[] = [];
+  const tables: { id: string; main: boolean; subnets: string[]; routing: SubnetRouting }[] = [];
   for await (const page of paginateDescribeRouteTables(pagesOf(ec2), {
     Filters: [{ Name: 'vpc-id', Values: [vpcId] }],
   })) {
@@ -329,6 +336,7 @@ export async function describeSubnetRouting(
           (r.DestinationCidrBlock === '0.0.0.0/0' || r.DestinationIpv6CidrBlock === '::/0'),
       );
       tables.push({
+        id: t.RouteTableId ?? '',
         main: (t.Associations ?? []).some((a) => a.Main),
         subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
         routing: {
@@ -342,7 +350,10 @@ export async function describeSubnetRouting(
   const result = new Map<string, SubnetRouting>();
   for (const id of subnetIds) {
     const table = tables.find((t) => t.subnets.includes(id)) ?? main;
-    result.set(id, table?.routing ?? { internetGateway: false, nat: false });
+    result.set(
+      id,
+      table ? { ...table.routing, routeTableId: table.id } : { internetGateway: false, nat: false },
+    );
   }
   return result;
 }
@@ -355,4 +366,101 @@ export async function findPublicSubnets(
 ): Promise<Set<string>> {
   const routing = await describeSubnetRouting(ec2, vpcId, subnetIds);
   return new Set(subnetIds.filter((id) => routing.get(id)?.internetGateway));
+}
+
+/** A VPC endpoint, with what the ingest path needs to know of a gateway endpoint. */
+export interface VpcEndpointState {
+  id: string;
+  /** `Gateway` or `Interface`. */
+  type: string;
+  /** `available`, `pending`... (lower case). */
+  state: string;
+  serviceName: string;
+  routeTableIds: string[];
+  tags: Record<string, string>;
+}
+
+/**
+ * The live endpoints of a VPC for one service and type (e.g. the S3 gateway endpoint,
+ * `com.amazonaws.<region>.s3`). Endpoints being deleted, or failed, are left out.
+ */
+export async function findServiceEndpoints(
+  ec2: EC2Client,
+  q: { vpcId: string; serviceName: string; type: 'Gateway' | 'Interface' },
+): Promise<VpcEndpointState[]> {
+  const found: VpcEndpointState[] = [];
+  for await (const page of paginateDescribeVpcEndpoints(pagesOf(ec2), {
+    Filters: [
+      { Name: 'vpc-id', Values: [q.vpcId] },
+      { Name: 'service-name', Values: [q.serviceName] },
+      { Name: 'vpc-endpoint-type', Values: [q.type] },
+    ],
+  }))
+    for (const e of page.VpcEndpoints ?? []) {
+      const state = (e.State ?? '').toLowerCase();
+      if (['deleting', 'deleted', 'failed', 'rejected', 'expired'].includes(state)) continue;
+      found.push({
+        id: e.VpcEndpointId ?? '',
+        type: e.VpcEndpointType ?? q.type,
+        state,
+        serviceName: e.ServiceName ?? q.serviceName,
+        routeTableIds: [...(e.RouteTableIds ?? [])].sort(),
+        tags: Object.fromEntries((e.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      });
+    }
+  return found;
+}
+
+/** Create a gateway endpoint (S3, DynamoDB) on these route tables; returns its id. */
+export async function createGatewayEndpoint(
+  ec2: EC2Client,
+  e: { vpcId: string; serviceName: string; routeTableIds: string[]; tags: Record<string, string> },
+): Promise<string> {
+  const out = await ec2.send(
+    new CreateVpcEndpointCommand({
+      VpcEndpointType: 'Gateway',
+      VpcId: e.vpcId,
+      ServiceName: e.serviceName,
+      RouteTableIds: e.routeTableIds,
+      TagSpecifications: [
+        {
+          ResourceType: 'vpc-endpoint',
+          Tags: Object.entries(e.tags).map(([Key, Value]) => ({ Key, Value })),
+        },
+      ],
+    }),
+  );
+  return out.VpcEndpoint?.VpcEndpointId ?? '';
+}
+
+/** Add route tables to a gateway endpoint (each gets a route to the service's prefix list). */
+export async function addEndpointRouteTables(
+  ec2: EC2Client,
+  endpointId: string,
+  routeTableIds: string[],
+): Promise<void> {
+  if (routeTableIds.length === 0) return;
+  await ec2.send(
+    new ModifyVpcEndpointCommand({ VpcEndpointId: endpointId, AddRouteTableIds: routeTableIds }),
+  );
+}
+
+/** Delete an endpoint; one already gone is fine (EC2 reports it per endpoint, not as an error). */
+export async function deleteVpcEndpoint(ec2: EC2Client, endpointId: string): Promise<void> {
+  const out = await ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [endpointId] }));
+  const failure = (out.Unsuccessful ?? []).find((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound');
+  if (failure)
+    throw new Error(`EC2 did not delete ${endpointId}: ${failure.Error?.Code}: ${failure.Error?.Message}`);
+}
+
+/**
+ * The id of an AWS-managed prefix list by name (`com.amazonaws.<region>.s3`: S3's addresses in the
+ * region, what a security group rule to S3 through a gateway endpoint names), or undefined.
+ */
+export async function findManagedPrefixList(ec2: EC2Client, name: string): Promise<string | undefined> {
+  for await (const page of paginateDescribeManagedPrefixLists(pagesOf(ec2), {
+    Filters: [{ Name: 'prefix-list-name', Values: [name] }],
+  }))
+    for (const p of page.PrefixLists ?? []) if (p.PrefixListId) return p.PrefixListId;
+  return undefined;
 }

@@ -8,10 +8,12 @@ import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetPolicyCommand,
   InvalidParameterValueException,
   InvokeCommand,
   type LambdaClient,
+  PutFunctionEventInvokeConfigCommand,
   RemovePermissionCommand,
   ResourceConflictException,
   ResourceNotFoundException,
@@ -88,7 +90,13 @@ export const ROLE_PROPAGATION_BUDGET_MS = 120_000;
  */
 export async function createFunction(
   lambda: LambdaClient,
-  fn: FunctionSettings & { name: string; zip: Uint8Array; tags: Record<string, string> },
+  fn: FunctionSettings & {
+    name: string;
+    zip: Uint8Array;
+    tags: Record<string, string>;
+    /** Default: the API function's ("chatbot traffic backend"). */
+    description?: string;
+  },
   clock: Clock,
   onRetry?: (attempt: number, waitedMs: number) => void,
 ): Promise<string> {
@@ -110,7 +118,7 @@ export async function createFunction(
             : {}),
           Code: { ZipFile: fn.zip },
           Tags: fn.tags,
-          Description: 'chatbot traffic backend (managed by chatbot-ops)',
+          Description: fn.description ?? 'chatbot traffic backend (managed by chatbot-ops)',
         }),
       );
       return out.FunctionArn ?? '';
@@ -236,7 +244,10 @@ export interface PolicyStatement {
   Principal?: unknown;
   Action?: string | string[];
   Resource?: string;
-  Condition?: { ArnLike?: { 'AWS:SourceArn'?: string } };
+  Condition?: {
+    ArnLike?: { 'AWS:SourceArn'?: string };
+    StringEquals?: { 'AWS:SourceAccount'?: string };
+  };
 }
 
 /** The statements of the function's resource policy (empty when it has none). */
@@ -258,7 +269,17 @@ export async function listPermissionStatements(
 /** Let a service principal invoke the function from one source ARN. An existing statement id is kept. */
 export async function addInvokePermission(
   lambda: LambdaClient,
-  p: { functionName: string; statementId: string; principal: string; sourceArn: string },
+  p: {
+    functionName: string;
+    statementId: string;
+    principal: string;
+    sourceArn: string;
+    /**
+     * The account the source belongs to: needed where the source ARN names no account (an S3
+     * bucket's does not, and another account could own a bucket of that name later).
+     */
+    sourceAccount?: string;
+  },
 ): Promise<void> {
   try {
     await lambda.send(
@@ -268,6 +289,7 @@ export async function addInvokePermission(
         Action: 'lambda:InvokeFunction',
         Principal: p.principal,
         SourceArn: p.sourceArn,
+        ...(p.sourceAccount ? { SourceAccount: p.sourceAccount } : {}),
       }),
     );
   } catch (err) {
@@ -286,6 +308,66 @@ export async function removePermission(
     await lambda.send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: statementId }));
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+}
+
+/** How Lambda handles the function's asynchronous invocations (S3 notifications are asynchronous). */
+export interface AsyncInvokeSettings {
+  /** Retries after a failed attempt: 0 to 2. */
+  maximumRetryAttempts: number;
+  /** Where an event goes once it has failed every attempt (an SQS queue's ARN), if anywhere. */
+  onFailure: string | undefined;
+}
+
+/** The function's asynchronous-invocation settings, or undefined when it has none of its own. */
+export async function getAsyncInvokeSettings(
+  lambda: LambdaClient,
+  functionName: string,
+): Promise<AsyncInvokeSettings | undefined> {
+  try {
+    const out = await lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: functionName }));
+    return {
+      maximumRetryAttempts: out.MaximumRetryAttempts ?? 2,
+      onFailure: out.DestinationConfig?.OnFailure?.Destination,
+    };
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Set retries and the on-failure destination. Lambda checks that the function's role may send to
+ * the destination, so a role made seconds ago can be refused while IAM propagates: retried then,
+ * within the role-propagation budget.
+ */
+export async function putAsyncInvokeSettings(
+  lambda: LambdaClient,
+  functionName: string,
+  settings: AsyncInvokeSettings,
+  clock: Clock,
+): Promise<void> {
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await lambda.send(
+        new PutFunctionEventInvokeConfigCommand({
+          FunctionName: functionName,
+          MaximumRetryAttempts: settings.maximumRetryAttempts,
+          ...(settings.onFailure
+            ? { DestinationConfig: { OnFailure: { Destination: settings.onFailure } } }
+            : {}),
+        }),
+      );
+      return;
+    } catch (err) {
+      if (
+        !(err instanceof InvalidParameterValueException) ||
+        clock.now() - started >= ROLE_PROPAGATION_BUDGET_MS
+      )
+        throw err;
+      await clock.sleep(Math.min(2000 * 2 ** (attempt - 1), 15_000));
+    }
   }
 }
 

@@ -16,12 +16,16 @@ import { askForMissingSettings } from '../deploy/interactive.js';
 import { formatPlan, hasChanges, type StepName, summarizePlan } from '../deploy/plan.js';
 import { runSmokeTest, type SmokeResult } from '../deploy/smoke-test.js';
 import type { StepOption } from '../deploy/step.js';
-import { STEPS } from '../deploy/steps.js';
+import { STEP_GROUPS, STEPS } from '../deploy/steps.js';
 import { UsageError, UserError } from '../errors.js';
 import { generateApiKeyValue } from '../lambda/api-keys.js';
 
 /** The step commands' names, for src/commands/index.ts (which loads this module for them). */
-export const commandNames = (): string[] => ['deploy', ...STEPS.map((s) => s.command)];
+export const commandNames = (): string[] => [
+  'deploy',
+  ...STEPS.map((s) => s.command),
+  ...STEP_GROUPS.map((g) => g.command),
+];
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -50,7 +54,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
   const withFunction = steps.includes('function');
   const dbPassword = withFunction ? (promptedPassword ?? databasePassword(config, !flags.dryRun)) : undefined;
   let code: LoadedCode | undefined;
-  if (withFunction) {
+  if (STEPS.some((s) => s.usesCode && steps.includes(s.name))) {
     const spinner = ui.spinner(flags.zip ? `Reading ${flags.zip}` : 'Packaging src/lambda');
     code = await loadFunctionCode(flags.zip);
     spinner.succeed(
@@ -207,6 +211,21 @@ export const register: CommandModule = (program, run) => {
   for (const step of STEPS) {
     withOptions(dryRun(program.command(step.command)).description(step.description), step.options).action(
       run(async (ctx, flags: DeployFlags) => runSteps(ctx, [step.name], flags)),
+    );
+  }
+  for (const group of STEP_GROUPS) {
+    const steps = STEPS.filter((s) => group.steps.includes(s.name));
+    withOptions(
+      dryRun(program.command(group.command)).description(group.description),
+      steps.flatMap((s) => s.options),
+    ).action(
+      run(async (ctx, flags: DeployFlags) =>
+        runSteps(
+          ctx,
+          steps.map((s) => s.name),
+          flags,
+        ),
+      ),
     );
   }
 };

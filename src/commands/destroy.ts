@@ -30,10 +30,16 @@ export const register: CommandModule = (program, run) => {
       const config = ctx.config();
       const aws = ctx.aws();
       const session = await resolveAwsSession(aws);
-      const current = await readForDestroy(openDeployment(aws, config));
+      const deployment = openDeployment(aws, config);
+      // The identity just read, so the steps that name things by account (the logs bucket) ask STS no more.
+      void deployment.cached('session', async () => session);
+      const current = await readForDestroy(deployment);
       const items = planDestroy(current, config, flags);
+      // A step may list what it keeps (a bucket holding logs): shown, not counted as removed.
+      const removed = items.filter((i) => i.action === 'delete').length;
       const summary = { account: session.account, region: session.region, plan: items };
-      if (items.length === 0) {
+      if (removed === 0) {
+        for (const line of formatPlan(items)) ui.info(line);
         ui.info(`Nothing to remove in account ${session.account}, ${session.region}.`);
         ui.result({ ...summary, destroyed: false });
         return 0;
@@ -45,15 +51,22 @@ export const register: CommandModule = (program, run) => {
         ui.result({ ...summary, dryRun: true, destroyed: false });
         return 0;
       }
-      if (!ctx.options.yes && !(await ui.prompt.confirm(`Remove these ${items.length} resources?`, false))) {
+      if (!ctx.options.yes && !(await ui.prompt.confirm(`Remove these ${removed} resources?`, false))) {
         ui.info('Nothing was removed.');
         ui.result({ ...summary, destroyed: false, cancelled: true });
         return 1;
       }
       const spinner = ui.spinner('Removing');
+      const reports: string[] = [];
       try {
         await applyDestroy(
-          { aws, session, timing: ctx.timing(), progress: (t) => spinner.text(t) },
+          {
+            aws,
+            session,
+            timing: ctx.timing(),
+            progress: (t) => spinner.text(t),
+            report: (t) => reports.push(t),
+          },
           current,
           config,
           flags,
@@ -62,8 +75,9 @@ export const register: CommandModule = (program, run) => {
         spinner.fail('Removing stopped');
         throw err;
       }
-      spinner.succeed(`Removed ${items.length} resources`);
-      ui.result({ ...summary, destroyed: true });
+      spinner.succeed(`Removed ${removed} resources`);
+      for (const r of reports) ui.info(r);
+      ui.result({ ...summary, destroyed: true, ...(reports.length > 0 ? { notes: reports } : {}) });
       return 0;
     }),
   );

@@ -175,7 +175,7 @@ function stepFailure(step: DeployStep, items: PlanItem[], err: unknown): UserErr
   const hint = err instanceof UserError && err.hint ? `${err.hint} ` : '';
   const stepHint = step.failureHint(items);
   return new UserError(
-    `step "${step.command}" (guide step ${step.guideStep}) failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,
+    `step "${step.command}"${step.guideStep ? ` (guide step ${step.guideStep})` : ''} failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,
     {
       hint: `${hint}${stepHint ? `${stepHint} ` : ''}Fix the cause, then re-run: it continues from what already exists (nothing is created twice).`,
       cause: err,

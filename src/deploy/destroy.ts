@@ -10,7 +10,7 @@ import type { ChatbotConfig } from '../config.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import type { PlanItem } from './plan.js';
-import type { DeployStep, ReadRemoval, StepEnv } from './step.js';
+import type { DeployStep, DestroyEnv, ReadRemoval, StepEnv } from './step.js';
 import { STEPS } from './steps.js';
 
 export type DestroyFlags = Readonly<Record<string, unknown>>;
@@ -33,7 +33,7 @@ export function planDestroy(current: DestroyCurrent, config: ChatbotConfig, flag
 }
 
 export async function applyDestroy(
-  env: StepEnv,
+  env: StepEnv & Pick<DestroyEnv, 'report'>,
   current: DestroyCurrent,
   config: ChatbotConfig,
   flags: DestroyFlags,

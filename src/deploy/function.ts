@@ -38,6 +38,8 @@ export interface FunctionDesired {
   uncomparedVariables: string[];
   logGroup: { name: string; retentionDays: number };
   tags: Record<string, string>;
+  /** The function's description when it is created (default: the API function's). */
+  description?: string;
 }
 
 export interface FunctionCurrent {
@@ -223,7 +225,13 @@ export async function applyFunction(
     if (!desired.code) throw new Error('creating a function needs its code');
     const arn = await createFunction(
       lambda,
-      { name: desired.name, ...desired.settings, zip: desired.code.zip, tags: desired.tags },
+      {
+        name: desired.name,
+        ...desired.settings,
+        zip: desired.code.zip,
+        tags: desired.tags,
+        ...(desired.description ? { description: desired.description } : {}),
+      },
       env.timing.clock,
       (attempt, waitedMs) =>
         env.progress(
@@ -305,6 +313,7 @@ export const functionStep = defineStep({
   description: 'Create or update the Lambda function and its log group (guide step 3)',
   options: [{ flags: '--zip <file>', description: 'deploy this zip instead of packaging src/lambda' }],
   needs: ['role', 'network'],
+  usesCode: true,
   provides: {
     ref: 'functionArn',
     kind: 'Lambda function',

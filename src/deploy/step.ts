@@ -89,6 +89,8 @@ export interface StepEnv {
 export interface DestroyEnv extends StepEnv {
   /** Say what is being removed now ("REST API a1b2c3"), so a failure names it. */
   removing: (what: string) => void;
+  /** Tell the user something about the removal when it is done ("deleted 1,204 objects"). */
+  report?: (text: string) => void;
 }
 
 export interface StepDefinition<Desired, Current, Removal> {
@@ -98,7 +100,7 @@ export interface StepDefinition<Desired, Current, Removal> {
   command: string;
   /** What it manages, for spinners and messages (`Lambda function`). */
   title: string;
-  /** The step of the manual deployment guide it replaces. */
+  /** The step of the manual deployment guide it replaces ('' for one the guide does not have: the ingest path). */
   guideStep: string;
   /** The command's one-line help. */
   description: string;
@@ -106,6 +108,8 @@ export interface StepDefinition<Desired, Current, Removal> {
   options?: StepOption[];
   /** Steps whose ids this one needs: read with it when it runs alone, and "run X first" when missing. */
   needs?: string[];
+  /** It deploys the function code: a run that includes it packages the zip (or reads `--zip`). */
+  usesCode?: boolean;
   /** The id this step hands on, under the name `ref`, and the kind of plan item of that resource. */
   provides?: {
     ref: string;
@@ -176,6 +180,7 @@ export interface DeployStep {
   readonly options: readonly StepOption[];
   readonly destroyOptions: readonly StepOption[];
   readonly needs: readonly string[];
+  readonly usesCode: boolean;
   failureHint(items: PlanItem[]): string | undefined;
   readonly provides:
     | { ref: string; kind: string; initial(refs: Refs, config: ChatbotConfig, session: AwsSession): void }
@@ -199,6 +204,7 @@ export function defineStep<Desired, Current, Removal = never>(
     options: def.options ?? [],
     destroyOptions: destroy?.options ?? [],
     needs: def.needs ?? [],
+    usesCode: def.usesCode ?? false,
     failureHint: (items) => def.failureHint?.(items),
     provides: provides && {
       ref: provides.ref,

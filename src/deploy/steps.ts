@@ -6,6 +6,11 @@
 import { alarmsStep } from './alarms.js';
 import { apiStep } from './api.js';
 import { functionStep } from './function.js';
+import { ingestFunctionStep } from './ingest-function.js';
+import { ingestNetworkStep } from './ingest-network.js';
+import { ingestRoleStep } from './ingest-role.js';
+import { ingestTriggerStep } from './ingest-trigger.js';
+import { logsBucketStep } from './logs-bucket.js';
 import { networkStep } from './network.js';
 import { roleStep } from './role.js';
 import type { DeployStep } from './step.js';
@@ -18,4 +23,19 @@ export const STEPS: readonly DeployStep[] = [
   apiStep,
   usagePlanStep,
   alarmsStep,
+  ingestRoleStep,
+  ingestNetworkStep,
+  logsBucketStep,
+  ingestFunctionStep,
+  ingestTriggerStep,
+];
+
+/** Commands that run several steps as one plan (besides `deploy`, which runs them all). */
+export const STEP_GROUPS: readonly { command: string; description: string; steps: readonly string[] }[] = [
+  {
+    command: 'create-ingest',
+    description:
+      'The whole ingest path: its role, network (S3 gateway endpoint), logs bucket, function, failure queue, alarm and bucket notification',
+    steps: ['ingest-role', 'ingest-network', 'logs-bucket', 'ingest-function', 'ingest-trigger'],
+  },
 ];

@@ -47,11 +47,20 @@ export interface RunResult {
   text: string;
 }
 
+/**
+ * The config of the API path's tests. They leave the ingest path out (`ingest.enabled` false), so
+ * each asserts the calls of the steps it is about; test/deploy/ingest.test.ts deploys with it on
+ * (the default), INGEST_CONFIG.
+ */
 export const BASE_CONFIG = {
   region: REGION,
   vpc: { vpcId: VPC, subnetIds: PRIVATE_SUBNETS, rdsSecurityGroupId: RDS_SG },
   database: { host: 'chatbot-db.abc123.us-east-1.rds.amazonaws.com', passwordEnv: PASSWORD_ENV },
+  ingest: { enabled: false },
 };
+
+/** The config with the ingest path on, as by default. */
+export const INGEST_CONFIG = { ...BASE_CONFIG, ingest: {} };
 
 export async function createWorld(options: FakeAccountOptions = {}): Promise<World> {
   const fake = new FakeAccount(options).start();

@@ -12,13 +12,21 @@
  *   log groups and their events; REST APIs with resources, methods, integrations, stages and the
  *   deployments they froze; API keys (with creation dates and tags), usage plans with their stages
  *   and keys, the account's throttle ceiling, quota usage; metric alarms with their state; the STS
- *   identity.
+ *   identity; S3 buckets (the account's, with their public access block, encryption, lifecycle,
+ *   tags, policy, notification configuration and objects, and names other accounts own); SQS
+ *   queues with their attributes and waiting messages; gateway VPC endpoints with their route
+ *   tables (each adds its route, as EC2 does) and the AWS-managed prefix lists; a function's
+ *   asynchronous-invocation settings.
  * - AWS's rules where chatbot-ops relies on them: duplicates refused (a role, a group, a method),
  *   missing things are each service's NotFound error, a group in use cannot be deleted, a plan on a
  *   stage cannot be deleted, network interfaces linger `eniPollsAfterDelete` polls after a
- *   function goes, a throttle above the account's ceiling is silently clamped.
+ *   function goes, a throttle above the account's ceiling is silently clamped, a bucket that holds
+ *   objects cannot be deleted, S3 refuses a notification to a function that does not let S3 invoke
+ *   it for that bucket (as it checks by sending a test event), a name another account owns answers
+ *   403.
  * - The function's answers: direct invocations answer `health` as a healthy backend and anything
- *   else 400 INVALID_PARAMS (`directAnswers` replaces either). The deployed API is served on
+ *   else 400 INVALID_PARAMS (`directAnswers` replaces either); an event with an `action` (the ingest
+ *   function's direct invocations) gets `actionAnswers[action]`, else an unknown-action answer. The deployed API is served on
  *   127.0.0.1, at the emulator's path (`/restapis/<id>/<stage>/_user_request_/<resource>`) and at a
  *   custom domain's (`/<stage>/<resource>`), as API Gateway and the function would answer: 403
  *   without an enabled key on a plan of that stage (when the deployed method requires one), 401
@@ -41,6 +49,8 @@ import * as cwl from '@aws-sdk/client-cloudwatch-logs';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as iam from '@aws-sdk/client-iam';
 import * as lambda from '@aws-sdk/client-lambda';
+import * as s3 from '@aws-sdk/client-s3';
+import * as sqs from '@aws-sdk/client-sqs';
 import * as sts from '@aws-sdk/client-sts';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { type CallCounter, createAwsClients } from '../../src/aws/clients.js';
@@ -54,6 +64,21 @@ export const PRIVATE_SUBNETS = ['subnet-0a1', 'subnet-0b2'];
 export const PUBLIC_SUBNET = 'subnet-0c3';
 export const OTHER_VPC_SUBNET = 'subnet-0d4';
 export const RDS_SG = 'sg-0d5a1e';
+/** S3's managed prefix list in REGION. */
+export const S3_PREFIX_LIST = 'pl-63a5400a';
+
+/** One S3 bucket: its settings as S3 returns them, and its objects. */
+export interface FakeBucket {
+  region: string;
+  tags: Record<string, string>;
+  publicAccessBlock?: Input;
+  encryption?: Input;
+  lifecycle?: Input[];
+  policy?: string;
+  notifications: Input;
+  /** Key → size in bytes (one version each). */
+  objects: Map<string, number>;
+}
 
 export interface Call {
   service: string;
@@ -65,7 +90,7 @@ type Input = Record<string, any>;
 type Handler = (input: Input) => unknown;
 
 /** Commands that only read (everything else changes the account). */
-export const READ_ONLY = /^(Get|List|Describe|Invoke$)/;
+export const READ_ONLY = /^(Get|List|Describe|Head|Invoke$)/;
 
 const meta = { $metadata: {} };
 const iamError = (E: new (o: { message: string; $metadata: object }) => Error, message: string) =>
@@ -79,10 +104,13 @@ interface Rule {
   ToPort?: number;
   UserIdGroupPairs?: { GroupId: string }[];
   IpRanges?: { CidrIp: string }[];
+  PrefixListIds?: { PrefixListId: string }[];
 }
 
 interface FakeFunction {
   config: Record<string, any>;
+  /** Its asynchronous-invocation settings (PutFunctionEventInvokeConfig), if any. */
+  asyncConfig?: Input;
   /** The resource policy's statements (Sid, Effect, Principal, Action, Resource, Condition). */
   policy: Record<string, unknown>[];
   /** GetFunction polls left before State becomes Active / LastUpdateStatus Successful. */
@@ -159,7 +187,7 @@ export class FakeAccount {
   private services = new Map<string, { service: string; table: Map<string, Handler> }>();
   /** In mock mode, the aws-sdk-client-mock stub of each client, by service: `stubs.lambda.commandCalls(...)`. */
   stubs: Record<
-    'sts' | 'iam' | 'ec2' | 'lambda' | 'logs' | 'apigateway' | 'cloudwatch',
+    'sts' | 'iam' | 'ec2' | 'lambda' | 'logs' | 'apigateway' | 'cloudwatch' | 's3' | 'sqs',
     AwsStub<any, any, any>
   > = {} as never;
   /** Services whose every call fails with this error (a denied permission, say). */
@@ -216,8 +244,10 @@ export class FakeAccount {
       AvailableIpAddressCount: 4091,
     },
   ];
-  /** Interface and gateway endpoints (VpcEndpointId, VpcEndpointType, State, PrivateDnsEnabled, VpcId, ServiceName). */
+  /** Interface and gateway endpoints (VpcEndpointId, VpcEndpointType, State, PrivateDnsEnabled, VpcId, ServiceName, RouteTableIds, Tags). */
   vpcEndpoints: Input[] = [];
+  /** AWS-managed prefix lists (DescribeManagedPrefixLists): S3's in the region. */
+  prefixLists: Input[] = [{ PrefixListId: S3_PREFIX_LIST, PrefixListName: `com.amazonaws.${REGION}.s3` }];
   routeTables: Input[] = [
     {
       RouteTableId: 'rtb-main',
@@ -230,6 +260,13 @@ export class FakeAccount {
       VpcId: VPC,
       Associations: [{ Main: false, SubnetId: PUBLIC_SUBNET }],
       Routes: [{ GatewayId: 'local' }, { DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-0abc' }],
+    },
+    // The second private subnet has a table of its own; the first uses the main table.
+    {
+      RouteTableId: 'rtb-private-b',
+      VpcId: VPC,
+      Associations: [{ Main: false, SubnetId: PRIVATE_SUBNETS[1] }],
+      Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' }],
     },
   ];
   groups = new Map<
@@ -254,6 +291,17 @@ export class FakeAccount {
     health: invokeAnswer(HEALTHY_RESPONSE),
     other: invokeAnswer(INVALID_PARAMS_RESPONSE),
   };
+  /** What a direct invocation with `{"action": ...}` answers (the ingest function's init, stats, grants...), by action. */
+  actionAnswers: Record<string, InvokeAnswer | Error> = {};
+  /** S3 buckets of this account, by name. */
+  buckets = new Map<string, FakeBucket>();
+  /** Bucket names another account owns: HeadBucket answers 403, CreateBucket BucketAlreadyExists. */
+  foreignBuckets = new Set<string>();
+  /** SQS queues by name. */
+  queues = new Map<
+    string,
+    { url: string; attributes: Record<string, string>; tags: Record<string, string>; messages: number }
+  >();
   /** Answers the served API gives instead of the modelled ones (a 429, an API open without a key). */
   httpAnswers: { withKey?: HttpAnswer; withoutKey?: HttpAnswer } = {};
   apis = new Map<
@@ -344,6 +392,8 @@ export class FakeAccount {
     this.install('CloudWatchLogs', cwl.CloudWatchLogsClient, this.logsHandlers());
     this.install('APIGateway', apigw.APIGatewayClient, this.apigwHandlers());
     this.install('CloudWatch', cw.CloudWatchClient, this.cloudwatchHandlers());
+    this.install('S3', s3.S3Client, this.s3Handlers());
+    this.install('SQS', sqs.SQSClient, this.sqsHandlers());
     return this;
   }
 
@@ -389,7 +439,7 @@ export class FakeAccount {
 
   /** Every call to this service fails with `error` from now on (e.g. a permission the caller lacks). */
   failAll(
-    service: 'STS' | 'IAM' | 'EC2' | 'Lambda' | 'CloudWatchLogs' | 'APIGateway' | 'CloudWatch',
+    service: 'STS' | 'IAM' | 'EC2' | 'Lambda' | 'CloudWatchLogs' | 'APIGateway' | 'CloudWatch' | 'S3' | 'SQS',
     error: Error,
   ): void {
     this.failingServices.set(service, error);
@@ -491,6 +541,8 @@ export class FakeAccount {
       CloudWatchLogs: 'logs',
       APIGateway: 'apigateway',
       CloudWatch: 'cloudwatch',
+      S3: 's3',
+      SQS: 'sqs',
     } as const;
     this.stubs[key[service as keyof typeof key]] = stub;
   }
@@ -663,6 +715,15 @@ export class FakeAccount {
     return inUse || lingering > 0 ? ['eni-0lambda1', 'eni-0lambda2'] : [];
   }
 
+  /** A gateway endpoint's route in a route table (to the service's prefix list), added or removed as EC2 does. */
+  private routeToEndpoint(tableId: string, endpointId: string, service: string, add: boolean): void {
+    const table = this.routeTables.find((t) => t.RouteTableId === tableId);
+    if (!table) return;
+    const list = this.prefixLists.find((p) => p.PrefixListName === service)?.PrefixListId;
+    table.Routes = (table.Routes ?? []).filter((r: Input) => r.GatewayId !== endpointId);
+    if (add) table.Routes.push({ DestinationPrefixListId: list, GatewayId: endpointId, State: 'active' });
+  }
+
   private ec2Handlers(): [new (i: any) => any, Handler][] {
     const filter = (i: Input, name: string): string[] | undefined =>
       i.Filters?.find((f: Input) => f.Name === name)?.Values;
@@ -676,6 +737,10 @@ export class FakeAccount {
         return [
           ...(p.UserIdGroupPairs ?? []).map((g) => ({ ...base, UserIdGroupPairs: [{ GroupId: g.GroupId }] })),
           ...(p.IpRanges ?? []).map((r) => ({ ...base, IpRanges: [{ CidrIp: r.CidrIp }] })),
+          ...(p.PrefixListIds ?? []).map((r) => ({
+            ...base,
+            PrefixListIds: [{ PrefixListId: r.PrefixListId }],
+          })),
         ];
       });
     const authorize = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
@@ -724,12 +789,85 @@ export class FakeAccount {
       [
         ec2.DescribeVpcEndpointsCommand,
         (i) => ({
-          VpcEndpoints: this.vpcEndpoints.filter(
-            (e) =>
-              (!e.VpcId || (filter(i, 'vpc-id')?.includes(e.VpcId) ?? true)) &&
-              (!e.ServiceName || (filter(i, 'service-name')?.includes(e.ServiceName) ?? true)),
-          ),
+          VpcEndpoints: this.vpcEndpoints
+            .filter(
+              (e) =>
+                (!e.VpcId || (filter(i, 'vpc-id')?.includes(e.VpcId) ?? true)) &&
+                (!e.ServiceName || (filter(i, 'service-name')?.includes(e.ServiceName) ?? true)) &&
+                (!e.VpcEndpointType || (filter(i, 'vpc-endpoint-type')?.includes(e.VpcEndpointType) ?? true)),
+            )
+            .map((e) => structuredClone(e)),
         }),
+      ],
+      [
+        ec2.CreateVpcEndpointCommand,
+        (i) => {
+          const id = this.id('vpce-0');
+          const endpoint = {
+            VpcEndpointId: id,
+            VpcEndpointType: i.VpcEndpointType ?? 'Gateway',
+            VpcId: i.VpcId,
+            ServiceName: i.ServiceName,
+            State: 'available',
+            RouteTableIds: [...(i.RouteTableIds ?? [])],
+            Tags: i.TagSpecifications?.[0]?.Tags ?? [],
+          };
+          this.vpcEndpoints.push(endpoint);
+          for (const t of endpoint.RouteTableIds) this.routeToEndpoint(t, id, i.ServiceName, true);
+          return { VpcEndpoint: structuredClone(endpoint) };
+        },
+      ],
+      [
+        ec2.ModifyVpcEndpointCommand,
+        (i) => {
+          const e = this.vpcEndpoints.find((x) => x.VpcEndpointId === i.VpcEndpointId);
+          if (!e) throw ec2Error('InvalidVpcEndpointId.NotFound');
+          for (const t of i.AddRouteTableIds ?? []) {
+            if (!this.routeTables.some((r) => r.RouteTableId === t))
+              throw ec2Error('InvalidRouteTableId.NotFound');
+            if (!e.RouteTableIds.includes(t)) e.RouteTableIds.push(t);
+            this.routeToEndpoint(t, e.VpcEndpointId, e.ServiceName, true);
+          }
+          for (const t of i.RemoveRouteTableIds ?? []) {
+            e.RouteTableIds = e.RouteTableIds.filter((x: string) => x !== t);
+            this.routeToEndpoint(t, e.VpcEndpointId, e.ServiceName, false);
+          }
+          return { Return: true };
+        },
+      ],
+      [
+        ec2.DeleteVpcEndpointsCommand,
+        (i) => {
+          const Unsuccessful: Input[] = [];
+          for (const id of i.VpcEndpointIds) {
+            const e = this.vpcEndpoints.find((x) => x.VpcEndpointId === id);
+            if (!e) {
+              Unsuccessful.push({
+                ResourceId: id,
+                Error: { Code: 'InvalidVpcEndpoint.NotFound', Message: 'gone' },
+              });
+              continue;
+            }
+            for (const t of e.RouteTableIds ?? []) this.routeToEndpoint(t, id, e.ServiceName, false);
+            this.vpcEndpoints = this.vpcEndpoints.filter((x) => x !== e);
+          }
+          return { Unsuccessful };
+        },
+      ],
+      [
+        ec2.DescribeManagedPrefixListsCommand,
+        (i) => {
+          // Every region has S3's list; the fake names the others after their region.
+          const names = filter(i, 'prefix-list-name') ?? [];
+          const lists = [
+            ...this.prefixLists,
+            ...names
+              .filter((n) => /^com\.amazonaws\.[a-z0-9-]+\.s3$/.test(n))
+              .filter((n) => !this.prefixLists.some((p) => p.PrefixListName === n))
+              .map((n) => ({ PrefixListId: `pl-${n.split('.')[2]}`, PrefixListName: n })),
+          ];
+          return { PrefixLists: lists.filter((p) => names.length === 0 || names.includes(p.PrefixListName)) };
+        },
       ],
       [
         ec2.DescribeRouteTablesCommand,
@@ -928,7 +1066,10 @@ export class FakeAccount {
             Principal: { Service: i.Principal },
             Action: i.Action,
             Resource: f.config.FunctionArn,
-            Condition: { ArnLike: { 'AWS:SourceArn': i.SourceArn } },
+            Condition: {
+              ...(i.SourceAccount ? { StringEquals: { 'AWS:SourceAccount': i.SourceAccount } } : {}),
+              ArnLike: { 'AWS:SourceArn': i.SourceArn },
+            },
           });
           return { Statement: '{}' };
         },
@@ -947,12 +1088,57 @@ export class FakeAccount {
         lambda.InvokeCommand,
         (i) => {
           this.fn(i.FunctionName);
-          const event = JSON.parse(new TextDecoder().decode(i.Payload)) as { intent?: string };
-          const answer = event.intent === 'health' ? this.directAnswers.health : this.directAnswers.other;
+          const event = JSON.parse(new TextDecoder().decode(i.Payload)) as {
+            intent?: string;
+            action?: string;
+          };
+          const answer =
+            typeof event.action === 'string'
+              ? (this.actionAnswers[event.action] ??
+                invokeAnswer({
+                  ok: false,
+                  action: event.action,
+                  error: { message: `unknown action "${event.action}"` },
+                }))
+              : event.intent === 'health'
+                ? this.directAnswers.health
+                : this.directAnswers.other;
           if (answer instanceof Error) throw answer;
           // The log tail comes back only when asked for (LogType Tail), as Lambda does.
           const { LogResult, ...rest } = answer;
           return { ...rest, ...(i.LogType === 'Tail' && LogResult ? { LogResult } : {}) };
+        },
+      ],
+      [
+        lambda.GetFunctionEventInvokeConfigCommand,
+        (i) => {
+          const c = this.fn(i.FunctionName).asyncConfig;
+          if (!c)
+            throw new lambda.ResourceNotFoundException({
+              message: `The function ${i.FunctionName} doesn't have an EventInvokeConfig`,
+              ...meta,
+            });
+          return structuredClone(c);
+        },
+      ],
+      [
+        lambda.PutFunctionEventInvokeConfigCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          const destination = i.DestinationConfig?.OnFailure?.Destination as string | undefined;
+          // Lambda checks the destination exists (and that the role may send to it).
+          // (by name: the fake's account answers for any region)
+          if (destination && !this.queues.has(destination.split(':').pop() ?? ''))
+            throw new lambda.InvalidParameterValueException({
+              message: `The destination ARN ${destination} is invalid.`,
+              ...meta,
+            });
+          f.asyncConfig = {
+            FunctionArn: f.config.FunctionArn,
+            MaximumRetryAttempts: i.MaximumRetryAttempts,
+            ...(i.DestinationConfig ? { DestinationConfig: structuredClone(i.DestinationConfig) } : {}),
+          };
+          return structuredClone(f.asyncConfig);
         },
       ],
       [
@@ -1339,6 +1525,279 @@ export class FakeAccount {
           if (!this.apiKeys.delete(i.apiKey))
             throw new apigw.NotFoundException({ message: 'no key', ...meta });
           for (const p of this.usagePlans.values()) p.keys = p.keys.filter((k) => k !== i.apiKey);
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- S3 --------------------------------------------------------------------------------------
+  private bucket(name: string): FakeBucket {
+    const b = this.buckets.get(name);
+    if (!b) throw new s3.NoSuchBucket({ message: 'The specified bucket does not exist', ...meta });
+    return b;
+  }
+
+  private s3Handlers(): [new (i: any) => any, Handler][] {
+    const s3Error = (name: string, status: number, message = `${name} (fake)`) =>
+      new s3.S3ServiceException({ name, $fault: 'client', message, $metadata: { httpStatusCode: status } });
+    /** A setting S3 answers "none" for with an error code of its own. */
+    const setting = (value: unknown, noneCode: string, out: (v: any) => object) => {
+      if (value === undefined) throw s3Error(noneCode, 404);
+      return out(structuredClone(value));
+    };
+    /** S3 sends each Lambda destination a test event: the function must let S3 invoke it for this bucket. */
+    const checkDestinations = (bucket: string, configuration: Input) => {
+      for (const c of configuration.LambdaFunctionConfigurations ?? []) {
+        const name = /:function:([^:]+)$/.exec(c.LambdaFunctionArn ?? '')?.[1] ?? '';
+        const allowed = this.functions
+          .get(name)
+          ?.policy.some(
+            (st: Input) =>
+              st.Principal?.Service === 's3.amazonaws.com' &&
+              st.Condition?.ArnLike?.['AWS:SourceArn'] === `arn:aws:s3:::${bucket}`,
+          );
+        if (!allowed)
+          throw s3Error(
+            'InvalidArgument',
+            400,
+            'Unable to validate the following destination configurations',
+          );
+      }
+    };
+    return [
+      [
+        s3.HeadBucketCommand,
+        (i) => {
+          if (this.foreignBuckets.has(i.Bucket)) throw s3Error('Forbidden', 403);
+          if (!this.buckets.has(i.Bucket)) throw new s3.NotFound({ message: 'Not Found', ...meta });
+          return { BucketRegion: this.bucket(i.Bucket).region };
+        },
+      ],
+      [
+        s3.CreateBucketCommand,
+        (i) => {
+          if (this.foreignBuckets.has(i.Bucket))
+            throw s3Error('BucketAlreadyExists', 409, 'The requested bucket name is not available');
+          if (this.buckets.has(i.Bucket))
+            throw new s3.BucketAlreadyOwnedByYou({
+              message: 'Your previous request to create the named bucket succeeded',
+              ...meta,
+            });
+          const region = i.CreateBucketConfiguration?.LocationConstraint ?? 'us-east-1';
+          // S3 refuses us-east-1 as a location constraint, and a bucket elsewhere without one.
+          if (region === 'us-east-1' && i.CreateBucketConfiguration)
+            throw s3Error('InvalidLocationConstraint', 400);
+          this.buckets.set(i.Bucket, { region, tags: {}, notifications: {}, objects: new Map() });
+          return { Location: `/${i.Bucket}` };
+        },
+      ],
+      [
+        s3.GetPublicAccessBlockCommand,
+        (i) =>
+          setting(this.bucket(i.Bucket).publicAccessBlock, 'NoSuchPublicAccessBlockConfiguration', (v) => ({
+            PublicAccessBlockConfiguration: v,
+          })),
+      ],
+      [
+        s3.PutPublicAccessBlockCommand,
+        (i) => {
+          this.bucket(i.Bucket).publicAccessBlock = { ...i.PublicAccessBlockConfiguration };
+          return {};
+        },
+      ],
+      [
+        s3.GetBucketEncryptionCommand,
+        (i) =>
+          setting(
+            this.bucket(i.Bucket).encryption,
+            'ServerSideEncryptionConfigurationNotFoundError',
+            (v) => ({
+              ServerSideEncryptionConfiguration: v,
+            }),
+          ),
+      ],
+      [
+        s3.PutBucketEncryptionCommand,
+        (i) => {
+          this.bucket(i.Bucket).encryption = structuredClone(i.ServerSideEncryptionConfiguration);
+          return {};
+        },
+      ],
+      [
+        s3.GetBucketLifecycleConfigurationCommand,
+        (i) =>
+          setting(this.bucket(i.Bucket).lifecycle, 'NoSuchLifecycleConfiguration', (v) => ({ Rules: v })),
+      ],
+      [
+        s3.PutBucketLifecycleConfigurationCommand,
+        (i) => {
+          this.bucket(i.Bucket).lifecycle = structuredClone(i.LifecycleConfiguration.Rules);
+          return {};
+        },
+      ],
+      [
+        s3.DeleteBucketLifecycleCommand,
+        (i) => {
+          this.bucket(i.Bucket).lifecycle = undefined;
+          return {};
+        },
+      ],
+      [
+        s3.GetBucketTaggingCommand,
+        (i) => {
+          const tags = this.bucket(i.Bucket).tags;
+          if (Object.keys(tags).length === 0) throw s3Error('NoSuchTagSet', 404);
+          return { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
+        },
+      ],
+      [
+        s3.PutBucketTaggingCommand,
+        (i) => {
+          this.bucket(i.Bucket).tags = Object.fromEntries(
+            i.Tagging.TagSet.map((t: Input) => [t.Key, t.Value]),
+          );
+          return {};
+        },
+      ],
+      [
+        s3.GetBucketPolicyCommand,
+        (i) => setting(this.bucket(i.Bucket).policy, 'NoSuchBucketPolicy', (v) => ({ Policy: v })),
+      ],
+      [
+        s3.PutBucketPolicyCommand,
+        (i) => {
+          this.bucket(i.Bucket).policy = i.Policy;
+          return {};
+        },
+      ],
+      [
+        s3.DeleteBucketPolicyCommand,
+        (i) => {
+          this.bucket(i.Bucket).policy = undefined;
+          return {};
+        },
+      ],
+      [
+        s3.GetBucketNotificationConfigurationCommand,
+        (i) => structuredClone(this.bucket(i.Bucket).notifications),
+      ],
+      [
+        s3.PutBucketNotificationConfigurationCommand,
+        (i) => {
+          const b = this.bucket(i.Bucket);
+          checkDestinations(i.Bucket, i.NotificationConfiguration);
+          b.notifications = structuredClone(i.NotificationConfiguration);
+          return {};
+        },
+      ],
+      [
+        s3.ListObjectVersionsCommand,
+        (i) => {
+          const keys = [...this.bucket(i.Bucket).objects.keys()]
+            .sort()
+            .filter((k) => !i.KeyMarker || k > i.KeyMarker);
+          const page = keys.slice(0, i.MaxKeys ?? 1000);
+          const truncated = page.length < keys.length;
+          return {
+            Versions: page.map((Key) => ({
+              Key,
+              VersionId: 'null',
+              Size: this.bucket(i.Bucket).objects.get(Key),
+            })),
+            IsTruncated: truncated,
+            ...(truncated ? { NextKeyMarker: page.at(-1), NextVersionIdMarker: 'null' } : {}),
+          };
+        },
+      ],
+      [
+        s3.DeleteObjectsCommand,
+        (i) => {
+          const b = this.bucket(i.Bucket);
+          for (const o of i.Delete.Objects) b.objects.delete(o.Key);
+          return { Errors: [] };
+        },
+      ],
+      [
+        s3.DeleteBucketCommand,
+        (i) => {
+          const b = this.bucket(i.Bucket);
+          if (b.objects.size > 0)
+            throw s3Error('BucketNotEmpty', 409, 'The bucket you tried to delete is not empty');
+          this.buckets.delete(i.Bucket);
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- SQS -------------------------------------------------------------------------------------
+  private sqsHandlers(): [new (i: any) => any, Handler][] {
+    const byUrl = (url: string) => {
+      const q = [...this.queues.entries()].find(([, x]) => x.url === url);
+      if (!q) throw new sqs.QueueDoesNotExist({ message: 'The specified queue does not exist.', ...meta });
+      return q[1];
+    };
+    return [
+      [
+        sqs.GetQueueUrlCommand,
+        (i) => {
+          const q = this.queues.get(i.QueueName);
+          if (!q)
+            throw new sqs.QueueDoesNotExist({ message: 'The specified queue does not exist.', ...meta });
+          return { QueueUrl: q.url };
+        },
+      ],
+      [
+        sqs.GetQueueAttributesCommand,
+        (i) => {
+          const q = byUrl(i.QueueUrl);
+          const all = { ...q.attributes, ApproximateNumberOfMessages: String(q.messages) };
+          const names: string[] = i.AttributeNames ?? [];
+          return {
+            Attributes: Object.fromEntries(
+              Object.entries(all).filter(([k]) => names.includes('All') || names.includes(k)),
+            ),
+          };
+        },
+      ],
+      [
+        sqs.CreateQueueCommand,
+        (i) => {
+          const existing = this.queues.get(i.QueueName);
+          const attributes = {
+            MessageRetentionPeriod: '345600',
+            SqsManagedSseEnabled: 'true',
+            ...i.Attributes,
+            QueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${i.QueueName}`,
+          };
+          if (existing) {
+            // SQS answers the same URL for the same attributes, and refuses different ones.
+            if (JSON.stringify(existing.attributes) !== JSON.stringify(attributes))
+              throw new sqs.QueueNameExists({
+                message: 'A queue already exists with the same name',
+                ...meta,
+              });
+            return { QueueUrl: existing.url };
+          }
+          const url = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${i.QueueName}`;
+          this.queues.set(i.QueueName, { url, attributes, tags: { ...(i.tags ?? {}) }, messages: 0 });
+          return { QueueUrl: url };
+        },
+      ],
+      [
+        sqs.SetQueueAttributesCommand,
+        (i) => {
+          const q = byUrl(i.QueueUrl);
+          q.attributes = { ...q.attributes, ...i.Attributes };
+          return {};
+        },
+      ],
+      [
+        sqs.DeleteQueueCommand,
+        (i) => {
+          byUrl(i.QueueUrl);
+          for (const [name, q] of this.queues) if (q.url === i.QueueUrl) this.queues.delete(name);
           return {};
         },
       ],

@@ -1,0 +1,373 @@
+/**
+ * The ingest function's network. A function in a private subnet has no route to S3, so:
+ *
+ * - an S3 gateway VPC endpoint on the route table of every subnet the function uses (an existing
+ *   gateway endpoint for S3 in the VPC is reused, and the route tables it lacks are added to it;
+ *   gateway endpoints cost nothing);
+ * - the function's own security group (`ingest.securityGroupName`), whose only egress is TCP 3306
+ *   to the RDS group and TCP 443 to S3's managed prefix list (`com.amazonaws.<region>.s3`, the
+ *   addresses the endpoint's routes lead to), plus HTTPS anywhere when its login is a Secrets
+ *   Manager secret (as the API function's group, docs/decisions.md); and the RDS group's ingress
+ *   TCP 3306 from it.
+ *
+ * Decision: a group of its own rather than the API function's group, so that the internet-facing
+ * API function keeps its one egress rule (MySQL to RDS) and cannot reach S3, and so that each
+ * group has exactly the rules its step manages (the network step removes any rule it did not ask
+ * for).
+ *
+ * destroy removes the RDS group's rule and the group (once Lambda has released the function's
+ * network interfaces), and the endpoint only when chatbot-ops created it (its tag says so): an
+ * endpoint that was there before stays, with the route tables added to it, since other things in
+ * the VPC may now route through them.
+ */
+import {
+  addEndpointRouteTables,
+  authorizeRules,
+  createGatewayEndpoint,
+  createSecurityGroup,
+  deleteSecurityGroup,
+  deleteVpcEndpoint,
+  describeRule,
+  findManagedPrefixList,
+  findSecurityGroupByName,
+  findServiceEndpoints,
+  revokeRules,
+  type SecurityGroupState,
+  type SgRule,
+  type SubnetInfo,
+  type SubnetRouting,
+  type VpcEndpointState,
+} from '../aws/ec2.js';
+import type { AwsSession } from '../aws/sts.js';
+import type { ChatbotConfig } from '../config.js';
+import type { Deployment } from '../deployment/deployment.js';
+import { UserError } from '../errors.js';
+import { ingestNames, PURPOSE_TAG, readIngestNames } from './ingest-names.js';
+import { ingestSecretArn } from './ingest-role.js';
+import {
+  checkNetwork,
+  desiredNetwork,
+  egressDelta,
+  mysqlFrom,
+  type NetworkDesired,
+  waitForNetworkInterfacesGone,
+} from './network.js';
+import { item, type PlanItem } from './plan.js';
+import { defineStep, type StepEnv } from './step.js';
+
+const ENDPOINT_PURPOSE = 'ingest-s3-endpoint';
+const STEP = 'ingest-network';
+
+export interface IngestNetworkDesired {
+  vpc: NetworkDesired;
+  groupName: string;
+  /** `com.amazonaws.<region>.s3`: the endpoint's service and the prefix list's name. */
+  s3Service: string;
+  httpsEgress: boolean;
+  endpointTags: Record<string, string>;
+}
+
+export interface IngestNetworkCurrent {
+  subnets: SubnetInfo[];
+  routing: Map<string, SubnetRouting>;
+  group: SecurityGroupState | undefined;
+  rdsGroup: SecurityGroupState | undefined;
+  /** S3 gateway endpoints of the VPC. */
+  endpoints: VpcEndpointState[];
+  prefixListId: string | undefined;
+}
+
+export function desiredIngestNetwork(config: ChatbotConfig, session: AwsSession): IngestNetworkDesired {
+  const n = ingestNames(config, session);
+  return {
+    vpc: desiredNetwork(config),
+    groupName: config.ingest.securityGroupName,
+    s3Service: n.s3Service,
+    httpsEgress: ingestSecretArn(config) !== undefined,
+    endpointTags: { ...config.tags, [PURPOSE_TAG]: ENDPOINT_PURPOSE, Name: `${n.functionName}-s3` },
+  };
+}
+
+/** The ingest function's security group, by its configured name in the VPC: read once per run. */
+export function readIngestGroup(d: Deployment): Promise<SecurityGroupState | undefined> {
+  const { vpcId } = d.config.vpc;
+  const name = d.config.ingest.securityGroupName;
+  return d.cached(`sg:${name}`, () => findSecurityGroupByName(d.aws.ec2, vpcId, name));
+}
+
+/** The VPC's S3 gateway endpoints, read once per run. */
+export function readS3Endpoints(d: Deployment, s3Service: string): Promise<VpcEndpointState[]> {
+  const { vpcId } = d.config.vpc;
+  return d.cached('s3-endpoints', () =>
+    vpcId
+      ? findServiceEndpoints(d.aws.ec2, { vpcId, serviceName: s3Service, type: 'Gateway' })
+      : Promise.resolve([]),
+  );
+}
+
+export async function readIngestNetwork(
+  d: Deployment,
+  desired: IngestNetworkDesired,
+): Promise<IngestNetworkCurrent> {
+  const [subnets, routing, group, rdsGroup, endpoints, prefixListId] = await Promise.all([
+    d.subnets(),
+    d.subnetRouting(),
+    readIngestGroup(d),
+    d.rdsSecurityGroup(),
+    readS3Endpoints(d, desired.s3Service),
+    d.cached('s3-prefix-list', () => findManagedPrefixList(d.aws.ec2, desired.s3Service)),
+  ]);
+  return { subnets, routing, group, rdsGroup, endpoints, prefixListId };
+}
+
+/** The route tables the function's subnets use, each once, sorted. */
+export function routeTablesOf(routing: Map<string, SubnetRouting>, subnetIds: string[]): string[] {
+  return [
+    ...new Set(
+      subnetIds.flatMap((id) =>
+        routing.get(id)?.routeTableId ? [routing.get(id)?.routeTableId as string] : [],
+      ),
+    ),
+  ].sort();
+}
+
+/** The endpoint to use: ours when there is one, else the first the VPC has. */
+export function chosenEndpoint(endpoints: VpcEndpointState[]): VpcEndpointState | undefined {
+  return endpoints.find((e) => e.tags[PURPOSE_TAG] === ENDPOINT_PURPOSE) ?? endpoints[0];
+}
+
+/** The egress the ingest group must have, and nothing else. */
+export function ingestEgress(desired: IngestNetworkDesired, prefixListId: string): SgRule[] {
+  return [
+    mysqlFrom(desired.vpc.rdsSecurityGroupId),
+    { protocol: 'tcp', fromPort: 443, toPort: 443, prefixListId },
+    ...(desired.httpsEgress ? [{ protocol: 'tcp', fromPort: 443, toPort: 443, cidr: '0.0.0.0/0' }] : []),
+  ];
+}
+
+function prefixListOf(current: IngestNetworkCurrent, desired: IngestNetworkDesired): string {
+  if (!current.prefixListId)
+    throw new UserError(`S3's managed prefix list ${desired.s3Service} was not found in this region`, {
+      hint: 'Every AWS region has it; against an emulator, check that it models EC2 managed prefix lists (DescribeManagedPrefixLists).',
+    });
+  return current.prefixListId;
+}
+
+export function planIngestNetwork(current: IngestNetworkCurrent, desired: IngestNetworkDesired): PlanItem[] {
+  const { errors } = checkNetwork(
+    { subnets: current.subnets, publicSubnetIds: [], lambdaGroup: current.group, rdsGroup: current.rdsGroup },
+    desired.vpc,
+  );
+  if (errors.length > 0)
+    throw new UserError(`the VPC settings do not fit the account: ${errors.join('; ')}`, {
+      hint: 'Fix vpc.vpcId, vpc.subnetIds and vpc.rdsSecurityGroupId in the config (or run `chatbot-ops deploy --interactive`).',
+    });
+  const wanted = ingestEgress(desired, prefixListOf(current, desired));
+  const items: PlanItem[] = [];
+  const group = current.group;
+  if (!group) {
+    items.push(
+      item(STEP, 'security group', desired.groupName, 'create', [
+        { field: 'vpc', from: null, to: desired.vpc.vpcId },
+        { field: 'egress', from: null, to: wanted.map(describeRule) },
+      ]),
+    );
+  } else {
+    const { revoke, authorize } = egressDelta(group.egress, wanted);
+    const changed = revoke.length + authorize.length > 0;
+    items.push(
+      item(
+        STEP,
+        'security group',
+        `${desired.groupName} (${group.id})`,
+        changed ? 'update' : 'unchanged',
+        changed
+          ? [{ field: 'egress', from: group.egress.map(describeRule), to: wanted.map(describeRule) }]
+          : [],
+      ),
+    );
+  }
+  const admitted =
+    group !== undefined &&
+    (current.rdsGroup?.ingress ?? []).some((r) => describeRule(r) === describeRule(mysqlFrom(group.id)));
+  items.push(
+    item(
+      STEP,
+      'ingress rule',
+      `${desired.vpc.rdsSecurityGroupId} ← TCP 3306 from ${desired.groupName}`,
+      admitted ? 'unchanged' : 'create',
+    ),
+  );
+  const tables = routeTablesOf(current.routing, desired.vpc.subnetIds);
+  const endpoint = chosenEndpoint(current.endpoints);
+  if (!endpoint) {
+    items.push(
+      item(STEP, 'S3 gateway endpoint', desired.s3Service, 'create', [
+        { field: 'route tables', from: null, to: tables },
+      ]),
+    );
+  } else {
+    const missing = tables.filter((t) => !endpoint.routeTableIds.includes(t));
+    const ours = endpoint.tags[PURPOSE_TAG] === ENDPOINT_PURPOSE;
+    items.push(
+      item(
+        STEP,
+        'S3 gateway endpoint',
+        `${endpoint.id}${ours ? '' : ' (existing, shared)'}`,
+        missing.length > 0 ? 'update' : 'unchanged',
+        missing.length > 0
+          ? [
+              {
+                field: 'route tables',
+                from: endpoint.routeTableIds,
+                to: [...endpoint.routeTableIds, ...missing].sort(),
+              },
+            ]
+          : [],
+      ),
+    );
+  }
+  return items;
+}
+
+/** Make the group, the RDS rule and the endpoint match; returns the group's id. */
+export async function applyIngestNetwork(
+  env: StepEnv,
+  current: IngestNetworkCurrent,
+  desired: IngestNetworkDesired,
+): Promise<string> {
+  const { ec2 } = env.aws;
+  const wanted = ingestEgress(desired, prefixListOf(current, desired));
+  let groupId = current.group?.id;
+  let egress = current.group?.egress ?? [];
+  if (!groupId) {
+    groupId = await createSecurityGroup(ec2, {
+      vpcId: desired.vpc.vpcId,
+      name: desired.groupName,
+      description: 'chatbot ingest Lambda: MySQL to the RDS group, HTTPS to S3 (managed by chatbot-ops)',
+      tags: desired.vpc.tags,
+    });
+    // EC2 gives every new group an allow-all egress rule; it must go.
+    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
+  }
+  const { revoke, authorize } = egressDelta(egress, wanted);
+  await revokeRules(ec2, groupId, 'egress', revoke);
+  await authorizeRules(ec2, groupId, 'egress', authorize, 'chatbot ingest Lambda');
+  const ingress = mysqlFrom(groupId);
+  if (!(current.rdsGroup?.ingress ?? []).some((r) => describeRule(r) === describeRule(ingress)))
+    await authorizeRules(
+      ec2,
+      desired.vpc.rdsSecurityGroupId,
+      'ingress',
+      [ingress],
+      'chatbot ingest Lambda (chatbot-ops)',
+    );
+
+  const tables = routeTablesOf(current.routing, desired.vpc.subnetIds);
+  const endpoint = chosenEndpoint(current.endpoints);
+  if (!endpoint) {
+    env.progress(`S3 gateway endpoint on ${tables.join(', ')}`);
+    await createGatewayEndpoint(ec2, {
+      vpcId: desired.vpc.vpcId,
+      serviceName: desired.s3Service,
+      routeTableIds: tables,
+      tags: desired.endpointTags,
+    });
+  } else {
+    await addEndpointRouteTables(
+      ec2,
+      endpoint.id,
+      tables.filter((t) => !endpoint.routeTableIds.includes(t)),
+    );
+  }
+  return groupId;
+}
+
+interface IngestNetworkRemoval {
+  group: SecurityGroupState | undefined;
+  rdsGroup: SecurityGroupState | undefined;
+  /** The endpoint chatbot-ops made, if any. */
+  endpoint: VpcEndpointState | undefined;
+}
+
+const admission = (found: IngestNetworkRemoval): SgRule | undefined => {
+  if (!found.group || !found.rdsGroup) return undefined;
+  const rule = mysqlFrom(found.group.id);
+  return found.rdsGroup.ingress.some((r) => describeRule(r) === describeRule(rule)) ? rule : undefined;
+};
+
+export const ingestNetworkStep = defineStep({
+  name: STEP,
+  command: 'configure-ingest-vpc',
+  title: 'Ingest network',
+  guideStep: '',
+  description:
+    "The ingest function's security group (MySQL to RDS, HTTPS to S3) and an S3 gateway endpoint on its subnets' route tables",
+  provides: {
+    ref: 'ingestSecurityGroupId',
+    kind: 'security group',
+    idIn: (current: IngestNetworkCurrent) => current.group?.id,
+    predict: (config) => ({ pending: config.ingest.securityGroupName }),
+  },
+  desired: (ctx) => desiredIngestNetwork(ctx.inputs.config, ctx.session),
+  read: (d, desired) =>
+    d.config.ingest.enabled
+      ? readIngestNetwork(d, desired)
+      : Promise.resolve({
+          subnets: [],
+          routing: new Map(),
+          group: undefined,
+          rdsGroup: undefined,
+          endpoints: [],
+          prefixListId: undefined,
+        }),
+  plan: (current, desired, ctx) =>
+    ctx.inputs.config.ingest.enabled ? planIngestNetwork(current, desired) : [],
+  apply: (env, current, desired) => applyIngestNetwork(env, current, desired),
+  destroy: {
+    read: async (d): Promise<IngestNetworkRemoval> => {
+      const names = await readIngestNames(d);
+      const [group, rdsGroup, endpoints] = await Promise.all([
+        readIngestGroup(d),
+        d.rdsSecurityGroup(),
+        readS3Endpoints(d, names.s3Service),
+      ]);
+      return { group, rdsGroup, endpoint: endpoints.find((e) => e.tags[PURPOSE_TAG] === ENDPOINT_PURPOSE) };
+    },
+    plan(found) {
+      return [
+        ...(admission(found)
+          ? [item(STEP, 'ingress rule', `${found.rdsGroup?.id} ← TCP 3306 from ${found.group?.id}`, 'delete')]
+          : []),
+        ...(found.group
+          ? [item(STEP, 'security group', `${found.group.name} (${found.group.id})`, 'delete')]
+          : []),
+        ...(found.endpoint ? [item(STEP, 'S3 gateway endpoint', found.endpoint.id, 'delete')] : []),
+      ];
+    },
+    async apply(env, found) {
+      const { ec2 } = env.aws;
+      if (found.group) {
+        // Lambda releases a deleted function's network interfaces on its own schedule.
+        env.removing(`the network interfaces in ${found.group.id}`);
+        await waitForNetworkInterfacesGone(env, found.group.id);
+      }
+      const rule = admission(found);
+      if (rule && found.rdsGroup) {
+        env.removing(`the ingress rule of ${found.rdsGroup.id}`);
+        await revokeRules(ec2, found.rdsGroup.id, 'ingress', [rule]);
+      }
+      if (found.group) {
+        env.removing(`security group ${found.group.id}`);
+        if ((await deleteSecurityGroup(ec2, found.group.id)) === 'in-use')
+          throw new UserError(`the security group ${found.group.id} is still in use`, {
+            hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${found.group.id}; then run destroy again.`,
+          });
+      }
+      if (found.endpoint) {
+        env.removing(`S3 gateway endpoint ${found.endpoint.id}`);
+        await deleteVpcEndpoint(ec2, found.endpoint.id);
+      }
+    },
+  },
+});

@@ -30,6 +30,13 @@ const mutating = () => world.fake.commandNames(world.fake.mutatingCalls());
 const ingestGroupId = () =>
   [...world.fake.groups.values()].find((g) => g.GroupName === 'lambda-chatbot-ingest-sg')?.GroupId;
 const policyOf = (input: Record<string, unknown> | undefined) => JSON.parse(String(input?.PolicyDocument));
+/** The environment the ingest function was created with. */
+const ingestVariables = (): Record<string, string> =>
+  (
+    inputsOf('CreateFunction').find((i) => i.FunctionName === 'chatbot-ingest')?.Environment as
+      | { Variables: Record<string, string> }
+      | undefined
+  )?.Variables ?? {};
 
 /** The calls of the ingest steps on a fresh account, in order (after the API path's). */
 const INGEST_CREATION = [
@@ -494,11 +501,7 @@ describe('the ingest login', () => {
     const r = await deploy();
 
     expect(r.code).toBe(0);
-    const vars = (
-      inputsOf('CreateFunction').find((i) => i.FunctionName === 'chatbot-ingest')?.Environment as {
-        Variables: Record<string, string>;
-      }
-    ).Variables;
+    const vars = ingestVariables();
     expect([vars.DB_USER, vars.DB_PASSWORD]).toEqual(['ingest_writer', 'writer-secret-1']);
     expect(r.text).not.toContain('writer-secret-1');
   });
@@ -520,11 +523,8 @@ describe('the ingest login', () => {
 
     await deploy();
 
-    const fn = inputsOf('CreateFunction').find((i) => i.FunctionName === 'chatbot-ingest');
-    expect((fn?.Environment as { Variables: Record<string, string> }).Variables).toMatchObject({
-      DB_SECRET_ARN: secret,
-    });
-    expect((fn?.Environment as { Variables: Record<string, string> }).Variables.DB_PASSWORD).toBeUndefined();
+    expect(ingestVariables()).toMatchObject({ DB_SECRET_ARN: secret });
+    expect(ingestVariables().DB_PASSWORD).toBeUndefined();
     const read = inputsOf('PutRolePolicy').find(
       (i) => i.RoleName === 'ChatbotIngestRole' && i.PolicyName === 'SecretsManagerReadPolicy',
     );

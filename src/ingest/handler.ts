@@ -11,7 +11,8 @@
  * - Direct invocations (IAM-authorised; no API Gateway route reaches this function):
  *   {"action": "init"} applies templates/schema.sql as `db init`; {"action": "stats"} answers as
  *   `db stats --json`; {"action": "load", "object": "s3://bucket/key", "format"?, "force"?,
- *   "maxErrors"?} loads one object and answers its report. They answer {ok, action, result} or
+ *   "maxErrors"?} loads one object and answers its report; {"action": "grants"} answers what its
+ *   login may do to the two tables it writes (doctor checks it). They answer {ok, action, result} or
  *   {ok: false, action, error: {message, hint}} rather than failing, so the CLI can print the error.
  *
  * For every object it writes a result document (src/ingest/layout.ts) to the same bucket, updated
@@ -21,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { S3, S3Location } from '../aws/s3.js';
 import { ensureDatabase, schemaRightsError } from '../db/create-database.js';
+import { loginPrivileges } from '../db/grants.js';
 import { type LoadOptions, type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
 import { applySchema } from '../db/schema.js';
@@ -56,7 +58,7 @@ export interface IngestHandler {
   close(): Promise<void>;
 }
 
-export const DIRECT_ACTIONS = ['init', 'stats', 'load'] as const;
+export const DIRECT_ACTIONS = ['init', 'stats', 'load', 'grants'] as const;
 export type DirectAction = (typeof DIRECT_ACTIONS)[number];
 
 export type DirectAnswer =
@@ -367,6 +369,8 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
         }
         case 'stats':
           return { ok: true, action, result: await collectDbStats(await database().pool()) };
+        case 'grants':
+          return { ok: true, action, result: await loginPrivileges(await database().pool()) };
         case 'load': {
           if (typeof event.object !== 'string')
             throw new UserError('load needs "object": "s3://bucket/key"', { exitCode: 2 });

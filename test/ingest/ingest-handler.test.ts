@@ -334,6 +334,45 @@ describe('ingest handler: direct invocations', () => {
     expect(answer.error?.message).toMatch(message);
   });
 
+  it('grants says what its login may do to the two tables, from the database and table levels', async () => {
+    // Prepare: a writer with rights on the database, a reader with SELECT on one table only.
+    await handler({ action: 'init' }, context('i'));
+    const suffix = db.database.slice(-8);
+    const writer = { user: `w_${suffix}`, password: 'Writer-pass-1' };
+    const reader = { user: `r_${suffix}`, password: 'Reader-pass-1' };
+    await db.pool.query(`CREATE USER ?@'%' IDENTIFIED BY ?`, [writer.user, writer.password]);
+    await db.pool.query(`GRANT SELECT, INSERT ON \`${db.database}\`.* TO ?@'%'`, [writer.user]);
+    await db.pool.query(`CREATE USER ?@'%' IDENTIFIED BY ?`, [reader.user, reader.password]);
+    await db.pool.query(`GRANT SELECT ON \`${db.database}\`.access_logs TO ?@'%'`, [reader.user]);
+    const asWriter = handlerFor({ ...db, ...writer });
+    const asReader = handlerFor({ ...db, ...reader });
+
+    try {
+      // Act
+      const w = await asWriter({ action: 'grants' }, context('g1'));
+      const r = await asReader({ action: 'grants' }, context('g2'));
+
+      // Assess
+      expect(w).toEqual({
+        ok: true,
+        action: 'grants',
+        result: {
+          user: `${writer.user}@%`,
+          database: db.database,
+          tables: { access_logs: ['INSERT', 'SELECT'], load_history: ['INSERT', 'SELECT'] },
+        },
+      });
+      expect(r).toMatchObject({
+        ok: true,
+        result: { user: `${reader.user}@%`, tables: { access_logs: ['SELECT'], load_history: [] } },
+      });
+    } finally {
+      await asWriter.close();
+      await asReader.close();
+      await db.pool.query(`DROP USER ?@'%', ?@'%'`, [writer.user, reader.user]);
+    }
+  });
+
   it('load of an object deleted since answers skipped, saying so', async () => {
     // Act
     await handler({ action: 'init' }, context('i'));

@@ -1,0 +1,44 @@
+/**
+ * What the current login may do to the two tables the ingest path writes: the privileges granted
+ * to it on the server (global), on the database, and on each table, as information_schema shows
+ * them (to a login without rights on the mysql schema it shows exactly its own grants). doctor asks
+ * the ingest function for this (its `grants` action) to check that the ingest login can write and
+ * whether it is the API function's login.
+ */
+import type mysql from 'mysql2/promise';
+
+export interface LoginPrivileges {
+  /** `user@host` as the server matched the login (CURRENT_USER()). */
+  user: string;
+  database: string;
+  /** What the login may do to each table, from any level (server, database, table), sorted. */
+  tables: { access_logs: string[]; load_history: string[] };
+}
+
+const TABLES = ['access_logs', 'load_history'] as const;
+
+/** The privileges of the pool's login on the pool's database and its two ingest tables. */
+export async function loginPrivileges(pool: Pick<mysql.Pool, 'query'>): Promise<LoginPrivileges> {
+  const [[who]] = (await pool.query('SELECT CURRENT_USER() AS user, DATABASE() AS db')) as unknown as [
+    { user: string; db: string }[],
+  ];
+  const user = String(who?.user ?? '');
+  const database = String(who?.db ?? '');
+  // information_schema names a grantee 'user'@'host', quotes doubled inside.
+  const at = user.lastIndexOf('@');
+  const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const grantee = `${quote(user.slice(0, at))}@${quote(user.slice(at + 1))}`;
+  const [rows] = (await pool.query(
+    `SELECT '*' AS t, PRIVILEGE_TYPE AS p FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?
+     UNION ALL SELECT '*', PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?
+     UNION ALL SELECT TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES
+       WHERE GRANTEE = ? AND TABLE_SCHEMA = ? AND TABLE_NAME IN (?)`,
+    [grantee, grantee, database, grantee, database, TABLES],
+  )) as unknown as [{ t: string; p: string }[]];
+  // USAGE is the server's word for "no privilege" (what every login has).
+  const on = (table: string) =>
+    [
+      ...new Set(rows.filter((r) => (r.t === '*' || r.t === table) && r.p !== 'USAGE').map((r) => r.p)),
+    ].sort();
+  return { user, database, tables: { access_logs: on('access_logs'), load_history: on('load_history') } };
+}

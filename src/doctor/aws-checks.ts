@@ -2,6 +2,7 @@
 import type { AwsFacts } from './aws-facts.js';
 import { apiChecks } from './checks/api.js';
 import { functionChecks } from './checks/function.js';
+import { ingestChecks } from './checks/ingest.js';
 import { networkChecks } from './checks/network.js';
 import { runtimeChecks } from './checks/runtime.js';
 import { usagePlanChecks } from './checks/usage-plan.js';
@@ -13,4 +14,5 @@ export const AWS_CHECKS: readonly Check<AwsFacts>[] = [
   ...apiChecks,
   ...usagePlanChecks,
   ...runtimeChecks,
+  ...ingestChecks,
 ];

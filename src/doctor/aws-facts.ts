@@ -47,6 +47,7 @@ import { callApi } from '../client/api-client.js';
 import type { ChatbotConfig } from '../config.js';
 import { DuplicateNameError, openDeployment } from '../deployment/deployment.js';
 import { memoize, required, skipBecause } from './engine.js';
+import { createIngestFacts } from './ingest-facts.js';
 
 /** One HTTP answer from the deployed API. */
 export interface ApiAnswer {
@@ -326,6 +327,8 @@ export function createAwsFacts(o: AwsFactsOptions) {
     health,
     badInput,
     apiProbe,
+    /** The ingest path's facts (src/doctor/ingest-facts.ts). */
+    ingest: createIngestFacts({ d, session, now, offline: Boolean(o.offline) }),
     /** Values that must never reach the output: the keys read so far, the local DB password. */
     secrets: (): string[] => [
       ...secrets,

@@ -91,6 +91,14 @@ describe('doctor on a healthy deployment', () => {
       'live.health',
       'live.errors',
       'live.api',
+      'ingest.function',
+      'ingest.notification',
+      'ingest.s3-endpoint',
+      'ingest.s3-egress',
+      'ingest.failure-destination',
+      'ingest.recent-failures',
+      'ingest.database-login',
+      'ingest.freshness',
     ]);
     expect(report.ok).toBe(true);
     expect(code).toBe(0);
@@ -107,7 +115,10 @@ describe('doctor on a healthy deployment', () => {
   it('reads each fact once however many checks use it', async () => {
     await doctor();
 
-    expect(mocks.lambda.commandCalls(GetFunctionConfigurationCommand)).toHaveLength(1);
+    const reads = mocks.lambda
+      .commandCalls(GetFunctionConfigurationCommand)
+      .map((c) => c.args[0].input.FunctionName);
+    expect(reads.sort()).toEqual(['chatbot-backend', 'chatbot-ingest']);
   });
 
   it('invokes health directly with the log tail and asks for this month of quota usage', async () => {
@@ -135,7 +146,8 @@ describe('doctor on a healthy deployment', () => {
       endDate: '2026-11-30',
     });
     expect(byId(report)['plan.quota']?.evidence).toBe('420 used, 99580 of 100000 left until 2026-12-01');
-    expect(mocks.logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input).toEqual({
+    const queries = mocks.logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);
+    expect(queries.find((q) => q.logGroupName === '/aws/lambda/chatbot-backend')).toEqual({
       logGroupName: '/aws/lambda/chatbot-backend',
       startTime: NOW.getTime() - 15 * 60_000,
       endTime: NOW.getTime(),
@@ -158,7 +170,7 @@ describe('doctor on a healthy deployment', () => {
         /✔ pass\s+security groups Lambda → RDS on 3306\s+egress sg-0aaa111 → sg-0bbb222:3306/.test(l),
       ),
     ).toBe(true);
-    expect(ui.out.at(-1)).toBe('31 passed, 0 warnings, 0 failed, 0 skipped');
+    expect(ui.out.at(-1)).toBe('39 passed, 0 warnings, 0 failed, 0 skipped');
   });
 });
 
@@ -408,12 +420,16 @@ const useSecret = (w: World) => {
 const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', RegExp][] = [
   [
     'a subnet with a route to an internet gateway',
-    (w) =>
+    (w) => {
       w.routeTables.push({
+        RouteTableId: 'rtb-igw',
         VpcId: VPC_ID,
         Associations: [{ SubnetId: 'subnet-0aa1' }],
         Routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-9', State: 'active' }],
-      }),
+      });
+      // The S3 endpoint is on that table too: only the public route is the finding here.
+      w.vpcEndpoints[0]?.RouteTableIds.push('rtb-igw');
+    },
     'vpc.private-subnets',
     'warn',
     /subnet-0aa1 routes to an internet gateway/,
@@ -632,6 +648,7 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     (w) => {
       useSecret(w);
       w.vpcEndpoints = [
+        ...w.vpcEndpoints,
         {
           VpcEndpointId: 'vpce-0s3c',
           VpcEndpointType: 'Interface',

@@ -7,11 +7,13 @@ import * as apigw from '@aws-sdk/client-api-gateway';
 import * as cw from '@aws-sdk/client-cloudwatch';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as lambda from '@aws-sdk/client-lambda';
+import * as s3 from '@aws-sdk/client-s3';
+import * as sqs from '@aws-sdk/client-sqs';
 import * as sts from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/aws/clients.js';
 import { hashApiKey } from '../../src/lambda/api-keys.js';
-import { FakeAccount, RDS_SG, REGION, VPC } from './fake-account.js';
+import { FakeAccount, RDS_SG, REGION, S3_PREFIX_LIST, VPC } from './fake-account.js';
 
 let fake: FakeAccount;
 afterEach(() => fake.stop());
@@ -161,6 +163,154 @@ describe('EC2', () => {
         )
       ).NetworkInterfaces?.length;
     expect([await enis(), await enis(), await enis()]).toEqual([2, 2, 0]);
+  });
+});
+
+describe('the ingest path: S3, SQS, gateway endpoints, asynchronous invocation', () => {
+  it('a gateway endpoint adds its route to each route table, and takes it away when it goes', async () => {
+    const aws = start();
+    const routesTo = (table: string) =>
+      fake.routeTables
+        .find((t) => t.RouteTableId === table)
+        ?.Routes.filter((r: { GatewayId?: string }) => String(r.GatewayId).startsWith('vpce-'));
+    const lists = await aws.ec2.send(
+      new ec2.DescribeManagedPrefixListsCommand({
+        Filters: [{ Name: 'prefix-list-name', Values: [`com.amazonaws.${REGION}.s3`] }],
+      }),
+    );
+
+    const created = await aws.ec2.send(
+      new ec2.CreateVpcEndpointCommand({
+        VpcEndpointType: 'Gateway',
+        VpcId: VPC,
+        ServiceName: `com.amazonaws.${REGION}.s3`,
+        RouteTableIds: ['rtb-main'],
+      }),
+    );
+    const id = created.VpcEndpoint?.VpcEndpointId ?? '';
+    await aws.ec2.send(
+      new ec2.ModifyVpcEndpointCommand({ VpcEndpointId: id, AddRouteTableIds: ['rtb-private-b'] }),
+    );
+    const both = [routesTo('rtb-main'), routesTo('rtb-private-b')];
+    const found = await aws.ec2.send(
+      new ec2.DescribeVpcEndpointsCommand({
+        Filters: [{ Name: 'vpc-endpoint-type', Values: ['Interface'] }],
+      }),
+    );
+    const deleted = await aws.ec2.send(
+      new ec2.DeleteVpcEndpointsCommand({ VpcEndpointIds: [id, 'vpce-0none'] }),
+    );
+
+    expect(lists.PrefixLists?.map((p) => p.PrefixListId)).toEqual([S3_PREFIX_LIST]);
+    expect(both).toEqual([
+      [{ DestinationPrefixListId: S3_PREFIX_LIST, GatewayId: id, State: 'active' }],
+      [{ DestinationPrefixListId: S3_PREFIX_LIST, GatewayId: id, State: 'active' }],
+    ]);
+    expect(found.VpcEndpoints).toEqual([]);
+    expect(deleted.Unsuccessful?.map((u) => u.Error?.Code)).toEqual(['InvalidVpcEndpoint.NotFound']);
+    expect([routesTo('rtb-main'), routesTo('rtb-private-b')]).toEqual([[], []]);
+  });
+
+  it("S3: another account's name answers 403, a notification needs S3's permission, a bucket holding objects stays", async () => {
+    const aws = withRole(start());
+    fake.foreignBuckets.add('taken');
+    await aws.s3.send(new s3.CreateBucketCommand({ Bucket: 'logs' }));
+    await createFunction(aws);
+    const notify = () =>
+      aws.s3.send(
+        new s3.PutBucketNotificationConfigurationCommand({
+          Bucket: 'logs',
+          NotificationConfiguration: {
+            LambdaFunctionConfigurations: [
+              {
+                LambdaFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:fn`,
+                Events: ['s3:ObjectCreated:*'],
+              },
+            ],
+          },
+        }),
+      );
+
+    await expect(aws.s3.send(new s3.HeadBucketCommand({ Bucket: 'taken' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(aws.s3.send(new s3.HeadBucketCommand({ Bucket: 'none' }))).rejects.toBeInstanceOf(
+      s3.NotFound,
+    );
+    await expect(aws.s3.send(new s3.GetBucketTaggingCommand({ Bucket: 'logs' }))).rejects.toMatchObject({
+      name: 'NoSuchTagSet',
+    });
+    await expect(notify()).rejects.toMatchObject({ name: 'InvalidArgument' });
+    await aws.lambda.send(
+      new lambda.AddPermissionCommand({
+        FunctionName: 'fn',
+        StatementId: 's3',
+        Action: 'lambda:InvokeFunction',
+        Principal: 's3.amazonaws.com',
+        SourceArn: 'arn:aws:s3:::logs',
+        SourceAccount: '123456789012',
+      }),
+    );
+    await expect(notify()).resolves.toBeDefined();
+    fake.buckets.get('logs')?.objects.set('logs/a.log', 1);
+    await expect(aws.s3.send(new s3.DeleteBucketCommand({ Bucket: 'logs' }))).rejects.toMatchObject({
+      name: 'BucketNotEmpty',
+    });
+    expect(fake.functions.get('fn')?.policy[0]?.Condition).toEqual({
+      StringEquals: { 'AWS:SourceAccount': '123456789012' },
+      ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::logs' },
+    });
+  });
+
+  it('SQS answers the same URL for the same queue, and Lambda refuses a destination that does not exist', async () => {
+    const aws = withRole(start());
+    await createFunction(aws);
+    const create = (retention: string) =>
+      aws.sqs.send(
+        new sqs.CreateQueueCommand({ QueueName: 'q', Attributes: { MessageRetentionPeriod: retention } }),
+      );
+    const put = () =>
+      aws.lambda.send(
+        new lambda.PutFunctionEventInvokeConfigCommand({
+          FunctionName: 'fn',
+          MaximumRetryAttempts: 2,
+          DestinationConfig: { OnFailure: { Destination: `arn:aws:sqs:${REGION}:123456789012:q` } },
+        }),
+      );
+
+    await expect(put()).rejects.toBeInstanceOf(lambda.InvalidParameterValueException);
+    const first = await create('60');
+    const again = await create('60');
+    await expect(create('120')).rejects.toBeInstanceOf(sqs.QueueNameExists);
+    await put();
+    const config = await aws.lambda.send(
+      new lambda.GetFunctionEventInvokeConfigCommand({ FunctionName: 'fn' }),
+    );
+
+    expect(again.QueueUrl).toBe(first.QueueUrl);
+    expect(config.DestinationConfig?.OnFailure?.Destination).toBe(`arn:aws:sqs:${REGION}:123456789012:q`);
+  });
+
+  it('a direct invocation with an action answers actionAnswers, or an unknown-action answer', async () => {
+    const aws = withRole(start());
+    await createFunction(aws);
+    fake.actionAnswers.stats = new Error('stats down');
+    const invoke = (event: object) =>
+      aws.lambda.send(
+        new lambda.InvokeCommand({
+          FunctionName: 'fn',
+          Payload: new TextEncoder().encode(JSON.stringify(event)),
+        }),
+      );
+
+    await expect(invoke({ action: 'stats' })).rejects.toThrow('stats down');
+    const unknown = await invoke({ action: 'grants' });
+
+    expect(JSON.parse(new TextDecoder().decode(unknown.Payload))).toEqual({
+      ok: false,
+      action: 'grants',
+      error: { message: 'unknown action "grants"' },
+    });
   });
 });
 

@@ -105,6 +105,11 @@ export function objectsOfS3Event(event: unknown): S3Location[] | undefined {
   return objects;
 }
 
+/** The file an ALB writes to check it may deliver access logs (`.../AWSLogs/<account>/ELBAccessLogTestFile`). */
+export function isAlbTestFile(key: string): boolean {
+  return key.endsWith('/ELBAccessLogTestFile') || key === 'ELBAccessLogTestFile';
+}
+
 /** What is safe and useful to tell about a failure: a UserError as written, else its code and message. */
 function failureText(err: unknown): { message: string; hint?: string } {
   if (err instanceof UserError) return { message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
@@ -419,6 +424,15 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
       // The function's own result documents never trigger a load (a notification filter that
       // includes the results prefix would otherwise make it call itself).
       if (where.key.startsWith(container.resultsPrefix)) continue;
+      // An Application Load Balancer writes this once when its access logs are turned on, to see
+      // that it may: a notice, not a log, which must not fail, alarm and land in the failure queue.
+      if (isAlbTestFile(where.key)) {
+        container.logger.log('INFO', 'ignored the load balancer access-log test file', {
+          request_id: requestId,
+          object: s3Url(where),
+        });
+        continue;
+      }
       results.push(await loadObject(where, requestId, context, {}));
     }
     const failed = results.filter((r) => r.status === 'failed');

@@ -259,6 +259,24 @@ describe('ingest handler: S3 events', () => {
     expect(own).toEqual({ results: [] });
   });
 
+  it('ignores the test file an ALB writes when its access logs are turned on (no failure, no alarm)', async () => {
+    // Prepare: what ALB puts at <prefix>/AWSLogs/<account>/ before it delivers any log.
+    const key = 'logs/alb/AWSLogs/123456789012/ELBAccessLogTestFile';
+    const event = await upload(
+      key,
+      'Enable AccessLog for ELB: app/shop/0a1b2c3d4e5f at 2024-03-05T10:15:30.123Z',
+    );
+
+    // Act
+    const answer = await handler(event, context('alb'));
+
+    // Assess
+    expect(answer).toEqual({ results: [] });
+    expect(await count(db)).toBe(0);
+    expect(await result(key)).toBeUndefined();
+    expect(logs.some((l) => l.includes('ignored the load balancer access-log test file'))).toBe(true);
+  });
+
   it('refuses an event it does not know, so it lands in the failure destination', async () => {
     await expect(handler({ hello: 'world' }, context('x'))).rejects.toThrow(/unrecognised event/);
   });

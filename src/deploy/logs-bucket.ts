@@ -400,9 +400,13 @@ export const logsBucketStep = defineStep({
         return;
       }
       env.removing(`the objects of S3 bucket ${found.bucket}`);
-      const deleted = await emptyBucket(env.aws.s3, found.bucket, (n) =>
-        env.progress(`deleting the objects of ${found.bucket}: ${n.toLocaleString('en-US')} so far`),
-      );
+      // Counted empty when read: nothing to list again.
+      const deleted =
+        objects.count === 0
+          ? 0
+          : await emptyBucket(env.aws.s3, found.bucket, (n) =>
+              env.progress(`deleting the objects of ${found.bucket}: ${n.toLocaleString('en-US')} so far`),
+            );
       env.removing(`S3 bucket ${found.bucket}`);
       await deleteBucket(env.aws.s3, found.bucket);
       if (deleted > 0)

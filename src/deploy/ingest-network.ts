@@ -22,16 +22,11 @@
  */
 import {
   addEndpointRouteTables,
-  authorizeRules,
   createGatewayEndpoint,
-  createSecurityGroup,
-  deleteSecurityGroup,
   deleteVpcEndpoint,
-  describeRule,
   findManagedPrefixList,
   findSecurityGroupByName,
   findServiceEndpoints,
-  revokeRules,
   type SecurityGroupState,
   type SgRule,
   type SubnetInfo,
@@ -45,12 +40,16 @@ import { UserError } from '../errors.js';
 import { ingestNames, PURPOSE_TAG, readIngestNames } from './ingest-names.js';
 import { ingestSecretArn } from './ingest-role.js';
 import {
+  applyFunctionGroup,
   checkNetwork,
   desiredNetwork,
-  egressDelta,
+  type FunctionGroupRemoval,
+  type FunctionGroupShape,
   mysqlFrom,
   type NetworkDesired,
-  waitForNetworkInterfacesGone,
+  planFunctionGroup,
+  planFunctionGroupRemoval,
+  removeFunctionGroup,
 } from './network.js';
 import { item, type PlanItem } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
@@ -145,6 +144,16 @@ export function ingestEgress(desired: IngestNetworkDesired, prefixListId: string
   ];
 }
 
+const groupShape = (desired: IngestNetworkDesired): FunctionGroupShape => ({
+  groupName: desired.groupName,
+  vpcId: desired.vpc.vpcId,
+  rdsSecurityGroupId: desired.vpc.rdsSecurityGroupId,
+  tags: desired.vpc.tags,
+  description: 'chatbot ingest Lambda: MySQL to the RDS group, HTTPS to S3 (managed by chatbot-ops)',
+  egressDescription: 'chatbot ingest Lambda',
+  admissionDescription: 'chatbot ingest Lambda (chatbot-ops)',
+});
+
 function prefixListOf(current: IngestNetworkCurrent, desired: IngestNetworkDesired): string {
   if (!current.prefixListId)
     throw new UserError(`S3's managed prefix list ${desired.s3Service} was not found in this region`, {
@@ -162,41 +171,12 @@ export function planIngestNetwork(current: IngestNetworkCurrent, desired: Ingest
     throw new UserError(`the VPC settings do not fit the account: ${errors.join('; ')}`, {
       hint: 'Fix vpc.vpcId, vpc.subnetIds and vpc.rdsSecurityGroupId in the config (or run `chatbot-ops deploy --interactive`).',
     });
-  const wanted = ingestEgress(desired, prefixListOf(current, desired));
-  const items: PlanItem[] = [];
-  const group = current.group;
-  if (!group) {
-    items.push(
-      item(STEP, 'security group', desired.groupName, 'create', [
-        { field: 'vpc', from: null, to: desired.vpc.vpcId },
-        { field: 'egress', from: null, to: wanted.map(describeRule) },
-      ]),
-    );
-  } else {
-    const { revoke, authorize } = egressDelta(group.egress, wanted);
-    const changed = revoke.length + authorize.length > 0;
-    items.push(
-      item(
-        STEP,
-        'security group',
-        `${desired.groupName} (${group.id})`,
-        changed ? 'update' : 'unchanged',
-        changed
-          ? [{ field: 'egress', from: group.egress.map(describeRule), to: wanted.map(describeRule) }]
-          : [],
-      ),
-    );
-  }
-  const admitted =
-    group !== undefined &&
-    (current.rdsGroup?.ingress ?? []).some((r) => describeRule(r) === describeRule(mysqlFrom(group.id)));
-  items.push(
-    item(
-      STEP,
-      'ingress rule',
-      `${desired.vpc.rdsSecurityGroupId} ← TCP 3306 from ${desired.groupName}`,
-      admitted ? 'unchanged' : 'create',
-    ),
+  const items = planFunctionGroup(
+    STEP,
+    current.group,
+    current.rdsGroup,
+    groupShape(desired),
+    ingestEgress(desired, prefixListOf(current, desired)),
   );
   const tables = routeTablesOf(current.routing, desired.vpc.subnetIds);
   const endpoint = chosenEndpoint(current.endpoints);
@@ -237,32 +217,13 @@ export async function applyIngestNetwork(
   desired: IngestNetworkDesired,
 ): Promise<string> {
   const { ec2 } = env.aws;
-  const wanted = ingestEgress(desired, prefixListOf(current, desired));
-  let groupId = current.group?.id;
-  let egress = current.group?.egress ?? [];
-  if (!groupId) {
-    groupId = await createSecurityGroup(ec2, {
-      vpcId: desired.vpc.vpcId,
-      name: desired.groupName,
-      description: 'chatbot ingest Lambda: MySQL to the RDS group, HTTPS to S3 (managed by chatbot-ops)',
-      tags: desired.vpc.tags,
-    });
-    // EC2 gives every new group an allow-all egress rule; it must go.
-    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
-  }
-  const { revoke, authorize } = egressDelta(egress, wanted);
-  await revokeRules(ec2, groupId, 'egress', revoke);
-  await authorizeRules(ec2, groupId, 'egress', authorize, 'chatbot ingest Lambda');
-  const ingress = mysqlFrom(groupId);
-  if (!(current.rdsGroup?.ingress ?? []).some((r) => describeRule(r) === describeRule(ingress)))
-    await authorizeRules(
-      ec2,
-      desired.vpc.rdsSecurityGroupId,
-      'ingress',
-      [ingress],
-      'chatbot ingest Lambda (chatbot-ops)',
-    );
-
+  const groupId = await applyFunctionGroup(
+    env,
+    current.group,
+    current.rdsGroup,
+    groupShape(desired),
+    ingestEgress(desired, prefixListOf(current, desired)),
+  );
   const tables = routeTablesOf(current.routing, desired.vpc.subnetIds);
   const endpoint = chosenEndpoint(current.endpoints);
   if (!endpoint) {
@@ -283,18 +244,10 @@ export async function applyIngestNetwork(
   return groupId;
 }
 
-interface IngestNetworkRemoval {
-  group: SecurityGroupState | undefined;
-  rdsGroup: SecurityGroupState | undefined;
+interface IngestNetworkRemoval extends FunctionGroupRemoval {
   /** The endpoint chatbot-ops made, if any. */
   endpoint: VpcEndpointState | undefined;
 }
-
-const admission = (found: IngestNetworkRemoval): SgRule | undefined => {
-  if (!found.group || !found.rdsGroup) return undefined;
-  const rule = mysqlFrom(found.group.id);
-  return found.rdsGroup.ingress.some((r) => describeRule(r) === describeRule(rule)) ? rule : undefined;
-};
 
 export const ingestNetworkStep = defineStep({
   name: STEP,
@@ -334,39 +287,15 @@ export const ingestNetworkStep = defineStep({
       ]);
       return { group, rdsGroup, endpoint: endpoints.find((e) => e.tags[PURPOSE_TAG] === ENDPOINT_PURPOSE) };
     },
-    plan(found) {
-      return [
-        ...(admission(found)
-          ? [item(STEP, 'ingress rule', `${found.rdsGroup?.id} ← TCP 3306 from ${found.group?.id}`, 'delete')]
-          : []),
-        ...(found.group
-          ? [item(STEP, 'security group', `${found.group.name} (${found.group.id})`, 'delete')]
-          : []),
-        ...(found.endpoint ? [item(STEP, 'S3 gateway endpoint', found.endpoint.id, 'delete')] : []),
-      ];
-    },
+    plan: (found) => [
+      ...planFunctionGroupRemoval(STEP, found),
+      ...(found.endpoint ? [item(STEP, 'S3 gateway endpoint', found.endpoint.id, 'delete')] : []),
+    ],
     async apply(env, found) {
-      const { ec2 } = env.aws;
-      if (found.group) {
-        // Lambda releases a deleted function's network interfaces on its own schedule.
-        env.removing(`the network interfaces in ${found.group.id}`);
-        await waitForNetworkInterfacesGone(env, found.group.id);
-      }
-      const rule = admission(found);
-      if (rule && found.rdsGroup) {
-        env.removing(`the ingress rule of ${found.rdsGroup.id}`);
-        await revokeRules(ec2, found.rdsGroup.id, 'ingress', [rule]);
-      }
-      if (found.group) {
-        env.removing(`security group ${found.group.id}`);
-        if ((await deleteSecurityGroup(ec2, found.group.id)) === 'in-use')
-          throw new UserError(`the security group ${found.group.id} is still in use`, {
-            hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${found.group.id}; then run destroy again.`,
-          });
-      }
+      await removeFunctionGroup(env, found);
       if (found.endpoint) {
         env.removing(`S3 gateway endpoint ${found.endpoint.id}`);
-        await deleteVpcEndpoint(ec2, found.endpoint.id);
+        await deleteVpcEndpoint(env.aws.ec2, found.endpoint.id);
       }
     },
   },

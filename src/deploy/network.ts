@@ -19,7 +19,7 @@ import type { ChatbotConfig } from '../config.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { item, type PlanItem } from './plan.js';
-import { defineStep, type StepEnv } from './step.js';
+import { type DestroyEnv, defineStep, type StepEnv } from './step.js';
 
 /** Lambda usually releases a deleted function's ENIs within minutes; AWS documents up to ~20. */
 export const ENI_RELEASE_BUDGET_MS = 20 * 60_000;
@@ -146,13 +146,54 @@ export function planNetwork(current: NetworkCurrent, desired: NetworkDesired): P
     throw new UserError(`the VPC settings do not fit the account: ${errors.join('; ')}`, {
       hint: CONFIG_HINT,
     });
-  const wanted = desiredEgress(desired);
-  const group = current.lambdaGroup;
+  return planFunctionGroup(
+    'network',
+    current.lambdaGroup,
+    current.rdsGroup,
+    lambdaGroupShape(desired),
+    desiredEgress(desired),
+  );
+}
+
+/**
+ * A function's own security group, as the API function's and the ingest function's steps manage
+ * theirs: its egress exactly the wanted rules, and the RDS group's ingress TCP 3306 from it.
+ */
+export interface FunctionGroupShape {
+  groupName: string;
+  vpcId: string;
+  rdsSecurityGroupId: string;
+  tags: Record<string, string>;
+  /** The group's description when it is created. */
+  description: string;
+  /** The description of its egress rules, and of the RDS group's rule admitting it. */
+  egressDescription: string;
+  admissionDescription: string;
+}
+
+const lambdaGroupShape = (desired: NetworkDesired): FunctionGroupShape => ({
+  groupName: desired.lambdaSecurityGroupName,
+  vpcId: desired.vpcId,
+  rdsSecurityGroupId: desired.rdsSecurityGroupId,
+  tags: desired.tags,
+  description: 'chatbot Lambda: MySQL to the RDS group only (managed by chatbot-ops)',
+  egressDescription: 'chatbot Lambda to its database',
+  admissionDescription: 'chatbot Lambda (chatbot-ops)',
+});
+
+/** The group's and the RDS rule's plan items. Pure. */
+export function planFunctionGroup(
+  step: string,
+  group: SecurityGroupState | undefined,
+  rdsGroup: SecurityGroupState | undefined,
+  shape: FunctionGroupShape,
+  wanted: SgRule[],
+): PlanItem[] {
   const items: PlanItem[] = [];
   if (!group) {
     items.push(
-      item('network', 'security group', desired.lambdaSecurityGroupName, 'create', [
-        { field: 'vpc', from: null, to: desired.vpcId },
+      item(step, 'security group', shape.groupName, 'create', [
+        { field: 'vpc', from: null, to: shape.vpcId },
         { field: 'egress', from: null, to: wanted.map(describeRule) },
       ]),
     );
@@ -161,9 +202,9 @@ export function planNetwork(current: NetworkCurrent, desired: NetworkDesired): P
     const changed = revoke.length + authorize.length > 0;
     items.push(
       item(
-        'network',
+        step,
         'security group',
-        `${desired.lambdaSecurityGroupName} (${group.id})`,
+        `${shape.groupName} (${group.id})`,
         changed ? 'update' : 'unchanged',
         changed
           ? [{ field: 'egress', from: group.egress.map(describeRule), to: wanted.map(describeRule) }]
@@ -172,17 +213,47 @@ export function planNetwork(current: NetworkCurrent, desired: NetworkDesired): P
     );
   }
   const hasIngress =
-    group !== undefined &&
-    (current.rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(mysqlFrom(group.id)));
+    group !== undefined && (rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(mysqlFrom(group.id)));
   items.push(
     item(
-      'network',
+      step,
       'ingress rule',
-      `${desired.rdsSecurityGroupId} ← TCP ${MYSQL_PORT} from ${desired.lambdaSecurityGroupName}`,
+      `${shape.rdsSecurityGroupId} ← TCP ${MYSQL_PORT} from ${shape.groupName}`,
       hasIngress ? 'unchanged' : 'create',
     ),
   );
   return items;
+}
+
+/** Make the group (created when missing) and the RDS rule match; returns the group's id. */
+export async function applyFunctionGroup(
+  env: StepEnv,
+  group: SecurityGroupState | undefined,
+  rdsGroup: SecurityGroupState | undefined,
+  shape: FunctionGroupShape,
+  wanted: SgRule[],
+): Promise<string> {
+  const { ec2 } = env.aws;
+  let groupId = group?.id;
+  let egress = group?.egress ?? [];
+  if (!groupId) {
+    groupId = await createSecurityGroup(ec2, {
+      vpcId: shape.vpcId,
+      name: shape.groupName,
+      description: shape.description,
+      tags: shape.tags,
+    });
+    // EC2 gives every new group an allow-all egress rule; it must go.
+    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
+  }
+  const { revoke, authorize } = egressDelta(egress, wanted);
+  await revokeRules(ec2, groupId, 'egress', revoke);
+  await authorizeRules(ec2, groupId, 'egress', authorize, shape.egressDescription);
+  const ingress = mysqlFrom(groupId);
+  if (!(rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(ingress))) {
+    await authorizeRules(ec2, shape.rdsSecurityGroupId, 'ingress', [ingress], shape.admissionDescription);
+  }
+  return groupId;
 }
 
 /** Make the groups match; returns the Lambda security group's id. */
@@ -191,50 +262,67 @@ export async function applyNetwork(
   current: NetworkCurrent,
   desired: NetworkDesired,
 ): Promise<string> {
-  const { ec2 } = env.aws;
-  const wanted = desiredEgress(desired);
-  let groupId = current.lambdaGroup?.id;
-  let egress = current.lambdaGroup?.egress ?? [];
-  if (!groupId) {
-    groupId = await createSecurityGroup(ec2, {
-      vpcId: desired.vpcId,
-      name: desired.lambdaSecurityGroupName,
-      description: 'chatbot Lambda: MySQL to the RDS group only (managed by chatbot-ops)',
-      tags: desired.tags,
-    });
-    // EC2 gives every new group an allow-all egress rule; it must go.
-    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
-  }
-  const { revoke, authorize } = egressDelta(egress, wanted);
-  await revokeRules(ec2, groupId, 'egress', revoke);
-  await authorizeRules(ec2, groupId, 'egress', authorize, 'chatbot Lambda to its database');
-  const ingress = mysqlFrom(groupId);
-  if (!(current.rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(ingress))) {
-    await authorizeRules(
-      ec2,
-      desired.rdsSecurityGroupId,
-      'ingress',
-      [ingress],
-      'chatbot Lambda (chatbot-ops)',
-    );
-  }
-  return groupId;
+  return applyFunctionGroup(
+    env,
+    current.lambdaGroup,
+    current.rdsGroup,
+    lambdaGroupShape(desired),
+    desiredEgress(desired),
+  );
 }
 
-/** What destroy finds of this step: the Lambda group, and the RDS group's rule that admits it. */
-interface NetworkRemoval {
-  lambdaGroup: SecurityGroupState | undefined;
+/** What destroy finds of a function's group: the group, and the RDS group whose rule admits it. */
+export interface FunctionGroupRemoval {
+  group: SecurityGroupState | undefined;
   rdsGroup: SecurityGroupState | undefined;
 }
 
-const rdsIngress = (found: NetworkRemoval): SgRule | undefined => {
-  const lambda = found.lambdaGroup;
-  if (!lambda || !found.rdsGroup) return undefined;
-  const rule = mysqlFrom(lambda.id);
+const rdsIngress = (found: FunctionGroupRemoval): SgRule | undefined => {
+  const fnGroup = found.group;
+  if (!fnGroup || !found.rdsGroup) return undefined;
+  const rule = mysqlFrom(fnGroup.id);
   return found.rdsGroup.ingress.some((r) => r.groupId === rule.groupId && r.fromPort === rule.fromPort)
     ? rule
     : undefined;
 };
+
+/** What goes: the RDS group's rule, then the group. Pure. */
+export function planFunctionGroupRemoval(step: string, found: FunctionGroupRemoval): PlanItem[] {
+  const items: PlanItem[] = [];
+  if (rdsIngress(found))
+    items.push(
+      item(step, 'ingress rule', `${found.rdsGroup?.id} ← TCP 3306 from ${found.group?.id}`, 'delete'),
+    );
+  if (found.group)
+    items.push(item(step, 'security group', `${found.group.name} (${found.group.id})`, 'delete'));
+  return items;
+}
+
+/**
+ * Remove the group once Lambda has released the network interfaces of the function that used it
+ * (on its own schedule: the group cannot go while they hold it), and the RDS group's rule first.
+ */
+export async function removeFunctionGroup(env: DestroyEnv, found: FunctionGroupRemoval): Promise<void> {
+  const { ec2 } = env.aws;
+  if (found.group) {
+    env.removing(`the network interfaces in ${found.group.id}`);
+    await waitForNetworkInterfacesGone(env, found.group.id);
+  }
+  const ingress = rdsIngress(found);
+  if (ingress && found.rdsGroup) {
+    env.removing(`the ingress rule of ${found.rdsGroup.id}`);
+    await revokeRules(ec2, found.rdsGroup.id, 'ingress', [ingress]);
+  }
+  if (found.group) {
+    env.removing(`security group ${found.group.id}`);
+    const outcome = await deleteSecurityGroup(ec2, found.group.id);
+    if (outcome === 'in-use') {
+      throw new UserError(`the security group ${found.group.id} is still in use`, {
+        hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${found.group.id}; then run destroy again.`,
+      });
+    }
+  }
+}
 
 /** Poll until no network interface uses the group, within the budget. */
 export async function waitForNetworkInterfacesGone(env: StepEnv, groupId: string): Promise<void> {
@@ -277,47 +365,11 @@ export const networkStep = defineStep({
   warnings: (current, desired) => checkNetwork(current, desired).warnings,
   apply: (env, current, desired) => applyNetwork(env, current, desired),
   destroy: {
-    read: async (d): Promise<NetworkRemoval> => {
-      const [lambdaGroup, rdsGroup] = await Promise.all([d.lambdaSecurityGroup(), d.rdsSecurityGroup()]);
-      return { lambdaGroup, rdsGroup };
+    read: async (d): Promise<FunctionGroupRemoval> => {
+      const [group, rdsGroup] = await Promise.all([d.lambdaSecurityGroup(), d.rdsSecurityGroup()]);
+      return { group, rdsGroup };
     },
-    plan(found) {
-      const items: PlanItem[] = [];
-      if (rdsIngress(found))
-        items.push(
-          item(
-            'network',
-            'ingress rule',
-            `${found.rdsGroup?.id} ← TCP 3306 from ${found.lambdaGroup?.id}`,
-            'delete',
-          ),
-        );
-      if (found.lambdaGroup)
-        items.push(
-          item('network', 'security group', `${found.lambdaGroup.name} (${found.lambdaGroup.id})`, 'delete'),
-        );
-      return items;
-    },
-    async apply(env, found) {
-      const { ec2 } = env.aws;
-      // Lambda releases a deleted function's network interfaces on its own schedule; the group
-      // cannot go while they hold it.
-      if (found.lambdaGroup) {
-        env.removing(`the network interfaces in ${found.lambdaGroup.id}`);
-        await waitForNetworkInterfacesGone(env, found.lambdaGroup.id);
-      }
-      const ingress = rdsIngress(found);
-      env.removing(`the ingress rule of ${found.rdsGroup?.id}`);
-      if (ingress && found.rdsGroup) await revokeRules(ec2, found.rdsGroup.id, 'ingress', [ingress]);
-      if (found.lambdaGroup) {
-        env.removing(`security group ${found.lambdaGroup.id}`);
-        const outcome = await deleteSecurityGroup(ec2, found.lambdaGroup.id);
-        if (outcome === 'in-use') {
-          throw new UserError(`the security group ${found.lambdaGroup.id} is still in use`, {
-            hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${found.lambdaGroup.id}; then run destroy again.`,
-          });
-        }
-      }
-    },
+    plan: (found) => planFunctionGroupRemoval('network', found),
+    apply: (env, found) => removeFunctionGroup(env, found),
   },
 });

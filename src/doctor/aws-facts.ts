@@ -335,6 +335,10 @@ export function createAwsFacts(o: AwsFactsOptions) {
       ...(process.env[config.database.passwordEnv]
         ? [process.env[config.database.passwordEnv] as string]
         : []),
+      // The ingest function's own login, when it has one.
+      ...(config.ingest.dbUser && process.env[config.ingest.dbPasswordEnv]
+        ? [process.env[config.ingest.dbPasswordEnv] as string]
+        : []),
     ],
   };
 }

@@ -389,6 +389,26 @@ describe('doctor: ingest findings', () => {
     expect(code).toBe(failing.length > 0 ? 1 : 0);
   });
 
+  it("never shows the ingest login's password, even when an answer carries it", async () => {
+    vi.stubEnv('INGEST_DB_PASSWORD', INGEST_DB_PASSWORD);
+    fake().actionAnswers.grants = invokeAnswer({
+      ok: false,
+      action: 'grants',
+      error: { message: `login refused for ingest_writer with ${INGEST_DB_PASSWORD}` },
+    });
+
+    try {
+      const { checks, text } = await doctor();
+
+      expect(checks['ingest.database-login']?.evidence).toMatch(
+        /login refused for ingest_writer with \*\*\*\*/,
+      );
+      expect(text).not.toContain(INGEST_DB_PASSWORD);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('a missing ingest function: the checks that need it skip', async () => {
     fake().functions.delete(INGEST_FUNCTION);
 

@@ -162,6 +162,15 @@ function prefixListOf(current: IngestNetworkCurrent, desired: IngestNetworkDesir
   return current.prefixListId;
 }
 
+/** What the shared security-group code needs: the groups as they are, the shape, the egress. */
+const groupParts = (current: IngestNetworkCurrent, desired: IngestNetworkDesired) =>
+  [
+    current.group,
+    current.rdsGroup,
+    groupShape(desired),
+    ingestEgress(desired, prefixListOf(current, desired)),
+  ] as const;
+
 export function planIngestNetwork(current: IngestNetworkCurrent, desired: IngestNetworkDesired): PlanItem[] {
   const { errors } = checkNetwork(
     { subnets: current.subnets, publicSubnetIds: [], lambdaGroup: current.group, rdsGroup: current.rdsGroup },
@@ -171,13 +180,7 @@ export function planIngestNetwork(current: IngestNetworkCurrent, desired: Ingest
     throw new UserError(`the VPC settings do not fit the account: ${errors.join('; ')}`, {
       hint: 'Fix vpc.vpcId, vpc.subnetIds and vpc.rdsSecurityGroupId in the config (or run `chatbot-ops deploy --interactive`).',
     });
-  const items = planFunctionGroup(
-    STEP,
-    current.group,
-    current.rdsGroup,
-    groupShape(desired),
-    ingestEgress(desired, prefixListOf(current, desired)),
-  );
+  const items = planFunctionGroup(STEP, ...groupParts(current, desired));
   const tables = routeTablesOf(current.routing, desired.vpc.subnetIds);
   const endpoint = chosenEndpoint(current.endpoints);
   if (!endpoint) {
@@ -217,13 +220,7 @@ export async function applyIngestNetwork(
   desired: IngestNetworkDesired,
 ): Promise<string> {
   const { ec2 } = env.aws;
-  const groupId = await applyFunctionGroup(
-    env,
-    current.group,
-    current.rdsGroup,
-    groupShape(desired),
-    ingestEgress(desired, prefixListOf(current, desired)),
-  );
+  const groupId = await applyFunctionGroup(env, ...groupParts(current, desired));
   const tables = routeTablesOf(current.routing, desired.vpc.subnetIds);
   const endpoint = chosenEndpoint(current.endpoints);
   if (!endpoint) {

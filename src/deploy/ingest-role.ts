@@ -15,8 +15,6 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  attachPolicy,
-  createRole,
   deleteInlinePolicy,
   deleteRoleCompletely,
   findRole,
@@ -26,14 +24,13 @@ import {
   putInlinePolicy,
   type RoleState,
   samePolicyDocument,
-  tagRole,
-  updateTrustPolicy,
 } from '../aws/iam.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { ingestNames } from './ingest-names.js';
 import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
+import { applyRoleItself } from './role.js';
 import { defineStep, type StepEnv } from './step.js';
 
 export const INGEST_POLICIES = {
@@ -174,22 +171,13 @@ export async function applyIngestRole(
   items: PlanItem[],
 ): Promise<string> {
   const { iam } = env.aws;
-  const roleItem = items.find((i) => i.kind === 'IAM role');
-  let arn = current.role?.arn ?? desired.arn;
-  if (roleItem?.action === 'create') {
-    arn = await createRole(iam, {
-      name: desired.name,
-      trustPolicy: desired.trustPolicy,
-      description: 'Execution role of the chatbot ingest Lambda (managed by chatbot-ops)',
-      tags: desired.tags,
-    });
-  } else if (roleItem?.action === 'update') {
-    if (roleItem.changes.some((c) => c.field === 'trust policy'))
-      await updateTrustPolicy(iam, desired.name, desired.trustPolicy);
-    if (roleItem.changes.some((c) => c.field === 'tags')) await tagRole(iam, desired.name, desired.tags);
-  }
-  for (const policyArn of desired.managedPolicyArns)
-    if (!current.managedPolicyArns.includes(policyArn)) await attachPolicy(iam, desired.name, policyArn);
+  const arn = await applyRoleItself(
+    env,
+    current,
+    desired,
+    items,
+    'Execution role of the chatbot ingest Lambda (managed by chatbot-ops)',
+  );
   for (const [name, doc] of Object.entries(desired.inline)) {
     const have = current.inline[name];
     if (!doc && have) await deleteInlinePolicy(iam, desired.name, name);

@@ -136,12 +136,17 @@ export function planRole(current: RoleCurrent, desired: RoleDesired): PlanItem[]
   return items;
 }
 
-/** Make the role match; returns its ARN. */
-export async function applyRole(
+/**
+ * The role itself as the plan says (created, or its trust policy and tags put back) and its
+ * managed policies attached, as the API function's and the ingest function's role steps need it;
+ * returns its ARN. Inline policies are each step's own.
+ */
+export async function applyRoleItself(
   env: StepEnv,
-  current: RoleCurrent,
-  desired: RoleDesired,
+  current: Pick<RoleCurrent, 'role' | 'managedPolicyArns'>,
+  desired: Pick<RoleDesired, 'name' | 'arn' | 'trustPolicy' | 'managedPolicyArns' | 'tags'>,
   plan: PlanItem[],
+  description: string,
 ): Promise<string> {
   const { iam } = env.aws;
   const roleItem = plan.find((i) => i.kind === 'IAM role');
@@ -150,7 +155,7 @@ export async function applyRole(
     arn = await createRole(iam, {
       name: desired.name,
       trustPolicy: desired.trustPolicy,
-      description: 'Execution role of the chatbot backend Lambda (managed by chatbot-ops)',
+      description,
       tags: desired.tags,
     });
   } else if (roleItem?.action === 'update') {
@@ -161,6 +166,24 @@ export async function applyRole(
   for (const policyArn of desired.managedPolicyArns) {
     if (!current.managedPolicyArns.includes(policyArn)) await attachPolicy(iam, desired.name, policyArn);
   }
+  return arn;
+}
+
+/** Make the role match; returns its ARN. */
+export async function applyRole(
+  env: StepEnv,
+  current: RoleCurrent,
+  desired: RoleDesired,
+  plan: PlanItem[],
+): Promise<string> {
+  const { iam } = env.aws;
+  const arn = await applyRoleItself(
+    env,
+    current,
+    desired,
+    plan,
+    'Execution role of the chatbot backend Lambda (managed by chatbot-ops)',
+  );
   for (const i of plan.filter((p) => p.kind === 'inline policy' && p.action !== 'unchanged')) {
     if (i.action === 'delete') await deleteInlinePolicy(iam, desired.name, i.resource);
     else if (i.resource === LOGS_POLICY_NAME)

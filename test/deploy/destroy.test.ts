@@ -1,7 +1,7 @@
 /** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RDS_SG } from '../support/fake-account.js';
-import { createWorld, type World } from './harness.js';
+import { API_PATH_REMOVAL, createWorld, type World } from './harness.js';
 
 /** Everything deploy made is gone; the RDS group stays (it belongs to the database), without the rule deploy added. */
 function expectNothingLeftButTheDatabaseGroup(world: World): void {
@@ -37,21 +37,7 @@ describe('destroy', () => {
     const r = await world.run(['destroy', '--yes']);
 
     expect(r.code).toBe(0);
-    expect(mutating()).toEqual([
-      'CloudWatch.DeleteAlarms',
-      'APIGateway.DeleteUsagePlanKey',
-      'APIGateway.UpdateUsagePlan',
-      'APIGateway.DeleteUsagePlan',
-      'APIGateway.DeleteApiKey',
-      'APIGateway.DeleteRestApi',
-      'Lambda.DeleteFunction',
-      'CloudWatchLogs.DeleteLogGroup',
-      'EC2.RevokeSecurityGroupIngress',
-      'EC2.DeleteSecurityGroup',
-      'IAM.DetachRolePolicy',
-      'IAM.DeleteRolePolicy',
-      'IAM.DeleteRole',
-    ]);
+    expect(mutating()).toEqual(API_PATH_REMOVAL);
     expectNothingLeftButTheDatabaseGroup(world);
     // The security group went only after Lambda released its network interfaces.
     const polls = world.fake.calls.filter((c) => c.command === 'DescribeNetworkInterfaces');

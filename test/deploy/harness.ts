@@ -62,6 +62,23 @@ export const BASE_CONFIG = {
 /** The config with the ingest path on, as by default. */
 export const INGEST_CONFIG = { ...BASE_CONFIG, ingest: {} };
 
+/** The mutating calls of destroy for the API path, in their order (the safe one). */
+export const API_PATH_REMOVAL = [
+  'CloudWatch.DeleteAlarms',
+  'APIGateway.DeleteUsagePlanKey',
+  'APIGateway.UpdateUsagePlan',
+  'APIGateway.DeleteUsagePlan',
+  'APIGateway.DeleteApiKey',
+  'APIGateway.DeleteRestApi',
+  'Lambda.DeleteFunction',
+  'CloudWatchLogs.DeleteLogGroup',
+  'EC2.RevokeSecurityGroupIngress',
+  'EC2.DeleteSecurityGroup',
+  'IAM.DetachRolePolicy',
+  'IAM.DeleteRolePolicy',
+  'IAM.DeleteRole',
+];
+
 export async function createWorld(options: FakeAccountOptions = {}): Promise<World> {
   const fake = new FakeAccount(options).start();
   const endpoint = await fake.serveApi();

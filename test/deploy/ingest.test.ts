@@ -9,7 +9,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { albDeliveryStatement } from '../../src/deploy/logs-bucket.js';
 import { ACCOUNT, PRIVATE_SUBNETS, RDS_SG, REGION, S3_PREFIX_LIST, VPC } from '../support/fake-account.js';
-import { BASE_CONFIG, createWorld, DB_PASSWORD, INGEST_CONFIG, type World } from './harness.js';
+import {
+  API_PATH_REMOVAL,
+  BASE_CONFIG,
+  createWorld,
+  DB_PASSWORD,
+  INGEST_CONFIG,
+  type World,
+} from './harness.js';
 
 const BUCKET = `chatbot-logs-${ACCOUNT}-${REGION}`;
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
@@ -628,19 +635,7 @@ describe('destroy with the ingest path', () => {
       'IAM.DeleteRolePolicy',
       'IAM.DeleteRolePolicy',
       'IAM.DeleteRole',
-      'CloudWatch.DeleteAlarms',
-      'APIGateway.DeleteUsagePlanKey',
-      'APIGateway.UpdateUsagePlan',
-      'APIGateway.DeleteUsagePlan',
-      'APIGateway.DeleteApiKey',
-      'APIGateway.DeleteRestApi',
-      'Lambda.DeleteFunction',
-      'CloudWatchLogs.DeleteLogGroup',
-      'EC2.RevokeSecurityGroupIngress',
-      'EC2.DeleteSecurityGroup',
-      'IAM.DetachRolePolicy',
-      'IAM.DeleteRolePolicy',
-      'IAM.DeleteRole',
+      ...API_PATH_REMOVAL,
     ]);
     expect(inputsOf('PutBucketNotificationConfiguration')).toEqual([
       { Bucket: BUCKET, NotificationConfiguration: {} },

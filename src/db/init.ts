@@ -1,6 +1,7 @@
 /** `db init`: the database (created when missing and allowed) and the schema, both idempotent. */
 import { UserError } from '../errors.js';
 import { type DbTarget, openPool } from './connection.js';
+import { type BackfillProgress, backfillRollups } from './rollup-maintenance.js';
 import { applySchema } from './schema.js';
 
 export interface InitResult {
@@ -8,6 +9,8 @@ export interface InitResult {
   databaseCreated: boolean;
   created: string[];
   unchanged: string[];
+  /** Rollup tables filled from rows that predate them (empty when none needed it). */
+  backfilled: { tables: string[]; ids: number };
 }
 
 /** Database names go into SQL as identifiers, so only the plain ones are accepted. */
@@ -15,7 +18,7 @@ const DATABASE_NAME_RE = /^[A-Za-z0-9_$]{1,64}$/;
 
 export async function initDatabase(
   target: DbTarget,
-  options: { createDatabase: boolean },
+  options: { createDatabase: boolean; onBackfill?: (p: BackfillProgress) => void },
 ): Promise<InitResult> {
   if (!DATABASE_NAME_RE.test(target.database)) {
     throw new UserError(`"${target.database}" is not a database name this tool uses`, {
@@ -63,7 +66,10 @@ export async function initDatabase(
   const pool = await openPool(target);
   try {
     const { created, unchanged } = await applySchema(pool);
-    return { database: target.database, databaseCreated, created, unchanged };
+    // Rollup tables new to a table with rows start empty; counting those rows can take minutes on
+    // a large table, and resumes where it stopped if interrupted.
+    const backfilled = await backfillRollups(pool, { onProgress: options.onBackfill });
+    return { database: target.database, databaseCreated, created, unchanged, backfilled };
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {

@@ -4,8 +4,8 @@
  * Each file is hashed, then read as a stream (plain or gzip, told apart by its first bytes),
  * parsed line by line, and written in batches (LOAD DATA LOCAL from memory, multi-row INSERTs
  * when the server refuses that) inside ONE transaction per input, together with a load_history
- * row keyed by the SHA-256 of the input's text (after gunzip). So an input is either wholly
- * loaded and recorded, or not at all: a re-run after a failure loads it again from scratch, and
+ * row keyed by the SHA-256 of the input's text (after gunzip) and the input's rollup deltas
+ * (rollup-writer.ts). So an input is either wholly loaded, counted and recorded, or not at all: a re-run after a failure loads it again from scratch, and
  * a re-run after success skips it ("already loaded") unless `force` is set. Memory stays bounded:
  * at most two batches and a few buffered lines are held at any time.
  */
@@ -19,6 +19,7 @@ import { type LogFormat, parseLine } from './access-log-format.js';
 import { type AccessLogRow, insertAccessLogRows, rowSqlBytes } from './access-log-row.js';
 import { LineSplitter, MAX_LINE_BYTES, OVERLONG, type SplitLine } from './line-splitter.js';
 import { isLocalInfileRefused, loadDataRows } from './load-data.js';
+import { RollupDeltas } from './rollup-writer.js';
 
 export interface LoadOptions {
   format?: 'auto' | 'combined' | 'common';
@@ -181,6 +182,7 @@ export async function loadLogs(
     const conn = await pool.getConnection();
     try {
       await conn.query('START TRANSACTION');
+      const rollups = await RollupDeltas.start(conn);
       const hash = createHash('sha256');
       let rawBytes = 0;
       const source = isStdin ? (options.stdin ?? process.stdin) : createReadStream(input, READ_OPTIONS);
@@ -204,7 +206,8 @@ export async function loadLogs(
         batchBytes = 0;
         // One batch in flight while the next is parsed; waiting here bounds memory to two batches.
         await inFlight;
-        inFlight = writeRows(conn, rows);
+        rollups.add(rows);
+        inFlight = writeRows(conn, rows).then(() => (rollups.full ? rollups.flush(conn) : undefined));
         // Do not leave an unobserved rejection between now and the next await of inFlight.
         inFlight.catch(() => {});
         entry.loaded += rows.length;
@@ -310,6 +313,7 @@ export async function loadLogs(
         files.push({ file: label, lines: entry.lines, loaded: 0, errors: 0, skipped: true, sha256: sha });
         continue;
       }
+      await rollups.flush(conn);
       if (entry.loaded > 0) {
         await conn.query(
           `INSERT INTO load_history (sha256, source, bytes, \`lines\`, loaded, errors, loaded_at)

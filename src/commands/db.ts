@@ -1,10 +1,11 @@
 /**
- * `chatbot-ops db init | load | seed | stats` (SPEC 1 "Database", SPEC 2): the access-log
+ * `chatbot-ops db init | load | seed | stats | rollup | prune` (SPEC 1 "Database", SPEC 2): the access-log
  * database the backend reads. The guide's "Database tables created" prerequisite, done by
  * one idempotent command, plus loading real logs and seeding synthetic traffic.
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { parseTimeFlag } from '../client/request-body.js';
 import {
   DB_FLAG_OPTIONS,
   type DbFlags,
@@ -14,6 +15,8 @@ import {
 } from '../db/connection.js';
 import { initDatabase } from '../db/init.js';
 import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
+import { PRUNE_BATCH_ROWS, parseRetention, pruneAccessLogs } from '../db/prune.js';
+import { readRollupStates, verifyRollups } from '../db/rollup-maintenance.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
@@ -32,6 +35,11 @@ export function progressText(p: { file: string; lines: number; bytes: number; to
   const width = 24;
   const filled = Math.round(share * width);
   return `${p.file} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${count(p.lines)} lines`;
+}
+
+/** An ISO time from a flag; one without an offset is UTC, as everywhere in this tool. */
+function utcTime(iso: string): Date {
+  return new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(iso) || !iso.includes('T') ? iso : `${iso}Z`);
 }
 
 function withDbFlags(cmd: Command): Command {
@@ -103,7 +111,19 @@ export const register: CommandModule = (program, run) => {
         ctx.ui.debug(
           `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
         );
-        const result = await initDatabase(target, { createDatabase: opts.createDatabase });
+        let spinner: ReturnType<typeof ctx.ui.spinner> | undefined;
+        const result = await initDatabase(target, {
+          createDatabase: opts.createDatabase,
+          onBackfill: (p) => {
+            const text = `building rollups from existing rows: ${count(p.done)} of ${count(p.total)} (${p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100}%)`;
+            if (spinner) spinner.text(text);
+            else spinner = ctx.ui.spinner(text);
+          },
+        }).catch((err) => {
+          spinner?.fail('stopped; run db init again to continue where it stopped');
+          throw err;
+        });
+        spinner?.succeed(`built rollups from ${count(result.backfilled.ids)} existing rows`);
         ctx.ui.info(`${describeDbTarget(target)}`);
         ctx.ui.info(
           result.databaseCreated
@@ -112,7 +132,7 @@ export const register: CommandModule = (program, run) => {
         );
         for (const c of result.created) ctx.ui.info(`  created ${c}`);
         for (const u of result.unchanged) ctx.ui.info(`  ${u}: already there, left alone`);
-        if (!result.databaseCreated && result.created.length === 0)
+        if (!result.databaseCreated && result.created.length === 0 && result.backfilled.ids === 0)
           ctx.ui.info('Nothing to do: the schema is up to date.');
         ctx.ui.result({ target: describeDbTarget(target), ...result });
       }),
@@ -244,6 +264,143 @@ export const register: CommandModule = (program, run) => {
           printStats(ctx, stats);
           ctx.ui.result(stats);
         } catch (err) {
+          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+            throw new UserError('the access_logs table does not exist', {
+              hint: 'Create it with `chatbot-ops db init`.',
+            });
+          }
+          throw err;
+        } finally {
+          await pool.end();
+        }
+      }),
+    );
+
+  withDbFlags(db.command('rollup'))
+    .description(
+      'the rollup tables the aggregate intents read: their state, --verify against access_logs, --repair',
+    )
+    .option('--verify', 'recount whole UTC days from access_logs and list any difference (exit 1 if one)')
+    .option('--repair', 'as --verify, then rebuild every day that differs')
+    .option(
+      '--since <time>',
+      'first day to check: ISO 8601 or a duration ago such as 7d (default: the first row)',
+    )
+    .option('--until <time>', 'check up to this time: ISO 8601 or a duration ago (default: the last row)')
+    .action(
+      run(
+        async (
+          ctx,
+          opts: DbFlags & { verify?: boolean; repair?: boolean; since?: string; until?: string },
+        ) => {
+          const now = new Date();
+          const since =
+            opts.since === undefined ? undefined : utcTime(parseTimeFlag(opts.since, '--since', now));
+          const until =
+            opts.until === undefined ? undefined : utcTime(parseTimeFlag(opts.until, '--until', now));
+          if ((since || until) && !opts.verify && !opts.repair)
+            throw new UsageError(
+              '--since and --until choose the days to --verify or --repair',
+              'Add --verify.',
+            );
+          const target = resolveDbTarget(ctx, opts);
+          const pool = await openPool(target);
+          try {
+            const states = await readRollupStates(pool);
+            ctx.ui.info(describeDbTarget(target));
+            if (states.length === 0)
+              throw new UserError('this database has no rollup tables', {
+                hint: 'Run `chatbot-ops db init`: it creates them and counts the rows already there.',
+              });
+            for (const s of states) {
+              const progress = s.ready
+                ? 'ready'
+                : `building: ${count(s.backfilled)} of ${count(s.backfillTo)} existing rows counted`;
+              ctx.ui.info(`  ${s.table.padEnd(18)} ${progress}`);
+            }
+            if (!opts.verify && !opts.repair) {
+              ctx.ui.result({ target: describeDbTarget(target), tables: states });
+              return;
+            }
+            if (states.some((s) => !s.ready))
+              throw new UserError('the rollups are still being built from existing rows', {
+                hint: 'Run `chatbot-ops db init` to finish building them, then verify.',
+              });
+            const spinner = ctx.ui.spinner('recounting from access_logs');
+            const report = await verifyRollups(pool, {
+              ...(since ? { since } : {}),
+              ...(until ? { until } : {}),
+              repair: opts.repair ?? false,
+              onProgress: (p) => spinner.text(`recounting ${p.day} (${p.index + 1} of ${p.days} days)`),
+            });
+            const days = `${count(report.days.length)} day${report.days.length === 1 ? '' : 's'}`;
+            if (report.differences === 0) spinner.succeed(`rollups match access_logs over ${days}`);
+            else if (opts.repair)
+              spinner.succeed(
+                `repaired ${count(report.repaired.length)} of ${days}: ${count(report.differences)} rollup rows differed`,
+              );
+            else
+              spinner.fail(`${count(report.differences)} rollup rows differ from access_logs over ${days}`);
+            for (const e of report.examples)
+              ctx.ui.warn(`  ${e.table} ${e.grain} ${e.bucket} ${JSON.stringify(e.key)}: ${e.kind}`);
+            if (report.differences > report.examples.length)
+              ctx.ui.warn(`  ... and ${count(report.differences - report.examples.length)} more`);
+            if (report.differingDays.length > 0) ctx.ui.info(`days: ${report.differingDays.join(', ')}`);
+            ctx.ui.result({ target: describeDbTarget(target), ...report });
+            if (report.differences > 0 && !opts.repair)
+              throw new UserError('the rollups differ from access_logs', {
+                hint: 'Run the same command with --repair to rebuild those days from access_logs.',
+              });
+          } finally {
+            await pool.end();
+          }
+        },
+      ),
+    );
+
+  withDbFlags(db.command('prune'))
+    .description('delete access logs (and their rollups) older than a number of days, in small batches')
+    .option('--older-than <days>', 'age in whole days, such as 90d or 12w (default: database.retentionDays)')
+    .option('--batch-size <n>', 'rows per DELETE', String(PRUNE_BATCH_ROWS))
+    .option('--dry-run', 'count what would be deleted, delete nothing', false)
+    .action(
+      run(async (ctx, opts: DbFlags & { olderThan?: string; batchSize: string; dryRun: boolean }) => {
+        const configured = opts.olderThan === undefined ? ctx.config().database.retentionDays : undefined;
+        if (opts.olderThan === undefined && configured === undefined)
+          throw new UsageError(
+            'db prune needs --older-than (or database.retentionDays in the config)',
+            'For example: chatbot-ops db prune --older-than 90d',
+          );
+        const days = configured ?? parseRetention(opts.olderThan as string);
+        const batchRows = assertInteger(opts.batchSize, '--batch-size', 1, 1_000_000);
+        const target = resolveDbTarget(ctx, opts);
+        const pool = await openPool(target);
+        const spinner = ctx.ui.spinner(
+          `pruning rows older than ${days} days from ${describeDbTarget(target)}`,
+        );
+        const started = Date.now();
+        try {
+          const report = await pruneAccessLogs(pool, {
+            olderThanDays: days,
+            batchRows,
+            dryRun: opts.dryRun,
+            onProgress: (p) =>
+              spinner.text(
+                p.phase === 'rows'
+                  ? `pruning: ${count(p.rows)} rows deleted`
+                  : `pruning: ${count(p.rows)} rows, ${count(p.rollupRows)} rollup rows deleted`,
+              ),
+          });
+          const seconds = (Date.now() - started) / 1000;
+          if (report.dryRun)
+            spinner.succeed(`would delete ${count(report.rows)} rows from before ${report.cutoff} (dry run)`);
+          else
+            spinner.succeed(
+              `deleted ${count(report.rows)} rows from before ${report.cutoff} and ${count(report.rollupRows)} rollup rows in ${seconds.toFixed(1)} s`,
+            );
+          ctx.ui.result({ target: describeDbTarget(target), days, ...report, seconds });
+        } catch (err) {
+          spinner.fail('prune stopped; run it again to finish (what was deleted stays deleted)');
           if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
             throw new UserError('the access_logs table does not exist', {
               hint: 'Create it with `chatbot-ops db init`.',

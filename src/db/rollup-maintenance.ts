@@ -179,7 +179,7 @@ export interface BackfillProgress {
 export async function backfillRollups(
   db: Db,
   options: { chunkIds?: number; onProgress?: (p: BackfillProgress) => void } = {},
-): Promise<{ tables: string[]; ids: number }> {
+): Promise<{ tables: string[] /** Ids counted (rows, less any deleted since). */; ids: number }> {
   const chunk = options.chunkIds ?? BACKFILL_CHUNK_IDS;
   const pending = (await readRollupStates(db)).filter((s) => !s.ready && definitionOf(s.table));
   if (pending.length === 0) return { tables: [], ids: 0 };
@@ -220,7 +220,11 @@ export async function backfillRollups(
       await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     }
   });
-  return { tables: pending.map((s) => s.table), ids: total };
+  // Tables registered together share their ids: the span of the widest is the rows counted.
+  return {
+    tables: pending.map((s) => s.table),
+    ids: Math.max(...pending.map((s) => s.backfillTo - s.backfilled)),
+  };
 }
 
 export interface RollupDifference {
@@ -385,4 +389,16 @@ export async function verifyRollups(
     }
   });
   return report;
+}
+
+/**
+ * Empty access_logs and every rollup table (the local stack's `--rows`, which replaces the sample
+ * traffic): the rollups restart empty and ready, as on a new table.
+ */
+export async function clearAccessLogs(db: Db): Promise<void> {
+  await db.query('TRUNCATE TABLE access_logs');
+  for (const state of await readRollupStates(db)) {
+    await db.query(`TRUNCATE TABLE \`${state.table}\``);
+    await db.query('UPDATE rollup_state SET backfill_to = 0, backfilled = 0 WHERE name = ?', [state.table]);
+  }
 }

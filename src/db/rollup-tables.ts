@@ -44,14 +44,13 @@ export interface RollupTable {
     of(row: AccessLogRow): string | number;
   };
   measures: readonly RollupMeasure[];
-  /**
-   * Whether the table serves top lists: then its primary key starts with the key (one key's
-   * buckets are one range) and an index (grain, bucket, n) gives each bucket's busiest keys.
-   */
+  /** Whether the table serves top lists: an index (grain, bucket, n) gives each bucket's busiest keys. */
   leaders: boolean;
 }
 
 const COUNT = 'BIGINT UNSIGNED NOT NULL';
+/** A DATETIME(3) in UTC as milliseconds since the epoch, whatever the session's time zone. */
+const EPOCH_MS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', `timestamp`) DIV 1000";
 const requests: RollupMeasure = { column: 'n', type: COUNT, merge: 'sum', of: () => 1, sql: 'COUNT(*)' };
 const errors: RollupMeasure = {
   column: 'errors',
@@ -119,19 +118,20 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
       statusClass(3),
       statusClass(4),
       statusClass(5),
+      // Milliseconds since the epoch (UTC), not DATETIME(3): writers send numbers, no dates to format.
       {
         column: 'first_seen',
-        type: 'DATETIME(3) NOT NULL',
+        type: 'BIGINT NOT NULL',
         merge: 'min',
         of: (r) => r.timestamp,
-        sql: 'MIN(`timestamp`)',
+        sql: `MIN(${EPOCH_MS})`,
       },
       {
         column: 'last_seen',
-        type: 'DATETIME(3) NOT NULL',
+        type: 'BIGINT NOT NULL',
         merge: 'max',
         of: (r) => r.timestamp,
-        sql: 'MAX(`timestamp`)',
+        sql: `MAX(${EPOCH_MS})`,
       },
     ],
     leaders: true,
@@ -177,9 +177,11 @@ export function rollupTableSql(def: RollupTable): string {
     'bucket DATETIME NOT NULL',
     ...def.measures.map((m) => `\`${m.column}\` ${m.type}`),
   ];
-  const keys = def.leaders
-    ? [`PRIMARY KEY (\`${k}\`, grain, bucket)`, 'KEY leaders (grain, bucket, n)']
-    : [`PRIMARY KEY (grain, bucket, \`${k}\`)`];
+  // Time first: a load of recent logs appends at the end of the tree, and a prune removes its start.
+  const keys = [
+    `PRIMARY KEY (grain, bucket, \`${k}\`)`,
+    ...(def.leaders ? ['KEY leaders (grain, bucket, n)'] : []),
+  ];
   return `CREATE TABLE IF NOT EXISTS ${rollupTableName(def)} (\n  ${[...columns, ...keys].join(',\n  ')}\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;
 }
 

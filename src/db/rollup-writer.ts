@@ -21,6 +21,7 @@ import { type AccessLogRow, insertAccessLogRows, sqlDateTime } from './access-lo
 import {
   floorTo,
   GATE,
+  GRAIN_MS,
   type Grain,
   mergeAssignments,
   ROLLUP_TABLES,
@@ -39,66 +40,94 @@ class TableDeltas {
   readonly finest: Grain;
   readonly buckets = new Map<number, Map<string | number, number[]>>();
   size = 0;
+  private readonly merges: ('sum' | 'min' | 'max')[];
+  private readonly values: ((row: AccessLogRow) => number)[];
 
   constructor(readonly def: RollupTable) {
-    this.finest = def.grains.reduce((a, b) => (GRAIN_ORDER[a] < GRAIN_ORDER[b] ? a : b));
+    this.finest = def.grains.reduce((a, b) => (GRAIN_MS[a] < GRAIN_MS[b] ? a : b));
+    this.merges = def.measures.map((m) => m.merge);
+    this.values = def.measures.map((m) => m.of);
   }
 
   add(rows: readonly AccessLogRow[]): void {
-    const { measures, key } = this.def;
+    const { merges, values: of } = this;
+    const width = GRAIN_MS[this.finest];
+    const keyOf = this.def.key.of;
+    let lastBucket = Number.NaN;
+    let byKey: Map<string | number, number[]> | undefined;
     for (const row of rows) {
-      const bucket = floorTo(row.timestamp, this.finest);
-      let byKey = this.buckets.get(bucket);
-      if (!byKey) {
-        byKey = new Map();
-        this.buckets.set(bucket, byKey);
+      const bucket = Math.floor(row.timestamp / width) * width;
+      // Rows come mostly in time order: the bucket map is usually the one just used.
+      if (bucket !== lastBucket || !byKey) {
+        lastBucket = bucket;
+        byKey = this.buckets.get(bucket);
+        if (!byKey) {
+          byKey = new Map();
+          this.buckets.set(bucket, byKey);
+        }
       }
-      const k = key.of(row);
-      const values = byKey.get(k);
-      if (values === undefined) {
-        byKey.set(
-          k,
-          measures.map((m) => m.of(row)),
-        );
+      const k = keyOf(row);
+      const current = byKey.get(k);
+      if (current === undefined) {
+        const fresh = new Array<number>(of.length);
+        for (let i = 0; i < of.length; i++) fresh[i] = (of[i] as (r: AccessLogRow) => number)(row);
+        byKey.set(k, fresh);
         this.size++;
         continue;
       }
-      for (let i = 0; i < measures.length; i++) {
-        const m = measures[i] as (typeof measures)[number];
-        const v = m.of(row);
-        const current = values[i] as number;
-        values[i] =
-          m.merge === 'sum' ? current + v : m.merge === 'min' ? Math.min(current, v) : Math.max(current, v);
+      for (let i = 0; i < of.length; i++) {
+        const v = (of[i] as (r: AccessLogRow) => number)(row);
+        const merge = merges[i];
+        const c = current[i] as number;
+        current[i] = merge === 'sum' ? c + v : merge === 'min' ? (v < c ? v : c) : v > c ? v : c;
       }
     }
   }
 
-  /** Every (key, grain, bucket) row to apply, folded to each grain, in primary-key order. */
-  rows(): { key: string | number; grain: Grain; bucket: number; values: number[] }[] {
-    const out: { key: string | number; grain: Grain; bucket: number; values: number[] }[] = [];
-    for (const grain of this.def.grains) {
-      const folded = new Map<string, { key: string | number; bucket: number; values: number[] }>();
-      for (const [bucket, byKey] of this.buckets) {
-        const start = floorTo(bucket, grain);
-        for (const [key, values] of byKey) {
-          if (grain === this.finest) {
-            out.push({ key, grain, bucket: start, values });
-            continue;
+  /** The held deltas folded to one grain: bucket start -> key -> values. */
+  private fold(grain: Grain): Map<number, Map<string | number, number[]>> {
+    if (grain === this.finest) return this.buckets;
+    const folded = new Map<number, Map<string | number, number[]>>();
+    for (const [bucket, byKey] of this.buckets) {
+      const start = floorTo(bucket, grain);
+      let into = folded.get(start);
+      if (!into) {
+        into = new Map();
+        folded.set(start, into);
+      }
+      for (const [key, values] of byKey) {
+        const existing = into.get(key);
+        if (!existing) into.set(key, [...values]);
+        else
+          for (let i = 0; i < values.length; i++) {
+            const a = existing[i] as number;
+            const b = values[i] as number;
+            const merge = this.merges[i];
+            existing[i] = merge === 'sum' ? a + b : merge === 'min' ? (b < a ? b : a) : b > a ? b : a;
           }
-          const id = `${start}\u0000${typeof key}\u0000${key}`;
-          const into = folded.get(id);
-          if (!into) folded.set(id, { key, bucket: start, values: [...values] });
-          else mergeInto(this.def, into.values, values);
+      }
+    }
+    return folded;
+  }
+
+  /**
+   * The VALUES tuples to apply, in primary-key order (grain, bucket, key): two writers touching
+   * the same rows lock them in the same order, which keeps them from deadlocking.
+   */
+  *tuples(): Generator<string> {
+    const grains = [...this.def.grains].sort((a, b) => GRAIN_ORDER[a] - GRAIN_ORDER[b]);
+    for (const grain of grains) {
+      const folded = this.fold(grain);
+      for (const bucket of [...folded.keys()].sort((a, b) => a - b)) {
+        const byKey = folded.get(bucket) as Map<string | number, number[]>;
+        const head = `'${grain}','${sqlDateTime(bucket)}'`;
+        const keys = [...byKey.keys()].sort(compareKeys);
+        for (const key of keys) {
+          const values = byKey.get(key) as number[];
+          yield `(${typeof key === 'number' ? key : quote(key)},${head},${values.join(',')})`;
         }
       }
-      for (const row of folded.values()) out.push({ ...row, grain });
     }
-    const byKeyFirst = this.def.leaders;
-    return out.sort((a, b) =>
-      byKeyFirst
-        ? compareKeys(a.key, b.key) || GRAIN_ORDER[a.grain] - GRAIN_ORDER[b.grain] || a.bucket - b.bucket
-        : GRAIN_ORDER[a.grain] - GRAIN_ORDER[b.grain] || a.bucket - b.bucket || compareKeys(a.key, b.key),
-    );
   }
 
   clear(): void {
@@ -110,21 +139,15 @@ class TableDeltas {
 /** The grain column is an ENUM('minute', 'hour', 'day'): it sorts in that order. */
 const GRAIN_ORDER: Record<Grain, number> = { minute: 1, hour: 2, day: 3 };
 
+/** A string literal: the driver's escaping, skipped for the usual key with nothing to escape. */
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? mysql.escape(text) : `'${text}'`;
+}
+const NEEDS_ESCAPE = /[\0\b\t\n\r\x1a"'\\]/;
+
 function compareKeys(a: string | number, b: string | number): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function mergeInto(def: RollupTable, into: number[], values: number[]): void {
-  def.measures.forEach((m, i) => {
-    const a = into[i] as number;
-    const b = values[i] as number;
-    into[i] = m.merge === 'sum' ? a + b : m.merge === 'min' ? Math.min(a, b) : Math.max(a, b);
-  });
-}
-
-function literal(def: RollupTable, index: number, value: number): string {
-  return def.measures[index]?.type.startsWith('DATETIME') ? `'${sqlDateTime(value)}'` : String(value);
 }
 
 /** The rollup deltas of the rows one transaction writes. */
@@ -174,21 +197,18 @@ export class RollupDeltas {
     for (const table of this.tables) {
       if (table.size === 0) continue;
       const { def } = table;
-      const rows = table.rows();
-      table.clear();
       const head = `INSERT INTO ${rollupTableName(def)} (\`${def.key.column}\`, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')}) VALUES `;
       const tail = ` ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        let sql = head;
-        const end = Math.min(rows.length, i + ROWS_PER_STATEMENT);
-        for (let j = i; j < end; j++) {
-          const r = rows[j] as (typeof rows)[number];
-          const key = typeof r.key === 'number' ? String(r.key) : mysql.escape(r.key);
-          const values = r.values.map((v, index) => literal(def, index, v)).join(',');
-          sql += `${j === i ? '' : ','}(${key},'${r.grain}','${sqlDateTime(r.bucket)}',${values})`;
+      let batch: string[] = [];
+      for (const tuple of table.tuples()) {
+        batch.push(tuple);
+        if (batch.length === ROWS_PER_STATEMENT) {
+          await conn.query(head + batch.join(',') + tail);
+          batch = [];
         }
-        await conn.query(sql + tail);
       }
+      if (batch.length > 0) await conn.query(head + batch.join(',') + tail);
+      table.clear();
     }
   }
 }

@@ -127,11 +127,17 @@ function windowAggregate(
   const parts: string[] = [];
   const values: unknown[] = [];
   for (const b of buckets) {
+    // With a key filter, each bucket is named: the primary key (grain, bucket, key) then finds
+    // each (bucket, key) directly instead of reading every key of the range.
+    const starts = options.filter ? bucketStarts(b).map((t) => new Date(t)) : [];
+    const when = options.filter
+      ? `bucket IN (${starts.map(() => '?').join(', ')})`
+      : 'bucket >= ? AND bucket < ?';
     parts.push(
       `SELECT ${options.perKey ? `${key} AS k, ` : ''}${measures.map((m) => `${combineSql(m)} AS ${col(m.column)}`).join(', ')}
-       FROM ${rollupTableName(def)} WHERE grain = ? AND bucket >= ? AND bucket < ?${filter}${options.perKey ? ` GROUP BY ${key}` : ''}`,
+       FROM ${rollupTableName(def)} WHERE grain = ? AND ${when}${filter}${options.perKey ? ` GROUP BY ${key}` : ''}`,
     );
-    values.push(b.grain, new Date(b.from), new Date(b.to), ...filterValues);
+    values.push(b.grain, ...(options.filter ? starts : [new Date(b.from), new Date(b.to)]), ...filterValues);
   }
   for (const r of raw) {
     parts.push(
@@ -148,7 +154,7 @@ function windowAggregate(
   };
 }
 
-/** A key's measures, by column name (numbers, or Dates for first_seen and last_seen). */
+/** A key's measures, by column name. */
 export type KeyRow = { k: string; n: number } & Record<string, unknown>;
 
 const table = (name: RollupName) => ROLLUP_TABLES.find((d) => d.name === name) as RollupTable;

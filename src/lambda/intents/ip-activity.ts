@@ -101,8 +101,8 @@ async function summaryFromRollups(db: Database, ip: string, window: TimeWindow):
   return {
     total: row.n,
     errors: Number(row.errors),
-    first: row.first_seen as Date,
-    last: row.last_seen as Date,
+    first: new Date(Number(row.first_seen)),
+    last: new Date(Number(row.last_seen)),
     statuses,
   };
 }

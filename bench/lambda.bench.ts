@@ -18,6 +18,7 @@ import { Database } from '../src/lambda/database.js';
 import { createHandler } from '../src/lambda/index.js';
 import { findIntent, INTENTS } from '../src/lambda/intents/index.js';
 import { parseParams } from '../src/lambda/params.js';
+import { ms, percentile } from './timing.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const DAYS = 30;
@@ -117,12 +118,6 @@ const SCENARIOS: Scenario[] = [
   },
   { label: 'health', intent: 'health', params: {}, windowed: false },
 ];
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
-}
-
-const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 
 async function prepareData(port: number): Promise<void> {
   const admin = await mysql.createConnection({

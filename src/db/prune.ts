@@ -3,8 +3,9 @@
  * their rollups in small batches, each its own short transaction, so writers and the backend
  * never wait on it for more than a moment.
  *
- * The cutoff is rounded down to a UTC midnight: rows go in whole days, so every rollup bucket
- * (minute, hour, day) is either wholly kept or wholly deleted and the rollups stay exact. While it
+ * The cutoff is rounded down to a UTC midnight: rows go in whole days, so every minute, hour and
+ * day bucket of the rollups is either wholly kept or wholly deleted; the one week bucket that
+ * holds the cutoff is counted again from the rows it keeps. While it
  * runs, rollup_state's `prune_floor` holds the cutoff and the aggregate intents count nothing
  * before it, so a half-deleted day never shows; the floor is cleared when the prune finishes (a
  * prune that was interrupted leaves it set until `db prune` runs again to the end).
@@ -14,7 +15,8 @@
  */
 import type mysql from 'mysql2/promise';
 import { UserError } from '../errors.js';
-import { GATE, GRAIN_MS, ROLLUP_TABLES, rollupTableName } from './rollup-tables.js';
+import { readRollupStates, rebuildReadyBuckets } from './rollup-maintenance.js';
+import { floorTo, GATE, GRAIN_MS, ROLLUP_TABLES, rollupTableName } from './rollup-tables.js';
 
 /** Rows per DELETE: a few milliseconds of locks each. */
 export const PRUNE_BATCH_ROWS = 5_000;
@@ -101,6 +103,12 @@ export async function pruneAccessLogs(
     report.rows = Number(counted?.n ?? 0);
     return report;
   }
+  const states = await readRollupStates(pool);
+  if (states.some((s) => !s.ready)) {
+    throw new UserError('the rollups are still being built from existing rows', {
+      hint: 'Run `chatbot-ops db init` to finish building them, then prune.',
+    });
+  }
   await setFloor(pool, cutoff, cutoff);
   // Each batch starts where the last one ended (the oldest rows go first), so it never walks
   // again over index entries InnoDB has not yet purged.
@@ -135,6 +143,11 @@ export async function pruneAccessLogs(
       }
     }
   }
+  // The week that holds the cutoff (weeks are not whole days apart from midnights) lost some of
+  // its rows: count what is left of it again. Days and finer buckets were deleted whole.
+  const week = floorTo(cutoff.getTime(), 'week');
+  if (states.length > 0 && week < cutoff.getTime())
+    await rebuildReadyBuckets(pool, (g) => g === 'week', new Date(week), new Date(week + GRAIN_MS.week));
   await setFloor(pool, null, cutoff);
   return report;
 }

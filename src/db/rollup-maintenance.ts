@@ -11,6 +11,7 @@
 import type mysql from 'mysql2/promise';
 import {
   bucketSql,
+  floorTo,
   GATE,
   GRAIN_MS,
   type Grain,
@@ -237,15 +238,15 @@ export interface RollupDifference {
 }
 
 export interface VerifyReport {
-  /** The whole UTC days checked, oldest first. */
+  /** The whole UTC days checked, oldest first (week rows are checked over the weeks holding them). */
   days: string[];
   tables: string[];
   differences: number;
-  /** The days with a difference. */
+  /** The days (and weeks, "week of YYYY-MM-DD") with a difference. */
   differingDays: string[];
   /** The first few differences, for the report. */
   examples: RollupDifference[];
-  /** Days rebuilt by --repair. */
+  /** Days and weeks rebuilt by --repair. */
   repaired: string[];
 }
 
@@ -292,18 +293,44 @@ async function daysToCheck(db: Db, since?: Date, until?: Date): Promise<string[]
   return days;
 }
 
-const dayRange = (day: string): [Date, Date] => {
-  const start = new Date(`${day}T00:00:00.000Z`);
-  return [start, new Date(start.getTime() + DAY_MS)];
-};
+/**
+ * What verify and repair work through: each UTC day for the grains of a day or less, and each
+ * week (for the week grain) that holds one of those days, compared over the whole week.
+ */
+interface CheckUnit {
+  label: string;
+  from: Date;
+  to: Date;
+  grains: (g: Grain) => boolean;
+}
 
-/** The days and example groups where ready rollup tables disagree with access_logs. */
-async function differencesOf(conn: Conn, tables: RollupTable[], day: string, examples: RollupDifference[]) {
-  const [from, to] = dayRange(day);
+function checkUnits(days: string[]): CheckUnit[] {
+  const units: CheckUnit[] = days.map((day) => {
+    const from = new Date(`${day}T00:00:00.000Z`);
+    return { label: day, from, to: new Date(from.getTime() + DAY_MS), grains: (g) => g !== 'week' };
+  });
+  const weeks = new Set(units.map((u) => floorTo(u.from.getTime(), 'week')));
+  for (const week of [...weeks].sort((a, b) => a - b))
+    units.push({
+      label: `week of ${new Date(week).toISOString().slice(0, 10)}`,
+      from: new Date(week),
+      to: new Date(week + GRAIN_MS.week),
+      grains: (g) => g === 'week',
+    });
+  return units;
+}
+
+/** The number of (key, bucket) groups where ready rollup tables disagree with access_logs in a unit. */
+async function differencesOf(
+  conn: Conn,
+  tables: RollupTable[],
+  unit: CheckUnit,
+  examples: RollupDifference[],
+) {
   let count = 0;
   for (const def of tables) {
-    for (const grain of def.grains) {
-      const [rows] = await conn.query(differenceSql(def, grain), [from, to, from, to]);
+    for (const grain of def.grains.filter(unit.grains)) {
+      const [rows] = await conn.query(differenceSql(def, grain), [unit.from, unit.to, unit.from, unit.to]);
       for (const r of rows as { k: string | number; b: Date; sides: number | string }[]) {
         count++;
         if (examples.length < EXAMPLES_KEPT) {
@@ -322,14 +349,22 @@ async function differencesOf(conn: Conn, tables: RollupTable[], day: string, exa
   return count;
 }
 
-/** Rebuild one day of every given table from access_logs, with the writers' gate closed. */
-async function rebuildDay(conn: Conn, tables: RollupTable[], day: string): Promise<void> {
-  const [from, to] = dayRange(day);
+/**
+ * Rebuild the buckets of some grains within [from, to) (aligned to those grains) from
+ * access_logs, with the writers' gate closed so no write is counted twice or lost.
+ */
+async function rebuildBuckets(
+  conn: Conn,
+  tables: readonly RollupTable[],
+  grains: (g: Grain) => boolean,
+  from: Date,
+  to: Date,
+): Promise<void> {
   await inTransaction(conn, async () => {
     await closeGate(conn);
     for (const def of tables) {
       const table = rollupTableName(def);
-      for (const grain of def.grains) {
+      for (const grain of def.grains.filter(grains)) {
         await conn.query(`DELETE FROM ${table} WHERE grain = ? AND bucket >= ? AND bucket < ?`, [
           grain,
           from,
@@ -341,10 +376,23 @@ async function rebuildDay(conn: Conn, tables: RollupTable[], day: string): Promi
   });
 }
 
+/** rebuildBuckets for every ready rollup table, on a connection of its own. */
+export async function rebuildReadyBuckets(
+  db: Db,
+  grains: (g: Grain) => boolean,
+  from: Date,
+  to: Date,
+): Promise<void> {
+  const tables = (await readRollupStates(db))
+    .filter((s) => s.ready && definitionOf(s.table))
+    .map((s) => definitionOf(s.table) as RollupTable);
+  await withConnection(db, (conn) => rebuildBuckets(conn, tables, grains, from, to));
+}
+
 /**
- * Recount whole UTC days from access_logs and compare with every ready rollup table; with
- * `repair`, rebuild each day that differs. Each day is compared in one consistent snapshot
- * (writers commit rows and rollups together, so a running load never shows as a difference).
+ * Recount whole UTC days (and the weeks holding them) from access_logs and compare with every
+ * ready rollup table; with `repair`, rebuild each that differs. Each is compared in one consistent
+ * snapshot (writers commit rows and rollups together, so a running load never shows as a difference).
  */
 export async function verifyRollups(
   db: Db,
@@ -369,22 +417,23 @@ export async function verifyRollups(
   };
   if (tables.length === 0) return report;
   report.days = await daysToCheck(db, options.since, options.until);
+  const units = checkUnits(report.days);
   await withConnection(db, async (conn) => {
-    for (const [index, day] of report.days.entries()) {
-      options.onProgress?.({ day, index, days: report.days.length });
+    for (const [index, unit] of units.entries()) {
+      options.onProgress?.({ day: unit.label, index, days: units.length });
       await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
       let count: number;
       try {
-        count = await differencesOf(conn, tables, day, report.examples);
+        count = await differencesOf(conn, tables, unit, report.examples);
       } finally {
         await conn.query('COMMIT');
       }
       if (count === 0) continue;
       report.differences += count;
-      report.differingDays.push(day);
+      report.differingDays.push(unit.label);
       if (options.repair) {
-        await rebuildDay(conn, tables, day);
-        report.repaired.push(day);
+        await rebuildBuckets(conn, tables, unit.grains, unit.from, unit.to);
+        report.repaired.push(unit.label);
       }
     }
   });

@@ -136,8 +136,8 @@ class TableDeltas {
   }
 }
 
-/** The grain column is an ENUM('minute', 'hour', 'day'): it sorts in that order. */
-const GRAIN_ORDER: Record<Grain, number> = { minute: 1, hour: 2, day: 3 };
+/** The grain column is an ENUM('minute', 'hour', 'day', 'week'): it sorts in that order. */
+const GRAIN_ORDER: Record<Grain, number> = { minute: 1, hour: 2, day: 3, week: 4 };
 
 /** A string literal: the driver's escaping, skipped for the usual key with nothing to escape. */
 function quote(text: string): string {

@@ -424,9 +424,9 @@ describe('get_traffic_timeseries', () => {
 
     expect(grouped.buckets).toHaveLength(120);
     expect(grouped.buckets.slice(60)).toEqual(ranges.buckets);
-    expect(ranges.buckets.reduce((sum: number, b: { requests: number }) => sum + b.requests, 0)).toBeGreaterThan(
-      2,
-    );
+    expect(
+      ranges.buckets.reduce((sum: number, b: { requests: number }) => sum + b.requests, 0),
+    ).toBeGreaterThan(2);
   });
 
   it('clips the first and last buckets to a window that does not start on a bucket boundary', async () => {

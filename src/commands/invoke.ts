@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { invokeDirect } from '../aws/api-target.js';
 import { assertInteger, type CommandModule, type Context, type GlobalOptions } from '../cli/context.js';
+import { invokedAs } from '../cli/invoked-as.js';
 import {
   type ApiResponse,
   callApi,
@@ -46,8 +47,9 @@ export function continuationCommand(
   params: Record<string, unknown>,
   cursor: string,
   globals: Partial<GlobalOptions> = {},
+  cli = 'chatbot-ops',
 ): string {
-  const parts = ['chatbot-ops'];
+  const parts = [cli];
   for (const [key, flag] of REPEATED_GLOBALS) {
     const v = globals[key];
     if (typeof v === 'string') parts.push(flag, shellQuote(v));
@@ -263,7 +265,7 @@ export async function invokeAction(
     ctx.ui.info(
       intent === undefined
         ? `More: put "cursor": "${cursor}" in the params of the body for the next page`
-        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor, ctx.options)}`,
+        : `More: ${continuationCommand(intent, flags, body.params ?? {}, cursor, ctx.options, invokedAs())}`,
     );
   }
   const footer = [

@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { basename, isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Option } from 'commander';
 import mysql from 'mysql2/promise';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { invokedAs } from '../cli/invoked-as.js';
 import { callApi } from '../client/api-client.js';
 import { renderData } from '../client/render.js';
 import { portInUse } from '../db/server.js';
@@ -72,16 +73,6 @@ function stateOf(stack: LocalStack, supervisor: number): LocalState {
 }
 
 /** The lines that tell the user how to use the running stack. The local key is printed: that is its purpose. */
-/**
- * The CLI as the user can type it again: `chatbot-ops` once installed on the PATH (npm link, npm
- * install -g), else the script they ran, such as `./bin/chatbot-ops.js` in a fresh clone.
- */
-export function invokedAs(script = process.argv[1], cwd = process.cwd()): string {
-  if (!script || basename(script) !== 'chatbot-ops.js') return 'chatbot-ops';
-  const path = relative(cwd, script);
-  return path.startsWith('..') || isAbsolute(path) ? script : `./${path}`;
-}
-
 function printReady(ctx: Context, state: LocalState, rows: number, detached: boolean): void {
   const { ui } = ctx;
   const cli = invokedAs();

@@ -134,6 +134,12 @@ describe('continuationCommand', () => {
     );
   });
 
+  it('starts with the CLI as the user ran it, so the line works in a clone too', () => {
+    expect(continuationCommand('health', {}, {}, 'c', {}, './bin/chatbot-ops.js')).toBe(
+      './bin/chatbot-ops.js invoke health --cursor c',
+    );
+  });
+
   it('quotes what the shell would split', () => {
     const flags = { endpoint: "/a b's" };
     expect(continuationCommand('get_access_logs', flags, {}, 'c')).toBe(

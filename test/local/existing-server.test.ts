@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { invokedAs } from '../../src/cli/invoked-as.js';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
-import { invokedAs } from '../../src/commands/local.js';
 import { freePort } from '../../src/db/server.js';
 
 let dir: string;

@@ -1,0 +1,32 @@
+/** The README stays a five-minute read that starts with the two set-up commands CI runs (.ci/run). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { linesOf, REPO_ROOT } from './markdown.js';
+
+const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+
+describe('README.md', () => {
+  it('is at most 10 KB: reference belongs in docs/', () => {
+    expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(10 * 1024);
+  });
+
+  it('opens with the two set-up commands: the local stack, then the whole test suite', () => {
+    const firstBlock = linesOf(readme)
+      .filter((l) => l.inFence)
+      .map((l) => l.text)
+      .join('\n')
+      .split(/^```\s*$/m)[0];
+
+    expect(firstBlock?.match(/^bash scripts\/setup\.sh && .*$/gm)).toEqual([
+      'bash scripts/setup.sh && ./bin/chatbot-ops.js local up',
+      'bash scripts/setup.sh && npm test',
+    ]);
+  });
+
+  it('gives the same test command as CI', () => {
+    const ci = readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8');
+
+    expect(ci).toMatch(/^bash scripts\/setup\.sh\nnpm test\n/m);
+  });
+});

@@ -15,6 +15,7 @@ import {
   bucketStarts,
   combineSql,
   cutWindow,
+  floorTo,
   GATE,
   GRAIN_MS,
   type Grain,
@@ -237,19 +238,19 @@ export async function topKeysFromRollups(
   const wanted = def.measures.filter((m) => m.column === 'n' || measures.includes(m.column));
   const { buckets, raw } = cutWindow(range, def.grains);
   const key = col(def.key.column);
-  // Each piece's busiest keys: a rollup bucket through its `leaders` index, a raw edge grouped.
-  const pieces: { sql: string; values: unknown[] }[] = [];
-  for (const b of buckets)
-    for (const start of bucketStarts(b))
-      pieces.push({
-        sql: `${key} AS k, n FROM ${rollupTableName(def)} WHERE grain = ? AND bucket = ? ORDER BY n DESC LIMIT ?`,
-        values: [b.grain, new Date(start)],
-      });
+  // Each piece's busiest keys, from the `leaders` index. A raw edge lies in buckets of the finest
+  // grain that the window only partly covers: a key counts no more in the edge than in that whole
+  // bucket, so the bucket's leaders serve as the edge's (its exact counts come from the rows below).
+  const finest = def.grains.reduce((a, b) => (GRAIN_MS[a] < GRAIN_MS[b] ? a : b));
+  const starts: { grain: Grain; start: number }[] = [];
+  for (const b of buckets) for (const start of bucketStarts(b)) starts.push({ grain: b.grain, start });
   for (const r of raw)
-    pieces.push({
-      sql: `${key} AS k, COUNT(*) AS n FROM access_logs WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY ${key} ORDER BY n DESC LIMIT ?`,
-      values: [new Date(r.from), new Date(r.to)],
-    });
+    for (let t = floorTo(r.from, finest); t < r.to; t += GRAIN_MS[finest])
+      starts.push({ grain: finest, start: t });
+  const pieces = starts.map(({ grain, start }) => ({
+    sql: `${key} AS k, n FROM ${rollupTableName(def)} WHERE grain = ? AND bucket = ? ORDER BY n DESC LIMIT ?`,
+    values: [grain, new Date(start)],
+  }));
   if (pieces.length === 0) return [];
 
   for (let leaders = 2 * topN + 10; leaders <= MAX_LEADERS; leaders *= 4) {

@@ -335,6 +335,16 @@ export async function loadLogs(
           cause: err,
         });
       }
+      if (code === 'ER_LOCK_DEADLOCK') {
+        // Two loads counting into the same rollup rows: InnoDB rolled this one back whole.
+        throw new UserError(
+          `${label} met another load updating the same rollup rows; nothing from it was loaded`,
+          {
+            hint: 'Run the same command again: files already loaded are skipped.',
+            cause: err,
+          },
+        );
+      }
       if (code === 'ER_NO_SUCH_TABLE') {
         throw new UserError('the access_logs table does not exist', {
           hint: 'Create it with `chatbot-ops db init`.',

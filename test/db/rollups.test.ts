@@ -112,6 +112,49 @@ describe('rollups kept by writers', () => {
     expect(await rollupRows(db)).toBe(0);
   });
 
+  it('says to run again when a load loses a deadlock on rollup rows, and leaves nothing of it', async () => {
+    // Prepare: rollup rows in two minutes, then another transaction (heavier, so InnoDB picks the
+    // load as its victim) holding the later minute's row.
+    const minute = (m: number, status = 200): AccessLogRow => ({
+      ...(traffic(1, 1, 13)[0] as AccessLogRow),
+      timestamp: END.getTime() - DAY + m * 60_000,
+      status_code: status,
+    });
+    await writeAccessLogs(db.pool, [minute(1), minute(2)]);
+    const file = join(scratchDir(), 'two-minutes.log');
+    writeFileSync(file, [minute(1), minute(2)].map((r) => formatCombinedLine(r)).join('\n'));
+    const other = await db.pool.getConnection();
+    await other.query('START TRANSACTION');
+    await insertAccessLogRows(other, traffic(5_000, 1, 14, new Date(END.getTime() - 10 * DAY)));
+    const at = (m: number) => new Date(END.getTime() - DAY + m * 60_000);
+    await other.query(
+      "SELECT n FROM rollup_status WHERE grain = 'minute' AND bucket = ? AND status_code = 200 FOR UPDATE",
+      [at(2)],
+    );
+
+    // Act: the load locks minute 1's row, then waits for minute 2's; the other then wants minute 1's.
+    const load = loadLogs(db.pool, [file]);
+    load.catch(() => {});
+    for (let i = 0; i < 200; i++) {
+      const waiting = await count(db, 'SELECT COUNT(*) AS n FROM information_schema.INNODB_LOCK_WAITS');
+      if (waiting > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await other.query(
+      "UPDATE rollup_status SET n = n WHERE grain = 'minute' AND bucket = ? AND status_code = 200",
+      [at(1)],
+    );
+    await other.query('ROLLBACK');
+    other.release();
+
+    // Assess
+    await expect(load).rejects.toThrow(
+      /met another load updating the same rollup rows; nothing from it was loaded/,
+    );
+    expect(await count(db, 'SELECT COUNT(*) AS n FROM access_logs')).toBe(2);
+    expect((await verifyRollups(db.pool)).differences).toBe(0);
+  });
+
   it('keeps rollups exact when db seed writes on two connections at once', async () => {
     // Act
     await seedTraffic(db.pool, { rows: 40_000, days: 2, seed: 3, end: END });

@@ -19,7 +19,13 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { pruneAccessLogs, pruneCutoff } from '../src/db/prune.js';
-import { ROLLUP_TABLES, rollupTableName, rollupTableSql } from '../src/db/rollup-tables.js';
+import { buildResponseTimes } from '../src/db/rollup-maintenance.js';
+import {
+  RESPONSE_TIMES_TABLE,
+  ROLLUP_TABLES,
+  rollupTableName,
+  rollupTableSql,
+} from '../src/db/rollup-tables.js';
 import { applySchema, readSchemaSql } from '../src/db/schema.js';
 import { seedTraffic } from '../src/db/seed.js';
 import { startMariaDb } from '../src/db/server.js';
@@ -300,7 +306,9 @@ async function baselineClients(port: number, database: string, seconds: number):
 
 async function measurePrune(admin: Admin, port: number, seeded: Seeded): Promise<void> {
   const cutoff = pruneCutoff(END, DAYS - 30);
-  const tables = ['access_logs', ...ROLLUP_TABLES.map(rollupTableName)];
+  const tables = ['access_logs', ...ROLLUP_TABLES.map(rollupTableName), RESPONSE_TIMES_TABLE];
+  const timeColumn = (t: string) =>
+    t === 'access_logs' ? '`timestamp`' : t === RESPONSE_TIMES_TABLE ? 'day' : 'bucket';
   console.log(
     `\ndb prune of 30 of the ${DAYS} days (rows before ${cutoff.toISOString()}) on r_big, 4 clients calling get_access_logs:`,
   );
@@ -308,9 +316,8 @@ async function measurePrune(admin: Admin, port: number, seeded: Seeded): Promise
   writeFileSync(marker, JSON.stringify({ ...seeded, pruning: true }));
   await admin.query('USE r_big');
   for (const t of tables) {
-    const column = t === 'access_logs' ? '`timestamp`' : 'bucket';
     await admin.query(`DROP TABLE IF EXISTS saved_${t}`);
-    await admin.query(`CREATE TABLE saved_${t} AS SELECT * FROM ${t} WHERE ${column} < ?`, [cutoff]);
+    await admin.query(`CREATE TABLE saved_${t} AS SELECT * FROM ${t} WHERE ${timeColumn(t)} < ?`, [cutoff]);
   }
   console.log(`  without a prune: ${await baselineClients(port, 'r_big', 15)}`);
   const pool = mysql.createPool({
@@ -333,7 +340,7 @@ async function measurePrune(admin: Admin, port: number, seeded: Seeded): Promise
   console.log('  putting the pruned days back ...');
   for (const t of tables) {
     // The week holding the cutoff was counted again by the prune: the saved row replaces it.
-    if (t !== 'access_logs') await admin.query(`DELETE FROM ${t} WHERE bucket < ?`, [cutoff]);
+    if (t !== 'access_logs') await admin.query(`DELETE FROM ${t} WHERE ${timeColumn(t)} < ?`, [cutoff]);
     await admin.query(`INSERT INTO ${t} SELECT * FROM saved_${t}`);
     await admin.query(`DROP TABLE saved_${t}`);
   }
@@ -454,6 +461,24 @@ export async function run(): Promise<void> {
       console.log(
         `  ${db}: ${db.startsWith('r_') ? 'seeded with rollups' : 'copied'} in ${(s / 60).toFixed(1)} min`,
       );
+    // The per-day response times p95 reads (what `db rollup --percentiles` does); quick once built.
+    for (const size of sizes) {
+      const pool = mysql.createPool({
+        host: '127.0.0.1',
+        port: server.port,
+        user: 'root',
+        database: `r_${size.name}`,
+        timezone: 'Z',
+        connectionLimit: 2,
+      });
+      await applySchema(pool);
+      const started = performance.now();
+      const built = await buildResponseTimes(pool, { now: END });
+      await pool.end();
+      console.log(
+        `  r_${size.name}: response times of ${built.paths} busy paths over ${built.days} days counted in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
+    }
     await measureScenarios(server.port);
     await measureGrowth(server.port);
     if (!SKIP.has('prune')) await measurePrune(admin, server.port, seeded);

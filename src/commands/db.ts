@@ -16,7 +16,7 @@ import {
 import { initDatabase } from '../db/init.js';
 import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { PRUNE_BATCH_ROWS, parseRetention, pruneAccessLogs } from '../db/prune.js';
-import { readRollupStates, verifyRollups } from '../db/rollup-maintenance.js';
+import { buildResponseTimes, readRollupStates, verifyRollups } from '../db/rollup-maintenance.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
@@ -283,6 +283,10 @@ export const register: CommandModule = (program, run) => {
     .option('--verify', 'recount whole UTC days from access_logs and list any difference (exit 1 if one)')
     .option('--repair', 'as --verify, then rebuild every day that differs')
     .option(
+      '--percentiles',
+      "count each past day's response times per busy path, for get_endpoint_stats' p95",
+    )
+    .option(
       '--since <time>',
       'first day to check: ISO 8601 or a duration ago such as 7d (default: the first row)',
     )
@@ -291,7 +295,13 @@ export const register: CommandModule = (program, run) => {
       run(
         async (
           ctx,
-          opts: DbFlags & { verify?: boolean; repair?: boolean; since?: string; until?: string },
+          opts: DbFlags & {
+            verify?: boolean;
+            repair?: boolean;
+            percentiles?: boolean;
+            since?: string;
+            until?: string;
+          },
         ) => {
           const now = new Date();
           const since =
@@ -317,6 +327,22 @@ export const register: CommandModule = (program, run) => {
                 ? 'ready'
                 : `building: ${count(s.backfilled)} of ${count(s.backfillTo)} existing rows counted`;
               ctx.ui.info(`  ${s.table.padEnd(18)} ${progress}`);
+            }
+            if (opts.percentiles) {
+              const spinner = ctx.ui.spinner('counting response times per day and path');
+              const built = await buildResponseTimes(pool, {
+                onProgress: (p) =>
+                  spinner.text(`counting response times of ${p.day} (${p.index + 1} of ${p.days} days)`),
+              });
+              spinner.succeed(
+                built.days === 0
+                  ? 'response times per day are up to date'
+                  : `counted response times of ${count(built.paths)} busy paths over ${count(built.days)} days`,
+              );
+              if (!opts.verify && !opts.repair) {
+                ctx.ui.result({ target: describeDbTarget(target), tables: states, percentiles: built });
+                return;
+              }
             }
             if (!opts.verify && !opts.repair) {
               ctx.ui.result({ target: describeDbTarget(target), tables: states });

@@ -16,7 +16,14 @@
 import type mysql from 'mysql2/promise';
 import { UserError } from '../errors.js';
 import { readRollupStates, rebuildReadyBuckets } from './rollup-maintenance.js';
-import { floorTo, GATE, GRAIN_MS, ROLLUP_TABLES, rollupTableName } from './rollup-tables.js';
+import {
+  floorTo,
+  GATE,
+  GRAIN_MS,
+  RESPONSE_TIMES_TABLE,
+  ROLLUP_TABLES,
+  rollupTableName,
+} from './rollup-tables.js';
 
 /** Rows per DELETE: a few milliseconds of locks each. */
 export const PRUNE_BATCH_ROWS = 5_000;
@@ -123,24 +130,30 @@ export async function pruneAccessLogs(
     if (deleted.length < batch) break;
     from = new Date(Math.max(from.getTime(), ...deleted.map((r) => r.timestamp.getTime())));
   }
-  for (const def of ROLLUP_TABLES) {
-    for (const grain of def.grains) {
-      for (;;) {
-        let affected: number;
-        try {
-          const [result] = await pool.query(
-            `DELETE FROM ${rollupTableName(def)} WHERE grain = ? AND bucket < ? LIMIT ?`,
-            [grain, cutoff, batch],
-          );
-          affected = (result as { affectedRows: number }).affectedRows;
-        } catch (err) {
-          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') break;
-          throw err;
-        }
-        report.rollupRows += affected;
-        options.onProgress?.({ rows: report.rows, rollupRows: report.rollupRows, phase: 'rollups' });
-        if (affected < batch) break;
+  // Rollup rows, one table (and grain) at a time, in batches too.
+  const rollupDeletes = [
+    ...ROLLUP_TABLES.flatMap((def) =>
+      def.grains.map((grain) => ({
+        sql: `DELETE FROM ${rollupTableName(def)} WHERE grain = ? AND bucket < ? LIMIT ?`,
+        values: [grain, cutoff],
+      })),
+    ),
+    { sql: `DELETE FROM ${RESPONSE_TIMES_TABLE} WHERE day < ? LIMIT ?`, values: [cutoff] },
+  ];
+  for (const { sql, values } of rollupDeletes) {
+    for (;;) {
+      let affected: number;
+      try {
+        const [result] = await pool.query(sql, [...values, batch]);
+        affected = (result as { affectedRows: number }).affectedRows;
+      } catch (err) {
+        // A database made before rollups existed has none to delete.
+        if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') break;
+        throw err;
       }
+      report.rollupRows += affected;
+      options.onProgress?.({ rows: report.rows, rollupRows: report.rollupRows, phase: 'rollups' });
+      if (affected < batch) break;
     }
   }
   // The week that holds the cutoff (weeks are not whole days apart from midnights) lost some of

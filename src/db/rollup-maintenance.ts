@@ -16,6 +16,8 @@ import {
   GRAIN_MS,
   type Grain,
   mergeAssignments,
+  RESPONSE_TIMES_SQL,
+  RESPONSE_TIMES_TABLE,
   ROLLUP_STATE_SQL,
   ROLLUP_TABLES,
   type RollupTable,
@@ -100,6 +102,8 @@ export async function ensureRollupTables(
     (before.has(table) ? unchanged : created).push(`table ${table}`);
     await db.query(rollupTableSql(def));
   }
+  (before.has(RESPONSE_TIMES_TABLE) ? unchanged : created).push(`table ${RESPONSE_TIMES_TABLE}`);
+  await db.query(RESPONSE_TIMES_SQL);
   const current = new Set(ROLLUP_TABLES.map(rollupTableName));
   await withConnection(db, async (conn) => {
     const [stateRows] = await conn.query('SELECT name FROM rollup_state WHERE name <> ?', [GATE]);
@@ -446,8 +450,72 @@ export async function verifyRollups(
  */
 export async function clearAccessLogs(db: Db): Promise<void> {
   await db.query('TRUNCATE TABLE access_logs');
+  await db.query(`DELETE FROM ${RESPONSE_TIMES_TABLE}`).catch((err) => {
+    if ((err as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw err;
+  });
   for (const state of await readRollupStates(db)) {
     await db.query(`TRUNCATE TABLE \`${state.table}\``);
     await db.query('UPDATE rollup_state SET backfill_to = 0, backfilled = 0 WHERE name = ?', [state.table]);
   }
+}
+
+/** Paths with fewer timed requests in a day than this are cheap to read from the rows. */
+export const PERCENTILE_MIN_REQUESTS = 1_000;
+
+/**
+ * Count response times value by value for each past UTC day and busy path (at least
+ * `minRequests` timed requests that day) whose counts are missing or out of date, one day per
+ * transaction. Days are read in one snapshot each; a day that changes later is simply read from
+ * the rows again until this runs again.
+ */
+export async function buildResponseTimes(
+  db: Db,
+  options: {
+    now?: Date;
+    minRequests?: number;
+    onProgress?: (p: { day: string; index: number; days: number }) => void;
+  } = {},
+): Promise<{ days: number; paths: number }> {
+  const endpoint = rollupTableName(ROLLUP_TABLES.find((d) => d.name === 'endpoint') as RollupTable);
+  if (!(await readRollupStates(db)).some((s) => s.table === endpoint && s.ready))
+    return { days: 0, paths: 0 };
+  const today = floorTo((options.now ?? new Date()).getTime(), 'day');
+  const [stale] = await db.query(
+    `SELECT r.bucket AS day, r.endpoint FROM ${endpoint} r
+     LEFT JOIN (SELECT day, endpoint, SUM(n) AS s FROM ${RESPONSE_TIMES_TABLE} GROUP BY day, endpoint) h
+       ON h.day = r.bucket AND h.endpoint = r.endpoint
+     WHERE r.grain = 'day' AND r.bucket < ? AND r.rt_count >= ? AND (h.s IS NULL OR h.s <> r.rt_count)
+     ORDER BY r.bucket`,
+    [new Date(today), options.minRequests ?? PERCENTILE_MIN_REQUESTS],
+  );
+  const byDay = new Map<number, string[]>();
+  for (const row of stale as { day: Date; endpoint: string }[]) {
+    const day = new Date(row.day).getTime();
+    byDay.set(day, [...(byDay.get(day) ?? []), row.endpoint]);
+  }
+  let index = 0;
+  await withConnection(db, async (conn) => {
+    for (const [day, paths] of byDay) {
+      options.onProgress?.({
+        day: new Date(day).toISOString().slice(0, 10),
+        index: index++,
+        days: byDay.size,
+      });
+      const list = paths.map(() => '?').join(', ');
+      await inTransaction(conn, async () => {
+        await conn.query(`DELETE FROM ${RESPONSE_TIMES_TABLE} WHERE day = ? AND endpoint IN (${list})`, [
+          new Date(day),
+          ...paths,
+        ]);
+        await conn.query(
+          `INSERT INTO ${RESPONSE_TIMES_TABLE} (day, endpoint, response_time_ms, n)
+           SELECT ?, endpoint, response_time_ms, COUNT(*) FROM access_logs
+           WHERE endpoint IN (${list}) AND \`timestamp\` >= ? AND \`timestamp\` < ? AND response_time_ms IS NOT NULL
+           GROUP BY endpoint, response_time_ms`,
+          [new Date(day), ...paths, new Date(day), new Date(day + DAY_MS)],
+        );
+      });
+    }
+  });
+  return { days: byDay.size, paths: [...byDay.values()].reduce((n, p) => n + p.length, 0) };
 }

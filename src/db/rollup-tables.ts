@@ -281,3 +281,18 @@ export function bucketStarts(range: BucketRange): number[] {
   for (let t = range.from; t < range.to; t += step) out.push(t);
   return out;
 }
+
+/**
+ * Response times per UTC day and busy path, value by value: what `get_endpoint_stats` reads its
+ * p95 from instead of the rows. Writers do not keep it: `db rollup --percentiles` builds it for
+ * past days, and a (day, path) is used only while its count equals the path's `rt_count` in
+ * rollup_endpoint for that day, so a day that gained or lost rows since is read from the rows.
+ */
+export const RESPONSE_TIMES_TABLE = 'rollup_endpoint_rt';
+export const RESPONSE_TIMES_SQL = `CREATE TABLE IF NOT EXISTS ${RESPONSE_TIMES_TABLE} (
+  day              DATETIME          NOT NULL,
+  endpoint         VARCHAR(700)      COLLATE utf8mb4_bin NOT NULL,
+  response_time_ms INT UNSIGNED      NOT NULL,
+  n                BIGINT UNSIGNED   NOT NULL,
+  PRIMARY KEY (day, endpoint, response_time_ms)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;

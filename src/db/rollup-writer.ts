@@ -79,7 +79,7 @@ class TableDeltas {
         const v = (of[i] as (r: AccessLogRow) => number)(row);
         const merge = merges[i];
         const c = current[i] as number;
-        current[i] = merge === 'sum' ? c + v : merge === 'min' ? (v < c ? v : c) : v > c ? v : c;
+        current[i] = merge === 'sum' ? c + v : merge === 'min' ? Math.min(v, c) : Math.max(v, c);
       }
     }
   }
@@ -103,7 +103,7 @@ class TableDeltas {
             const a = existing[i] as number;
             const b = values[i] as number;
             const merge = this.merges[i];
-            existing[i] = merge === 'sum' ? a + b : merge === 'min' ? (b < a ? b : a) : b > a ? b : a;
+            existing[i] = merge === 'sum' ? a + b : merge === 'min' ? Math.min(b, a) : Math.max(b, a);
           }
       }
     }
@@ -143,6 +143,7 @@ const GRAIN_ORDER: Record<Grain, number> = { minute: 1, hour: 2, day: 3, week: 4
 function quote(text: string): string {
   return NEEDS_ESCAPE.test(text) ? mysql.escape(text) : `'${text}'`;
 }
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL, backspace and Ctrl-Z are what the driver escapes.
 const NEEDS_ESCAPE = /[\0\b\t\n\r\x1a"'\\]/;
 
 function compareKeys(a: string | number, b: string | number): number {

@@ -19,6 +19,7 @@ import {
   GATE,
   GRAIN_MS,
   type Grain,
+  RESPONSE_TIMES_TABLE,
   ROLLUP_TABLES,
   type RollupMeasure,
   type RollupTable,
@@ -284,4 +285,84 @@ export async function topKeysFromRollups(
   const all = windowAggregate(def, range, { perKey: true, measures: wanted }) as Sql;
   const rows = await db.select<KeyRow>(`${all.sql} ORDER BY n DESC, k LIMIT ?`, [...all.values, topN]);
   return rows.map((r) => ({ ...r, n: Number(r.n) }));
+}
+
+/**
+ * The nearest-rank 95th percentile of each path's response times over a range: the whole days
+ * from `rollup_endpoint_rt` where it holds all of that day's timed requests (its count equals
+ * `rt_count`), the rest of the range from the path's rows, value by value. A path whose values do
+ * not add up to `timed` (a write landed between the statements) is left out of the map: the
+ * caller then reads its percentile from the rows.
+ */
+export async function p95FromRollups(
+  db: Database,
+  paths: { k: string; timed: number }[],
+  range: TimeRange,
+): Promise<Map<string, number>> {
+  const result = new Map<string, number>();
+  if (paths.length === 0) return result;
+  const endpoint = rollupTableName(table('endpoint'));
+  const days: number[] = [];
+  for (const b of cutWindow(range, ['week', 'day']).buckets)
+    for (let t = b.from; t < b.to; t += GRAIN_MS.day) days.push(t);
+  const keys = paths.map((p) => p.k);
+  const complete = new Map<string, Set<number>>(keys.map((k) => [k, new Set()]));
+  if (days.length > 0) {
+    const rows = await db.select<{ k: string; day: Date }>(
+      `SELECT h.endpoint AS k, h.day FROM (
+         SELECT day, endpoint, SUM(n) AS s FROM ${RESPONSE_TIMES_TABLE}
+         WHERE day IN (${days.map(() => '?').join(', ')}) AND endpoint IN (${keys.map(() => '?').join(', ')})
+         GROUP BY day, endpoint) h
+       JOIN ${endpoint} r ON r.grain = 'day' AND r.bucket = h.day AND r.endpoint = h.endpoint AND r.rt_count = h.s`,
+      [...days.map((d) => new Date(d)), ...keys],
+    );
+    for (const row of rows) complete.get(row.k)?.add(new Date(row.day).getTime());
+  }
+  // Per path: its complete days from the counts, everything else in the range from its rows.
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  paths.forEach((path, i) => {
+    const covered = [...(complete.get(path.k) ?? [])].sort((a, b) => a - b);
+    if (covered.length > 0) {
+      parts.push(
+        `SELECT ${i} AS p, response_time_ms AS v, SUM(n) AS n FROM ${RESPONSE_TIMES_TABLE}
+         WHERE day IN (${covered.map(() => '?').join(', ')}) AND endpoint = ? GROUP BY response_time_ms`,
+      );
+      values.push(...covered.map((d) => new Date(d)), path.k);
+    }
+    let from = range.from;
+    for (const day of [...covered, range.to]) {
+      if (day > from) {
+        parts.push(
+          `SELECT ${i} AS p, response_time_ms AS v, COUNT(*) AS n FROM access_logs
+           WHERE endpoint = ? AND \`timestamp\` >= ? AND \`timestamp\` < ? AND response_time_ms IS NOT NULL
+           GROUP BY response_time_ms`,
+        );
+        values.push(path.k, new Date(from), new Date(Math.min(day, range.to)));
+      }
+      from = day + GRAIN_MS.day;
+    }
+  });
+  const counts = await db.select<{ p: number; v: number; n: number }>(parts.join(' UNION ALL '), values);
+  const perPath = paths.map(() => new Map<number, number>());
+  for (const row of counts) {
+    const into = perPath[Number(row.p)] as Map<number, number>;
+    into.set(Number(row.v), (into.get(Number(row.v)) ?? 0) + Number(row.n));
+  }
+  paths.forEach((path, i) => {
+    const byValue = perPath[i] as Map<number, number>;
+    let total = 0;
+    for (const n of byValue.values()) total += n;
+    if (total !== path.timed || total === 0) return;
+    const rank = Math.ceil((95 * total) / 100);
+    let seen = 0;
+    for (const v of [...byValue.keys()].sort((a, b) => a - b)) {
+      seen += byValue.get(v) as number;
+      if (seen >= rank) {
+        result.set(path.k, v);
+        return;
+      }
+    }
+  });
+  return result;
 }

@@ -73,6 +73,7 @@ describe('db init', () => {
       'access_logs',
       'load_history',
       'rollup_endpoint',
+      'rollup_endpoint_rt',
       'rollup_ip',
       'rollup_state',
       'rollup_status',
@@ -109,6 +110,7 @@ describe('db init', () => {
         'table rollup_status',
         'table rollup_endpoint',
         'table rollup_ip',
+        'table rollup_endpoint_rt',
       ],
     });
     expect(await schemaSnapshot(database)).toEqual(before);

@@ -286,6 +286,29 @@ describe('db rollup --verify and --repair', () => {
     expect(again.code).toBe(0);
   });
 
+  it('--percentiles counts past days of busy paths once, and says when they are up to date', async () => {
+    // Prepare: one path with 1,500 timed requests in one day (4 days ago), on top of the rest.
+    const day = new Date(END.getTime() - 4 * DAY);
+    const busy = traffic(1_500, 1, 15, new Date(day.getTime() + DAY)).map((r) => ({
+      ...r,
+      endpoint: '/busy',
+      response_time_ms: r.response_time_ms ?? 1,
+    }));
+    await writeAccessLogs(db.pool, busy);
+
+    // Act
+    const first = await runDb(db.database, ['rollup', '--percentiles'], { json: true });
+    const second = await runDb(db.database, ['rollup', '--percentiles']);
+
+    // Assess
+    expect(first.code).toBe(0);
+    expect(first.result).toMatchObject({ percentiles: { days: 1, paths: 1 } });
+    expect(await count(db, "SELECT SUM(n) AS n FROM rollup_endpoint_rt WHERE endpoint = '/busy'")).toBe(
+      1_500,
+    );
+    expect(second.err).toContain('response times per day are up to date');
+  });
+
   it('checks only the days asked for', async () => {
     await db.pool.query("UPDATE rollup_ip SET n = n + 1 WHERE grain = 'day' AND bucket = '2025-05-29'");
 

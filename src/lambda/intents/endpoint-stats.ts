@@ -1,19 +1,22 @@
 /**
  * get_endpoint_stats: per-endpoint requests, errors, mean and 95th-percentile response time.
  * Requests, errors and the response-time sum and count come from the endpoint rollup once it is
- * ready (rollup-queries.ts), else from access_logs; the percentile always reads the endpoint's
- * response times in access_logs (docs explain why no sketch replaces it).
+ * ready (rollup-queries.ts), else from access_logs; the percentile from the per-day counts of
+ * response times where they are complete (`db rollup --percentiles`), else from the rows.
  */
+import type { TimeRange } from '../../db/rollup-tables.js';
+import type { Database } from '../database.js';
 import { stringParam } from '../params.js';
 import {
   countedWindow,
   type KeyRow,
   keyTotalsFromRollups,
+  p95FromRollups,
   readRollupView,
   rollupRange,
   topKeysFromRollups,
 } from '../rollup-queries.js';
-import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
+import { describeWindow, resolveWindow, type TimeWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
 import { errorRate, TABLE, Where } from './sql.js';
 import { topEndpoints } from './top-endpoints.js';
@@ -26,6 +29,34 @@ const RAW_MEASURES = [
   'COALESCE(SUM(response_time_ms), 0) AS rt_sum',
   'COUNT(response_time_ms) AS rt_count',
 ];
+
+/**
+ * p95 as the nearest-rank percentile (what PERCENTILE_DISC(0.95) gives): the response time at rank
+ * ceil(0.95 n) of the endpoint's n timed requests, ascending; rows without one are left out. One
+ * ORDER BY ... LIMIT 1 OFFSET per endpoint, read through its own (endpoint, timestamp) index: the
+ * window-function form of the same answer took a second on 1M rows, most of it in a temporary
+ * table of full-width paths.
+ */
+async function p95FromRows(
+  db: Database,
+  paths: { k: string; timed: number }[],
+  window: TimeWindow,
+): Promise<Map<string, number>> {
+  const p95 = new Map<string, number>();
+  if (paths.length === 0) return p95;
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  paths.forEach((row, index) => {
+    const only = new Where().add('endpoint = ?', row.k).window(window).add('response_time_ms IS NOT NULL');
+    parts.push(
+      `(SELECT ? AS i, response_time_ms AS p95 FROM ${TABLE} ${only} ORDER BY response_time_ms LIMIT 1 OFFSET ?)`,
+    );
+    values.push(index, ...only.values, Math.ceil((95 * row.timed) / 100) - 1);
+  });
+  const rows = await db.select<{ i: number; p95: number }>(parts.join(' UNION ALL '), values);
+  for (const row of rows) p95.set(paths[Number(row.i)]!.k, Number(row.p95));
+  return p95;
+}
 
 export const endpointStats = defineIntent({
   name: 'get_endpoint_stats',
@@ -41,8 +72,9 @@ export const endpointStats = defineIntent({
     const view = await readRollupView(db);
     const window = countedWindow(asked, view.floor);
     let top: KeyRow[];
+    let range: TimeRange | null = null;
     if (view.ready.has('endpoint')) {
-      const range = await rollupRange(db, window);
+      range = await rollupRange(db, window);
       if (params.endpoint === undefined) {
         top = await topKeysFromRollups(db, 'endpoint', range, params.top_n, MEASURES);
       } else {
@@ -60,29 +92,12 @@ export const endpointStats = defineIntent({
         aggregates: RAW_MEASURES,
       });
     }
-    // p95 as the nearest-rank percentile (what PERCENTILE_DISC(0.95) gives): the response time at
-    // rank ceil(0.95 n) of the endpoint's n timed requests, ascending; rows without one are left
-    // out. One ORDER BY ... LIMIT 1 OFFSET per endpoint, read through its own (endpoint, timestamp)
-    // index: the window-function form of the same answer took a second on 1M rows, most of it in a
-    // temporary table of full-width paths.
-    const p95 = new Map<string, number | null>();
-    const timed = top.filter((row) => Number(row.rt_count) > 0);
-    if (timed.length > 0) {
-      const parts: string[] = [];
-      const values: unknown[] = [];
-      timed.forEach((row, index) => {
-        const only = new Where()
-          .add('endpoint = ?', row.k)
-          .window(window)
-          .add('response_time_ms IS NOT NULL');
-        parts.push(
-          `(SELECT ? AS i, response_time_ms AS p95 FROM ${TABLE} ${only} ORDER BY response_time_ms LIMIT 1 OFFSET ?)`,
-        );
-        values.push(index, ...only.values, Math.ceil((95 * Number(row.rt_count)) / 100) - 1);
-      });
-      const rows = await db.select<{ i: number; p95: number }>(parts.join(' UNION ALL '), values);
-      for (const row of rows) p95.set(timed[Number(row.i)]!.k, Number(row.p95));
-    }
+    const timed = top
+      .filter((row) => Number(row.rt_count) > 0)
+      .map((row) => ({ k: row.k, timed: Number(row.rt_count) }));
+    const p95 = range ? await p95FromRollups(db, timed, range) : new Map<string, number>();
+    const fromRows = timed.filter((row) => !p95.has(row.k));
+    for (const [k, v] of await p95FromRows(db, fromRows, window)) p95.set(k, v);
     return {
       data: {
         endpoints: top.map((row) => {

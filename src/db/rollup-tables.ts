@@ -114,7 +114,7 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
   {
     name: 'ip',
     version: 1,
-    grains: ['hour', 'day', 'week'],
+    grains: ['day', 'week'],
     key: {
       column: 'ip_address',
       type: 'VARCHAR(45) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL',

@@ -120,11 +120,17 @@ class TableDeltas {
       const folded = this.fold(grain);
       for (const bucket of [...folded.keys()].sort((a, b) => a - b)) {
         const byKey = folded.get(bucket) as Map<string | number, number[]>;
-        const head = `'${grain}','${sqlDateTime(bucket)}'`;
-        const keys = [...byKey.keys()].sort(compareKeys);
+        // The ENUM's index stands for its name; the bucket needs no milliseconds: less to send.
+        const head = `,${GRAIN_ORDER[grain]},'${sqlDateTime(bucket).slice(0, 19)}'`;
+        const keys = [...byKey.keys()];
+        // One table's keys are all numbers or all strings; strings sort fastest without a comparator.
+        if (typeof keys[0] === 'number') keys.sort((a, b) => (a as number) - (b as number));
+        else keys.sort();
         for (const key of keys) {
           const values = byKey.get(key) as number[];
-          yield `(${typeof key === 'number' ? key : quote(key)},${head},${values.join(',')})`;
+          let tuple = `(${typeof key === 'number' ? key : quote(key)}${head}`;
+          for (const v of values) tuple += `,${v}`;
+          yield `${tuple})`;
         }
       }
     }
@@ -136,7 +142,7 @@ class TableDeltas {
   }
 }
 
-/** The grain column is an ENUM('minute', 'hour', 'day', 'week'): it sorts in that order. */
+/** The grain column is an ENUM('minute', 'hour', 'day', 'week'): these are its indexes, and its sort order. */
 const GRAIN_ORDER: Record<Grain, number> = { minute: 1, hour: 2, day: 3, week: 4 };
 
 /** A string literal: the driver's escaping, skipped for the usual key with nothing to escape. */
@@ -145,11 +151,6 @@ function quote(text: string): string {
 }
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL, backspace and Ctrl-Z are what the driver escapes.
 const NEEDS_ESCAPE = /[\0\b\t\n\r\x1a"'\\]/;
-
-function compareKeys(a: string | number, b: string | number): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The rollup deltas of the rows one transaction writes. */
 export class RollupDeltas {
@@ -200,15 +201,17 @@ export class RollupDeltas {
       const { def } = table;
       const head = `INSERT INTO ${rollupTableName(def)} (\`${def.key.column}\`, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')}) VALUES `;
       const tail = ` ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
-      let batch: string[] = [];
+      let sql = head;
+      let rows = 0;
       for (const tuple of table.tuples()) {
-        batch.push(tuple);
-        if (batch.length === ROWS_PER_STATEMENT) {
-          await conn.query(head + batch.join(',') + tail);
-          batch = [];
+        sql += rows === 0 ? tuple : `,${tuple}`;
+        if (++rows === ROWS_PER_STATEMENT) {
+          await conn.query(sql + tail);
+          sql = head;
+          rows = 0;
         }
       }
-      if (batch.length > 0) await conn.query(head + batch.join(',') + tail);
+      if (rows > 0) await conn.query(sql + tail);
       table.clear();
     }
   }

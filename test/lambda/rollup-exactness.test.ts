@@ -338,11 +338,12 @@ describe('top lists where the busiest keys of each bucket mislead', () => {
   let rollupHandler: BackendHandler;
   let rawHandler: BackendHandler;
   const start = Date.UTC(2024, 5, 1);
-  const row = (timestamp: number, ip: string): AccessLogRow => ({
+  // Paths, whose rollup has hour buckets: the finest grain is where a bucket's leaders can mislead.
+  const row = (timestamp: number, endpoint: string): AccessLogRow => ({
     timestamp,
-    ip_address: ip,
+    ip_address: '10.0.0.1',
     method: 'GET',
-    endpoint: '/',
+    endpoint,
     query_string: null,
     status_code: 200,
     bytes_sent: null,
@@ -353,18 +354,18 @@ describe('top lists where the busiest keys of each bucket mislead', () => {
 
   beforeAll(async () => {
     const rows: AccessLogRow[] = [];
-    // 30 hours, each with 14 addresses of its own at 3 requests: every hour's leaders are those.
-    // Two steady addresses at 2 requests an hour never lead an hour, yet have the most in all.
+    // 30 hours, each with 14 paths of its own at 3 requests: every hour's leaders are those.
+    // Two steady paths at 2 requests an hour never lead an hour, yet have the most in all.
     for (let h = 0; h < 30; h++) {
       const t = start + h * HOUR;
       for (let i = 0; i < 14; i++)
-        for (let r = 0; r < 3; r++) rows.push(row(t + i * 1000 + r, `172.16.${h}.${i}`));
-      for (let r = 0; r < 2; r++) rows.push(row(t + 50_000 + r, '9.9.9.9'), row(t + 51_000 + r, '9.9.9.8'));
+        for (let r = 0; r < 3; r++) rows.push(row(t + i * 1000 + r, `/h${h}/${i}`));
+      for (let r = 0; r < 2; r++)
+        rows.push(row(t + 50_000 + r, '/steady/b'), row(t + 51_000 + r, '/steady/a'));
     }
-    // Hour 40: 13 addresses at 5 requests; the one with the smallest name is not in a list of 12.
+    // Hour 40: 13 paths at 5 requests; the one with the smallest name is not in a list of 12.
     for (let i = 0; i < 13; i++)
-      for (let r = 0; r < 5; r++)
-        rows.push(row(start + 40 * HOUR + i * 1000 + r, i === 0 ? '1.0.0.0' : `2.0.0.${i}`));
+      for (let r = 0; r < 5; r++) rows.push(row(start + 40 * HOUR + i * 1000 + r, i === 0 ? '/a' : `/b${i}`));
     withRollups = await createTestDatabase('rollup_lead');
     rawOnly = await createTestDatabase('rollup_lead_raw');
     await applySchema(withRollups.pool);
@@ -387,13 +388,13 @@ describe('top lists where the busiest keys of each bucket mislead', () => {
     const request = { intent: 'get_traffic_summary', params };
     const [a, b] = await Promise.all([rollupHandler(request).then(answer), rawHandler(request).then(answer)]);
     expect(a.data).toEqual(b.data);
-    return a.data.top_ips;
+    return a.data.top_endpoints;
   };
 
-  it('finds the steady addresses that never lead an hour, in name order when tied', async () => {
+  it('finds the steady paths that never lead an hour, in name order when tied', async () => {
     // No whole day inside: every piece is an hour (a day's leaders would show the steady ones).
     const top = await both({ start_time: iso(start + HOUR), end_time: iso(start + 29 * HOUR), top_n: 2 });
-    expect(top).toEqual({ '9.9.9.8': 56, '9.9.9.9': 56 });
+    expect(top).toEqual({ '/steady/a': 56, '/steady/b': 56 });
   });
 
   it('finds a key tied with the last of a bucket list but left out of it', async () => {
@@ -402,6 +403,6 @@ describe('top lists where the busiest keys of each bucket mislead', () => {
       end_time: iso(start + 41 * HOUR),
       top_n: 1,
     });
-    expect(top).toEqual({ '1.0.0.0': 5 });
+    expect(top).toEqual({ '/a': 5 });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * AWS calls made by `deploy`, counted by kind by the call-counter middleware that
  * src/aws/clients.ts puts on every client, against the in-memory fake account of the tests
- * (test/deploy/fake-account.ts in middleware mode: real clients, the fake answers at the end of
+ * (test/support/fake-account.ts in middleware mode: real clients, the fake answers at the end of
  * the initialize step). Scenarios: a full deploy on an empty account, a no-op re-deploy (target:
  * 0 mutating calls, fewer than 30 calls in all), status, destroy. The fake's own record of calls
  * must agree with the middleware's counts, or the benchmark says so.
@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { recordingUi } from '../src/cli/ui.js';
-import { useDeployTiming } from '../src/deploy/step-env.js';
 import {
   FakeAccount,
   fastTiming,
@@ -20,7 +19,7 @@ import {
   READ_ONLY,
   REGION,
   VPC,
-} from '../test/deploy/fake-account.js';
+} from '../test/support/fake-account.js';
 
 interface Scenario {
   name: string;
@@ -47,7 +46,7 @@ export async function run(): Promise<void> {
   process.env.CHATBOT_BENCH_DB_PASSWORD = 'bench-password';
   const fake = new FakeAccount().start('middleware');
   const endpoint = await fake.serveApi();
-  const restore = useDeployTiming(fastTiming());
+  const timing = fastTiming();
   const scenarios: Scenario[] = [];
   const measure = async (name: string, args: string[]) => {
     fake.clearCalls();
@@ -58,6 +57,7 @@ export async function run(): Promise<void> {
       {
         ui: recordingUi(),
         awsFactory: fake.awsFactory,
+        timing,
       },
     );
     const ms = performance.now() - started;
@@ -85,7 +85,6 @@ export async function run(): Promise<void> {
     await measure('status', ['status', '--zip', zip]);
     await measure('destroy', ['destroy', '--yes']);
   } finally {
-    restore();
     fake.stop();
     rmSync(dir, { recursive: true, force: true });
     delete process.env.CHATBOT_BENCH_DB_PASSWORD;

@@ -39,7 +39,7 @@ const SEED_ROWS = 1_000_000;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const END = new Date('2026-11-01T00:00:00Z');
 
-async function writeLogFile(file: string, lines: number, seed: number): Promise<void> {
+export async function writeLogFile(file: string, lines: number, seed: number): Promise<void> {
   const out = createWriteStream(file);
   let chunk = '';
   for (const row of generateTraffic({ rows: lines, days: 30, seed, end: END })) {
@@ -53,7 +53,7 @@ async function writeLogFile(file: string, lines: number, seed: number): Promise<
   await once(out, 'finish');
 }
 
-interface ChildRun {
+export interface ChildRun {
   code: number | null;
   seconds: number;
   maxRssMb: number | undefined;
@@ -66,7 +66,7 @@ interface ChildRun {
  * or from source through tsx when the build fails (other parts of the tree may be mid-change).
  * tsx adds its own start-up memory, so the figures say which one ran.
  */
-function cliCommand(dir: string): { argv: string[]; kind: string } {
+export function cliCommand(dir: string): { argv: string[]; kind: string } {
   const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status === 0)
     return { argv: [join(ROOT, 'bin/chatbot-ops.js')], kind: 'node bin/chatbot-ops.js (compiled)' };
@@ -81,7 +81,7 @@ process.exitCode = await main(process.argv);
 }
 
 /** Run the CLI in a child under /usr/bin/time -v when available (max RSS), else report none. */
-async function runCli(
+export async function runCli(
   cli: { argv: string[] },
   args: string[],
   env: Record<string, string>,
@@ -114,7 +114,12 @@ function fail(what: string, run: ChildRun): never {
 }
 
 async function sampleComparison(server: MariaDbServer, sampleFile: string): Promise<void> {
-  const admin = await mysql.createConnection({ host: server.host, port: server.port, user: 'root' });
+  const admin = await mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+  });
   await admin.query('CREATE DATABASE bench_sample_batched');
   await admin.query('CREATE DATABASE bench_sample_single');
   await admin.query('CREATE DATABASE bench_sample_insert');
@@ -123,7 +128,8 @@ async function sampleComparison(server: MariaDbServer, sampleFile: string): Prom
     mysql.createPool({
       host: server.host,
       port: server.port,
-      user: 'root',
+      user: server.user,
+      password: server.password,
       database,
       timezone: 'Z',
       connectionLimit: 2,
@@ -195,8 +201,8 @@ export async function run(): Promise<void> {
     const env = {
       DB_HOST: server.host,
       DB_PORT: String(server.port),
-      DB_USER: 'root',
-      DB_PASSWORD: '',
+      DB_USER: server.user,
+      DB_PASSWORD: server.password,
       DB_NAME: 'bench_load',
     };
     // What the CLI takes before any work (the db command module only), to read the peak against.
@@ -220,7 +226,8 @@ export async function run(): Promise<void> {
       const admin = await mysql.createConnection({
         host: server.host,
         port: server.port,
-        user: 'root',
+        user: server.user,
+        password: server.password,
         database: v.db,
       });
       if (v.db !== 'bench_load') await admin.query('DELETE FROM rollup_state');

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { ROLLUP_TABLES, rollupTableSql } from '../src/db/rollup-tables.js';
 import { applySchema } from '../src/db/schema.js';
 import { seedTraffic } from '../src/db/seed.js';
 import { startMariaDb } from '../src/db/server.js';
@@ -20,6 +19,7 @@ import { Database } from '../src/lambda/database.js';
 import { createHandler } from '../src/lambda/index.js';
 import { findIntent, INTENTS } from '../src/lambda/intents/index.js';
 import { parseParams } from '../src/lambda/params.js';
+import { ROLLUP_TABLES, rollupTableSql } from '../src/lambda/rollup-tables.js';
 import { ms, percentile } from './timing.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -130,12 +130,15 @@ const SCENARIOS: Scenario[] = [
   { label: 'health', intent: 'health', params: {}, windowed: false },
 ];
 
-async function prepareData(port: number): Promise<void> {
+/** The private server's administrative login (its password is new on every start). */
+type Login = { port: number; user: string; password: string };
+
+async function prepareData({ port, user, password }: Login): Promise<void> {
   const admin = await mysql.createConnection({
     host: '127.0.0.1',
     port,
-    user: 'root',
-    password: '',
+    user,
+    password,
     multipleStatements: true,
   });
   const marker = join(cacheDir, 'seeded.json');
@@ -149,8 +152,8 @@ async function prepareData(port: number): Promise<void> {
     const pool = mysql.createPool({
       host: '127.0.0.1',
       port,
-      user: 'root',
-      password: '',
+      user,
+      password,
       database: 'bench',
       connectionLimit: 2,
       timezone: 'Z',
@@ -234,18 +237,18 @@ async function measure(
   return { fast: fast.result(), slow: slow?.result() };
 }
 
-async function explainMainQueries(port: number): Promise<void> {
+async function explainMainQueries({ port, user, password }: Login): Promise<void> {
   const pool = mysql.createPool({
     host: '127.0.0.1',
     port,
-    user: 'root',
-    password: '',
+    user,
+    password,
     database: 'bench',
     timezone: 'Z',
   });
   const statements: { sql: string; values: unknown[] }[] = [];
   const db = new Database({
-    credentials: async () => ({ host: '127.0.0.1', port, user: 'root', password: '', database: 'bench' }),
+    credentials: async () => ({ host: '127.0.0.1', port, user, password, database: 'bench' }),
     ssl: false,
     queryTimeoutMs: 60000,
     onStatement: (sql, values) => statements.push({ sql, values }),
@@ -278,13 +281,13 @@ export async function run(): Promise<void> {
   // (Its temporary tables go under the cache folder too: startMariaDb passes --tmpdir.)
   const server = await startMariaDb({ baseDir: cacheDir, keep: true, timeoutMs: 120000 });
   try {
-    await prepareData(server.port);
+    await prepareData(server);
     const env = (database: string) => ({
       DB_HOST: '127.0.0.1',
       DB_PORT: String(server.port),
       DB_NAME: database,
-      DB_USER: 'root',
-      DB_PASSWORD: '',
+      DB_USER: server.user,
+      DB_PASSWORD: server.password,
       API_KEYS: 'bench',
       QUERY_TIMEOUT_MS: '120000',
       LOG_LEVEL: 'ERROR',
@@ -321,7 +324,7 @@ export async function run(): Promise<void> {
     console.log(`load average after: ${load()}`);
     await indexed.close();
     await pkOnly.close();
-    await explainMainQueries(server.port);
+    await explainMainQueries(server);
   } finally {
     await server.stop();
     rmSync(join(cacheDir, 'mariadb.pid'), { force: true });

@@ -20,16 +20,16 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { pruneAccessLogs, pruneCutoff } from '../src/db/prune.js';
 import { buildResponseTimes } from '../src/db/rollup-maintenance.js';
+import { applySchema, readSchemaSql } from '../src/db/schema.js';
+import { seedTraffic } from '../src/db/seed.js';
+import { startMariaDb } from '../src/db/server.js';
+import { type BackendHandler, createHandler } from '../src/lambda/index.js';
 import {
   RESPONSE_TIMES_TABLE,
   ROLLUP_TABLES,
   rollupTableName,
   rollupTableSql,
-} from '../src/db/rollup-tables.js';
-import { applySchema, readSchemaSql } from '../src/db/schema.js';
-import { seedTraffic } from '../src/db/seed.js';
-import { startMariaDb } from '../src/db/server.js';
-import { type BackendHandler, createHandler } from '../src/lambda/index.js';
+} from '../src/lambda/rollup-tables.js';
 import { machineLoad, ms, percentile } from './timing.js';
 
 const BIG = Number(process.env.BENCH_BIG_ROWS ?? 10_000_000);
@@ -77,22 +77,30 @@ const sizes = [
 ];
 
 type Admin = mysql.Connection;
+/** The private server's administrative login over TCP (its password is new on every start). */
+type Login = { port: number; user: string; password: string };
 
-async function seed(admin: Admin, port: number): Promise<Record<string, number>> {
+/** A pool on one of the bench's databases, logged in as the administrator. */
+function poolOn({ port, user, password }: Login, database: string): mysql.Pool {
+  return mysql.createPool({
+    host: '127.0.0.1',
+    port,
+    user,
+    password,
+    database,
+    timezone: 'Z',
+    connectionLimit: 2,
+  });
+}
+
+async function seed(admin: Admin, login: Login): Promise<Record<string, number>> {
   const seconds: Record<string, number> = {};
   for (const size of sizes) {
     const db = `r_${size.name}`;
     await admin.query(
       `DROP DATABASE IF EXISTS ${db}; DROP DATABASE IF EXISTS t_${size.name}; CREATE DATABASE ${db}`,
     );
-    const pool = mysql.createPool({
-      host: '127.0.0.1',
-      port,
-      user: 'root',
-      database: db,
-      timezone: 'Z',
-      connectionLimit: 2,
-    });
+    const pool = poolOn(login, db);
     await applySchema(pool);
     console.log(
       `seeding ${size.rows.toLocaleString('en')} rows over ${DAYS} days into ${db}, rollups kept by the writer ...`,
@@ -127,14 +135,14 @@ async function seed(admin: Admin, port: number): Promise<Record<string, number>>
   return seconds;
 }
 
-function handlerFor(port: number, database: string, now: Date): BackendHandler {
+function handlerFor({ port, user, password }: Login, database: string, now: Date): BackendHandler {
   return createHandler({
     env: {
       DB_HOST: '127.0.0.1',
       DB_PORT: String(port),
       DB_NAME: database,
-      DB_USER: 'root',
-      DB_PASSWORD: '',
+      DB_USER: user,
+      DB_PASSWORD: password,
       API_KEYS: 'bench',
       QUERY_TIMEOUT_MS: '28000',
       LOG_LEVEL: 'ERROR',
@@ -220,15 +228,15 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-async function measureScenarios(port: number): Promise<void> {
+async function measureScenarios(login: Login): Promise<void> {
   console.log(`\nintents on ${BIG.toLocaleString('en')} rows over ${DAYS} days (${machineLoad()} before)`);
   console.log(
     `${'scenario'.padEnd(44)} ${'rollups p50'.padStart(12)} ${'p95'.padStart(10)}  ${"today's p50".padStart(12)} ${'ratio'.padStart(7)}  target`,
   );
   for (const s of SCENARIOS) {
     const now = s.now ?? END;
-    const fast = handlerFor(port, 'r_big', now);
-    const slow = handlerFor(port, 't_big', now);
+    const fast = handlerFor(login, 'r_big', now);
+    const slow = handlerFor(login, 't_big', now);
     const a = await time(fast, s.intent, s.params, 20);
     const b = await time(slow, s.intent, s.params, 3, 1);
     await fast.close();
@@ -243,7 +251,7 @@ async function measureScenarios(port: number): Promise<void> {
   console.log(`(${machineLoad()} after)`);
 }
 
-async function measureGrowth(port: number): Promise<void> {
+async function measureGrowth(login: Login): Promise<void> {
   const big = `${BIG / 1e6}M`;
   const small = `${SMALL / 1e6}M`;
   console.log(`\nget_traffic_summary all time, ${small} -> ${big} rows (same 90 days):`);
@@ -254,7 +262,7 @@ async function measureGrowth(port: number): Promise<void> {
     [`today's path, ${small}`, 't_small'],
     [`today's path, ${big}`, 't_big'],
   ] as const) {
-    const handler = handlerFor(port, db, END);
+    const handler = handlerFor(login, db, END);
     const r = await time(handler, 'get_traffic_summary', { all_time: true }, db.startsWith('r') ? 20 : 3, 1);
     await handler.close();
     results[db] = r.p50;
@@ -266,7 +274,7 @@ async function measureGrowth(port: number): Promise<void> {
 }
 
 /** Four clients calling get_access_logs until `done` says stop; every latency kept. */
-function accessLogClients(port: number, database: string, done: () => boolean) {
+function accessLogClients(login: Login, database: string, done: () => boolean) {
   const latencies: number[] = [];
   let failures = 0;
   const requests = [
@@ -277,7 +285,7 @@ function accessLogClients(port: number, database: string, done: () => boolean) {
   ];
   const run = Promise.all(
     requests.map(async (params) => {
-      const handler = handlerFor(port, database, END);
+      const handler = handlerFor(login, database, END);
       await handler({ intent: 'get_access_logs', params });
       while (!done()) {
         const started = performance.now();
@@ -297,14 +305,14 @@ function accessLogClients(port: number, database: string, done: () => boolean) {
   };
 }
 
-async function baselineClients(port: number, database: string, seconds: number): Promise<string> {
+async function baselineClients(login: Login, database: string, seconds: number): Promise<string> {
   const until = performance.now() + seconds * 1000;
-  const clients = accessLogClients(port, database, () => performance.now() > until);
+  const clients = accessLogClients(login, database, () => performance.now() > until);
   await clients.finished;
   return clients.summary();
 }
 
-async function measurePrune(admin: Admin, port: number, seeded: Seeded): Promise<void> {
+async function measurePrune(admin: Admin, login: Login, seeded: Seeded): Promise<void> {
   const cutoff = pruneCutoff(END, DAYS - 30);
   const tables = ['access_logs', ...ROLLUP_TABLES.map(rollupTableName), RESPONSE_TIMES_TABLE];
   const timeColumn = (t: string) =>
@@ -319,16 +327,9 @@ async function measurePrune(admin: Admin, port: number, seeded: Seeded): Promise
     await admin.query(`DROP TABLE IF EXISTS saved_${t}`);
     await admin.query(`CREATE TABLE saved_${t} AS SELECT * FROM ${t} WHERE ${timeColumn(t)} < ?`, [cutoff]);
   }
-  console.log(`  without a prune: ${await baselineClients(port, 'r_big', 15)}`);
-  const pool = mysql.createPool({
-    host: '127.0.0.1',
-    port,
-    user: 'root',
-    database: 'r_big',
-    timezone: 'Z',
-    connectionLimit: 2,
-  });
-  const pruned = await withClients(port, 'r_big', () =>
+  console.log(`  without a prune: ${await baselineClients(login, 'r_big', 15)}`);
+  const pool = poolOn(login, 'r_big');
+  const pruned = await withClients(login, 'r_big', () =>
     pruneAccessLogs(pool, { olderThanDays: DAYS - 30, now: END }),
   );
   await pool.end();
@@ -348,9 +349,9 @@ async function measurePrune(admin: Admin, port: number, seeded: Seeded): Promise
 }
 
 /** Run `operation` while the four clients call, from a second before it until a second after. */
-async function withClients<T>(port: number, database: string, operation: () => Promise<T>) {
+async function withClients<T>(login: Login, database: string, operation: () => Promise<T>) {
   let running = true;
-  const clients = accessLogClients(port, database, () => !running);
+  const clients = accessLogClients(login, database, () => !running);
   await new Promise((r) => setTimeout(r, 1000));
   const started = performance.now();
   try {
@@ -367,28 +368,21 @@ async function withClients<T>(port: number, database: string, operation: () => P
 }
 
 /** The same prune on 1M rows: batched DELETEs against DROP PARTITION on a table partitioned by day. */
-async function measurePartitions(admin: Admin, port: number): Promise<void> {
+async function measurePartitions(admin: Admin, login: Login): Promise<void> {
   const cutoff = pruneCutoff(END, DAYS - 30);
   console.log(
     `\n30 of ${DAYS} days out of ${SMALL.toLocaleString('en')} rows: batched DELETE against DROP PARTITION`,
   );
   // Batched deletes on a copy with rollups.
   await admin.query('DROP DATABASE IF EXISTS p_delete; CREATE DATABASE p_delete');
-  const pool = mysql.createPool({
-    host: '127.0.0.1',
-    port,
-    user: 'root',
-    database: 'p_delete',
-    timezone: 'Z',
-    connectionLimit: 2,
-  });
+  const pool = poolOn(login, 'p_delete');
   await applySchema(pool);
   let started = performance.now();
   await admin.query('INSERT INTO p_delete.access_logs SELECT * FROM r_small.access_logs');
   const copyDelete = (performance.now() - started) / 1000;
   for (const t of ROLLUP_TABLES.map(rollupTableName))
     await admin.query(`INSERT INTO p_delete.${t} SELECT * FROM r_small.${t}`);
-  const deleted = await withClients(port, 'p_delete', () =>
+  const deleted = await withClients(login, 'p_delete', () =>
     pruneAccessLogs(pool, { olderThanDays: DAYS - 30, now: END }),
   );
   await pool.end();
@@ -423,7 +417,7 @@ async function measurePartitions(admin: Admin, port: number): Promise<void> {
     'SELECT COUNT(*) AS n FROM p_part.access_logs WHERE `timestamp` < ?',
     [cutoff],
   )) as unknown as [{ n: number }[]];
-  const dropped = await withClients(port, 'p_part', () =>
+  const dropped = await withClients(login, 'p_part', () =>
     admin.query(`ALTER TABLE p_part.access_logs DROP PARTITION ${names.map((r) => r.p).join(', ')}`),
   );
   console.log(
@@ -445,7 +439,8 @@ export async function run(): Promise<void> {
     const admin = await mysql.createConnection({
       host: '127.0.0.1',
       port: server.port,
-      user: 'root',
+      user: server.user,
+      password: server.password,
       multipleStatements: true,
       timezone: 'Z',
     });
@@ -454,7 +449,7 @@ export async function run(): Promise<void> {
       : undefined;
     if (seeded?.fingerprint !== fingerprint || seeded.pruning) {
       console.log(`${machineLoad()}; seeding (cached for later runs) ...`);
-      seeded = { fingerprint, seconds: await seed(admin, server.port) };
+      seeded = { fingerprint, seconds: await seed(admin, server) };
       writeFileSync(marker, JSON.stringify(seeded));
     } else console.log(`using the cached databases in bench/.cache/ (${machineLoad()})`);
     for (const [db, s] of Object.entries(seeded.seconds))
@@ -463,14 +458,7 @@ export async function run(): Promise<void> {
       );
     // The per-day response times p95 reads (what `db rollup --percentiles` does); quick once built.
     for (const size of sizes) {
-      const pool = mysql.createPool({
-        host: '127.0.0.1',
-        port: server.port,
-        user: 'root',
-        database: `r_${size.name}`,
-        timezone: 'Z',
-        connectionLimit: 2,
-      });
+      const pool = poolOn(server, `r_${size.name}`);
       await applySchema(pool);
       const started = performance.now();
       const built = await buildResponseTimes(pool, { now: END });
@@ -479,10 +467,10 @@ export async function run(): Promise<void> {
         `  r_${size.name}: response times of ${built.paths} busy paths over ${built.days} days counted in ${((performance.now() - started) / 1000).toFixed(0)} s`,
       );
     }
-    await measureScenarios(server.port);
-    await measureGrowth(server.port);
-    if (!SKIP.has('prune')) await measurePrune(admin, server.port, seeded);
-    if (!SKIP.has('partition')) await measurePartitions(admin, server.port);
+    await measureScenarios(server);
+    await measureGrowth(server);
+    if (!SKIP.has('prune')) await measurePrune(admin, server, seeded);
+    if (!SKIP.has('partition')) await measurePartitions(admin, server);
     await admin.end();
   } finally {
     await server.stop();

@@ -1,8 +1,9 @@
 /**
  * API Gateway (REST, v1), narrowed to one API, its resource, POST method and Lambda proxy
- * integration, stage deployments, API keys and usage plans. Pagination (`position`) is flattened,
- * NotFoundException becomes undefined for finds and ConflictException "already there" for
- * associations. Nothing here prints.
+ * integration, stage deployments, API keys and usage plans. Lists are read through the SDK's
+ * paginators (every page), NotFoundException becomes undefined for finds and ConflictException
+ * "already there" for associations. Nothing here prints.
+
  */
 import {
   type APIGatewayClient,
@@ -18,20 +19,24 @@ import {
   DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
   GetApiKeyCommand,
-  GetApiKeysCommand,
   GetDeploymentCommand,
-  GetResourcesCommand,
-  GetRestApisCommand,
   GetStageCommand,
-  GetUsagePlanKeysCommand,
-  GetUsagePlansCommand,
   NotFoundException,
   type PatchOperation,
   PutIntegrationCommand,
   PutMethodCommand,
+  paginateGetApiKeys,
+  paginateGetResources,
+  paginateGetRestApis,
+  paginateGetUsagePlanKeys,
+  paginateGetUsagePlans,
   UpdateMethodCommand,
   UpdateUsagePlanCommand,
 } from '@aws-sdk/client-api-gateway';
+import { pagesOf } from './pages.js';
+
+/** The largest page API Gateway's list calls return. */
+const PAGE = 500;
 
 export interface RestApiInfo {
   id: string;
@@ -90,9 +95,7 @@ export function invokeUrl(p: {
 /** REST APIs with exactly this name (names are not unique in API Gateway). */
 export async function findRestApisByName(apigw: APIGatewayClient, name: string): Promise<RestApiInfo[]> {
   const found: RestApiInfo[] = [];
-  let position: string | undefined;
-  do {
-    const page = await apigw.send(new GetRestApisCommand({ limit: 500, ...(position ? { position } : {}) }));
+  for await (const page of paginateGetRestApis(pagesOf(apigw, PAGE), {}))
     for (const a of page.items ?? [])
       if (a.name === name && a.id)
         found.push({
@@ -101,8 +104,6 @@ export async function findRestApisByName(apigw: APIGatewayClient, name: string):
           endpointTypes: a.endpointConfiguration?.types ?? [],
           createdDate: a.createdDate,
         });
-    position = page.position;
-  } while (position);
   return found;
 }
 
@@ -135,16 +136,10 @@ export async function deleteRestApi(apigw: APIGatewayClient, apiId: string): Pro
 /** Every resource of the API, each with its methods and their integrations. */
 export async function listResources(apigw: APIGatewayClient, apiId: string): Promise<ResourceInfo[]> {
   const resources: ResourceInfo[] = [];
-  let position: string | undefined;
-  do {
-    const page = await apigw.send(
-      new GetResourcesCommand({
-        restApiId: apiId,
-        embed: ['methods'],
-        limit: 500,
-        ...(position ? { position } : {}),
-      }),
-    );
+  for await (const page of paginateGetResources(pagesOf(apigw, PAGE), {
+    restApiId: apiId,
+    embed: ['methods'],
+  })) {
     for (const r of page.items ?? []) {
       const methods: Record<string, MethodInfo> = {};
       for (const [verb, m] of Object.entries(r.resourceMethods ?? {})) {
@@ -165,8 +160,7 @@ export async function listResources(apigw: APIGatewayClient, apiId: string): Pro
         methods,
       });
     }
-    position = page.position;
-  } while (position);
+  }
   return resources;
 }
 
@@ -248,32 +242,37 @@ export type DeployedMethods = Record<
   Record<string, { apiKeyRequired: boolean; authorizationType: string }>
 >;
 
+export interface DeploymentInfo {
+  createdDate: Date | undefined;
+  methods: DeployedMethods;
+}
+
 /**
- * The methods a deployment froze, read with `embed=apisummary`: a stage keeps serving what was
- * deployed, whatever the API looks like now, so this is how "the live stage requires a key" is
- * checked. A deployment that no longer exists gives an empty summary.
+ * What a deployment froze, read with `embed=apisummary`: a stage keeps serving what was deployed,
+ * whatever the API looks like now, so this is how "the live stage requires a key" is checked.
+ * Undefined when the deployment no longer exists.
  */
-export async function getDeployedMethods(
+export async function getDeployment(
   apigw: APIGatewayClient,
   apiId: string,
   deploymentId: string,
-): Promise<DeployedMethods> {
+): Promise<DeploymentInfo | undefined> {
   try {
     const out = await apigw.send(
       new GetDeploymentCommand({ restApiId: apiId, deploymentId, embed: ['apisummary'] }),
     );
-    const summary: DeployedMethods = {};
-    for (const [path, methods] of Object.entries(out.apiSummary ?? {})) {
-      summary[path] = {};
-      for (const [method, m] of Object.entries(methods ?? {}))
-        summary[path][method] = {
+    const methods: DeployedMethods = {};
+    for (const [path, verbs] of Object.entries(out.apiSummary ?? {})) {
+      methods[path] = {};
+      for (const [verb, m] of Object.entries(verbs ?? {}))
+        methods[path][verb] = {
           apiKeyRequired: m.apiKeyRequired === true,
           authorizationType: m.authorizationType ?? 'NONE',
         };
     }
-    return summary;
+    return { createdDate: out.createdDate, methods };
   } catch (err) {
-    if (err instanceof NotFoundException) return {};
+    if (err instanceof NotFoundException) return undefined;
     throw err;
   }
 }
@@ -294,11 +293,7 @@ export async function createDeployment(
 /** Usage plans with exactly this name. */
 export async function findUsagePlansByName(apigw: APIGatewayClient, name: string): Promise<UsagePlanInfo[]> {
   const found: UsagePlanInfo[] = [];
-  let position: string | undefined;
-  do {
-    const page = await apigw.send(
-      new GetUsagePlansCommand({ limit: 500, ...(position ? { position } : {}) }),
-    );
+  for await (const page of paginateGetUsagePlans(pagesOf(apigw, PAGE), {}))
     for (const p of page.items ?? [])
       if (p.name === name && p.id)
         found.push({
@@ -308,8 +303,6 @@ export async function findUsagePlansByName(apigw: APIGatewayClient, name: string
           quota: { limit: p.quota?.limit, period: p.quota?.period, offset: p.quota?.offset },
           apiStages: (p.apiStages ?? []).map((s) => ({ apiId: s.apiId ?? '', stage: s.stage ?? '' })),
         });
-    position = page.position;
-  } while (position);
   return found;
 }
 
@@ -363,14 +356,8 @@ export async function listUsagePlanKeys(
   planId: string,
 ): Promise<{ id: string; name: string }[]> {
   const keys: { id: string; name: string }[] = [];
-  let position: string | undefined;
-  do {
-    const page = await apigw.send(
-      new GetUsagePlanKeysCommand({ usagePlanId: planId, limit: 500, ...(position ? { position } : {}) }),
-    );
+  for await (const page of paginateGetUsagePlanKeys(pagesOf(apigw, PAGE), { usagePlanId: planId }))
     for (const k of page.items ?? []) if (k.id) keys.push({ id: k.id, name: k.name ?? '' });
-    position = page.position;
-  } while (position);
   return keys;
 }
 
@@ -408,16 +395,7 @@ export interface ApiKeyDetail {
 /** API keys with exactly this name, oldest first, with values, creation dates and tags. */
 export async function listApiKeysNamed(apigw: APIGatewayClient, name: string): Promise<ApiKeyDetail[]> {
   const keys: ApiKeyDetail[] = [];
-  let position: string | undefined;
-  do {
-    const page = await apigw.send(
-      new GetApiKeysCommand({
-        nameQuery: name,
-        includeValues: true,
-        limit: 500,
-        ...(position ? { position } : {}),
-      }),
-    );
+  for await (const page of paginateGetApiKeys(pagesOf(apigw, PAGE), { nameQuery: name, includeValues: true }))
     for (const k of page.items ?? [])
       if (k.name === name && k.id)
         keys.push({
@@ -428,8 +406,6 @@ export async function listApiKeysNamed(apigw: APIGatewayClient, name: string): P
           tags: { ...(k.tags ?? {}) },
           value: k.value,
         });
-    position = page.position;
-  } while (position);
   return keys.sort(
     (a, b) => (a.createdDate?.getTime() ?? 0) - (b.createdDate?.getTime() ?? 0) || a.id.localeCompare(b.id),
   );

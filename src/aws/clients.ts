@@ -1,7 +1,8 @@
 /**
  * The one place that constructs AWS SDK clients. Every client gets the same region, profile,
- * endpoint override and call counter, so `--endpoint-url` / AWS_ENDPOINT_URL reach all of them
- * (LocalStack and other emulators) and the benchmark can count calls by kind.
+ * endpoint override, retry policy, user agent and call counter, so `--endpoint-url` /
+ * AWS_ENDPOINT_URL reach all of them (LocalStack and other emulators), AWS can tell chatbot-ops'
+ * calls apart, and the benchmark can count calls by kind.
  */
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -9,7 +10,10 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
+import { packageVersion } from '../version.js';
+import { createS3Client } from './s3.js';
 
 export interface AwsSettings {
   region?: string;
@@ -33,6 +37,7 @@ export interface AwsClients {
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
   readonly sts: STSClient;
+  readonly s3: S3Client;
 }
 
 /** Counts of calls sent, by "Service.Command" (filled by a middleware on every client). */
@@ -77,6 +82,23 @@ export function apiGatewayEndpointOverride(
 }
 
 /**
+ * How the clients retry. API Gateway's control plane has low fixed per-account quotas that no
+ * request can raise (GetResources 5 per 2 s, CreateDeployment 1 per 5 s, UpdateUsagePlan 1 per
+ * 20 s), and doctor reads about twenty facts at once: "adaptive" retries throttled calls with
+ * backoff like "standard" and also slows the client's own sending once it has been throttled.
+ * AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, when set, still win.
+ */
+export function retrySettings(env: NodeJS.ProcessEnv = process.env): {
+  retryMode?: 'adaptive';
+  maxAttempts?: number;
+} {
+  return {
+    ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'adaptive' as const }),
+    ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: 6 }),
+  };
+}
+
+/**
  * Build the clients lazily: a command that only talks to Lambda never constructs the EC2 client.
  * The region comes from --region, then the SDK's own chain (AWS_REGION, the profile's config).
  */
@@ -90,6 +112,9 @@ export function createAwsClients(
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.profile ? { profile: settings.profile } : {}),
     ...(settings.endpointUrl ? { endpoint: settings.endpointUrl } : {}),
+    ...retrySettings(),
+    // Appended to the SDK's own user agent: `chatbot-ops/<version>` in CloudTrail and server logs.
+    customUserAgent: [['chatbot-ops', packageVersion()]] as [string, string][],
   };
   const cache = new Map<string, unknown>();
   const lazy = <T>(name: string, make: () => T): T => {
@@ -124,6 +149,9 @@ export function createAwsClients(
     },
     get sts() {
       return lazy('sts', () => new STSClient(base));
+    },
+    get s3() {
+      return lazy('s3', () => createS3Client(base));
     },
   };
 }

@@ -4,9 +4,10 @@
 import {
   type CloudWatchClient,
   DeleteAlarmsCommand,
-  DescribeAlarmsCommand,
   PutMetricAlarmCommand,
+  paginateDescribeAlarms,
 } from '@aws-sdk/client-cloudwatch';
+import { pagesOf } from './pages.js';
 
 /** The alarm fields chatbot-ops sets, in the shape PutMetricAlarm takes them. */
 export interface AlarmSpec {
@@ -31,15 +32,10 @@ export async function findAlarms(
 ): Promise<Map<string, AlarmSpec>> {
   const found = new Map<string, AlarmSpec>();
   if (names.length === 0) return found;
-  let NextToken: string | undefined;
-  do {
-    const page = await cloudwatch.send(
-      new DescribeAlarmsCommand({
-        AlarmNames: names,
-        AlarmTypes: ['MetricAlarm'],
-        ...(NextToken ? { NextToken } : {}),
-      }),
-    );
+  for await (const page of paginateDescribeAlarms(pagesOf(cloudwatch), {
+    AlarmNames: names,
+    AlarmTypes: ['MetricAlarm'],
+  })) {
     for (const a of page.MetricAlarms ?? []) {
       if (!a.AlarmName) continue;
       found.set(a.AlarmName, {
@@ -57,8 +53,7 @@ export async function findAlarms(
         alarmActions: [...(a.AlarmActions ?? [])].sort(),
       });
     }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  }
   return found;
 }
 

@@ -9,19 +9,20 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeRouteTablesCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcsCommand,
   type EC2Client,
   EC2ServiceException,
   type Filter,
   type IpPermission,
+  paginateDescribeNetworkInterfaces,
+  paginateDescribeRouteTables,
+  paginateDescribeSecurityGroups,
+  paginateDescribeSubnets,
+  paginateDescribeVpcs,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
+import { pagesOf } from './pages.js';
 
 /** One security group rule with exactly one peer, so rule sets compare as plain lists. */
 export interface SgRule {
@@ -57,6 +58,8 @@ export interface SubnetInfo {
   az: string;
   cidr: string;
   name: string | undefined;
+  /** Addresses left for network interfaces (Lambda needs one per subnet and security group set). */
+  availableIps: number;
 }
 
 /** True when the error is EC2's error with this code (EC2 has no per-code exception classes). */
@@ -123,14 +126,8 @@ async function describeGroups(
   input: { GroupIds?: string[]; Filters?: Filter[] },
 ): Promise<SecurityGroup[]> {
   const groups: SecurityGroup[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeSecurityGroupsCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
-    );
+  for await (const page of paginateDescribeSecurityGroups(pagesOf(ec2), input))
     groups.push(...(page.SecurityGroups ?? []));
-    NextToken = page.NextToken;
-  } while (NextToken);
   return groups;
 }
 
@@ -247,32 +244,18 @@ export async function deleteSecurityGroup(
 /** Ids of the network interfaces that still use a security group (Lambda's hyperplane ENIs). */
 export async function listNetworkInterfaceIds(ec2: EC2Client, groupId: string): Promise<string[]> {
   const ids: string[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeNetworkInterfacesCommand({
-        Filters: [{ Name: 'group-id', Values: [groupId] }],
-        ...(NextToken ? { NextToken } : {}),
-      }),
-    );
+  for await (const page of paginateDescribeNetworkInterfaces(pagesOf(ec2), {
+    Filters: [{ Name: 'group-id', Values: [groupId] }],
+  }))
     for (const n of page.NetworkInterfaces ?? []) if (n.NetworkInterfaceId) ids.push(n.NetworkInterfaceId);
-    NextToken = page.NextToken;
-  } while (NextToken);
   return ids;
 }
 
 /** All VPCs of the region, or only the given one. An unknown id gives an empty list. */
 export async function listVpcs(ec2: EC2Client, vpcId?: string): Promise<VpcInfo[]> {
   const vpcs: VpcInfo[] = [];
-  let NextToken: string | undefined;
   try {
-    do {
-      const page = await ec2.send(
-        new DescribeVpcsCommand({
-          ...(vpcId ? { VpcIds: [vpcId] } : {}),
-          ...(NextToken ? { NextToken } : {}),
-        }),
-      );
+    for await (const page of paginateDescribeVpcs(pagesOf(ec2), vpcId ? { VpcIds: [vpcId] } : {}))
       for (const v of page.Vpcs ?? [])
         vpcs.push({
           id: v.VpcId ?? '',
@@ -280,8 +263,6 @@ export async function listVpcs(ec2: EC2Client, vpcId?: string): Promise<VpcInfo[
           isDefault: Boolean(v.IsDefault),
           name: nameTag(v.Tags),
         });
-      NextToken = page.NextToken;
-    } while (NextToken);
   } catch (err) {
     if (isEc2Error(err, 'InvalidVpcID.NotFound')) return [];
     throw err;
@@ -295,15 +276,11 @@ export async function listSubnets(
   query: { subnetIds?: string[]; vpcId?: string },
 ): Promise<SubnetInfo[]> {
   const subnets: SubnetInfo[] = [];
-  let NextToken: string | undefined;
   const input = query.subnetIds
     ? { SubnetIds: query.subnetIds }
     : { Filters: [{ Name: 'vpc-id', Values: [query.vpcId ?? ''] }] };
   try {
-    do {
-      const page = await ec2.send(
-        new DescribeSubnetsCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
-      );
+    for await (const page of paginateDescribeSubnets(pagesOf(ec2), input))
       for (const s of page.Subnets ?? [])
         subnets.push({
           id: s.SubnetId ?? '',
@@ -311,9 +288,8 @@ export async function listSubnets(
           az: s.AvailabilityZone ?? '',
           cidr: s.CidrBlock ?? '',
           name: nameTag(s.Tags),
+          availableIps: s.AvailableIpAddressCount ?? 0,
         });
-      NextToken = page.NextToken;
-    } while (NextToken);
   } catch (err) {
     // One unknown id fails the whole call; the caller reports which ids are missing.
     if (isEc2Error(err, 'InvalidSubnetID.NotFound') && query.subnetIds && query.subnetIds.length > 1) {
@@ -343,14 +319,9 @@ export async function describeSubnetRouting(
   subnetIds: string[],
 ): Promise<Map<string, SubnetRouting>> {
   const tables: { main: boolean; subnets: string[]; routing: SubnetRouting }[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeRouteTablesCommand({
-        Filters: [{ Name: 'vpc-id', Values: [vpcId] }],
-        ...(NextToken ? { NextToken } : {}),
-      }),
-    );
+  for await (const page of paginateDescribeRouteTables(pagesOf(ec2), {
+    Filters: [{ Name: 'vpc-id', Values: [vpcId] }],
+  })) {
     for (const t of page.RouteTables ?? []) {
       const live = (t.Routes ?? []).filter(
         (r) =>
@@ -366,8 +337,7 @@ export async function describeSubnetRouting(
         },
       });
     }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  }
   const main = tables.find((t) => t.main);
   const result = new Map<string, SubnetRouting>();
   for (const id of subnetIds) {

@@ -12,13 +12,14 @@ import {
   GetRoleCommand,
   GetRolePolicyCommand,
   type IAMClient,
-  ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand,
   NoSuchEntityException,
   PutRolePolicyCommand,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { pagesOf } from './pages.js';
 
 export type PolicyDocument = { Version?: string; Statement: unknown[] | unknown; [k: string]: unknown };
 
@@ -120,14 +121,8 @@ export async function tagRole(iam: IAMClient, name: string, tags: Record<string,
 /** ARNs of the managed policies attached to the role (all pages). */
 export async function listAttachedPolicyArns(iam: IAMClient, role: string): Promise<string[]> {
   const arns: string[] = [];
-  let Marker: string | undefined;
-  do {
-    const page = await iam.send(
-      new ListAttachedRolePoliciesCommand({ RoleName: role, ...(Marker ? { Marker } : {}) }),
-    );
+  for await (const page of paginateListAttachedRolePolicies(pagesOf(iam), { RoleName: role }))
     for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) arns.push(p.PolicyArn);
-    Marker = page.IsTruncated ? page.Marker : undefined;
-  } while (Marker);
   return arns;
 }
 
@@ -147,14 +142,8 @@ export async function detachPolicy(iam: IAMClient, role: string, policyArn: stri
 /** Names of the role's inline policies (all pages). */
 export async function listInlinePolicyNames(iam: IAMClient, role: string): Promise<string[]> {
   const names: string[] = [];
-  let Marker: string | undefined;
-  do {
-    const page = await iam.send(
-      new ListRolePoliciesCommand({ RoleName: role, ...(Marker ? { Marker } : {}) }),
-    );
+  for await (const page of paginateListRolePolicies(pagesOf(iam), { RoleName: role }))
     names.push(...(page.PolicyNames ?? []));
-    Marker = page.IsTruncated ? page.Marker : undefined;
-  } while (Marker);
   return names;
 }
 

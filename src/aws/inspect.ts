@@ -1,46 +1,11 @@
 /**
- * Read-only lookups that `doctor` and `rotate-key` need and the deploy modules (ec2.ts,
- * apigateway.ts, cloudwatch.ts, lambda.ts) do not offer: free addresses and routes of subnets,
- * VPC endpoints, what a deployment actually serves, quota usage, API keys with their creation
- * dates and tags, alarms with their state. Pagination flattened; nothing here prints.
+ * Read-only lookups that only `doctor` needs: VPC endpoints, quota usage, alarms found by their
+ * metric (whatever their names) with their state. Nothing here prints.
  */
-import {
-  type APIGatewayClient,
-  GetDeploymentCommand,
-  GetUsageCommand,
-  NotFoundException,
-} from '@aws-sdk/client-api-gateway';
+import { type APIGatewayClient, paginateGetUsage } from '@aws-sdk/client-api-gateway';
 import { type CloudWatchClient, DescribeAlarmsForMetricCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeSubnetsCommand, DescribeVpcEndpointsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { isEc2Error } from './ec2.js';
-
-export interface SubnetDetail {
-  id: string;
-  vpcId: string;
-  az: string;
-  /** Addresses left for network interfaces (Lambda needs one per subnet and security group set). */
-  availableIps: number;
-}
-
-/** The subnets with these ids that exist (unknown ids are left out; the caller names them). */
-export async function describeSubnetDetails(ec2: EC2Client, subnetIds: string[]): Promise<SubnetDetail[]> {
-  if (subnetIds.length === 0) return [];
-  try {
-    const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds }));
-    return (out.Subnets ?? []).map((s) => ({
-      id: s.SubnetId ?? '',
-      vpcId: s.VpcId ?? '',
-      az: s.AvailabilityZone ?? '',
-      availableIps: s.AvailableIpAddressCount ?? 0,
-    }));
-  } catch (err) {
-    // One unknown id fails the whole call: ask one by one so the known ones still count.
-    if (isEc2Error(err, 'InvalidSubnetID.NotFound') && subnetIds.length > 1)
-      return (await Promise.all(subnetIds.map((id) => describeSubnetDetails(ec2, [id])))).flat();
-    if (isEc2Error(err, 'InvalidSubnetID.NotFound')) return [];
-    throw err;
-  }
-}
+import { type EC2Client, paginateDescribeVpcEndpoints } from '@aws-sdk/client-ec2';
+import { pagesOf } from './pages.js';
 
 export interface VpcEndpointInfo {
   id: string;
@@ -57,17 +22,12 @@ export async function findVpcEndpoints(
   serviceName: string,
 ): Promise<VpcEndpointInfo[]> {
   const found: VpcEndpointInfo[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeVpcEndpointsCommand({
-        Filters: [
-          { Name: 'vpc-id', Values: [vpcId] },
-          { Name: 'service-name', Values: [serviceName] },
-        ],
-        ...(NextToken ? { NextToken } : {}),
-      }),
-    );
+  for await (const page of paginateDescribeVpcEndpoints(pagesOf(ec2), {
+    Filters: [
+      { Name: 'vpc-id', Values: [vpcId] },
+      { Name: 'service-name', Values: [serviceName] },
+    ],
+  }))
     for (const e of page.VpcEndpoints ?? [])
       found.push({
         id: e.VpcEndpointId ?? '',
@@ -76,44 +36,7 @@ export async function findVpcEndpoints(
         privateDns: Boolean(e.PrivateDnsEnabled),
         subnetIds: e.SubnetIds ?? [],
       });
-    NextToken = page.NextToken;
-  } while (NextToken);
   return found;
-}
-
-export interface DeployedApi {
-  createdDate: Date | undefined;
-  /** What the deployment serves: path → verb → method settings at deployment time. */
-  methods: Record<string, Record<string, { apiKeyRequired: boolean; authorizationType: string }>>;
-}
-
-/**
- * What a deployment serves (embed=apisummary). API Gateway serves a stage from a snapshot taken
- * at deployment time, so a method changed since is not live until the next deployment.
- */
-export async function getDeployedApi(
-  apigw: APIGatewayClient,
-  apiId: string,
-  deploymentId: string,
-): Promise<DeployedApi | undefined> {
-  try {
-    const d = await apigw.send(
-      new GetDeploymentCommand({ restApiId: apiId, deploymentId, embed: ['apisummary'] }),
-    );
-    const methods: DeployedApi['methods'] = {};
-    for (const [path, verbs] of Object.entries(d.apiSummary ?? {})) {
-      methods[path] = {};
-      for (const [verb, m] of Object.entries(verbs))
-        methods[path][verb] = {
-          apiKeyRequired: Boolean(m.apiKeyRequired),
-          authorizationType: m.authorizationType ?? 'NONE',
-        };
-    }
-    return { createdDate: d.createdDate, methods };
-  } catch (err) {
-    if (err instanceof NotFoundException) return undefined;
-    throw err;
-  }
 }
 
 /** First and last day (UTC, YYYY-MM-DD) of the quota period containing `now`. Weeks start on Monday. */
@@ -145,12 +68,16 @@ export async function getQuotaUsage(
   keyId: string,
   period: { start: string; end: string },
 ): Promise<{ used: number; remaining: number } | undefined> {
-  const out = await apigw.send(
-    new GetUsageCommand({ usagePlanId: planId, keyId, startDate: period.start, endDate: period.end }),
-  );
   // items: key id → one [used, remaining] pair per day of the range.
-  const days = out.items?.[keyId];
-  if (!days || days.length === 0) return undefined;
+  const days: number[][] = [];
+  for await (const page of paginateGetUsage(pagesOf(apigw), {
+    usagePlanId: planId,
+    keyId,
+    startDate: period.start,
+    endDate: period.end,
+  }))
+    days.push(...(page.items?.[keyId] ?? []));
+  if (days.length === 0) return undefined;
   const used = days.reduce((sum, day) => sum + (day[0] ?? 0), 0);
   const remaining = days.reduce((least, day) => Math.min(least, day[1] ?? least), Number.POSITIVE_INFINITY);
   return { used, remaining: Number.isFinite(remaining) ? remaining : 0 };

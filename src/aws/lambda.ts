@@ -289,25 +289,73 @@ export async function removePermission(
   }
 }
 
-/** Invoke synchronously with a JSON event; the payload comes back as text. */
+export interface DirectInvocation {
+  /** The handler's statusCode; 502 when the function itself failed (as API Gateway would answer). */
+  statusCode: number;
+  body: string;
+  /** `Unhandled` errors and timeouts: "<errorType>: <errorMessage>". */
+  functionError?: string;
+  requestId?: string;
+  /** The last 4 KB of the invocation's log (LogType Tail), when asked for. */
+  logTail?: string;
+}
+
+/**
+ * Invoke synchronously with `event` as the event (`invoke --direct`, deploy's smoke test, doctor)
+ * and decode the answer as the HTTP answer it stands for. With `tailLog` Lambda also returns the
+ * end of the invocation's log, which names a database error the response hides.
+ */
 export async function invokeFunction(
   lambda: LambdaClient,
-  name: string,
+  functionName: string,
   event: unknown,
-): Promise<{ statusCode: number; payload: string; functionError?: string; requestId?: string }> {
-  const out = await lambda.send(
-    new InvokeCommand({
-      FunctionName: name,
-      InvocationType: 'RequestResponse',
-      Payload: new TextEncoder().encode(JSON.stringify(event)),
-    }),
-  );
-  return {
-    statusCode: out.StatusCode ?? 0,
-    payload: out.Payload ? new TextDecoder().decode(out.Payload) : '',
-    ...(out.FunctionError ? { functionError: out.FunctionError } : {}),
-    ...(out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {}),
+  options: { tailLog?: boolean } = {},
+): Promise<DirectInvocation> {
+  const input = {
+    FunctionName: functionName,
+    InvocationType: 'RequestResponse' as const,
+    Payload: new TextEncoder().encode(JSON.stringify(event)),
+    ...(options.tailLog ? { LogType: 'Tail' as const } : {}),
   };
+  const out = await lambda.send(new InvokeCommand(input)).catch((err: unknown) => {
+    if (err instanceof ResourceNotFoundException) {
+      throw new UserError(`no Lambda function named ${functionName}`, {
+        hint: 'Deploy it with `chatbot-ops deploy` (or `create-function`), or check --region.',
+        cause: err,
+      });
+    }
+    throw err;
+  });
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  const extra = {
+    // For a synchronous invocation the Invoke request id is the function's awsRequestId.
+    ...(out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {}),
+    ...(out.LogResult ? { logTail: Buffer.from(out.LogResult, 'base64').toString('utf8') } : {}),
+  };
+  if (out.FunctionError) {
+    let detail = text;
+    try {
+      const e = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+      detail = [e.errorType, e.errorMessage].filter(Boolean).join(': ') || text;
+    } catch {
+      // Not JSON: keep the raw text.
+    }
+    return { statusCode: 502, body: text, functionError: detail || out.FunctionError, ...extra };
+  }
+  try {
+    const r = JSON.parse(text) as { statusCode?: unknown; body?: unknown; isBase64Encoded?: boolean };
+    if (typeof r.statusCode === 'number') {
+      const body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body ?? '');
+      return {
+        statusCode: r.statusCode,
+        body: r.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body,
+        ...extra,
+      };
+    }
+  } catch {
+    // Not a proxy response: hand back what came.
+  }
+  return { statusCode: out.StatusCode ?? 200, body: text, ...extra };
 }
 
 /** Delete the function; false when there was none. */

@@ -6,10 +6,11 @@
  */
 import {
   type CloudWatchLogsClient,
-  FilterLogEventsCommand,
+  paginateFilterLogEvents,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { UserError } from '../errors.js';
+import { pagesOf } from './pages.js';
 
 export interface LogEvent {
   eventId: string;
@@ -48,18 +49,13 @@ function missingGroup(name: string, cause: unknown): UserError {
 /** Every event of the window, oldest first, following nextToken until the end (or `limit`). */
 export async function filterLogEvents(logs: CloudWatchLogsClient, q: LogQuery): Promise<LogEvent[]> {
   const events: LogEvent[] = [];
-  let nextToken: string | undefined;
   try {
-    do {
-      const page = await logs.send(
-        new FilterLogEventsCommand({
-          logGroupName: q.logGroupName,
-          startTime: q.startTime,
-          ...(q.endTime === undefined ? {} : { endTime: q.endTime }),
-          ...(q.filterPattern ? { filterPattern: q.filterPattern } : {}),
-          ...(nextToken ? { nextToken } : {}),
-        }),
-      );
+    for await (const page of paginateFilterLogEvents(pagesOf(logs), {
+      logGroupName: q.logGroupName,
+      startTime: q.startTime,
+      ...(q.endTime === undefined ? {} : { endTime: q.endTime }),
+      ...(q.filterPattern ? { filterPattern: q.filterPattern } : {}),
+    })) {
       for (const e of page.events ?? []) {
         if (e.eventId === undefined || e.timestamp === undefined) continue;
         events.push({
@@ -70,8 +66,7 @@ export async function filterLogEvents(logs: CloudWatchLogsClient, q: LogQuery): 
         });
         if (q.limit !== undefined && events.length >= q.limit) return events;
       }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
   } catch (err) {
     if (err instanceof ResourceNotFoundException) throw missingGroup(q.logGroupName, err);
     throw err;
@@ -129,4 +124,72 @@ export async function* followLogEvents(
     if (options.signal.aborted) break;
     await sleep(options.intervalMs ?? 2000, options.signal);
   }
+}
+
+/** A log line taken apart: the Node.js runtime's tab-separated prefix, a JSON body, or Lambda's own lines. */
+export interface ParsedLogLine {
+  level?: string;
+  requestId?: string;
+  /** The fields of a JSON log line. */
+  fields?: Record<string, unknown>;
+  /** The text when it is not JSON. */
+  text: string;
+}
+
+const RUNTIME_PREFIX = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\t([\w-]+)\t([A-Z]+)\t([\s\S]*)$/;
+const TIMEOUT_LINE = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\s+([\w-]+)\s+(Task timed out after [\d.]+ seconds)/;
+const PLATFORM_LINE = /^(START|END|REPORT|INIT_START) /;
+
+/** The first of these fields that is set (log formats name the same thing differently). */
+export function firstField(fields: Record<string, unknown>, ...names: string[]): unknown {
+  for (const n of names) if (fields[n] !== undefined && fields[n] !== null) return fields[n];
+  return undefined;
+}
+
+/** One CloudWatch message of a Node.js Lambda function, taken apart. */
+export function parseLogLine(message: string): ParsedLogLine {
+  const line = message.replace(/\n+$/, '');
+  const timeout = TIMEOUT_LINE.exec(line);
+  if (timeout) return { level: 'ERROR', requestId: timeout[1] ?? '', text: timeout[2] ?? '' };
+  if (PLATFORM_LINE.test(line)) {
+    const requestId = /RequestId: ([\w-]+)/.exec(line)?.[1];
+    return {
+      level: 'PLATFORM',
+      ...(requestId ? { requestId } : {}),
+      text: line.replaceAll('\t', '  ').trim(),
+    };
+  }
+  let level: string | undefined;
+  let requestId: string | undefined;
+  let body = line;
+  const prefixed = RUNTIME_PREFIX.exec(line);
+  if (prefixed) {
+    requestId = prefixed[2] === 'undefined' ? undefined : prefixed[2];
+    level = prefixed[3];
+    body = prefixed[4] ?? '';
+  }
+  if (body.trimStart().startsWith('{')) {
+    try {
+      const fields = JSON.parse(body) as Record<string, unknown>;
+      if (fields && typeof fields === 'object' && !Array.isArray(fields)) {
+        // Lambda's JSON log format nests the function's own object under "message".
+        const inner =
+          fields.message && typeof fields.message === 'object'
+            ? (fields.message as Record<string, unknown>)
+            : undefined;
+        const all = inner ? { ...fields, ...inner } : fields;
+        const lvl = firstField(all, 'level', 'levelname', 'severity');
+        const rid = firstField(all, 'request_id', 'requestId', 'awsRequestId');
+        return {
+          ...(typeof lvl === 'string' ? { level: lvl.toUpperCase() } : level ? { level } : {}),
+          ...(typeof rid === 'string' ? { requestId: rid } : requestId ? { requestId } : {}),
+          fields: all,
+          text: typeof all.message === 'string' ? all.message : typeof all.msg === 'string' ? all.msg : '',
+        };
+      }
+    } catch {
+      // Not JSON after all: show it as text.
+    }
+  }
+  return { ...(level ? { level } : {}), ...(requestId ? { requestId } : {}), text: body };
 }

@@ -6,11 +6,12 @@ import {
   type CloudWatchLogsClient,
   CreateLogGroupCommand,
   DeleteLogGroupCommand,
-  DescribeLogGroupsCommand,
   PutRetentionPolicyCommand,
+  paginateDescribeLogGroups,
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { pagesOf } from './pages.js';
 
 export interface LogGroupState {
   name: string;
@@ -23,15 +24,10 @@ export async function findLogGroup(
   logs: CloudWatchLogsClient,
   name: string,
 ): Promise<LogGroupState | undefined> {
-  let nextToken: string | undefined;
-  do {
-    const page = await logs.send(
-      new DescribeLogGroupsCommand({ logGroupNamePrefix: name, ...(nextToken ? { nextToken } : {}) }),
-    );
+  for await (const page of paginateDescribeLogGroups(pagesOf(logs), { logGroupNamePrefix: name })) {
     const hit = page.logGroups?.find((g) => g.logGroupName === name);
     if (hit) return { name, retentionDays: hit.retentionInDays };
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 /** What every command receives: the Ui, the global options, the config, and a way to reach AWS. */
 import type { Command } from 'commander';
 import type { AwsClients, AwsSettings } from '../aws/clients.js';
+import { realTiming, type Timing } from '../aws/timing.js';
 import { type ChatbotConfig, loadConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Ui } from './ui.js';
@@ -23,6 +24,8 @@ export interface Context {
   configPath(): string;
   /** AWS clients with region / profile / endpoint applied, built on first use. */
   aws(): AwsClients;
+  /** The clock and waiter delays for waiting on AWS (real ones unless a test passes others). */
+  timing(): Timing;
 }
 
 /** Dependencies a test may replace; the real CLI passes none. */
@@ -33,6 +36,8 @@ export interface Deps {
    * use AWS: the SDK is heavy). Without one, ctx.aws() is a programming error.
    */
   awsFactory?: (settings: AwsSettings) => AwsClients;
+  /** A fake clock and short waiter delays, so waits on AWS take no real time in tests. */
+  timing?: Timing;
 }
 
 export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context {
@@ -62,6 +67,7 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
       }
       return clients;
     },
+    timing: () => deps.timing ?? realTiming,
   };
 }
 

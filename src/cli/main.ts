@@ -2,20 +2,13 @@
  * The chatbot-ops command line: global options, the command list, and the one place where
  * errors become messages and exit codes (0 success, 1 failed operation or check, 2 bad usage).
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadCommands } from '../commands/index.js';
 import { UserError } from '../errors.js';
+import { packageVersion } from '../version.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
 import type { Ui } from './ui.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 /** The program with the commands `argv` needs (see loadCommands). */
 export async function buildProgram(
@@ -55,7 +48,7 @@ export async function buildProgram(
         yes: Boolean(g.yes),
         verbose: Boolean(g.verbose),
       };
-      ui = deps.ui ?? terminalUi({ json: options.json, verbose: options.verbose });
+      ui = deps.ui ?? (await terminalUi({ json: options.json, verbose: options.verbose }));
       const ctx = makeContext(options, ui, deps);
       const code = await action(ctx, ...(args.slice(0, -1) as A));
       exit.code = typeof code === 'number' ? code : 0;

@@ -1,6 +1,7 @@
 /**
- * The HTTP side of `invoke` and `test`: one POST to the chatbot API with the key in x-api-key, and the
- * optional retries (`--retry N`: exponential backoff with full jitter, on 429 and 5xx only).
+ * The transport under ChatbotClient (src/client/chatbot-client.ts): one POST to the chatbot API with the
+ * key in x-api-key, a timeout per attempt, and retries with exponential backoff and full jitter on 429
+ * and 5xx only (a 4xx other than 429 would fail the same way again).
  */
 
 export interface ApiResponse {
@@ -19,6 +20,8 @@ export interface CallOptions extends RetryTiming {
   /** How many times to retry a 429 or 5xx answer (`--retry N`); 0 by default. */
   retries?: number;
   timeoutMs?: number;
+  /** Cancels the request and any retry still to come. */
+  signal?: AbortSignal;
 }
 
 const BACKOFF_BASE_MS = 200;
@@ -74,11 +77,13 @@ export async function callApi(url: string, body: string, options: CallOptions): 
   if (options.apiKey !== null) headers['x-api-key'] = options.apiKey;
   const { answer, attempts } = await withRetries(
     async () => {
+      options.signal?.throwIfAborted();
+      const timeout = AbortSignal.timeout(options.timeoutMs ?? 35_000);
       const res = await fetch(url, {
         method: 'POST',
         headers,
         body,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 35_000),
+        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
       });
       return { res, text: await res.text() };
     },

@@ -1,8 +1,9 @@
 /**
  * What a failed answer means and what to do about it: API Gateway's own refusals (403, 429, 413, 504)
- * told apart from the function's (401, 400, 5xx), in the words of the guide's Troubleshooting section.
+ * told apart from the function's (401, 400, 5xx); docs/backend.md, "chatbot-ops invoke", lists each answer and its explanation.
  */
 import type { ApiResponse } from './api-client.js';
+import { requestIdOf } from './chatbot-client.js';
 import type { ApiTarget } from './target.js';
 
 export interface Explanation {
@@ -15,19 +16,13 @@ const gatewayMessage = (r: ApiResponse): string | undefined => {
   return typeof j?.message === 'string' ? j.message : undefined;
 };
 
-const functionError = (r: ApiResponse): { error?: string; code?: string; requestId?: string } => {
-  const j = r.json as { error?: unknown; error_code?: unknown; request_id?: unknown } | undefined;
+const functionError = (r: ApiResponse): { error?: string; code?: string } => {
+  const j = r.json as { error?: unknown; error_code?: unknown } | undefined;
   return {
     ...(typeof j?.error === 'string' ? { error: j.error } : {}),
     ...(typeof j?.error_code === 'string' ? { code: j.error_code } : {}),
-    ...(typeof j?.request_id === 'string' ? { requestId: j.request_id } : {}),
   };
 };
-
-/** The request id to look for in the logs: the function's, else API Gateway's. */
-export function requestIdOf(r: ApiResponse): string | undefined {
-  return functionError(r).requestId ?? r.headers['x-request-id'] ?? r.headers['x-amzn-requestid'];
-}
 
 function keyHint(target: ApiTarget): string {
   if (target.source === 'local')

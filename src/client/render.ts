@@ -10,18 +10,30 @@ const isScalar = (v: unknown): v is Scalar | undefined =>
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** How much to show: a terminal wants narrow cells and the main log columns; a model reads everything. */
+export interface RenderOptions {
+  /** Longest cell before it is cut with an ellipsis (default 60). */
+  maxCell?: number;
+  /** Log entries with every field rather than LOG_COLUMNS. */
+  allLogColumns?: boolean;
+}
+
 const MAX_CELL = 60;
 
-function cell(v: unknown): string {
+function cell(v: unknown, maxCell = MAX_CELL): string {
   if (v === null || v === undefined) return '-';
   const s = typeof v === 'string' ? v : isScalar(v) ? String(v) : JSON.stringify(v);
-  return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
+  return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
 }
 
 /** An aligned table; numeric columns (percentages too) are right-aligned. */
-export function renderTable(rows: Record<string, unknown>[], columns?: string[]): string[] {
+export function renderTable(
+  rows: Record<string, unknown>[],
+  columns?: string[],
+  options: RenderOptions = {},
+): string[] {
   const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const cells = rows.map((r) => cols.map((c) => cell(r[c], options.maxCell)));
   const isNumeric = (v: unknown) =>
     typeof v === 'number' || v === null || (typeof v === 'string' && /^-?\d+(\.\d+)?%$/.test(v));
   const numeric = cols.map((c) => rows.length > 0 && rows.every((r) => isNumeric(r[c])));
@@ -35,9 +47,13 @@ export function renderTable(rows: Record<string, unknown>[], columns?: string[])
 }
 
 /** Aligned `key  value` lines. */
-export function renderKeyValue(entries: [string, unknown][], indent = ''): string[] {
+export function renderKeyValue(
+  entries: [string, unknown][],
+  indent = '',
+  options: RenderOptions = {},
+): string[] {
   const width = Math.max(0, ...entries.map(([k]) => k.length));
-  return entries.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 1)}  ${cell(v)}`);
+  return entries.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 1)}  ${cell(v, options.maxCell)}`);
 }
 
 /** Columns worth a terminal's width for a log entry; the full entry is in --json. */
@@ -79,8 +95,8 @@ function renderIntents(intents: Record<string, unknown>[]): string[] {
  * records as tables (log entries with LOG_COLUMNS), `window` on one line, list_intents' intents as
  * blocks. `next_cursor` is left to the caller, which shows it with the command for the next page.
  */
-export function renderData(data: unknown): string[] {
-  if (!isRecord(data)) return [cell(data)];
+export function renderData(data: unknown, options: RenderOptions = {}): string[] {
+  if (!isRecord(data)) return [cell(data, options.maxCell)];
   const lines: string[] = [];
   const scalars: [string, unknown][] = [];
   const blocks: string[][] = [];
@@ -99,21 +115,25 @@ export function renderData(data: unknown): string[] {
           ? [`${key}: none`]
           : [
               `${key}:`,
-              ...renderTable(value.map(formatRow), key === 'logs' ? LOG_COLUMNS : undefined).map(
-                (l) => `  ${l}`,
-              ),
+              ...renderTable(
+                value.map(formatRow),
+                key === 'logs' && !options.allLogColumns ? LOG_COLUMNS : undefined,
+                options,
+              ).map((l) => `  ${l}`),
             ],
       );
     } else if (Array.isArray(value)) {
-      scalars.push([key, value.map(cell).join(', ')]);
+      scalars.push([key, value.map((v) => cell(v, options.maxCell)).join(', ')]);
     } else if (isRecord(value) && Object.values(value).every(isScalar)) {
       const entries = Object.entries(value).map(([k, v]): [string, unknown] => [k, formatValue(k, v)]);
-      blocks.push(entries.length === 0 ? [`${key}: none`] : [`${key}:`, ...renderKeyValue(entries, '  ')]);
+      blocks.push(
+        entries.length === 0 ? [`${key}: none`] : [`${key}:`, ...renderKeyValue(entries, '  ', options)],
+      );
     } else if (isRecord(value)) {
-      blocks.push([`${key}:`, ...renderData(value).map((l) => `  ${l}`)]);
+      blocks.push([`${key}:`, ...renderData(value, options).map((l) => `  ${l}`)]);
     }
   }
-  lines.push(...renderKeyValue(scalars));
+  lines.push(...renderKeyValue(scalars, '', options));
   for (const block of blocks) lines.push(...block);
   return lines;
 }

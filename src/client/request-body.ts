@@ -1,5 +1,5 @@
 /**
- * The request body `invoke` sends (SPEC 1: {"intent", "params"}), built from the shortcut flags and
+ * The request body `invoke` sends ({"intent", "params"}, as docs/backend.md documents it), built from the shortcut flags and
  * `--param k=v`. Pure: the clock is passed in, so relative times are testable.
  */
 import { UsageError } from '../errors.js';
@@ -62,7 +62,7 @@ function wholeNumber(value: string, flag: string): number {
   return Number(value);
 }
 
-/** The SPEC body for one intent. Flags the backend validates (ranges, formats) are passed on for it to judge. */
+/** The request body for one intent. Flags the backend validates (ranges, formats) are passed on for it to judge. */
 export function buildRequestBody(
   intent: string,
   flags: BodyFlags,

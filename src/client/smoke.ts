@@ -1,8 +1,9 @@
 /**
- * The smoke suite of the guide's step 7, as independent checks against one API: the documented answers
+ * The smoke suite of `chatbot-ops test`, as independent checks against one API: the documented answers
  * for a good request, and the refusals for a missing key, a wrong key, an unknown intent and bad params.
  */
-import { type ApiResponse, callApi } from './api-client.js';
+import type { ApiResponse } from './api-client.js';
+import { ChatbotClient } from './chatbot-client.js';
 import { explainFailure } from './explain.js';
 import type { ApiTarget } from './target.js';
 
@@ -147,21 +148,22 @@ export async function runSmokeChecks(
   target: ApiTarget,
   checks: SmokeCheck[] = SMOKE_CHECKS,
 ): Promise<CheckResult[]> {
+  // No retries: a check judges the first answer, and the suite must not hide a throttled API.
+  const client = new ChatbotClient({ url: target.url, apiKey: target.apiKey, retries: 0, timeoutMs: 35_000 });
   const results: CheckResult[] = [];
   for (const check of checks) {
     const started = performance.now();
-    const apiKey = check.key === 'valid' ? target.apiKey : check.key === 'wrong' ? WRONG_KEY : null;
+    const apiKey = check.key === 'valid' ? undefined : check.key === 'wrong' ? WRONG_KEY : null;
     let problem: string | undefined;
     let hint: string | undefined;
     let status = 0;
     try {
-      const r = await callApi(target.url, JSON.stringify(check.body), { apiKey, timeoutMs: 35_000 });
+      const r = await client.send(check.body, { apiKey });
       status = r.status;
       problem = check.verify(r);
       if (problem !== undefined) hint = hintFor(check, r, target);
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      problem = `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+      problem = `request failed: ${(err as Error).message}`;
     }
     results.push({
       name: check.name,

@@ -1,5 +1,5 @@
 /**
- * `chatbot-ops cost --requests N`: the guide's "Cost Estimation" for a monthly request volume,
+ * `chatbot-ops cost --requests N`: the monthly cost for a request volume (prices in src/cost/estimate.ts),
  * as a table with every assumption shown (memory and architecture from the config).
  * Reads no AWS: prices are list prices, not the account's bill.
  */

@@ -1,10 +1,12 @@
 /**
- * `chatbot-ops db init | load | seed | stats | rollup | prune` (SPEC 1 "Database", SPEC 2): the access-log
- * database the backend reads. The guide's "Database tables created" prerequisite, done by
- * one idempotent command, plus loading real logs and seeding synthetic traffic.
+ * `chatbot-ops db init | load | seed | stats | rollup | prune`: the access-log database the
+ * backend reads (docs/database.md). Creating the tables is one idempotent command; loading real
+ * logs and seeding synthetic traffic are others; rollup and prune keep the rollups exact and the
+ * table bounded.
  */
 import { type Command, Option } from 'commander';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
+import { printable } from '../cli/printable.js';
 import { parseTimeFlag } from '../client/request-body.js';
 import {
   DB_FLAG_OPTIONS,
@@ -15,11 +17,14 @@ import {
 } from '../db/connection.js';
 import { initDatabase } from '../db/init.js';
 import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
+import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
 import { PRUNE_BATCH_ROWS, parseRetention, pruneAccessLogs } from '../db/prune.js';
 import { buildResponseTimes, readRollupStates, verifyRollups } from '../db/rollup-maintenance.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
+import { runningLocalDatabase } from '../local/lifecycle.js';
+import { checkRemoteFlags, REMOTE_FLAG_OPTIONS, type RemoteFlags } from './db-remote.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -42,9 +47,20 @@ function utcTime(iso: string): Date {
   return new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(iso) || !iso.includes('T') ? iso : `${iso}Z`);
 }
 
-function withDbFlags(cmd: Command): Command {
+function withDbFlags(cmd: Command, options: { remote?: boolean } = {}): Command {
   for (const [flags, description] of DB_FLAG_OPTIONS) cmd.option(flags, description);
+  if (options.remote) for (const [flags, description] of REMOTE_FLAG_OPTIONS) cmd.option(flags, description);
   return cmd;
+}
+
+/** The ingest function's side of `--remote` (loaded only then: it brings the AWS SDK). */
+async function remote(ctx: Context, flags: RemoteFlags) {
+  const [target, api] = await Promise.all([
+    import('./db-remote.js').then((m) => m.resolveIngestTarget(ctx, flags)),
+    import('../ingest/remote.js'),
+  ]);
+  ctx.ui.debug(`through ${target.functionName} in ${target.where}, bucket ${target.bucket}`);
+  return { target, api };
 }
 
 function printLoadReport(ctx: Context, report: LoadReport): void {
@@ -63,7 +79,9 @@ function printLoadReport(ctx: Context, report: LoadReport): void {
     ctx.ui.warn(
       `${count(report.errors)} line${report.errors === 1 ? '' : 's'} could not be parsed and were not loaded:`,
     );
-    for (const e of report.firstErrors) ctx.ui.warn(`  ${e.file}:${e.line}: ${e.reason}\n      ${e.text}`);
+    // The line and the reason quoting it are the file's bytes: escaped, so none reaches the terminal raw.
+    for (const e of report.firstErrors)
+      ctx.ui.warn(`  ${printable(e.file)}:${e.line}: ${printable(e.reason)}\n      ${printable(e.text)}`);
     if (report.errors > report.firstErrors.length) {
       ctx.ui.warn(`  ... and ${count(report.errors - report.firstErrors.length)} more`);
     }
@@ -100,31 +118,45 @@ export const register: CommandModule = (program, run) => {
       'the access-log database: create the schema, load logs, seed synthetic traffic, show statistics',
     );
 
-  withDbFlags(db.command('init'))
+  withDbFlags(db.command('init'), { remote: true })
     .description(
       'create the database (if missing) and the access_logs table with its indexes; safe to re-run',
     )
     .option('--no-create-database', 'fail instead of creating a missing database')
     .action(
-      run(async (ctx, opts: DbFlags & { createDatabase: boolean }) => {
-        const target = resolveDbTarget(ctx, opts);
-        ctx.ui.debug(
-          `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
-        );
-        let spinner: ReturnType<typeof ctx.ui.spinner> | undefined;
-        const result = await initDatabase(target, {
-          createDatabase: opts.createDatabase,
-          onBackfill: (p) => {
-            const text = `building rollups from existing rows: ${count(p.done)} of ${count(p.total)} (${p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100}%)`;
-            if (spinner) spinner.text(text);
-            else spinner = ctx.ui.spinner(text);
-          },
-        }).catch((err) => {
-          spinner?.fail('stopped; run db init again to continue where it stopped');
-          throw err;
-        });
-        spinner?.succeed(`built rollups from ${count(result.backfilled.ids)} existing rows`);
-        ctx.ui.info(`${describeDbTarget(target)}`);
+      run(async (ctx, opts: DbFlags & RemoteFlags & { createDatabase: boolean }) => {
+        checkRemoteFlags(opts);
+        let where: string;
+        let result: Awaited<ReturnType<typeof initDatabase>>;
+        if (opts.remote) {
+          const { target, api } = await remote(ctx, opts);
+          where = `${target.functionName} (${target.where})`;
+          result = await api.remoteInit(target, { createDatabase: opts.createDatabase });
+          // A function deployed by an older version answers without rollups.
+          result.backfilled ??= { tables: [], ids: 0, remaining: 0 };
+          if (result.backfilled.ids > 0)
+            ctx.ui.info(`built rollups from ${count(result.backfilled.ids)} existing rows`);
+        } else {
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
+          ctx.ui.debug(
+            `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
+          );
+          where = describeDbTarget(target);
+          let spinner: ReturnType<typeof ctx.ui.spinner> | undefined;
+          result = await initDatabase(target, {
+            createDatabase: opts.createDatabase,
+            onBackfill: (p) => {
+              const text = `building rollups from existing rows: ${count(p.done)} of ${count(p.total)} (${p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100}%)`;
+              if (spinner) spinner.text(text);
+              else spinner = ctx.ui.spinner(text);
+            },
+          }).catch((err) => {
+            spinner?.fail('stopped; run db init again to continue where it stopped');
+            throw err;
+          });
+          spinner?.succeed(`built rollups from ${count(result.backfilled.ids)} existing rows`);
+        }
+        ctx.ui.info(where);
         ctx.ui.info(
           result.databaseCreated
             ? `  created database ${result.database}`
@@ -132,18 +164,25 @@ export const register: CommandModule = (program, run) => {
         );
         for (const c of result.created) ctx.ui.info(`  created ${c}`);
         for (const u of result.unchanged) ctx.ui.info(`  ${u}: already there, left alone`);
-        if (!result.databaseCreated && result.created.length === 0 && result.backfilled.ids === 0)
+        if (result.backfilled.remaining > 0)
+          ctx.ui.warn(
+            `rollups: ${count(result.backfilled.remaining)} existing rows still to count (the function ran short of time); run the same db init again to continue. Until then the aggregates read the rows.`,
+          );
+        else if (!result.databaseCreated && result.created.length === 0 && result.backfilled.ids === 0)
           ctx.ui.info('Nothing to do: the schema is up to date.');
-        ctx.ui.result({ target: describeDbTarget(target), ...result });
+        ctx.ui.result({ target: where, ...result });
       }),
     );
 
   withDbFlags(
     db.command('load').argument('<files...>', 'access-log files (plain or .gz), or - for standard input'),
+    { remote: true },
   )
-    .description('load Apache/Nginx access logs (combined or common format) into access_logs')
+    .description(
+      'load access logs (Apache/nginx combined or common, ALB, CloudFront; plain or gzip) into access_logs',
+    )
     .addOption(
-      new Option('--format <format>', 'log format').choices(['auto', 'combined', 'common']).default('auto'),
+      new Option('--format <format>', 'log format').choices(['auto', ...LOG_FORMATS]).default('auto'),
     )
     .option('--max-errors <n>', 'stop (loading nothing from the current file) after more than n bad lines')
     .option('--batch-size <n>', 'rows per INSERT', '2000')
@@ -153,12 +192,13 @@ export const register: CommandModule = (program, run) => {
         async (
           ctx,
           files: string[],
-          opts: DbFlags & {
-            format: 'auto' | 'combined' | 'common';
-            maxErrors?: string;
-            batchSize: string;
-            force: boolean;
-          },
+          opts: DbFlags &
+            RemoteFlags & {
+              format: 'auto' | LogFormat;
+              maxErrors?: string;
+              batchSize: string;
+              force: boolean;
+            },
         ) => {
           const maxErrors =
             opts.maxErrors === undefined
@@ -171,10 +211,39 @@ export const register: CommandModule = (program, run) => {
               'Pipe a file in: zcat access.log.gz | chatbot-ops db load -',
             );
           }
-          const target = resolveDbTarget(ctx, opts);
+          checkRemoteFlags(opts);
+          if (opts.remote) {
+            const { target, api } = await remote(ctx, opts);
+            const spinner = ctx.ui.spinner(`loading through ${target.functionName} (${target.where})`);
+            const started = Date.now();
+            try {
+              const report = await api.remoteLoad(target, files, {
+                format: opts.format,
+                force: opts.force,
+                ...(maxErrors === undefined ? {} : { maxErrors }),
+                onProgress: (text) => spinner.text(text),
+              });
+              spinner.succeed(
+                `loaded ${count(report.loaded)} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+              );
+              printLoadReport(ctx, report);
+              ctx.ui.result(report);
+            } catch (err) {
+              spinner.fail('load stopped');
+              if (err instanceof LoadStoppedError) {
+                printLoadReport(ctx, err.report);
+                ctx.ui.result({ ...err.report, stopped: err.message });
+              }
+              throw err;
+            }
+            return;
+          }
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
           const spinner = ctx.ui.spinner(`loading into ${describeDbTarget(target)}`);
           const started = Date.now();
+          /** The count of bad lines when nothing at all could be loaded. */
+          let failure: number | undefined;
           try {
             const report = await loadLogs(pool, files, {
               format: opts.format,
@@ -185,9 +254,14 @@ export const register: CommandModule = (program, run) => {
             });
             const seconds = (Date.now() - started) / 1000;
             const rate = seconds > 0 ? ` (${count(Math.round(report.loaded / seconds))} rows/s)` : '';
-            spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
+            // Every line bad is a failed load (exit 1), not a success with warnings: a script that
+            // fed the wrong file, or one in another format, must notice.
+            const nothingLoaded = report.loaded === 0 && report.errors > 0;
+            if (nothingLoaded) spinner.fail('nothing loaded');
+            else spinner.succeed(`loaded ${count(report.loaded)} rows in ${seconds.toFixed(1)} s${rate}`);
             printLoadReport(ctx, report);
             ctx.ui.result(report);
+            failure = nothingLoaded ? report.errors : undefined;
           } catch (err) {
             spinner.fail('load stopped');
             if (err instanceof LoadStoppedError) {
@@ -197,6 +271,14 @@ export const register: CommandModule = (program, run) => {
             throw err;
           } finally {
             await pool.end();
+          }
+          if (failure !== undefined) {
+            throw new UserError(
+              `no line could be loaded: all ${count(failure)} non-blank line${failure === 1 ? ' was' : 's were'} bad`,
+              {
+                hint: 'Check that the input is an Apache/nginx access log in combined or common format (the reasons are listed above); nothing was written, so a re-run after fixing it starts clean.',
+              },
+            );
           }
         },
       ),
@@ -216,7 +298,7 @@ export const register: CommandModule = (program, run) => {
         const end = opts.end === undefined ? new Date() : new Date(opts.end);
         if (Number.isNaN(end.getTime()))
           throw new UsageError(`--end must be an ISO 8601 time (got "${opts.end}")`);
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         const spinner = ctx.ui.spinner(`seeding ${count(rows)} rows into ${describeDbTarget(target)}`);
         const started = Date.now();
@@ -252,11 +334,20 @@ export const register: CommandModule = (program, run) => {
       }),
     );
 
-  withDbFlags(db.command('stats'))
+  withDbFlags(db.command('stats'), { remote: true })
     .description('rows, time range, the last 7 days, status classes, table and index sizes')
     .action(
-      run(async (ctx, opts: DbFlags) => {
-        const target = resolveDbTarget(ctx, opts);
+      run(async (ctx, opts: DbFlags & RemoteFlags) => {
+        checkRemoteFlags(opts);
+        if (opts.remote) {
+          const { target, api } = await remote(ctx, opts);
+          const stats = await api.remoteStats(target);
+          ctx.ui.info(`${target.functionName} (${target.where})`);
+          printStats(ctx, stats);
+          ctx.ui.result(stats);
+          return;
+        }
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         try {
           const stats = await collectDbStats(pool);
@@ -313,7 +404,7 @@ export const register: CommandModule = (program, run) => {
               '--since and --until choose the days to --verify or --repair',
               'Add --verify.',
             );
-          const target = resolveDbTarget(ctx, opts);
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
           try {
             const states = await readRollupStates(pool);
@@ -399,7 +490,7 @@ export const register: CommandModule = (program, run) => {
           );
         const days = configured ?? parseRetention(opts.olderThan as string);
         const batchRows = assertInteger(opts.batchSize, '--batch-size', 1, 1_000_000);
-        const target = resolveDbTarget(ctx, opts);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         const spinner = ctx.ui.spinner(
           `pruning rows older than ${days} days from ${describeDbTarget(target)}`,

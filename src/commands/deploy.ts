@@ -1,9 +1,9 @@
 /**
- * `deploy` and the guide's steps one by one: `create-role` (step 2), `configure-vpc` (step 4),
- * `create-function` (step 3), `create-api` (step 5), `create-usage-plan` (step 6), `alarms`
- * (step 8). Each validates its input, reads what AWS has, plans (create / update / unchanged per
- * resource), asks, applies with a spinner per step, and reports. `deploy` runs them all as one
- * plan and ends with a smoke test. All share the runner below, so they behave alike.
+ * `deploy` and each deploy step's own command (`create-role` for guide step 2 ... `alarms` for
+ * step 8: the list is src/deploy/steps.ts). Each validates its input, reads what AWS has, plans
+ * (create / update / unchanged per resource), asks, applies with a spinner per step, and reports.
+ * `deploy` runs them all as one plan and ends with a smoke test. All share the runner below, so
+ * they behave alike.
  */
 import type { Command } from 'commander';
 import { invokeUrl } from '../aws/apigateway.js';
@@ -13,11 +13,15 @@ import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
 import { applyPlan, readAndPlan } from '../deploy/deploy.js';
 import { databasePassword } from '../deploy/function.js';
 import { askForMissingSettings } from '../deploy/interactive.js';
-import { formatPlan, hasChanges, isPending, STEPS, type StepName, summarizePlan } from '../deploy/plan.js';
+import { formatPlan, hasChanges, type StepName, summarizePlan } from '../deploy/plan.js';
 import { runSmokeTest, type SmokeResult } from '../deploy/smoke-test.js';
-import { deployTiming } from '../deploy/step-env.js';
-import { generateApiKeyValue } from '../deploy/usage-plan.js';
+import type { StepOption } from '../deploy/step.js';
+import { STEPS } from '../deploy/steps.js';
 import { UsageError, UserError } from '../errors.js';
+import { generateApiKeyValue } from '../lambda/api-keys.js';
+
+/** The step commands' names, for src/commands/index.ts (which loads this module for them). */
+export const commandNames = (): string[] => ['deploy', ...STEPS.map((s) => s.command)];
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -25,7 +29,7 @@ interface DeployFlags {
   zip?: string;
   showKey?: boolean;
   smokeTest?: boolean;
-  redeploy?: boolean;
+  [option: string]: unknown;
 }
 
 async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Promise<number> {
@@ -59,7 +63,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     code,
     dbPassword,
     newKeyValue: steps.includes('usage-plan') ? generateApiKeyValue() : '',
-    redeployStage: flags.redeploy === true,
+    flags,
   };
   const plan = await readAndPlan({ aws, session }, inputs, steps);
 
@@ -86,7 +90,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     return 1;
   }
 
-  const result = await applyPlan(aws, session, deployTiming(), inputs, plan, {
+  const result = await applyPlan(aws, session, ctx.timing(), inputs, plan, {
     onStep: (step) => {
       const spinner = ui.spinner(`${step.title} (${step.command})`);
       return {
@@ -106,10 +110,11 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     );
   }
 
+  const apiKeyValue = result.outputs.apiKey || undefined;
   const url =
-    !isPending(result.refs.apiId) && (steps.includes('api') || steps.includes('usage-plan'))
+    result.refs.known('apiId') && (steps.includes('api') || steps.includes('usage-plan'))
       ? invokeUrl({
-          apiId: result.refs.apiId,
+          apiId: result.refs.get('apiId'),
           region: session.region,
           stage: config.api.stage,
           resource: config.api.resource,
@@ -119,12 +124,12 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
       : undefined;
 
   let smoke: SmokeResult | undefined;
-  if (steps.length === STEPS.length && flags.smokeTest !== false && url && result.apiKeyValue) {
+  if (steps.length === STEPS.length && flags.smokeTest !== false && url && apiKeyValue) {
     const spinner = ui.spinner('Smoke test: health, directly and through the API');
     smoke = await runSmokeTest(
       aws,
-      { functionName: config.function.name, url, apiKey: result.apiKeyValue },
-      deployTiming().clock,
+      { functionName: config.function.name, url, apiKey: apiKeyValue },
+      ctx.timing().clock,
     );
     const ok = smoke.direct.ok && smoke.api.ok;
     if (ok)
@@ -133,8 +138,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
   }
 
   if (url) ui.info(`Invoke URL: ${url}`);
-  if (flags.showKey && result.apiKeyValue)
-    ui.info(`API key (${config.usagePlan.keyName}): ${result.apiKeyValue}`);
+  if (flags.showKey && apiKeyValue) ui.info(`API key (${config.usagePlan.keyName}): ${apiKeyValue}`);
   if (steps.length === STEPS.length) {
     ui.info('Next:');
     ui.info(
@@ -152,7 +156,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     ...summary,
     applied: true,
     ...(url ? { url } : {}),
-    ...(flags.showKey && result.apiKeyValue ? { apiKey: result.apiKeyValue } : {}),
+    ...(flags.showKey && apiKeyValue ? { apiKey: apiKeyValue } : {}),
     ...(smoke ? { smokeTest: smoke } : {}),
   });
   if (smoke && !(smoke.direct.ok && smoke.api.ok)) {
@@ -163,10 +167,21 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
   return 0;
 }
 
-const commonOptions = (cmd: Command) => cmd.option('--dry-run', 'show the plan only; change nothing', false);
+/** Add options to a command; a flag two steps share is added once. */
+function withOptions(cmd: Command, options: readonly StepOption[]): Command {
+  const seen = new Set<string>();
+  for (const o of options) {
+    if (seen.has(o.flags)) continue;
+    seen.add(o.flags);
+    cmd.option(o.flags, o.description);
+  }
+  return cmd;
+}
+
+const dryRun = (cmd: Command) => cmd.option('--dry-run', 'show the plan only; change nothing', false);
 
 export const register: CommandModule = (program, run) => {
-  commonOptions(program.command('deploy'))
+  const deploy = dryRun(program.command('deploy'))
     .description(
       'Create or update everything in AWS as one plan (guide steps 2-8): role, network, function, API, key, alarms',
     )
@@ -175,36 +190,23 @@ export const register: CommandModule = (program, run) => {
       'ask for what the config lacks, with choices read from the account, and save it',
       false,
     )
-    .option('--zip <file>', 'deploy this zip instead of packaging src/lambda')
-    .option('--show-key', 'print the API key value at the end (a secret)', false)
-    .option('--no-smoke-test', 'skip the health check after deploying')
-    .option('--redeploy', 'deploy the API stage even when no API setting changed', false)
-    .action(
-      run(async (ctx, flags: DeployFlags) =>
-        runSteps(
-          ctx,
-          STEPS.map((s) => s.name),
-          flags,
-        ),
+    .option('--no-smoke-test', 'skip the health check after deploying');
+  withOptions(
+    deploy,
+    STEPS.flatMap((s) => s.options),
+  ).action(
+    run(async (ctx, flags: DeployFlags) =>
+      runSteps(
+        ctx,
+        STEPS.map((s) => s.name),
+        flags,
       ),
-    );
+    ),
+  );
 
-  const describe: Record<StepName, string> = {
-    role: 'IAM role for the function: trust policy, VPC access, logs policy scoped to its log group (guide step 2)',
-    network:
-      'Lambda security group (MySQL to RDS only) and the RDS ingress rule; checks the subnets (guide step 4)',
-    function: 'Create or update the Lambda function and its log group (guide step 3)',
-    api: 'REST API with POST /<resource>, API key required, Lambda proxy integration, deployment (guide step 5)',
-    'usage-plan': 'API key and usage plan with throttle, quota, stage and key (guide step 6)',
-    alarms: 'CloudWatch alarms for Lambda errors and API 4XX (guide step 8)',
-  };
   for (const step of STEPS) {
-    const cmd = commonOptions(program.command(step.command)).description(describe[step.name]);
-    if (step.name === 'function')
-      cmd.option('--zip <file>', 'deploy this zip instead of packaging src/lambda');
-    if (step.name === 'usage-plan') cmd.option('--show-key', 'print the API key value (a secret)', false);
-    if (step.name === 'api')
-      cmd.option('--redeploy', 'deploy the stage even when no API setting changed', false);
-    cmd.action(run(async (ctx, flags: DeployFlags) => runSteps(ctx, [step.name], flags)));
+    withOptions(dryRun(program.command(step.command)).description(step.description), step.options).action(
+      run(async (ctx, flags: DeployFlags) => runSteps(ctx, [step.name], flags)),
+    );
   }
 };

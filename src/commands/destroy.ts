@@ -6,69 +6,65 @@ import { resolveAwsSession } from '../aws/sts.js';
 import type { CommandModule } from '../cli/context.js';
 import { applyDestroy, planDestroy, readForDestroy } from '../deploy/destroy.js';
 import { formatPlan } from '../deploy/plan.js';
-import { deployTiming } from '../deploy/step-env.js';
+import { STEPS } from '../deploy/steps.js';
+import { openDeployment } from '../deployment/deployment.js';
 import { UsageError } from '../errors.js';
 
 export const register: CommandModule = (program, run) => {
-  program
+  const cmd = program
     .command('destroy')
     .description(
       'Remove everything deploy created (alarms, usage plan, key, API, function, log group, security group, role); never the database',
-    )
-    .option('--keep-logs', "keep the function's log group", false)
-    .option('--dry-run', 'show what would be removed; remove nothing', false)
-    .action(
-      run(async (ctx, flags: { keepLogs: boolean; dryRun: boolean }) => {
-        const { ui } = ctx;
-        if (ui.json && !ctx.options.yes && !flags.dryRun) {
-          throw new UsageError(
-            '--json cannot ask for confirmation',
-            'Add --yes to destroy, or --dry-run to only see the list.',
-          );
-        }
-        const config = ctx.config();
-        const aws = ctx.aws();
-        const session = await resolveAwsSession(aws);
-        const current = await readForDestroy({ aws }, config);
-        const items = planDestroy(current, config, { keepLogs: flags.keepLogs });
-        const summary = { account: session.account, region: session.region, plan: items };
-        if (items.length === 0) {
-          ui.info(`Nothing to remove in account ${session.account}, ${session.region}.`);
-          ui.result({ ...summary, destroyed: false });
-          return 0;
-        }
-        ui.info(`To remove from account ${session.account} in ${session.region} (the database stays):`);
-        for (const line of formatPlan(items)) ui.info(line);
-        if (flags.dryRun) {
-          ui.info('Dry run: nothing was removed.');
-          ui.result({ ...summary, dryRun: true, destroyed: false });
-          return 0;
-        }
-        if (
-          !ctx.options.yes &&
-          !(await ui.prompt.confirm(`Remove these ${items.length} resources?`, false))
-        ) {
-          ui.info('Nothing was removed.');
-          ui.result({ ...summary, destroyed: false, cancelled: true });
-          return 1;
-        }
-        const spinner = ui.spinner('Removing');
-        try {
-          await applyDestroy(
-            { aws, session, timing: deployTiming(), progress: (t) => spinner.text(t) },
-            current,
-            config,
-            {
-              keepLogs: flags.keepLogs,
-            },
-          );
-        } catch (err) {
-          spinner.fail('Removing stopped');
-          throw err;
-        }
-        spinner.succeed(`Removed ${items.length} resources`);
-        ui.result({ ...summary, destroyed: true });
-        return 0;
-      }),
     );
+  // Each step's own removal options (--keep-logs), then the command's.
+  for (const option of STEPS.flatMap((s) => s.destroyOptions)) cmd.option(option.flags, option.description);
+  cmd.option('--dry-run', 'show what would be removed; remove nothing', false).action(
+    run(async (ctx, flags: { dryRun: boolean; [option: string]: unknown }) => {
+      const { ui } = ctx;
+      if (ui.json && !ctx.options.yes && !flags.dryRun) {
+        throw new UsageError(
+          '--json cannot ask for confirmation',
+          'Add --yes to destroy, or --dry-run to only see the list.',
+        );
+      }
+      const config = ctx.config();
+      const aws = ctx.aws();
+      const session = await resolveAwsSession(aws);
+      const current = await readForDestroy(openDeployment(aws, config));
+      const items = planDestroy(current, config, flags);
+      const summary = { account: session.account, region: session.region, plan: items };
+      if (items.length === 0) {
+        ui.info(`Nothing to remove in account ${session.account}, ${session.region}.`);
+        ui.result({ ...summary, destroyed: false });
+        return 0;
+      }
+      ui.info(`To remove from account ${session.account} in ${session.region} (the database stays):`);
+      for (const line of formatPlan(items)) ui.info(line);
+      if (flags.dryRun) {
+        ui.info('Dry run: nothing was removed.');
+        ui.result({ ...summary, dryRun: true, destroyed: false });
+        return 0;
+      }
+      if (!ctx.options.yes && !(await ui.prompt.confirm(`Remove these ${items.length} resources?`, false))) {
+        ui.info('Nothing was removed.');
+        ui.result({ ...summary, destroyed: false, cancelled: true });
+        return 1;
+      }
+      const spinner = ui.spinner('Removing');
+      try {
+        await applyDestroy(
+          { aws, session, timing: ctx.timing(), progress: (t) => spinner.text(t) },
+          current,
+          config,
+          flags,
+        );
+      } catch (err) {
+        spinner.fail('Removing stopped');
+        throw err;
+      }
+      spinner.succeed(`Removed ${items.length} resources`);
+      ui.result({ ...summary, destroyed: true });
+      return 0;
+    }),
+  );
 };

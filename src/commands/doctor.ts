@@ -1,12 +1,13 @@
 /**
- * `chatbot-ops doctor`: every item of the guide's Troubleshooting and Security Checklist as a check
+ * `chatbot-ops doctor`: every Troubleshooting and Security Checklist item (docs/operate.md maps each to
+ * its check) as a check
  * against the deployment (or, with --local, the local stack), each pass / warn / fail / skip with
  * its evidence and fix. Exit 1 when any check fails. Secrets are never shown: the password's
  * presence, never its value; key values never.
  */
 import type { CommandModule, Context } from '../cli/context.js';
 import { AWS_CHECKS } from '../doctor/aws-checks.js';
-import { createAwsFacts, type HttpPost } from '../doctor/aws-facts.js';
+import { createAwsFacts } from '../doctor/aws-facts.js';
 import { type CheckResult, exitCodeOf, runChecks } from '../doctor/engine.js';
 import { createLocalFacts, LOCAL_CHECKS } from '../doctor/local-checks.js';
 import { renderReport, reportDocument } from '../doctor/report.js';
@@ -18,12 +19,8 @@ interface DoctorFlags {
   apiUrl?: string;
 }
 
-/** Run the AWS checks; `post` lets a caller (tests, benchmarks) answer the live API calls. */
-export async function runAwsDoctor(
-  ctx: Context,
-  flags: DoctorFlags,
-  post?: HttpPost,
-): Promise<CheckResult[]> {
+/** Run the AWS checks. */
+export async function runAwsDoctor(ctx: Context, flags: DoctorFlags): Promise<CheckResult[]> {
   const aws = ctx.aws();
   const endpointUrl = aws.endpointUrl;
   const facts = createAwsFacts({
@@ -31,7 +28,6 @@ export async function runAwsDoctor(
     aws,
     ...(endpointUrl ? { endpointUrl } : {}),
     ...(flags.apiUrl ? { apiUrl: flags.apiUrl } : {}),
-    ...(post ? { post } : {}),
     offline: Boolean(flags.offline),
   });
   return runChecks(AWS_CHECKS, facts, { secrets: facts.secrets });

@@ -3,20 +3,20 @@
  * local, any URL, or the function directly), answered as a table or key/value lines, or the body with --json.
  */
 import { readFileSync } from 'node:fs';
-import { invokeDirect } from '../aws/api-target.js';
-import { assertInteger, type CommandModule, type Context, type GlobalOptions } from '../cli/context.js';
+import type { CommandModule, Context, GlobalOptions } from '../cli/context.js';
 import { invokedAs } from '../cli/invoked-as.js';
-import {
-  type ApiResponse,
-  callApi,
-  isRetryable,
-  type RetryTiming,
-  withRetries,
-} from '../client/api-client.js';
+import { type ApiResponse, isRetryable, type RetryTiming, withRetries } from '../client/api-client.js';
+import { ChatbotClient } from '../client/chatbot-client.js';
 import { explainFailure } from '../client/explain.js';
 import { renderData } from '../client/render.js';
 import { type BodyFlags, buildRequestBody } from '../client/request-body.js';
-import { resolveTarget, type TargetFlags } from '../client/resolve-target.js';
+import {
+  addTargetOptions,
+  resolveTarget,
+  retriesFrom,
+  retryOption,
+  type TargetFlags,
+} from '../client/resolve-target.js';
 import type { ApiTarget } from '../client/target.js';
 import { UsageError, UserError } from '../errors.js';
 
@@ -148,10 +148,9 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** No answer came (ChatbotClient says why: refused, timed out, ...). */
 function networkError(err: unknown, target: ApiTarget): UserError {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  const reason = e.cause?.code ?? e.cause?.message ?? e.message;
-  return new UserError(`could not reach ${target.url}: ${reason}`, {
+  return new UserError((err as Error).message, {
     hint:
       target.source === 'local'
         ? 'Is the local stack still running? `chatbot-ops local status` tells.'
@@ -174,9 +173,11 @@ async function sendDirect(
   if (event === undefined) throw new UsageError('--direct needs a JSON body: the event is the body itself');
   const functionName = ctx.config().function.name;
   ctx.ui.debug(`Lambda Invoke ${functionName} (RequestResponse), event: ${bodyText}`);
+  // Loaded only here: the Lambda client costs time that --local and --url never need.
+  const { invokeFunction } = await import('../aws/lambda.js');
   const started = performance.now();
   const { answer: out, attempts } = await withRetries(
-    () => invokeDirect(ctx, event),
+    () => invokeFunction(ctx.aws().lambda, functionName, event),
     (o) => o.functionError === undefined && isRetryable(o.statusCode),
     retries,
     deps,
@@ -207,18 +208,20 @@ async function send(
   bodyText: string,
   deps: InvokeDeps,
 ): Promise<{ response: ApiResponse; target: ApiTarget }> {
-  const retries = flags.retry === undefined ? 0 : assertInteger(flags.retry, '--retry', 0, 10);
+  const retries = retriesFrom(flags.retry, 0);
   if (flags.direct) return sendDirect(ctx, bodyText, retries, deps);
   const target = await resolveTarget(ctx, flags);
   const keyFrom = { aws: 'read from API Gateway', local: 'of the local stack', url: 'given' }[target.source];
   ctx.ui.debug(`POST ${target.url} (x-api-key ${keyFrom}, not shown)`);
   ctx.ui.debug(`body: ${bodyText}`);
-  const response = await callApi(target.url, bodyText, {
+  const client = new ChatbotClient({
+    url: target.url,
     apiKey: target.apiKey,
     retries,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.random ? { random: deps.random } : {}),
-  }).catch((err: unknown) => {
+  });
+  const response = await client.send(bodyText).catch((err: unknown) => {
     throw networkError(err, target);
   });
   return { response, target };
@@ -238,7 +241,7 @@ export async function invokeAction(
     throw new UsageError('--direct calls the deployed function; it cannot be combined with --local or --url');
   if (flags.direct && flags.apiKey !== undefined)
     throw new UsageError('--direct needs no API key: IAM authorises a direct invocation');
-  if (flags.retry !== undefined) assertInteger(flags.retry, '--retry', 0, 10);
+  retriesFrom(flags.retry, 0);
   const body = requestBodyText(intent, flags, deps);
 
   const { response, target } = await send(ctx, flags, body.text, deps);
@@ -278,7 +281,7 @@ export async function invokeAction(
 }
 
 export const register: CommandModule = (program, run) => {
-  program
+  const command = program
     .command('invoke')
     .description('call the chatbot API with one intent (deployed API by default; --local, --url or --direct)')
     .argument(
@@ -300,15 +303,10 @@ export const register: CommandModule = (program, run) => {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option('--body <file>', 'send this raw JSON body (- for standard input) instead of building one')
-    .option('--local', 'the local stack (chatbot-ops local up)')
-    .option('--url <url>', 'any deployment of the API (or CHATBOT_API_URL)')
-    .option(
-      '--api-key <key>',
-      'the key to send: required with --url (or CHATBOT_API_KEY); else replaces the one read from API Gateway or the local stack',
-    )
+    .option('--body <file>', 'send this raw JSON body (- for standard input) instead of building one');
+  addTargetOptions(command)
     .option('--direct', 'invoke the Lambda function itself, without API Gateway')
-    .option('--retry <n>', 'retry 429 and 5xx answers up to N times (0-10), exponential backoff with jitter')
+    .option(...retryOption(0))
     .action(
       run(async (ctx, intent: string | undefined, flags: InvokeFlags) => invokeAction(ctx, intent, flags)),
     );

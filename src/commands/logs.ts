@@ -1,10 +1,17 @@
 /**
- * `chatbot-ops logs`: the function's CloudWatch log events, the guide's "Check CloudWatch Logs:
- * /aws/lambda/chatbot-backend" without the console. `--since 10m`, `--filter PATTERN`,
+ * `chatbot-ops logs`: the function's CloudWatch log events (/aws/lambda/<function>) without the
+ * console. `--since 10m`, `--filter PATTERN`,
  * `--follow` (poll every 2 s until Ctrl-C), `--json` for the raw events.
  */
 
-import { filterLogEvents, followLogEvents, functionLogGroup, type LogEvent } from '../aws/log-events.js';
+import {
+  filterLogEvents,
+  firstField,
+  followLogEvents,
+  functionLogGroup,
+  type LogEvent,
+  parseLogLine,
+} from '../aws/log-events.js';
 import type { CommandModule } from '../cli/context.js';
 import type { Style } from '../cli/ui.js';
 import { UsageError } from '../errors.js';
@@ -27,72 +34,6 @@ export function parseSince(text: string, now: number): number {
   throw new UsageError(`--since must be a duration such as 30s, 10m, 2h, 1d or an ISO time (got "${text}")`);
 }
 
-/** A log line taken apart: the Node.js runtime's tab-separated prefix, a JSON body, or Lambda's own lines. */
-export interface ParsedLogLine {
-  level?: string;
-  requestId?: string;
-  /** The fields of a JSON log line. */
-  fields?: Record<string, unknown>;
-  /** The text when it is not JSON. */
-  text: string;
-}
-
-const RUNTIME_PREFIX = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\t([\w-]+)\t([A-Z]+)\t([\s\S]*)$/;
-const TIMEOUT_LINE = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\s+([\w-]+)\s+(Task timed out after [\d.]+ seconds)/;
-const PLATFORM_LINE = /^(START|END|REPORT|INIT_START) /;
-
-function pick(fields: Record<string, unknown>, ...names: string[]): unknown {
-  for (const n of names) if (fields[n] !== undefined && fields[n] !== null) return fields[n];
-  return undefined;
-}
-
-export function parseLogLine(message: string): ParsedLogLine {
-  const line = message.replace(/\n+$/, '');
-  const timeout = TIMEOUT_LINE.exec(line);
-  if (timeout) return { level: 'ERROR', requestId: timeout[1] ?? '', text: timeout[2] ?? '' };
-  if (PLATFORM_LINE.test(line)) {
-    const requestId = /RequestId: ([\w-]+)/.exec(line)?.[1];
-    return {
-      level: 'PLATFORM',
-      ...(requestId ? { requestId } : {}),
-      text: line.replaceAll('\t', '  ').trim(),
-    };
-  }
-  let level: string | undefined;
-  let requestId: string | undefined;
-  let body = line;
-  const prefixed = RUNTIME_PREFIX.exec(line);
-  if (prefixed) {
-    requestId = prefixed[2] === 'undefined' ? undefined : prefixed[2];
-    level = prefixed[3];
-    body = prefixed[4] ?? '';
-  }
-  if (body.trimStart().startsWith('{')) {
-    try {
-      const fields = JSON.parse(body) as Record<string, unknown>;
-      if (fields && typeof fields === 'object' && !Array.isArray(fields)) {
-        // Lambda's JSON log format nests the function's own object under "message".
-        const inner =
-          fields.message && typeof fields.message === 'object'
-            ? (fields.message as Record<string, unknown>)
-            : undefined;
-        const all = inner ? { ...fields, ...inner } : fields;
-        const lvl = pick(all, 'level', 'levelname', 'severity');
-        const rid = pick(all, 'request_id', 'requestId', 'awsRequestId');
-        return {
-          ...(typeof lvl === 'string' ? { level: lvl.toUpperCase() } : level ? { level } : {}),
-          ...(typeof rid === 'string' ? { requestId: rid } : requestId ? { requestId } : {}),
-          fields: all,
-          text: typeof all.message === 'string' ? all.message : typeof all.msg === 'string' ? all.msg : '',
-        };
-      }
-    } catch {
-      // Not JSON after all: show it as text.
-    }
-  }
-  return { ...(level ? { level } : {}), ...(requestId ? { requestId } : {}), text: body };
-}
-
 function utcTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
@@ -113,11 +54,11 @@ export function renderLogEvent(event: LogEvent, style: Style): string {
   const parts: string[] = [];
   if (p.fields) {
     const f = p.fields;
-    const intent = pick(f, 'intent');
-    const status = pick(f, 'status', 'statusCode', 'status_code');
-    const duration = pick(f, 'duration_ms', 'durationMs', 'duration');
-    const rows = pick(f, 'rows', 'row_count', 'rowCount');
-    const code = pick(f, 'error_code', 'errorCode');
+    const intent = firstField(f, 'intent');
+    const status = firstField(f, 'status', 'statusCode', 'status_code');
+    const duration = firstField(f, 'duration_ms', 'durationMs', 'duration');
+    const rows = firstField(f, 'rows', 'row_count', 'rowCount');
+    const code = firstField(f, 'error_code', 'errorCode');
     if (intent !== undefined) parts.push(String(intent));
     if (status !== undefined) parts.push(String(status));
     if (duration !== undefined) parts.push(`${duration}ms`);

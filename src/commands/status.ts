@@ -7,7 +7,8 @@ import type { CommandModule } from '../cli/context.js';
 import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
 import { readAndPlan } from '../deploy/deploy.js';
 import { databasePassword } from '../deploy/function.js';
-import { STEPS, statusOf } from '../deploy/plan.js';
+import { statusOf } from '../deploy/plan.js';
+import { STEPS } from '../deploy/steps.js';
 
 export const register: CommandModule = (program, run) => {
   program

@@ -3,41 +3,35 @@
  * or any URL, one line per check with its timing; exit 1 when any check fails.
  */
 import type { CommandModule } from '../cli/context.js';
-import { resolveTarget, type TargetFlags } from '../client/resolve-target.js';
+import { addTargetOptions, resolveTarget, type TargetFlags } from '../client/resolve-target.js';
 import { runSmokeChecks } from '../client/smoke.js';
 
 export const register: CommandModule = (program, run) => {
-  program
+  const command = program
     .command('test')
     .description(
       'smoke-test the API: documented answers, and refusals without a key, with a wrong key and bad requests',
-    )
-    .option('--local', 'the local stack (chatbot-ops local up)')
-    .option('--url <url>', 'any deployment of the API (or CHATBOT_API_URL)')
-    .option(
-      '--api-key <key>',
-      'the key to send: required with --url (or CHATBOT_API_KEY); else replaces the one read from API Gateway or the local stack',
-    )
-    .action(
-      run(async (ctx, flags: TargetFlags) => {
-        const target = await resolveTarget(ctx, flags);
-        ctx.ui.info(`Testing ${target.url}`);
-        const results = await runSmokeChecks(target);
-        const { style } = ctx.ui;
-        for (const r of results) {
-          const mark = r.passed ? style.green('✔ pass') : style.red('✖ fail');
-          ctx.ui.info(`${mark}  ${r.name} ${style.dim(`(${r.ms} ms)`)}`);
-          if (!r.passed) ctx.ui.info(`        ${r.detail}`);
-          if (r.hint) ctx.ui.info(`        ${style.dim(r.hint)}`);
-        }
-        const failed = results.filter((r) => !r.passed).length;
-        ctx.ui.info(
-          failed === 0
-            ? `All ${results.length} checks passed.`
-            : `${failed} of ${results.length} checks failed.`,
-        );
-        ctx.ui.result({ url: target.url, source: target.source, passed: failed === 0, checks: results });
-        return failed === 0 ? 0 : 1;
-      }),
     );
+  addTargetOptions(command).action(
+    run(async (ctx, flags: TargetFlags) => {
+      const target = await resolveTarget(ctx, flags);
+      ctx.ui.info(`Testing ${target.url}`);
+      const results = await runSmokeChecks(target);
+      const { style } = ctx.ui;
+      for (const r of results) {
+        const mark = r.passed ? style.green('✔ pass') : style.red('✖ fail');
+        ctx.ui.info(`${mark}  ${r.name} ${style.dim(`(${r.ms} ms)`)}`);
+        if (!r.passed) ctx.ui.info(`        ${r.detail}`);
+        if (r.hint) ctx.ui.info(`        ${style.dim(r.hint)}`);
+      }
+      const failed = results.filter((r) => !r.passed).length;
+      ctx.ui.info(
+        failed === 0
+          ? `All ${results.length} checks passed.`
+          : `${failed} of ${results.length} checks failed.`,
+      );
+      ctx.ui.result({ url: target.url, source: target.source, passed: failed === 0, checks: results });
+      return failed === 0 ? 0 : 1;
+    }),
+  );
 };

@@ -1,7 +1,7 @@
 /**
- * The guide's "Cost Estimation" section as arithmetic: a monthly estimate for a request volume,
- * every assumption visible. Prices are the guide's (us-east-1 list prices), plus the Lambda
- * compute price the guide leaves out (its $0.20/M is only the request charge).
+ * A monthly cost estimate for a request volume as arithmetic, every assumption visible. Prices are
+ * us-east-1 list prices (docs/operate.md, `chatbot-ops cost`), including Lambda's compute charge beside
+ * its $0.20 per million requests.
  */
 
 /** List prices in USD. One place, so the README table and the estimate cannot drift apart. */

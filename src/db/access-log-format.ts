@@ -6,16 +6,18 @@
  *
  * Either may end with extra fields: quoted ones (nginx's "$http_x_forwarded_for") are ignored;
  * a bare number is the response time: with a decimal point it is seconds (nginx $request_time),
- * without one microseconds (Apache %D). Decisions for messy input are in the README (section db)
+ * without one microseconds (Apache %D). Decisions for messy input are in docs/database.md (`db load`)
  * and next to the code that makes them.
  */
-import { isIP } from 'node:net';
+import { normaliseIpAddress } from '../lambda/ip-address.js';
 import { type AccessLogRow, ENDPOINT_MAX } from './access-log-row.js';
 
-export type LogFormat = 'combined' | 'common';
+/** The two layouts of this module; src/db/log-formats.ts lists every format `db load` reads. */
+export type ClfFormat = 'combined' | 'common';
 
-export type ParsedLine =
-  | { ok: true; row: AccessLogRow; format: LogFormat; truncated?: boolean }
+/** One parsed line: a row (with the layout it had), or why it is not one. */
+export type ParsedLine<F extends string = ClfFormat> =
+  | { ok: true; row: AccessLogRow; format: F; truncated?: boolean }
   | { ok: false; reason: string };
 
 /** TEXT columns hold 65,535 bytes; 16,000 characters fit even when every one takes 4 bytes in utf8mb4. */
@@ -41,7 +43,7 @@ const CLF_TIME_RE =
 const ISO_TIME_RE =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/;
 
-const fail = (reason: string): ParsedLine => ({ ok: false, reason });
+export const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
 /** Milliseconds since the epoch from the bracketed time, or undefined when it is not a real moment. */
 export function parseLogTime(text: string): number | undefined {
@@ -123,7 +125,7 @@ export function unescapeLogField(raw: string): string {
 }
 
 /** Read a quoted field starting at `start` (the opening quote). Returns the raw inside and the index after the closing quote. */
-function readQuoted(line: string, start: number): { raw: string; end: number } | undefined {
+export function readQuoted(line: string, start: number): { raw: string; end: number } | undefined {
   for (let i = start + 1; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c === 92) i++;
@@ -133,26 +135,11 @@ function readQuoted(line: string, start: number): { raw: string; end: number } |
 }
 
 /** `-` or nothing means "not recorded". */
-const dashToNull = (s: string): string | null => (s === '-' || s === '' ? null : s);
-const clip = (s: string | null, max: number): string | null =>
+export const dashToNull = (s: string): string | null => (s === '-' || s === '' ? null : s);
+export const clip = (s: string | null, max: number): string | null =>
   s !== null && s.length > max ? s.slice(0, max) : s;
 
-/**
- * The client address: IPv4 or IPv6 (brackets dropped, IPv6 in lower case, IPv4-mapped IPv6
- * written as the IPv4 it is, so one client has one spelling). Host names are refused: the column
- * and the intents deal in addresses.
- */
-function normaliseIp(text: string): string | undefined {
-  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  const kind = isIP(bare);
-  if (kind === 4) return bare;
-  if (kind !== 6) return undefined;
-  const lower = bare.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped ? (mapped[1] as string) : lower;
-}
-
-interface RequestParts {
+export interface RequestParts {
   method: string;
   endpoint: string;
   query: string | null;
@@ -164,7 +151,7 @@ interface RequestParts {
  * or not a request at all (a TLS handshake sent to the HTTP port) still happened and was answered,
  * usually with 400, so the row is kept with method and endpoint "-".
  */
-function parseRequest(request: string): RequestParts {
+export function parseRequest(request: string): RequestParts {
   const none = { method: '-', endpoint: '-', query: null, truncated: false };
   if (request === '-' || request === '') return none;
   const parts = request.split(' ');
@@ -202,12 +189,22 @@ function parseResponseTime(token: string): number | null | undefined {
  * Parse one log line. `format` 'any' accepts both layouts (and reports which it saw); a fixed
  * format refuses lines of the other layout, which is how `--format` and auto-detection catch a
  * file that changes format half-way.
+ *
+ * A line with exactly one quoted field after the bytes reads as common plus one extra field, but is
+ * far more often a combined line cut after its referrer (a log being written, a broken copy), so it
+ * is refused as truncated, unless `formatChosen` says the user named the common format, where an
+ * extra quoted field is one of theirs.
  */
-export function parseLine(line: string, format: LogFormat | 'any' = 'any'): ParsedLine {
+export function parseLine(
+  line: string,
+  format: ClfFormat | 'any' = 'any',
+  options: { formatChosen?: boolean } = {},
+): ParsedLine {
   // host ident user
   const s1 = line.indexOf(' ');
   if (s1 <= 0) return fail('not an access-log line (no fields)');
-  const ip = normaliseIp(line.slice(0, s1));
+  // Host names are refused: the column and the intents deal in addresses.
+  const ip = normaliseIpAddress(line.slice(0, s1));
   if (ip === undefined)
     return fail(`client address "${line.slice(0, Math.min(s1, 60))}" is not an IP address`);
   const open = line.indexOf(' [', s1);
@@ -258,11 +255,11 @@ export function parseLine(line: string, format: LogFormat | 'any' = 'any'): Pars
   }
 
   const isCombined = trailing.length >= 2 && trailing[0]?.quoted === true && trailing[1]?.quoted === true;
-  const seen: LogFormat = isCombined ? 'combined' : 'common';
+  const seen: ClfFormat = isCombined ? 'combined' : 'common';
+  const cutAfterReferrer = trailing.length === 1 && trailing[0]?.quoted === true;
+  if (cutAfterReferrer && !(format === 'common' && options.formatChosen))
+    return fail('truncated line: "user-agent" field missing');
   if (format !== 'any' && format !== seen) {
-    // A combined line cut off after its referrer looks like common + one extra quoted field.
-    if (format === 'combined' && trailing.length === 1 && trailing[0]?.quoted)
-      return fail('truncated line: "user-agent" field missing');
     return fail(
       format === 'combined'
         ? 'no "referrer" "user-agent" fields (combined format expected)'

@@ -1,13 +1,22 @@
 /**
  * Where the `db` commands connect, and opening that connection with errors a person can act on.
- * Order: the --db-* flags, then DB_* in the environment, then the running local stack, then the
- * config's database section. The password never comes from a flag (it would land in shell
- * history and `ps`): DB_PASSWORD or the variable the config names, or the local stack's state.
+ * Order: the --db-* flags, then DB_* in the environment, then the running local stack (its caller
+ * finds it: src/local/lifecycle.ts runningLocalDatabase), then the config's database section. The
+ * password never comes from a flag (it would land in shell history and `ps`): DB_PASSWORD or the
+ * variable the config names, or the local stack's state.
  */
 import mysql from 'mysql2/promise';
 import type { Context } from '../cli/context.js';
 import { UserError } from '../errors.js';
-import { type LocalState, readLocalState } from '../local/state.js';
+
+/** A database and the login to it, as the local stack records it. */
+export interface RecordedDatabase {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
 
 export interface DbFlags {
   dbHost?: string;
@@ -46,7 +55,7 @@ function parsePort(value: string | number, from: string): number {
   return n;
 }
 
-/** DB_SSL: true/false (also 1/0, yes/no); unset means "TLS unless the host is loopback" (SPEC 1). */
+/** DB_SSL: true/false (also 1/0, yes/no); unset means "TLS unless the host is loopback", as the backend reads it. */
 function parseSsl(value: string | undefined, fallback: boolean | undefined, host: string): boolean {
   if (value === undefined || value === '') return fallback ?? !isLoopbackHost(host);
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -54,26 +63,15 @@ function parseSsl(value: string | undefined, fallback: boolean | undefined, host
   throw new UserError(`DB_SSL must be true or false (got "${value}")`, { exitCode: 2 });
 }
 
-function isProcessAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The local stack's database, when `local up` is running (or left state for a server it did not start). */
-function runningLocalDb(cwd: string | undefined): LocalState['db'] | undefined {
-  const state = readLocalState(cwd);
-  if (!state) return undefined;
-  if (state.db.managed && !isProcessAlive(state.pids.mariadb)) return undefined;
-  return state.db;
-}
-
-/** Decide where to connect. Pure apart from reading the environment, the local state file and the config. */
-export function resolveDbTarget(ctx: Context, flags: DbFlags, options: { cwd?: string } = {}): DbTarget {
+/**
+ * Decide where to connect. Pure apart from reading the environment and the config; `localDb` is the
+ * running local stack's database, when there is one.
+ */
+export function resolveDbTarget(
+  ctx: Context,
+  flags: DbFlags,
+  options: { localDb?: RecordedDatabase | undefined } = {},
+): DbTarget {
   const env = process.env;
   const config = ctx.config().database;
   const password = env[config.passwordEnv] ?? env.DB_PASSWORD ?? '';
@@ -95,7 +93,7 @@ export function resolveDbTarget(ctx: Context, flags: DbFlags, options: { cwd?: s
       source: flags.dbHost ? 'flags' : 'env',
     };
   }
-  const local = runningLocalDb(options.cwd);
+  const local = options.localDb;
   if (local) {
     return {
       host: local.host,
@@ -228,4 +226,40 @@ export async function openPool(
     throw connectionError(err, target);
   }
   return pool;
+}
+
+/**
+ * Run one query on a connection of its own, giving up after `timeoutMs` whatever the server does
+ * (a stopped server accepts the connection and never answers): its rows, or undefined.
+ */
+export async function answersWithin(
+  options: mysql.ConnectionOptions,
+  sql: string,
+  timeoutMs: number,
+): Promise<unknown[] | undefined> {
+  let opened: mysql.Connection | undefined;
+  let gaveUp = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (async () => {
+    const conn = await mysql.createConnection({ ...options, connectTimeout: timeoutMs });
+    opened = conn;
+    try {
+      if (gaveUp) return undefined;
+      const [rows] = await conn.query(sql);
+      return rows as unknown[];
+    } finally {
+      conn.destroy();
+    }
+  })().catch(() => undefined);
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    gaveUp = true;
+    clearTimeout(timer);
+    // A connection still waiting for its answer would keep this process alive.
+    (opened as mysql.Connection | undefined)?.destroy();
+  }
 }

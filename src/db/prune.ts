@@ -15,7 +15,6 @@
  */
 import type mysql from 'mysql2/promise';
 import { UserError } from '../errors.js';
-import { readRollupStates, rebuildReadyBuckets } from './rollup-maintenance.js';
 import {
   floorTo,
   GATE,
@@ -23,7 +22,8 @@ import {
   RESPONSE_TIMES_TABLE,
   ROLLUP_TABLES,
   rollupTableName,
-} from './rollup-tables.js';
+} from '../lambda/rollup-tables.js';
+import { readRollupStates, rebuildReadyBuckets } from './rollup-maintenance.js';
 
 /** Rows per DELETE: a few milliseconds of locks each. */
 export const PRUNE_BATCH_ROWS = 5_000;

@@ -1,6 +1,6 @@
 /**
- * Creating, filling and checking the rollup tables (rollup-tables.ts): `db init` creates and
- * registers them and backfills rows that predate them (resumable); `db rollup --verify` recounts
+ * Creating, filling and checking the rollup tables (src/lambda/rollup-tables.ts): `db init`
+ * creates and registers them and backfills rows that predate them (resumable); `db rollup --verify` recounts
  * whole UTC days from access_logs and lists any difference; `--repair` rebuilds those days.
  *
  * Exactness rests on one rule: a row is counted in a rollup table either by the writer that wrote
@@ -23,7 +23,7 @@ import {
   type RollupTable,
   rollupTableName,
   rollupTableSql,
-} from './rollup-tables.js';
+} from '../lambda/rollup-tables.js';
 
 type Db = mysql.Pool | mysql.Connection;
 type Conn = mysql.PoolConnection | mysql.Connection;
@@ -169,6 +169,15 @@ function rebuildSql(def: RollupTable, grain: Grain, where: string): string {
     ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
 }
 
+export interface BackfillResult {
+  /** The tables that needed filling. */
+  tables: string[];
+  /** Ids counted (rows, less any deleted since), over the widest of those tables. */
+  ids: number;
+  /** Ids still to count, over all those tables, when `shouldStop` ended it early (else 0). */
+  remaining: number;
+}
+
 export interface BackfillProgress {
   /** Ids counted so far and in all, over the tables being filled. */
   done: number;
@@ -183,13 +192,20 @@ export interface BackfillProgress {
  */
 export async function backfillRollups(
   db: Db,
-  options: { chunkIds?: number; onProgress?: (p: BackfillProgress) => void } = {},
-): Promise<{ tables: string[] /** Ids counted (rows, less any deleted since). */; ids: number }> {
+  options: {
+    chunkIds?: number;
+    onProgress?: (p: BackfillProgress) => void;
+    /** Asked before each chunk: true stops there (a function's time budget); a re-run continues. */
+    shouldStop?: () => boolean;
+  } = {},
+): Promise<BackfillResult> {
   const chunk = options.chunkIds ?? BACKFILL_CHUNK_IDS;
   const pending = (await readRollupStates(db)).filter((s) => !s.ready && definitionOf(s.table));
-  if (pending.length === 0) return { tables: [], ids: 0 };
+  if (pending.length === 0) return { tables: [], ids: 0, remaining: 0 };
   const total = pending.reduce((n, s) => n + (s.backfillTo - s.backfilled), 0);
   let done = 0;
+  const counted = new Map<string, number>();
+  let stopped = false;
   options.onProgress?.({ done, total, tables: pending.map((s) => s.table) });
   await withConnection(db, async (conn) => {
     // Rows up to backfill_to are committed and never change: reading them needs no locks, and
@@ -197,8 +213,13 @@ export async function backfillRollups(
     await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     try {
       for (const state of pending) {
+        if (stopped) break;
         const def = definitionOf(state.table) as RollupTable;
         for (let from = state.backfilled; from < state.backfillTo; ) {
+          if (options.shouldStop?.()) {
+            stopped = true;
+            break;
+          }
           const to = Math.min(state.backfillTo, from + chunk);
           for (let attempt = 1; ; attempt++) {
             try {
@@ -217,6 +238,7 @@ export async function backfillRollups(
             }
           }
           done += to - from;
+          counted.set(state.table, (counted.get(state.table) ?? 0) + (to - from));
           from = to;
           options.onProgress?.({ done, total, tables: pending.map((s) => s.table) });
         }
@@ -228,7 +250,8 @@ export async function backfillRollups(
   // Tables registered together share their ids: the span of the widest is the rows counted.
   return {
     tables: pending.map((s) => s.table),
-    ids: Math.max(...pending.map((s) => s.backfillTo - s.backfilled)),
+    ids: Math.max(0, ...counted.values()),
+    remaining: stopped ? total - done : 0,
   };
 }
 

@@ -1,8 +1,8 @@
 /**
- * Keeping the rollups (rollup-tables.ts) as rows are written: every writer of access_logs (`db
- * load`, the ingest function, `db seed`, the local stack) adds its rows to a RollupDeltas inside
- * its own transaction and applies them before COMMIT, so a file's rollup deltas commit with its
- * rows and a rolled-back write leaves no trace in either.
+ * Keeping the rollups (src/lambda/rollup-tables.ts) as rows are written: every writer of
+ * access_logs (`db load`, the ingest function, `db seed`, the local stack) adds its rows to a
+ * RollupDeltas inside its own transaction and applies them before COMMIT, so a file's rollup
+ * deltas commit with its rows and a rolled-back write leaves no trace in either.
  *
  *   await conn.query('START TRANSACTION');
  *   const deltas = await RollupDeltas.start(conn);    // takes the writers' gate (shared)
@@ -17,7 +17,6 @@
  * has not registered yet is filled by its backfill instead, never by both.
  */
 import mysql from 'mysql2/promise';
-import { type AccessLogRow, insertAccessLogRows, sqlDateTime } from './access-log-row.js';
 import {
   floorTo,
   GATE,
@@ -27,7 +26,8 @@ import {
   ROLLUP_TABLES,
   type RollupTable,
   rollupTableName,
-} from './rollup-tables.js';
+} from '../lambda/rollup-tables.js';
+import { type AccessLogRow, insertAccessLogRows, sqlDateTime } from './access-log-row.js';
 import type { Queryable } from './schema.js';
 
 /** Entries held before they are applied: about 10-20 MB of JavaScript objects at most. */

@@ -1,17 +1,14 @@
 /**
- * Applying templates/schema.sql (SPEC 1, "Database"), plus the small bookkeeping table
+ * Applying templates/schema.sql, plus the small bookkeeping table
  * `db load` uses to stay convergent. Idempotent: tables are created only when missing, and an
  * existing table that lacks one of the schema's indexes gets just that index added (and an index
- * whose columns differ from the schema's is rebuilt), so a table made by hand from the guide's
- * README, or by an older version, is brought up to what the intents need. Columns are never
+ * whose columns differ from the schema's is rebuilt), so a table made by hand (the manual
+ * deployment creates it with its own SQL), or by an older version, is brought up to what the intents need. Columns are never
  * altered: data is not this command's to change.
  */
 import { readFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
 import { ensureRollupTables } from './rollup-maintenance.js';
-
-/** Works from src/ (vitest, tsx) and from build/ (tsc): both are two levels below the package root. */
-const SCHEMA_URL = new URL('../../templates/schema.sql', import.meta.url);
 
 /**
  * Files `db load` has loaded, by SHA-256 of their text (after gunzip, so a log and its .gz copy are one input), written in the
@@ -39,8 +36,13 @@ export interface SchemaTable {
   indexes: { name: string; columns: string }[];
 }
 
+/**
+ * templates/schema.sql, read from the package: two levels above this module both from src/ (vitest,
+ * tsx) and from build/ (tsc). Resolved on call, not at load: the ingest function's bundle has no
+ * import.meta and carries the text itself (src/ingest/schema-text.ts).
+ */
 export function readSchemaSql(): string {
-  return readFileSync(SCHEMA_URL, 'utf8');
+  return readFileSync(new URL('../../templates/schema.sql', import.meta.url), 'utf8');
 }
 
 /**
@@ -104,21 +106,22 @@ export function indexColumns(columns: string): string[] {
 }
 
 /**
- * Apply templates/schema.sql, the load_history table and the rollup tables (rollup-tables.ts) to
- * the connection's current database. Returns what it made (`table access_logs`, `index
+ * Apply templates/schema.sql, the load_history table and the rollup tables
+ * (src/lambda/rollup-tables.ts) to the connection's current database. Returns what it made (`table access_logs`, `index
  * access_logs.idx_timestamp` when an index had to be added to an existing table) and what was
  * already there. Running it again changes nothing. Rollup tables added to a table that has rows
  * are registered empty: `backfillRollups` (run by `db init`) then counts those rows.
  */
 export async function applySchema(
   conn: mysql.Connection | mysql.Pool,
+  schemaSql: string = readSchemaSql(),
 ): Promise<{ created: string[]; unchanged: string[] }> {
   const db = conn as Queryable;
   const [current] = await db.query('SELECT DATABASE() AS name');
   if (!(current as { name: string | null }[])[0]?.name) {
     throw new Error('applySchema needs a connection with a database selected');
   }
-  const tables = [...parseSchemaTables(readSchemaSql()), ...parseSchemaTables(LOAD_HISTORY_SQL)];
+  const tables = [...parseSchemaTables(schemaSql), ...parseSchemaTables(LOAD_HISTORY_SQL)];
   const before = await existingTables(db);
   const created: string[] = [];
   const unchanged: string[] = [];

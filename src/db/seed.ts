@@ -1,5 +1,5 @@
 /**
- * `db seed`: realistic synthetic traffic (SPEC 1, "Database"). Skewed client IPs (Zipf-like,
+ * `db seed`: realistic synthetic traffic. Skewed client IPs (Zipf-like,
  * some IPv6, a few well-known addresses such as 192.168.1.1 among the busiest), skewed paths,
  * mostly GET, about 3.5% errors (404s most, some 5xx, 401/403/400), log-normal response times
  * with slow server errors, sizes that fit the content, referrers, user agents, query strings,
@@ -217,7 +217,7 @@ const SEARCH_WORDS = [
   'tent',
 ];
 
-/** Addresses people will try first (the guide's examples among them), placed among the busiest clients. */
+/** Addresses people will try first (192.168.1.1, the docs' example, among them), placed among the busiest clients. */
 const WELL_KNOWN_IPS = [
   '203.0.113.42',
   '192.168.1.1',

@@ -1,5 +1,5 @@
 /** What `db stats` reports about the access-log table: size, time range, recent days, status classes, indexes. */
-import type mysql from 'mysql2/promise';
+import mysql from 'mysql2/promise';
 
 export interface DbStats {
   rows: number;
@@ -11,6 +11,41 @@ export interface DbStats {
   sizes: { dataBytes: number; indexBytes: number; perIndexBytes: Record<string, number> | null };
   indexes: { name: string; columns: string[]; unique: boolean }[];
   loadHistory: { files: number; lastLoadedAt: string | null } | null;
+}
+
+/** Rows in access_logs, on any connection or pool. */
+export async function countAccessLogs(db: Pick<mysql.Connection, 'query'>): Promise<number> {
+  const [rows] = await db.query('SELECT COUNT(*) AS n FROM access_logs');
+  return Number((rows as { n: number | string }[])[0]?.n ?? 0);
+}
+
+/**
+ * Rows in the access_logs of a database given by its login (the local stack's), or an error: the
+ * MariaDB error code (`ECONNREFUSED`, `ER_ACCESS_DENIED_ERROR`) when there is one.
+ */
+export async function countAccessLogsAt(
+  login: { host: string; port: number; user: string; password: string; database: string },
+  connectTimeoutMs: number,
+): Promise<{ rows: number } | { error: string }> {
+  try {
+    const { host, port, user, password, database } = login;
+    const conn = await mysql.createConnection({
+      host,
+      port,
+      user,
+      password,
+      database,
+      connectTimeout: connectTimeoutMs,
+    });
+    try {
+      return { rows: await countAccessLogs(conn) };
+    } finally {
+      await conn.end();
+    }
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { error: e.code ?? e.message ?? String(err) };
+  }
 }
 
 const DAY_MS = 86_400_000;

@@ -3,10 +3,11 @@
  * their thresholds in one 5-minute period, missing data not breaching, optional SNS action. Put
  * only when the alarm is missing or differs.
  */
-import { type AlarmSpec, findAlarms, putAlarm } from '../aws/cloudwatch.js';
+import { type AlarmSpec, deleteAlarms, putAlarm } from '../aws/cloudwatch.js';
 import type { ChatbotConfig } from '../config.js';
-import { createOrUpdate, type FieldChange, type PlanItem } from './plan.js';
-import type { StepEnv } from './step-env.js';
+import { alarmNames } from '../deployment/deployment.js';
+import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
+import { defineStep, type StepEnv } from './step.js';
 
 export interface AlarmsDesired {
   alarms: AlarmSpec[];
@@ -14,14 +15,6 @@ export interface AlarmsDesired {
 }
 
 export type AlarmsCurrent = Map<string, AlarmSpec>;
-
-/** Alarm names, also used by destroy. */
-export function alarmNames(config: ChatbotConfig): { lambdaErrors: string; api4xx: string } {
-  return {
-    lambdaErrors: `${config.function.name}-errors`,
-    api4xx: `${config.api.name}-${config.api.stage}-4xx`,
-  };
-}
 
 export function desiredAlarms(config: ChatbotConfig): AlarmsDesired {
   if (!config.alarms.enabled) return { alarms: [], tags: config.tags };
@@ -58,13 +51,6 @@ export function desiredAlarms(config: ChatbotConfig): AlarmsDesired {
       },
     ],
   };
-}
-
-export async function readAlarms(env: Pick<StepEnv, 'aws'>, desired: AlarmsDesired): Promise<AlarmsCurrent> {
-  return findAlarms(
-    env.aws.cloudwatch,
-    desired.alarms.map((a) => a.name),
-  );
 }
 
 const FIELDS: (keyof AlarmSpec)[] = [
@@ -123,3 +109,26 @@ export async function applyAlarms(
       await putAlarm(env.aws.cloudwatch, a, desired.tags);
   }
 }
+
+export const alarmsStep = defineStep({
+  name: 'alarms',
+  command: 'alarms',
+  title: 'CloudWatch alarms',
+  guideStep: '8',
+  description: 'CloudWatch alarms for Lambda errors and API 4XX (guide step 8)',
+  desired: (ctx) => desiredAlarms(ctx.inputs.config),
+  read: (d) => d.alarms(),
+  plan: (current, desired) => planAlarms(current, desired),
+  async apply(env, current, desired) {
+    await applyAlarms(env, current, desired);
+    return undefined;
+  },
+  destroy: {
+    read: async (d) => [...(await d.alarms()).keys()].sort(),
+    plan: (names) => names.map((a) => item('alarms', 'alarm', a, 'delete')),
+    async apply(env, names) {
+      env.removing(`alarms ${names.join(', ')}`);
+      if (names.length > 0) await deleteAlarms(env.aws.cloudwatch, names);
+    },
+  },
+});

@@ -8,9 +8,7 @@ import {
   createResource,
   createRestApi,
   type DeployedMethods,
-  findRestApisByName,
-  findStage,
-  getDeployedMethods,
+  deleteRestApi,
   listResources,
   putLambdaProxyIntegration,
   putMethod,
@@ -18,17 +16,13 @@ import {
   type RestApiInfo,
   setMethodApiKeyRequired,
 } from '../aws/apigateway.js';
-import {
-  addInvokePermission,
-  listPermissionStatements,
-  type PolicyStatement,
-  removePermission,
-} from '../aws/lambda.js';
+import { addInvokePermission, type PolicyStatement, removePermission } from '../aws/lambda.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
+import type { Deployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { createOrUpdate, type FieldChange, hasChanges, item, type PlanItem, pending } from './plan.js';
-import type { Refs, StepEnv } from './step-env.js';
+import { defineStep, type StepEnv } from './step.js';
 
 export const PERMISSION_STATEMENT_ID = 'chatbot-ops-apigateway-invoke';
 const HTTP_METHOD = 'POST';
@@ -49,7 +43,7 @@ export interface ApiDesired {
 export interface ApiCurrent {
   api: RestApiInfo | undefined;
   resources: ResourceInfo[];
-  /** The stage and what its deployment serves (see getDeployedMethods). */
+  /** The stage and what its deployment serves (see getDeployment). */
   stage: { deploymentId: string; deployed: DeployedMethods } | undefined;
   permissions: PolicyStatement[];
 }
@@ -57,7 +51,7 @@ export interface ApiCurrent {
 export function desiredApi(
   config: ChatbotConfig,
   session: AwsSession,
-  refs: Pick<Refs, 'functionArn'>,
+  refs: { functionArn: string },
 ): ApiDesired {
   const { partition, region, account } = session;
   const resource = config.api.resource;
@@ -75,29 +69,16 @@ export function desiredApi(
   };
 }
 
-export async function readApi(env: Pick<StepEnv, 'aws'>, desired: ApiDesired): Promise<ApiCurrent> {
-  const { apigateway, lambda } = env.aws;
-  const [apis, permissions] = await Promise.all([
-    findRestApisByName(apigateway, desired.name),
-    listPermissionStatements(lambda, desired.functionName),
-  ]);
-  if (apis.length > 1) {
-    throw new UserError(
-      `there are ${apis.length} REST APIs named ${desired.name} (${apis.map((a) => a.id).join(', ')})`,
-      {
-        hint: 'Delete the extra ones in the API Gateway console, or set api.name to a unique name.',
-      },
-    );
-  }
-  const api = apis[0];
+export async function readApi(d: Deployment): Promise<ApiCurrent> {
+  const [api, permissions] = await Promise.all([d.restApi(), d.functionPermissions()]);
   if (!api) return { api, resources: [], stage: undefined, permissions };
-  const [resources, stage] = await Promise.all([
-    listResources(apigateway, api.id),
-    findStage(apigateway, api.id, desired.stage).then(async (s) =>
-      s ? { ...s, deployed: await getDeployedMethods(apigateway, api.id, s.deploymentId) } : undefined,
-    ),
-  ]);
-  return { api, resources, stage, permissions };
+  const [resources, stage, deployment] = await Promise.all([d.resources(), d.stage(), d.stageDeployment()]);
+  return {
+    api,
+    resources,
+    stage: stage && { ...stage, deployed: deployment?.methods ?? {} },
+    permissions,
+  };
 }
 
 const findPermission = (current: ApiCurrent) =>
@@ -255,3 +236,39 @@ export async function applyApi(
   }
   return apiId;
 }
+
+export const apiStep = defineStep({
+  name: 'api',
+  command: 'create-api',
+  title: 'API Gateway REST API',
+  guideStep: '5',
+  description:
+    'REST API with POST /<resource>, API key required, Lambda proxy integration, deployment (guide step 5)',
+  options: [{ flags: '--redeploy', description: 'deploy the API stage even when no API setting changed' }],
+  needs: ['function'],
+  provides: {
+    ref: 'apiId',
+    kind: 'REST API',
+    idIn: (current: ApiCurrent) => current.api?.id,
+    predict: (config) => ({ pending: config.api.name }),
+  },
+  desired: (ctx) => desiredApi(ctx.inputs.config, ctx.session, { functionArn: ctx.refs.get('functionArn') }),
+  read: (d) => readApi(d),
+  plan: (current, desired, ctx) => planApi(current, desired, ctx.inputs.flags?.redeploy === true),
+  apply: (env, current, desired, items) => applyApi(env, current, desired, items),
+  // The next plan compares the stage's deployed methods (key requirement) with the config, but not
+  // the deployed integration: a changed integration left undeployed needs an explicit redeploy.
+  failureHint: (items) =>
+    items.some((i) => i.kind === 'integration' && i.action === 'update')
+      ? 'If the stage was not deployed after the integration change, re-run with --redeploy.'
+      : undefined,
+  destroy: {
+    read: (d) => d.restApi(),
+    plan: (api, config) => (api ? [item('api', 'REST API', `${config.api.name} (${api.id})`, 'delete')] : []),
+    async apply(env, api) {
+      if (!api) return;
+      env.removing(`REST API ${api.id}`);
+      await deleteRestApi(env.aws.apigateway, api.id);
+    },
+  },
+});

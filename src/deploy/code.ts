@@ -3,7 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { buildLambdaZip } from '../package/bundle.js';
-import type { FunctionCode } from './function.js';
+
+/** A zip and its SHA-256 as Lambda reports it (`CodeSha256`, base64). */
+export interface FunctionCode {
+  zip: Buffer;
+  sha256Base64: string;
+}
 
 export interface LoadedCode extends FunctionCode {
   /** Where it came from, for the plan header. */

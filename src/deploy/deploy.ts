@@ -1,187 +1,66 @@
 /**
- * One plan across the guide's steps: read what AWS has, compute what each step would change
- * (pure), then apply the steps in order. Used by `deploy`, each single-step command, and `status`.
- * A re-run after a failure starts again from the reads, so it continues from where AWS stands.
+ * One plan across the deploy steps (src/deploy/steps.ts): read what AWS has through the deployment
+ * model, compute what each step would change (pure), then apply the steps in order. Used by
+ * `deploy`, each single-step command, and `status`. A re-run after a failure starts again from the
+ * reads, so it continues from where AWS stands.
  */
 import type { AwsClients } from '../aws/clients.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { Timing } from '../aws/timing.js';
-import type { ChatbotConfig } from '../config.js';
+import { type Deployment, openDeployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
-import { type AlarmsCurrent, applyAlarms, desiredAlarms, planAlarms, readAlarms } from './alarms.js';
-import { type ApiCurrent, applyApi, desiredApi, planApi, readApi } from './api.js';
-import {
-  applyFunction,
-  desiredFunction,
-  type FunctionCode,
-  type FunctionCurrent,
-  functionEnvironment,
-  planFunction,
-  readFunction,
-} from './function.js';
-import {
-  applyNetwork,
-  checkNetwork,
-  desiredNetwork,
-  type NetworkCurrent,
-  planNetwork,
-  readNetwork,
-} from './network.js';
-import { isPending, type PlanItem, pending, STEPS, type StepName } from './plan.js';
-import { applyRole, desiredRole, planRole, type RoleCurrent, readRole } from './role.js';
-import type { Refs, StepEnv } from './step-env.js';
-import {
-  acceptedKeyValues,
-  applyUsagePlan,
-  desiredUsagePlan,
-  planUsagePlan,
-  readUsagePlan,
-  type UsagePlanCurrent,
-} from './usage-plan.js';
+import type { PlanItem, StepName } from './plan.js';
+import { type DeployInputs, type DeployStep, type ReadStep, Refs, type StepContext } from './step.js';
+import { STEPS } from './steps.js';
 
-export interface DeployInputs {
-  config: ChatbotConfig;
-  /** The zip to deploy; undefined: code not compared (status without a package). */
-  code: FunctionCode | undefined;
-  /** The database password, or undefined when Secrets Manager is used or it is unknown here. */
-  dbPassword: string | undefined;
-  /** The value a new API key gets, generated before planning so the function's API_KEYS is final in one pass. */
-  newKeyValue: string;
-  /** Deploy the API stage even when no API part changed (`--redeploy`). */
-  redeployStage?: boolean;
-}
-
-export interface DeployCurrent {
-  role?: RoleCurrent;
-  network?: NetworkCurrent;
-  function?: FunctionCurrent;
-  api?: ApiCurrent;
-  usagePlan?: UsagePlanCurrent;
-  alarms?: AlarmsCurrent;
-}
+export type { DeployInputs } from './step.js';
 
 export interface DeployPlan {
   steps: StepName[];
   items: PlanItem[];
   warnings: string[];
-  current: DeployCurrent;
+  /** Every step read for this plan (those run, and those they need), by name. */
+  read: ReadonlyMap<StepName, ReadStep>;
 }
 
-/** Which other steps' resources a step needs (their ids go into its settings). */
-const NEEDS: Record<StepName, StepName[]> = {
-  role: [],
-  network: [],
-  function: ['role', 'network', 'usage-plan'],
-  api: ['function'],
-  'usage-plan': ['api'],
-  alarms: [],
-};
-
-/** The resource of a step that later steps refer to, for "run X first" messages. */
-const PROVIDES: Partial<Record<StepName, string>> = {
-  role: 'IAM role',
-  network: 'security group',
-  function: 'Lambda function',
-  api: 'REST API',
-};
-
-type ReadEnv = Pick<StepEnv, 'aws' | 'session'>;
-
-const functionArnFor = (config: ChatbotConfig, s: AwsSession) =>
-  `arn:${s.partition}:lambda:${s.region}:${s.account}:function:${config.function.name}`;
-
-/** Ids the steps hand on, from what exists now; `<new …>` where a step is yet to create it. */
-export function refsFrom(config: ChatbotConfig, session: AwsSession, current: DeployCurrent): Refs {
-  return {
-    roleArn: current.role?.role?.arn ?? desiredRole(config, session).arn,
-    lambdaSecurityGroupId: current.network?.lambdaGroup?.id ?? pending(config.vpc.lambdaSecurityGroupName),
-    functionArn: current.function?.fn?.arn ?? functionArnFor(config, session),
-    apiId: current.api?.api?.id ?? pending(config.api.name),
-  };
+interface ReadEnv {
+  aws: AwsClients;
+  session: AwsSession;
+  /** Reads already made in this run, to share; opened from `aws` and the config when absent. */
+  deployment?: Deployment;
 }
 
-function readSet(steps: StepName[]): StepName[] {
+/** The step with this name; an unknown name is a programming error. */
+function stepNamed(name: StepName): DeployStep {
+  const step = STEPS.find((s) => s.name === name);
+  if (!step) throw new Error(`no deploy step named ${name}`);
+  return step;
+}
+
+/** The steps to read: those to run and those whose ids they need, in the list's order. */
+function readSet(steps: StepName[]): DeployStep[] {
   const wanted = new Set(steps);
-  for (const s of steps) for (const n of NEEDS[s]) wanted.add(n);
-  return STEPS.map((s) => s.name).filter((n) => wanted.has(n));
+  for (const s of steps) for (const n of stepNamed(s).needs) wanted.add(n);
+  return STEPS.filter((s) => wanted.has(s.name));
 }
 
-/** Read the current state of the given steps (and of the steps they depend on), in parallel. */
-export async function readCurrent(
-  env: ReadEnv,
-  config: ChatbotConfig,
-  steps: StepName[],
-): Promise<DeployCurrent> {
-  const set = new Set(readSet(steps));
-  const placeholderRefs = refsFrom(config, env.session, {});
-  // Every desired state first: one of them may reject the config (a missing VPC setting), and that
-  // must happen before any read is in flight, or the reads already sent would be left dangling.
-  const want = {
-    role: set.has('role') ? desiredRole(config, env.session) : undefined,
-    network: set.has('network') ? desiredNetwork(config) : undefined,
-    function: set.has('function')
-      ? desiredFunction(config, placeholderRefs, { environment: {}, code: undefined })
-      : undefined,
-    api: set.has('api') ? desiredApi(config, env.session, placeholderRefs) : undefined,
-    alarms: set.has('alarms') ? desiredAlarms(config) : undefined,
-  };
-  const reads = await Promise.all([
-    want.role && readRole(env, want.role),
-    want.network && readNetwork(env, want.network),
-    want.function && readFunction(env, want.function),
-    want.api && readApi(env, want.api),
-    set.has('usage-plan')
-      ? readUsagePlan(env, { name: config.usagePlan.name, keyName: config.usagePlan.keyName })
-      : undefined,
-    want.alarms && readAlarms(env, want.alarms),
-  ]);
-  const [role, network, fn, api, usagePlan, alarms] = reads;
-  return {
-    ...(role ? { role } : {}),
-    ...(network ? { network } : {}),
-    ...(fn ? { function: fn } : {}),
-    ...(api ? { api } : {}),
-    ...(usagePlan ? { usagePlan } : {}),
-    ...(alarms ? { alarms } : {}),
-  };
+/** A step's reads; every step planned was read first. */
+function readOf(read: ReadonlyMap<StepName, ReadStep>, step: DeployStep): ReadStep {
+  const found = read.get(step.name);
+  if (!found) throw new Error(`the step ${step.name} was not read`);
+  return found;
 }
 
-/** Plan one step against what was read, with the ids known so far. Pure. */
-export function planStep(
-  step: StepName,
-  current: DeployCurrent,
-  inputs: DeployInputs,
-  session: AwsSession,
-  refs: Refs,
-): PlanItem[] {
-  const { config } = inputs;
-  switch (step) {
-    case 'role':
-      return planRole(current.role as RoleCurrent, desiredRole(config, session));
-    case 'network':
-      return planNetwork(current.network as NetworkCurrent, desiredNetwork(config));
-    case 'function':
-      return planFunction(current.function as FunctionCurrent, functionDesired(current, inputs, refs));
-    case 'api':
-      return planApi(
-        current.api as ApiCurrent,
-        desiredApi(config, session, refs),
-        inputs.redeployStage === true,
-      );
-    case 'usage-plan':
-      return planUsagePlan(current.usagePlan as UsagePlanCurrent, desiredUsagePlan(config, refs));
-    case 'alarms':
-      return planAlarms(current.alarms as AlarmsCurrent, desiredAlarms(config));
+/** The ids the steps hand on: from what exists, else predicted from the config, else pending. */
+function refsFrom(inputs: DeployInputs, session: AwsSession, read: ReadonlyMap<StepName, ReadStep>): Refs {
+  const refs = new Refs();
+  for (const step of STEPS) {
+    if (!step.provides) continue;
+    const id = read.get(step.name)?.providedId();
+    if (id) refs.set(step.provides.ref, id);
+    else step.provides.initial(refs, inputs.config, session);
   }
-}
-
-function functionDesired(current: DeployCurrent, inputs: DeployInputs, refs: Refs) {
-  const keys = current.usagePlan ? acceptedKeyValues(current.usagePlan, inputs.newKeyValue) : [];
-  const environment = functionEnvironment(inputs.config, {
-    dbPassword: inputs.dbPassword,
-    apiKeyValues: keys,
-  });
-  return desiredFunction(inputs.config, refs, { environment, code: inputs.code });
+  return refs;
 }
 
 /**
@@ -193,44 +72,59 @@ export async function readAndPlan(
   inputs: DeployInputs,
   steps: StepName[],
 ): Promise<DeployPlan> {
-  const current = await readCurrent(env, inputs.config, steps);
-  const refs = refsFrom(inputs.config, env.session, current);
+  const deployment = env.deployment ?? openDeployment(env.aws, inputs.config);
+  const toRead = readSet(steps);
+  const before: StepContext = {
+    inputs,
+    session: env.session,
+    refs: refsFrom(inputs, env.session, new Map()),
+  };
+  // Every desired state first: one of them may reject the config (a missing VPC setting), and that
+  // must happen before any read is in flight, or the reads already sent would be left dangling.
+  const prepared = toRead.map((step) => ({ step, prepared: step.prepare(before) }));
+  const read = new Map(
+    await Promise.all(
+      prepared.map(async ({ step, prepared: p }) => [step.name, await p.read(deployment)] as const),
+    ),
+  );
+  const ctx: StepContext = { inputs, session: env.session, refs: refsFrom(inputs, env.session, read) };
   const items: PlanItem[] = [];
   const warnings: string[] = [];
-  if (current.network && steps.includes('network'))
-    warnings.push(...checkNetwork(current.network, desiredNetwork(inputs.config)).warnings);
-  for (const step of STEPS.map((s) => s.name)) {
-    if (!steps.includes(step)) continue;
-    for (const need of NEEDS[step]) {
-      if (steps.includes(need) || !PROVIDES[need]) continue;
-      const prerequisite = planStep(need, current, inputs, env.session, refs).find(
-        (i) => i.kind === PROVIDES[need],
-      );
+  for (const step of STEPS) {
+    if (!steps.includes(step.name)) continue;
+    const current = readOf(read, step);
+    warnings.push(...current.warnings(ctx));
+    for (const need of step.needs.map(stepNamed)) {
+      if (steps.includes(need.name) || !need.provides) continue;
+      const kind = need.provides.kind;
+      const prerequisite = read
+        .get(need.name)
+        ?.plan(ctx)
+        .find((i) => i.kind === kind);
       if (prerequisite?.action === 'create') {
-        const command = STEPS.find((s) => s.name === need)?.command;
         throw new UserError(`the ${prerequisite.kind} ${prerequisite.resource} does not exist yet`, {
-          hint: `Run \`chatbot-ops ${command}\` first, or \`chatbot-ops deploy\` for everything.`,
+          hint: `Run \`chatbot-ops ${need.command}\` first, or \`chatbot-ops deploy\` for everything.`,
         });
       }
     }
-    items.push(...planStep(step, current, inputs, env.session, refs));
+    items.push(...current.plan(ctx));
   }
-  return { steps, items, warnings, current };
+  return { steps, items, warnings, read };
 }
 
 export interface ApplyOptions {
   /** Called when a step starts, with a progress callback for its spinner; `done` when it ends. */
-  onStep?: (step: (typeof STEPS)[number]) => {
+  onStep?: (step: DeployStep) => {
     progress: (text: string) => void;
     done: (ok: boolean, error?: unknown) => void;
   };
 }
 
-/** What applying produced: the ids of what now exists. */
+/** What applying produced: the ids of what now exists, and the steps' report values. */
 export interface ApplyResult {
   refs: Refs;
-  /** The named API key's value (a secret: print only with --show-key). */
-  apiKeyValue: string | undefined;
+  /** By name; `apiKey` is the value of the key deploy keeps (a secret: print only with --show-key). */
+  outputs: Record<string, string>;
 }
 
 /**
@@ -245,73 +139,33 @@ export async function applyPlan(
   plan: DeployPlan,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const { config } = inputs;
-  const current = plan.current;
-  const refs = refsFrom(config, session, current);
+  const ctx: StepContext = { inputs, session, refs: refsFrom(inputs, session, plan.read) };
+  const outputs: Record<string, string> = {};
   for (const step of STEPS) {
     if (!plan.steps.includes(step.name)) continue;
-    const items = planStep(step.name, current, inputs, session, refs);
+    const current = readOf(plan.read, step);
+    Object.assign(outputs, current.outputs(ctx));
+    const items = current.plan(ctx);
     if (items.every((i) => i.action === 'unchanged')) continue;
     const hooks = options.onStep?.(step);
-    const env: StepEnv = { aws, session, timing, progress: hooks?.progress ?? (() => {}) };
     try {
-      switch (step.name) {
-        case 'role':
-          refs.roleArn = await applyRole(
-            env,
-            current.role as RoleCurrent,
-            desiredRole(config, session),
-            items,
-          );
-          break;
-        case 'network':
-          refs.lambdaSecurityGroupId = await applyNetwork(
-            env,
-            current.network as NetworkCurrent,
-            desiredNetwork(config),
-          );
-          break;
-        case 'function':
-          if (isPending(refs.lambdaSecurityGroupId))
-            throw new Error('the function needs the security group id');
-          refs.functionArn = await applyFunction(
-            env,
-            current.function as FunctionCurrent,
-            functionDesired(current, inputs, refs),
-          );
-          break;
-        case 'api':
-          refs.apiId = await applyApi(
-            env,
-            current.api as ApiCurrent,
-            desiredApi(config, session, refs),
-            items,
-          );
-          break;
-        case 'usage-plan':
-          await applyUsagePlan(
-            env,
-            current.usagePlan as UsagePlanCurrent,
-            desiredUsagePlan(config, refs),
-            inputs.newKeyValue,
-          );
-          break;
-        case 'alarms':
-          await applyAlarms(env, current.alarms as AlarmsCurrent, desiredAlarms(config));
-          break;
-      }
+      const id = await current.apply(
+        { aws, session, timing, progress: hooks?.progress ?? (() => {}) },
+        ctx,
+        items,
+      );
+      if (id && step.provides) ctx.refs.set(step.provides.ref, id);
       hooks?.done(true);
     } catch (err) {
       hooks?.done(false, err);
       throw stepFailure(step, items, err);
     }
   }
-  const apiKeyValue = current.usagePlan ? (current.usagePlan.key?.value ?? inputs.newKeyValue) : undefined;
-  return { refs, apiKeyValue };
+  return { refs: ctx.refs, outputs };
 }
 
 /** A failure names the step, the resource it was working on, and how to continue. */
-function stepFailure(step: (typeof STEPS)[number], items: PlanItem[], err: unknown): UserError {
+function stepFailure(step: DeployStep, items: PlanItem[], err: unknown): UserError {
   const pendingItems = items.filter((i) => i.action !== 'unchanged').map((i) => `${i.kind} ${i.resource}`);
   const message = (err as Error)?.message ?? String(err);
   const name =
@@ -319,16 +173,11 @@ function stepFailure(step: (typeof STEPS)[number], items: PlanItem[], err: unkno
       ? `${(err as Error).name}: `
       : '';
   const hint = err instanceof UserError && err.hint ? `${err.hint} ` : '';
-  // The next plan compares the stage's deployed methods (key requirement) with the config, but not
-  // the deployed integration: a changed integration left undeployed needs an explicit redeploy.
-  const staleStage =
-    step.name === 'api' && items.some((i) => i.kind === 'integration' && i.action === 'update')
-      ? 'If the stage was not deployed after the integration change, re-run with --redeploy. '
-      : '';
+  const stepHint = step.failureHint(items);
   return new UserError(
     `step "${step.command}" (guide step ${step.guideStep}) failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,
     {
-      hint: `${hint}${staleStage}Fix the cause, then re-run: it continues from what already exists (nothing is created twice).`,
+      hint: `${hint}${stepHint ? `${stepHint} ` : ''}Fix the cause, then re-run: it continues from what already exists (nothing is created twice).`,
       cause: err,
     },
   );

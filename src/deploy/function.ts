@@ -3,32 +3,31 @@
  * update only what differs: code when the zip's SHA-256 differs from CodeSha256, configuration
  * field by field. Every mutation waits for the function to be ready first (see src/aws/lambda.ts).
  */
+import type { ApiKeyDetail } from '../aws/apigateway.js';
 import {
   createFunction,
+  deleteFunction,
   type FunctionSettings,
   type FunctionState,
-  findFunction,
   updateFunctionCode,
   updateFunctionConfiguration,
   waitForFunctionReady,
 } from '../aws/lambda.js';
-import { createLogGroup, findLogGroup, type LogGroupState, setLogRetention } from '../aws/logs.js';
+import { functionLogGroup } from '../aws/log-events.js';
+import { createLogGroup, deleteLogGroup, type LogGroupState, setLogRetention } from '../aws/logs.js';
+import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
+import type { Deployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
-import { hashApiKey } from '../lambda/api-keys.js';
-import { createOrUpdate, type FieldChange, type PlanItem } from './plan.js';
-import { logGroupName } from './role.js';
-import type { Refs, StepEnv } from './step-env.js';
+import { environmentFor } from '../lambda/settings.js';
+import type { FunctionCode } from './code.js';
+import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
+import { defineStep, type StepContext, type StepEnv } from './step.js';
 
 export const HANDLER = 'lambda_function.lambda_handler';
 
 /** Variables whose value is a secret: plans and status show "(hidden)". */
 const SECRET_VARIABLES = new Set(['DB_PASSWORD']);
-
-export interface FunctionCode {
-  zip: Buffer;
-  sha256Base64: string;
-}
 
 export interface FunctionDesired {
   name: string;
@@ -44,36 +43,24 @@ export interface FunctionDesired {
 export interface FunctionCurrent {
   fn: FunctionState | undefined;
   logGroup: LogGroupState | undefined;
+  /** The keys on the usage plan: the function must accept every enabled one. */
+  planKeys: Pick<ApiKeyDetail, 'enabled' | 'value'>[];
+  /** The key the usage-plan step keeps (undefined: it will make one with the run's new value). */
+  deployedKey: Pick<ApiKeyDetail, 'enabled' | 'value'> | undefined;
 }
 
 /**
- * The environment the deployed function gets (contracts.md): database settings (or the secret's
- * ARN), API_KEYS as `sha256:` hashes so the configuration never shows a usable key, limits, log level.
- * `dbPassword` undefined with no secret means "unknown here": left out, and not compared.
+ * The key values the function must accept: every enabled key on the plan, plus the key the
+ * usage-plan step keeps (existing, or the value it is about to create).
  */
-export function functionEnvironment(
-  config: ChatbotConfig,
-  secrets: { dbPassword: string | undefined; apiKeyValues: string[] },
-): Record<string, string> {
-  const db = config.database;
-  const database: Record<string, string> = db.secretArn
-    ? { DB_SECRET_ARN: db.secretArn }
-    : {
-        DB_HOST: db.host ?? '',
-        DB_PORT: String(db.port),
-        DB_NAME: db.name,
-        DB_USER: db.user,
-        ...(secrets.dbPassword !== undefined ? { DB_PASSWORD: secrets.dbPassword } : {}),
-      };
-  return {
-    ...database,
-    ...(db.ssl !== undefined ? { DB_SSL: String(db.ssl) } : {}),
-    API_KEYS: [...new Set(secrets.apiKeyValues.map(hashApiKey))].sort().join(','),
-    MAX_PAYLOAD_SIZE: String(config.limits.maxPayloadSize),
-    MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
-    QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
-    LOG_LEVEL: config.logLevel,
-  };
+export function acceptedKeyValues(current: FunctionCurrent, newKeyValue: string): string[] {
+  const values = current.planKeys.flatMap((k) => (k.enabled && k.value ? [k.value] : []));
+  const kept = current.deployedKey
+    ? current.deployedKey.enabled
+      ? current.deployedKey.value
+      : undefined
+    : newKeyValue;
+  return [...new Set([...values, ...(kept ? [kept] : [])])];
 }
 
 /** The database password from the variable the config names; a UserError when it is needed and unset. */
@@ -91,7 +78,7 @@ export function databasePassword(config: ChatbotConfig, required: boolean): stri
 
 export function desiredFunction(
   config: ChatbotConfig,
-  refs: Pick<Refs, 'roleArn' | 'lambdaSecurityGroupId'>,
+  refs: { roleArn: string; lambdaSecurityGroupId: string },
   inputs: { environment: Record<string, string>; code: FunctionCode | undefined },
 ): FunctionDesired {
   if (!config.database.secretArn && !config.database.host) {
@@ -117,20 +104,19 @@ export function desiredFunction(
     code: inputs.code,
     uncomparedVariables:
       config.database.secretArn || 'DB_PASSWORD' in inputs.environment ? [] : ['DB_PASSWORD'],
-    logGroup: { name: logGroupName(f.name), retentionDays: f.logRetentionDays },
+    logGroup: { name: functionLogGroup(f.name), retentionDays: f.logRetentionDays },
     tags: config.tags,
   };
 }
 
-export async function readFunction(
-  env: Pick<StepEnv, 'aws'>,
-  desired: FunctionDesired,
-): Promise<FunctionCurrent> {
-  const [fn, logGroup] = await Promise.all([
-    findFunction(env.aws.lambda, desired.name),
-    findLogGroup(env.aws.logs, desired.logGroup.name),
+export async function readFunction(d: Deployment): Promise<FunctionCurrent> {
+  const [fn, logGroup, planKeys, deployedKey] = await Promise.all([
+    d.function(),
+    d.logGroup(),
+    d.planKeys(),
+    d.deployedKey(),
   ]);
-  return { fn, logGroup };
+  return { fn, logGroup, planKeys, deployedKey };
 }
 
 const shown = (name: string, value: string | undefined): unknown => {
@@ -183,7 +169,10 @@ export function functionCodeChanges(current: FunctionState, desired: FunctionDes
   ];
 }
 
-export function planFunction(current: FunctionCurrent, desired: FunctionDesired): PlanItem[] {
+export function planFunction(
+  current: Pick<FunctionCurrent, 'fn' | 'logGroup'>,
+  desired: FunctionDesired,
+): PlanItem[] {
   const fn = current.fn;
   const s = desired.settings;
   const retention =
@@ -219,7 +208,7 @@ export function planFunction(current: FunctionCurrent, desired: FunctionDesired)
 /** Make the function and its log group match; returns the function's ARN. */
 export async function applyFunction(
   env: StepEnv,
-  current: FunctionCurrent,
+  current: Pick<FunctionCurrent, 'fn' | 'logGroup'>,
   desired: FunctionDesired,
 ): Promise<string> {
   const { lambda, logs } = env.aws;
@@ -290,3 +279,71 @@ export async function applyFunction(
   }
   return fn.arn;
 }
+
+const functionArn = (config: ChatbotConfig, s: AwsSession) =>
+  `arn:${s.partition}:lambda:${s.region}:${s.account}:function:${config.function.name}`;
+
+/** The desired function with its final environment: the run's secrets and the keys to accept. */
+function complete(desired: FunctionDesired, current: FunctionCurrent, ctx: StepContext): FunctionDesired {
+  const { config, dbPassword, newKeyValue } = ctx.inputs;
+  const environment = environmentFor(config, {
+    dbPassword,
+    apiKeyValues: acceptedKeyValues(current, newKeyValue),
+  });
+  return {
+    ...desired,
+    settings: { ...desired.settings, environment },
+    uncomparedVariables: desired.uncomparedVariables.filter((v) => !(v in environment)),
+  };
+}
+
+export const functionStep = defineStep({
+  name: 'function',
+  command: 'create-function',
+  title: 'Lambda function',
+  guideStep: '3',
+  description: 'Create or update the Lambda function and its log group (guide step 3)',
+  options: [{ flags: '--zip <file>', description: 'deploy this zip instead of packaging src/lambda' }],
+  needs: ['role', 'network'],
+  provides: {
+    ref: 'functionArn',
+    kind: 'Lambda function',
+    idIn: (current: FunctionCurrent) => current.fn?.arn,
+    // Lambda function ARNs follow from the account, region and name.
+    predict: (config, session) => ({ id: functionArn(config, session) }),
+  },
+  desired: (ctx) =>
+    desiredFunction(
+      ctx.inputs.config,
+      { roleArn: ctx.refs.get('roleArn'), lambdaSecurityGroupId: ctx.refs.get('lambdaSecurityGroupId') },
+      { environment: {}, code: ctx.inputs.code },
+    ),
+  read: (d) => readFunction(d),
+  plan: (current, desired, ctx) => planFunction(current, complete(desired, current, ctx)),
+  async apply(env, current, desired, _items, ctx) {
+    ctx.refs.require('lambdaSecurityGroupId', 'the function');
+    return applyFunction(env, current, complete(desired, current, ctx));
+  },
+  destroy: {
+    options: [{ flags: '--keep-logs', description: "keep the function's log group" }],
+    read: async (d) => {
+      const [fn, logGroup] = await Promise.all([d.function(), d.logGroup()]);
+      return { exists: fn !== undefined, logGroup: logGroup?.name };
+    },
+    plan(found, config, flags) {
+      return [
+        ...(found.exists ? [item('function', 'Lambda function', config.function.name, 'delete')] : []),
+        ...(found.logGroup && !flags.keepLogs
+          ? [item('function', 'log group', found.logGroup, 'delete')]
+          : []),
+      ];
+    },
+    async apply(env, found, config, flags) {
+      env.removing(`Lambda function ${config.function.name}`);
+      // Its invoke permission goes with it.
+      if (found.exists) await deleteFunction(env.aws.lambda, config.function.name);
+      env.removing(`log group ${found.logGroup}`);
+      if (found.logGroup && !flags.keepLogs) await deleteLogGroup(env.aws.logs, found.logGroup);
+    },
+  },
+});

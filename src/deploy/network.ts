@@ -7,27 +7,30 @@
 import {
   authorizeRules,
   createSecurityGroup,
+  deleteSecurityGroup,
   describeRule,
-  findPublicSubnets,
-  findSecurityGroup,
-  findSecurityGroupByName,
-  listSubnets,
+  listNetworkInterfaceIds,
   revokeRules,
   type SecurityGroupState,
   type SgRule,
   type SubnetInfo,
 } from '../aws/ec2.js';
 import type { ChatbotConfig } from '../config.js';
+import type { Deployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
-import { isPending, item, type PlanItem, pending } from './plan.js';
-import type { StepEnv } from './step-env.js';
+import { item, type PlanItem } from './plan.js';
+import { defineStep, type StepEnv } from './step.js';
+
+/** Lambda usually releases a deleted function's ENIs within minutes; AWS documents up to ~20. */
+export const ENI_RELEASE_BUDGET_MS = 20 * 60_000;
+const ENI_POLL_MS = 15_000;
 
 export interface NetworkDesired {
   vpcId: string;
   subnetIds: string[];
   rdsSecurityGroupId: string;
   lambdaSecurityGroupName: string;
-  /** HTTPS out, for Secrets Manager: decided in README (0.0.0.0/0 works through a NAT gateway or an interface endpoint). */
+  /** HTTPS out, for Secrets Manager: decided in docs/decisions.md (0.0.0.0/0 works through a NAT gateway or an interface endpoint). */
   httpsEgress: boolean;
   tags: Record<string, string>;
 }
@@ -79,18 +82,15 @@ export function mysqlFrom(groupId: string): SgRule {
   return { protocol: 'tcp', fromPort: MYSQL_PORT, toPort: MYSQL_PORT, groupId };
 }
 
-export async function readNetwork(
-  env: Pick<StepEnv, 'aws'>,
-  desired: NetworkDesired,
-): Promise<NetworkCurrent> {
-  const { ec2 } = env.aws;
-  const [subnets, publicIds, lambdaGroup, rdsGroup] = await Promise.all([
-    listSubnets(ec2, { subnetIds: desired.subnetIds }),
-    findPublicSubnets(ec2, desired.vpcId, desired.subnetIds),
-    findSecurityGroupByName(ec2, desired.vpcId, desired.lambdaSecurityGroupName),
-    findSecurityGroup(ec2, desired.rdsSecurityGroupId),
+export async function readNetwork(d: Deployment): Promise<NetworkCurrent> {
+  const [subnets, routing, lambdaGroup, rdsGroup] = await Promise.all([
+    d.subnets(),
+    d.subnetRouting(),
+    d.lambdaSecurityGroup(),
+    d.rdsSecurityGroup(),
   ]);
-  return { subnets, publicSubnetIds: [...publicIds].sort(), lambdaGroup, rdsGroup };
+  const publicSubnetIds = [...routing].flatMap(([id, r]) => (r.internetGateway ? [id] : [])).sort();
+  return { subnets, publicSubnetIds, lambdaGroup, rdsGroup };
 }
 
 /**
@@ -171,10 +171,9 @@ export function planNetwork(current: NetworkCurrent, desired: NetworkDesired): P
       ),
     );
   }
-  const lambdaId = group?.id ?? pending(desired.lambdaSecurityGroupName);
   const hasIngress =
-    !isPending(lambdaId) &&
-    (current.rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(mysqlFrom(lambdaId)));
+    group !== undefined &&
+    (current.rdsGroup?.ingress ?? []).some((r) => ruleKey(r) === ruleKey(mysqlFrom(group.id)));
   items.push(
     item(
       'network',
@@ -221,3 +220,104 @@ export async function applyNetwork(
   }
   return groupId;
 }
+
+/** What destroy finds of this step: the Lambda group, and the RDS group's rule that admits it. */
+interface NetworkRemoval {
+  lambdaGroup: SecurityGroupState | undefined;
+  rdsGroup: SecurityGroupState | undefined;
+}
+
+const rdsIngress = (found: NetworkRemoval): SgRule | undefined => {
+  const lambda = found.lambdaGroup;
+  if (!lambda || !found.rdsGroup) return undefined;
+  const rule = mysqlFrom(lambda.id);
+  return found.rdsGroup.ingress.some((r) => r.groupId === rule.groupId && r.fromPort === rule.fromPort)
+    ? rule
+    : undefined;
+};
+
+/** Poll until no network interface uses the group, within the budget. */
+export async function waitForNetworkInterfacesGone(env: StepEnv, groupId: string): Promise<void> {
+  const started = env.timing.clock.now();
+  for (;;) {
+    const enis = await listNetworkInterfaceIds(env.aws.ec2, groupId);
+    if (enis.length === 0) return;
+    const waited = env.timing.clock.now() - started;
+    if (waited >= ENI_RELEASE_BUDGET_MS) {
+      throw new UserError(
+        `Lambda has not released ${enis.length} network interface(s) in ${groupId} after ${Math.round(waited / 60000)} min`,
+        {
+          hint: `They go on their own once the function is deleted; run \`chatbot-ops destroy\` again later (it continues). See: aws ec2 describe-network-interfaces --filters Name=group-id,Values=${groupId}`,
+        },
+      );
+    }
+    env.progress(
+      `waiting for Lambda to release ${enis.length} network interface(s) in ${groupId} (${Math.round(waited / 1000)} s; this can take up to 20 minutes)`,
+    );
+    await env.timing.clock.sleep(ENI_POLL_MS);
+  }
+}
+
+export const networkStep = defineStep({
+  name: 'network',
+  command: 'configure-vpc',
+  title: 'VPC security groups',
+  guideStep: '4',
+  description:
+    'Lambda security group (MySQL to RDS only) and the RDS ingress rule; checks the subnets (guide step 4)',
+  provides: {
+    ref: 'lambdaSecurityGroupId',
+    kind: 'security group',
+    idIn: (current: NetworkCurrent) => current.lambdaGroup?.id,
+    predict: (config) => ({ pending: config.vpc.lambdaSecurityGroupName }),
+  },
+  desired: (ctx) => desiredNetwork(ctx.inputs.config),
+  read: (d) => readNetwork(d),
+  plan: (current, desired) => planNetwork(current, desired),
+  warnings: (current, desired) => checkNetwork(current, desired).warnings,
+  apply: (env, current, desired) => applyNetwork(env, current, desired),
+  destroy: {
+    read: async (d): Promise<NetworkRemoval> => {
+      const [lambdaGroup, rdsGroup] = await Promise.all([d.lambdaSecurityGroup(), d.rdsSecurityGroup()]);
+      return { lambdaGroup, rdsGroup };
+    },
+    plan(found) {
+      const items: PlanItem[] = [];
+      if (rdsIngress(found))
+        items.push(
+          item(
+            'network',
+            'ingress rule',
+            `${found.rdsGroup?.id} ← TCP 3306 from ${found.lambdaGroup?.id}`,
+            'delete',
+          ),
+        );
+      if (found.lambdaGroup)
+        items.push(
+          item('network', 'security group', `${found.lambdaGroup.name} (${found.lambdaGroup.id})`, 'delete'),
+        );
+      return items;
+    },
+    async apply(env, found) {
+      const { ec2 } = env.aws;
+      // Lambda releases a deleted function's network interfaces on its own schedule; the group
+      // cannot go while they hold it.
+      if (found.lambdaGroup) {
+        env.removing(`the network interfaces in ${found.lambdaGroup.id}`);
+        await waitForNetworkInterfacesGone(env, found.lambdaGroup.id);
+      }
+      const ingress = rdsIngress(found);
+      env.removing(`the ingress rule of ${found.rdsGroup?.id}`);
+      if (ingress && found.rdsGroup) await revokeRules(ec2, found.rdsGroup.id, 'ingress', [ingress]);
+      if (found.lambdaGroup) {
+        env.removing(`security group ${found.lambdaGroup.id}`);
+        const outcome = await deleteSecurityGroup(ec2, found.lambdaGroup.id);
+        if (outcome === 'in-use') {
+          throw new UserError(`the security group ${found.lambdaGroup.id} is still in use`, {
+            hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${found.lambdaGroup.id}; then run destroy again.`,
+          });
+        }
+      }
+    },
+  },
+});

@@ -4,7 +4,8 @@
  * `status` and `--json` all print this.
  */
 
-export type StepName = 'role' | 'network' | 'function' | 'api' | 'usage-plan' | 'alarms';
+/** A deploy step's name (`function`); the steps are listed in src/deploy/steps.ts. */
+export type StepName = string;
 
 export type PlanAction = 'create' | 'update' | 'delete' | 'unchanged';
 
@@ -25,23 +26,9 @@ export interface PlanItem {
   changes: FieldChange[];
 }
 
-/** The steps in the order deploy applies them, with the command that runs each alone. */
-export const STEPS: { name: StepName; command: string; title: string; guideStep: string }[] = [
-  { name: 'role', command: 'create-role', title: 'IAM role', guideStep: '2' },
-  { name: 'network', command: 'configure-vpc', title: 'VPC security groups', guideStep: '4' },
-  { name: 'function', command: 'create-function', title: 'Lambda function', guideStep: '3' },
-  { name: 'api', command: 'create-api', title: 'API Gateway REST API', guideStep: '5' },
-  { name: 'usage-plan', command: 'create-usage-plan', title: 'API key and usage plan', guideStep: '6' },
-  { name: 'alarms', command: 'alarms', title: 'CloudWatch alarms', guideStep: '8' },
-];
-
-/** Ids not known until an earlier step creates the resource look like this in a plan. */
+/** How a plan shows an id not known until an earlier step creates the resource (see Refs). */
 export function pending(what: string): string {
   return `<new ${what}>`;
-}
-
-export function isPending(value: string | undefined): boolean {
-  return value === undefined || value.startsWith('<new ');
 }
 
 export function item(

@@ -8,9 +8,7 @@ import {
   attachPolicy,
   createRole,
   deleteInlinePolicy,
-  findRole,
-  getInlinePolicy,
-  listAttachedPolicyArns,
+  deleteRoleCompletely,
   type PolicyDocument,
   putInlinePolicy,
   type RoleState,
@@ -18,10 +16,12 @@ import {
   tagRole,
   updateTrustPolicy,
 } from '../aws/iam.js';
+import { functionLogGroup } from '../aws/log-events.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
+import type { Deployment } from '../deployment/deployment.js';
 import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
-import type { StepEnv } from './step-env.js';
+import { defineStep, type StepEnv } from './step.js';
 
 export const LOGS_POLICY_NAME = 'CloudWatchLogsPolicy';
 export const SECRET_POLICY_NAME = 'SecretsManagerReadPolicy';
@@ -46,14 +46,10 @@ export interface RoleCurrent {
   secretPolicy: PolicyDocument | undefined;
 }
 
-export function logGroupName(functionName: string): string {
-  return `/aws/lambda/${functionName}`;
-}
-
 /** The role as the config wants it; partition and account come from STS, never assumed. */
 export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDesired {
   const { partition, region, account } = session;
-  const logGroupArn = `arn:${partition}:logs:${region}:${account}:log-group:${logGroupName(config.function.name)}`;
+  const logGroupArn = `arn:${partition}:logs:${region}:${account}:log-group:${functionLogGroup(config.function.name)}`;
   const secretArn = config.database.secretArn;
   return {
     name: config.function.role,
@@ -80,14 +76,13 @@ export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDes
   };
 }
 
-export async function readRole(env: Pick<StepEnv, 'aws'>, desired: RoleDesired): Promise<RoleCurrent> {
-  const { iam } = env.aws;
-  const role = await findRole(iam, desired.name);
+export async function readRole(d: Deployment): Promise<RoleCurrent> {
+  const role = await d.role();
   if (!role) return { role, managedPolicyArns: [], logsPolicy: undefined, secretPolicy: undefined };
   const [managedPolicyArns, logsPolicy, secretPolicy] = await Promise.all([
-    listAttachedPolicyArns(iam, desired.name),
-    getInlinePolicy(iam, desired.name, LOGS_POLICY_NAME),
-    getInlinePolicy(iam, desired.name, SECRET_POLICY_NAME),
+    d.roleManagedPolicies(),
+    d.roleInlinePolicy(LOGS_POLICY_NAME),
+    d.roleInlinePolicy(SECRET_POLICY_NAME),
   ]);
   return { role, managedPolicyArns, logsPolicy, secretPolicy };
 }
@@ -175,3 +170,32 @@ export async function applyRole(
   }
   return arn;
 }
+
+export const roleStep = defineStep({
+  name: 'role',
+  command: 'create-role',
+  title: 'IAM role',
+  guideStep: '2',
+  description:
+    'IAM role for the function: trust policy, VPC access, logs policy scoped to its log group (guide step 2)',
+  provides: {
+    ref: 'roleArn',
+    kind: 'IAM role',
+    idIn: (current: RoleCurrent) => current.role?.arn,
+    // IAM role ARNs follow from the account and the name.
+    predict: (config, session) => ({ id: desiredRole(config, session).arn }),
+  },
+  desired: (ctx) => desiredRole(ctx.inputs.config, ctx.session),
+  read: (d) => readRole(d),
+  plan: (current, desired) => planRole(current, desired),
+  apply: (env, current, desired, items) => applyRole(env, current, desired, items),
+  destroy: {
+    read: async (d) => (await d.role()) !== undefined,
+    plan: (exists, config) => (exists ? [item('role', 'IAM role', config.function.role, 'delete')] : []),
+    async apply(env, exists, config) {
+      env.removing(`IAM role ${config.function.role}`);
+      // Last of all: its policies are detached and deleted first, then the role.
+      if (exists) await deleteRoleCompletely(env.aws.iam, config.function.role);
+    },
+  },
+});

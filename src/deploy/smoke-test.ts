@@ -6,6 +6,7 @@
 import type { AwsClients } from '../aws/clients.js';
 import { invokeFunction } from '../aws/lambda.js';
 import type { Clock } from '../aws/timing.js';
+import { callApi } from '../client/api-client.js';
 
 export interface SmokeResult {
   direct: { ok: boolean; detail: string };
@@ -42,15 +43,9 @@ export async function runSmokeTest(
   let direct: SmokeResult['direct'];
   try {
     const out = await invokeFunction(aws.lambda, target.functionName, { intent: 'health' });
-    if (out.functionError)
-      direct = {
-        ok: false,
-        detail: `the function failed (${out.functionError}): ${out.payload.slice(0, 300)}`,
-      };
-    else {
-      const response = JSON.parse(out.payload) as { statusCode?: number; body?: string };
-      direct = describeHealth(response.statusCode, response.body ?? '');
-    }
+    direct = out.functionError
+      ? { ok: false, detail: `the function failed (${out.functionError}): ${out.body.slice(0, 300)}` }
+      : describeHealth(out.statusCode, out.body);
   } catch (err) {
     direct = { ok: false, detail: `Lambda Invoke failed: ${(err as Error).message}` };
   }
@@ -59,14 +54,11 @@ export async function runSmokeTest(
   let api: SmokeResult['api'] = { ok: false, status: undefined, detail: 'not called' };
   for (;;) {
     try {
-      const res = await fetch(target.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': target.apiKey },
-        body: JSON.stringify({ intent: 'health' }),
-        signal: AbortSignal.timeout(35_000),
+      const res = await callApi(target.url, JSON.stringify({ intent: 'health' }), {
+        apiKey: target.apiKey,
+        timeoutMs: 35_000,
       });
-      const text = await res.text();
-      api = { ...describeHealth(res.status, text), status: res.status };
+      api = { ...describeHealth(res.status, res.text), status: res.status };
       if (res.status !== 403 || clock.now() - started >= KEY_PROPAGATION_MS) break;
     } catch (err) {
       api = { ok: false, status: undefined, detail: `request failed: ${(err as Error).message}` };

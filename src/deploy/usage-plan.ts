@@ -1,26 +1,26 @@
 /**
- * Guide step 6: the API key and the usage plan. The key's value is generated here (crypto random,
- * 40 characters) and never printed unless asked; the plan gets the throttle and quota from the
- * config, the API stage and the key. After a change the plan is read back: API Gateway can clamp
- * a throttle to the account's limit, and the user must hear about it.
+ * Guide step 6: the API key and the usage plan. The key's value is generated before planning
+ * (generateApiKeyValue) and never printed unless asked; the plan gets the throttle and quota from
+ * the config, the API stage and the key. After a change the plan is read back: API Gateway can
+ * clamp a throttle to the account's limit, and the user must hear about it.
  */
-import { randomBytes } from 'node:crypto';
 import {
-  type ApiKeyInfo,
+  type ApiKeyDetail,
   addUsagePlanKey,
   createApiKey,
   createUsagePlan,
+  deleteApiKey,
+  deleteUsagePlan,
   findUsagePlansByName,
-  getApiKey,
-  listApiKeysNamed,
-  listUsagePlanKeys,
+  removeUsagePlanKey,
   type UsagePlanInfo,
   updateUsagePlan,
 } from '../aws/apigateway.js';
 import type { ChatbotConfig } from '../config.js';
+import type { Deployment } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
-import { createOrUpdate, type FieldChange, item, type PlanItem, pending } from './plan.js';
-import type { Refs, StepEnv } from './step-env.js';
+import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
+import { defineStep, type StepEnv } from './step.js';
 
 export interface UsagePlanDesired {
   name: string;
@@ -36,18 +36,13 @@ export interface UsagePlanDesired {
 
 export interface UsagePlanCurrent {
   plan: UsagePlanInfo | undefined;
-  /** The key named in the config, with its value. */
-  key: ApiKeyInfo | undefined;
-  /** Every key associated with the plan, with values (rotate-key leaves two for a while). */
-  planKeys: ApiKeyInfo[];
+  /** The key deploy keeps on the plan (the current key; see Deployment.deployedKey), with its value. */
+  key: ApiKeyDetail | undefined;
+  /** Ids of every key on the plan (rotate-key leaves two for a while). */
+  planKeyIds: ReadonlySet<string>;
 }
 
-/** A new API key value: 30 random bytes as base64url, 40 characters (API Gateway needs at least 20). */
-export function generateApiKeyValue(): string {
-  return randomBytes(30).toString('base64url');
-}
-
-export function desiredUsagePlan(config: ChatbotConfig, refs: Pick<Refs, 'apiId'>): UsagePlanDesired {
+export function desiredUsagePlan(config: ChatbotConfig, refs: { apiId: string }): UsagePlanDesired {
   const u = config.usagePlan;
   return {
     name: u.name,
@@ -62,41 +57,9 @@ export function desiredUsagePlan(config: ChatbotConfig, refs: Pick<Refs, 'apiId'
   };
 }
 
-export async function readUsagePlan(
-  env: Pick<StepEnv, 'aws'>,
-  desired: Pick<UsagePlanDesired, 'name' | 'keyName'>,
-): Promise<UsagePlanCurrent> {
-  const { apigateway } = env.aws;
-  const [plans, keys] = await Promise.all([
-    findUsagePlansByName(apigateway, desired.name),
-    listApiKeysNamed(apigateway, desired.keyName),
-  ]);
-  if (plans.length > 1) {
-    throw new UserError(`there are ${plans.length} usage plans named ${desired.name}`, {
-      hint: 'Delete the extra ones in the API Gateway console, or set usagePlan.name to a unique name.',
-    });
-  }
-  const plan = plans[0];
-  const key = keys[0];
-  const planKeys: ApiKeyInfo[] = [];
-  if (plan) {
-    for (const k of await listUsagePlanKeys(apigateway, plan.id)) {
-      const known = keys.find((x) => x.id === k.id);
-      const full = known ?? (await getApiKey(apigateway, k.id));
-      if (full) planKeys.push(full);
-    }
-  }
-  return { plan, key, planKeys };
-}
-
-/**
- * The key values the function must accept: every key on the plan, plus the named key (existing,
- * or the value about to be created).
- */
-export function acceptedKeyValues(current: UsagePlanCurrent, newKeyValue: string): string[] {
-  const values = current.planKeys.filter((k) => k.enabled).flatMap((k) => (k.value ? [k.value] : []));
-  const named = current.key ? (current.key.enabled ? current.key.value : undefined) : newKeyValue;
-  return [...new Set([...values, ...(named ? [named] : [])])];
+export async function readUsagePlan(d: Deployment): Promise<UsagePlanCurrent> {
+  const [plan, key, planKeyIds] = await Promise.all([d.usagePlan(), d.deployedKey(), d.planKeyIds()]);
+  return { plan, key, planKeyIds };
 }
 
 const stageKey = (s: { apiId: string; stage: string }) => `${s.apiId}:${s.stage}`;
@@ -145,7 +108,7 @@ export function planUsagePlan(current: UsagePlanCurrent, desired: UsagePlanDesir
           { field: 'stage', from: null, to: stageKey(desired) },
         ]),
   );
-  const associated = current.key !== undefined && current.planKeys.some((k) => k.id === current.key?.id);
+  const associated = current.key !== undefined && current.planKeyIds.has(current.key.id);
   items.push(
     item(
       'usage-plan',
@@ -165,8 +128,6 @@ export async function applyUsagePlan(
   newKeyValue: string,
 ): Promise<string> {
   const { apigateway } = env.aws;
-  if (desired.apiId === pending('') || desired.apiId.startsWith('<new '))
-    throw new Error('the usage plan needs the API id');
   const keyId =
     current.key?.id ??
     (await createApiKey(apigateway, { name: desired.keyName, value: newKeyValue, tags: desired.tags }));
@@ -193,7 +154,7 @@ export async function applyUsagePlan(
     await updateUsagePlan(apigateway, planId, ops);
     changed = ops.length > 0;
   }
-  if (!current.planKeys.some((k) => k.id === keyId)) await addUsagePlanKey(apigateway, planId, keyId);
+  if (!current.planKeyIds.has(keyId)) await addUsagePlanKey(apigateway, planId, keyId);
   if (changed) {
     const readBack = (await findUsagePlansByName(apigateway, desired.name)).find((p) => p.id === planId);
     const lost = readBack
@@ -210,3 +171,75 @@ export async function applyUsagePlan(
   }
   return keyId;
 }
+
+/** What destroy finds of this step: the plan with the keys on it, and every key with the name. */
+interface UsagePlanRemoval {
+  plan: (UsagePlanInfo & { keyIds: string[] }) | undefined;
+  keyIds: string[];
+}
+
+export const usagePlanStep = defineStep({
+  name: 'usage-plan',
+  command: 'create-usage-plan',
+  title: 'API key and usage plan',
+  guideStep: '6',
+  description: 'API key and usage plan with throttle, quota, stage and key (guide step 6)',
+  options: [{ flags: '--show-key', description: 'print the API key value at the end (a secret)' }],
+  needs: ['api'],
+  desired: (ctx) => desiredUsagePlan(ctx.inputs.config, { apiId: ctx.refs.get('apiId') }),
+  read: (d) => readUsagePlan(d),
+  plan: (current, desired) => planUsagePlan(current, desired),
+  async apply(env, current, desired, _items, ctx) {
+    ctx.refs.require('apiId', 'the usage plan');
+    await applyUsagePlan(env, current, desired, ctx.inputs.newKeyValue);
+    return undefined;
+  },
+  // The value of the key deploy keeps, for --show-key and the smoke test.
+  outputs: (current, ctx) => ({ apiKey: current.key?.value ?? ctx.inputs.newKeyValue }),
+  destroy: {
+    read: async (d): Promise<UsagePlanRemoval> => {
+      const [plan, planKeyIds, keys] = await Promise.all([d.usagePlan(), d.planKeyIds(), d.apiKeys()]);
+      return { plan: plan && { ...plan, keyIds: [...planKeyIds] }, keyIds: keys.map((k) => k.id) };
+    },
+    plan(found, config) {
+      const p = found.plan;
+      return [
+        ...(p
+          ? [
+              item('usage-plan', 'usage plan', `${p.name} (${p.id})`, 'delete', [
+                { field: 'keys', from: p.keyIds, to: [] },
+                { field: 'stages', from: p.apiStages.map((s) => `${s.apiId}:${s.stage}`), to: [] },
+              ]),
+            ]
+          : []),
+        // Every key with the name: a rotation may have left more than one.
+        ...found.keyIds.map((k) =>
+          item('usage-plan', 'API key', `${config.usagePlan.keyName} (${k})`, 'delete'),
+        ),
+      ];
+    },
+    async apply(env, found) {
+      const { apigateway } = env.aws;
+      const p = found.plan;
+      if (p) {
+        env.removing(`usage plan ${p.name} (${p.id})`);
+        for (const keyId of p.keyIds) await removeUsagePlanKey(apigateway, p.id, keyId);
+        // A plan still attached to a stage cannot be deleted.
+        await updateUsagePlan(
+          apigateway,
+          p.id,
+          p.apiStages.map((s) => ({
+            op: 'remove' as const,
+            path: '/apiStages',
+            value: `${s.apiId}:${s.stage}`,
+          })),
+        );
+        await deleteUsagePlan(apigateway, p.id);
+      }
+      for (const k of found.keyIds) {
+        env.removing(`API key ${k}`);
+        await deleteApiKey(apigateway, k);
+      }
+    },
+  },
+});

@@ -1,20 +1,17 @@
 /**
- * What `doctor` knows about the deployment, read from AWS once per run. Each fact is a memoized
- * read: the first check that asks for it sends the call, every other check awaits the same promise.
- * A fact whose prerequisite is missing (no credentials, no function, no API) makes the asking check
- * skip with the reason, so one missing piece shows as one fail and the rest as skips.
+ * What `doctor` knows about the deployment, read from AWS once per run. The resources found by the
+ * config's names come from the deployment model (src/deployment/deployment.ts: the same reads and
+ * the same duplicate-name and current-key policies as deploy, invoke and rotate-key); the rest
+ * (routes, endpoints, quota, alarms by metric, the role the function really has, the logs, the live
+ * calls) is doctor's own. Each fact is a memoized read: the first check that asks for it sends the
+ * call, every other check awaits the same promise. A fact whose prerequisite is missing (no
+ * credentials, no function, no API) makes the asking check skip with the reason, so one missing
+ * piece shows as one fail and the rest as skips.
  */
-
-import { type DirectInvocation, invokeAndDecode, pickCurrentKey } from '../aws/api-target.js';
 import {
   type ApiKeyDetail,
-  findRestApisByName,
-  findStage,
-  findUsagePlansByName,
+  type DeploymentInfo,
   invokeUrl,
-  listApiKeysNamed,
-  listResources,
-  listUsagePlanKeys,
   type ResourceInfo,
   type RestApiInfo,
   type UsagePlanInfo,
@@ -23,32 +20,32 @@ import type { AwsClients } from '../aws/clients.js';
 import {
   describeSubnetRouting,
   findSecurityGroup,
+  listSubnets,
   type SecurityGroupState,
+  type SubnetInfo,
   type SubnetRouting,
 } from '../aws/ec2.js';
 import { getInlinePolicy, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam.js';
 import {
   type AlarmStatus,
-  type DeployedApi,
-  describeSubnetDetails,
   findAlarmsForMetric,
   findVpcEndpoints,
-  getDeployedApi,
   getQuotaUsage,
   quotaPeriodBounds,
-  type SubnetDetail,
   type VpcEndpointInfo,
 } from '../aws/inspect.js';
 import {
+  type DirectInvocation,
   type FunctionState,
-  findFunction,
-  listPermissionStatements,
+  invokeFunction,
   type PolicyStatement,
 } from '../aws/lambda.js';
 import { filterLogEvents, functionLogGroup, type LogEvent } from '../aws/log-events.js';
-import { findLogGroup, type LogGroupState } from '../aws/logs.js';
+import type { LogGroupState } from '../aws/logs.js';
 import { type AwsSession, parseArn, resolveAwsSession } from '../aws/sts.js';
+import { callApi } from '../client/api-client.js';
 import type { ChatbotConfig } from '../config.js';
+import { DuplicateNameError, openDeployment } from '../deployment/deployment.js';
 import { memoize, required, skipBecause } from './engine.js';
 
 /** One HTTP answer from the deployed API. */
@@ -58,17 +55,11 @@ export interface ApiAnswer {
   ms: number;
 }
 
-/** How the live checks reach the API; tests and `--api-url` point it elsewhere. */
-export type HttpPost = (
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-) => Promise<{ status: number; body: string }>;
-
-export const fetchPost: HttpPost = async (url, headers, body) => {
-  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(35_000) });
-  return { status: res.status, body: await res.text() };
-};
+/** One `health` POST through the backend's HTTP client, with the key or without any, timed. */
+export async function callHealth(url: string, apiKey: string | null): Promise<ApiAnswer> {
+  const r = await callApi(url, JSON.stringify({ intent: 'health' }), { apiKey, timeoutMs: 35_000 });
+  return { status: r.status, body: r.text, ms: r.ms };
+}
 
 export interface AwsFactsOptions {
   config: ChatbotConfig;
@@ -77,7 +68,6 @@ export interface AwsFactsOptions {
   endpointUrl?: string;
   /** Send the live API calls here instead of the invoke URL (custom domains, tests). */
   apiUrl?: string;
-  post?: HttpPost;
   now?: () => Date;
   /** Skip the live checks (they invoke the function and count against the quota). */
   offline?: boolean;
@@ -112,8 +102,17 @@ export type AwsFacts = ReturnType<typeof createAwsFacts>;
 export function createAwsFacts(o: AwsFactsOptions) {
   const { config, aws } = o;
   const now = o.now ?? (() => new Date());
-  const post = o.post ?? fetchPost;
   const secrets = new Set<string>();
+  const d = openDeployment(aws, config);
+  /** A name that several resources share is a missing prerequisite for the checks that need one. */
+  const unique = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof DuplicateNameError) skipBecause(err.message);
+      throw err;
+    }
+  };
 
   const sessionOutcome = memoize(async (): Promise<{ session: AwsSession } | { error: Error }> => {
     try {
@@ -133,7 +132,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
       return read();
     });
 
-  const fn = after(() => findFunction(aws.lambda, config.function.name));
+  const fn = after(() => d.function());
   const deployedFn = async (): Promise<FunctionState> =>
     required(await fn(), `the function ${config.function.name} does not exist`);
   const inVpc = async (): Promise<FunctionState> => {
@@ -142,7 +141,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
     return f;
   };
   const subnets = memoize(
-    async (): Promise<SubnetDetail[]> => describeSubnetDetails(aws.ec2, (await inVpc()).subnetIds),
+    async (): Promise<SubnetInfo[]> => listSubnets(aws.ec2, { subnetIds: (await inVpc()).subnetIds }),
   );
   const vpcId = async (): Promise<string> =>
     required((await subnets())[0]?.vpcId, "the function's subnets were not found");
@@ -156,31 +155,33 @@ export function createAwsFacts(o: AwsFactsOptions) {
     return groups.filter((g): g is SecurityGroupState => g !== undefined);
   });
   const rdsGroup = after(async (): Promise<SecurityGroupState | undefined> => {
-    const id = config.vpc.rdsSecurityGroupId;
-    if (!id) skipBecause('vpc.rdsSecurityGroupId is not in the config');
-    return findSecurityGroup(aws.ec2, id);
+    if (!config.vpc.rdsSecurityGroupId) skipBecause('vpc.rdsSecurityGroupId is not in the config');
+    return d.rdsSecurityGroup();
   });
   const secretsEndpoints = memoize(async (): Promise<VpcEndpointInfo[]> => {
     const s = await session();
     return findVpcEndpoints(aws.ec2, await vpcId(), `com.amazonaws.${s.region}.secretsmanager`);
   });
 
-  const restApis = after(() => findRestApisByName(aws.apigateway, config.api.name));
+  const restApis = after(() => d.restApis());
   const restApi = async (): Promise<RestApiInfo> =>
-    required((await restApis())[0], `there is no REST API named ${config.api.name}`);
-  const resources = memoize(
-    async (): Promise<ResourceInfo[]> => listResources(aws.apigateway, (await restApi()).id),
-  );
-  const resource = async (): Promise<ResourceInfo | undefined> =>
-    (await resources()).find((r) => r.path === `/${config.api.resource}`);
-  const stage = memoize(async () => findStage(aws.apigateway, (await restApi()).id, config.api.stage));
-  const deployed = memoize(async (): Promise<DeployedApi | undefined> => {
-    const s = required(await stage(), `the stage ${config.api.stage} does not exist`);
-    return getDeployedApi(aws.apigateway, (await restApi()).id, s.deploymentId);
-  });
-  const permissions = memoize(
-    async (): Promise<PolicyStatement[]> => listPermissionStatements(aws.lambda, (await deployedFn()).name),
-  );
+    required(await unique(after(() => d.restApi())), `there is no REST API named ${config.api.name}`);
+  const resource = async (): Promise<ResourceInfo | undefined> => {
+    await restApi();
+    return (await d.resources()).find((r) => r.path === `/${config.api.resource}`);
+  };
+  const stage = async () => {
+    await restApi();
+    return d.stage();
+  };
+  const deployed = async (): Promise<DeploymentInfo | undefined> => {
+    required(await stage(), `the stage ${config.api.stage} does not exist`);
+    return d.stageDeployment();
+  };
+  const permissions = async (): Promise<PolicyStatement[]> => {
+    await deployedFn();
+    return d.functionPermissions();
+  };
   const invokeUrlOf = async (): Promise<string> => {
     const s = await session();
     const api = await restApi();
@@ -193,24 +194,29 @@ export function createAwsFacts(o: AwsFactsOptions) {
     });
   };
 
-  const usagePlans = after(() => findUsagePlansByName(aws.apigateway, config.usagePlan.name));
+  const usagePlans = after(() => d.usagePlans());
   const usagePlan = async (): Promise<UsagePlanInfo> =>
-    required((await usagePlans())[0], `there is no usage plan named ${config.usagePlan.name}`);
-  const planKeyIds = memoize(
-    async (): Promise<Set<string>> =>
-      new Set((await listUsagePlanKeys(aws.apigateway, (await usagePlan()).id)).map((k) => k.id)),
-  );
+    required(
+      await unique(after(() => d.usagePlan())),
+      `there is no usage plan named ${config.usagePlan.name}`,
+    );
+  const planKeyIds = async (): Promise<ReadonlySet<string>> => {
+    await usagePlan();
+    return d.planKeyIds();
+  };
   const apiKeys = after(async (): Promise<ApiKeyDetail[]> => {
-    const keys = await listApiKeysNamed(aws.apigateway, config.usagePlan.keyName);
+    const keys = await d.apiKeys();
     for (const k of keys) if (k.value) secrets.add(k.value);
     return keys;
   });
-  /** The key callers should use: newest enabled one on the plan; skip when there is none. */
-  const currentKey = async (): Promise<ApiKeyDetail> =>
-    required(
-      pickCurrentKey(await apiKeys(), await planKeyIds()),
+  /** The key callers use (the deployment model's current key); skip when there is none. */
+  const currentKey = async (): Promise<ApiKeyDetail> => {
+    await Promise.all([apiKeys(), usagePlan()]);
+    return required(
+      await d.currentKey(),
       `no enabled key named ${config.usagePlan.keyName} is on the usage plan`,
     );
+  };
   const quota = memoize(async () => {
     const plan = await usagePlan();
     if (!plan.quota.limit || !plan.quota.period) skipBecause('the usage plan has no quota');
@@ -235,7 +241,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
     return { lambdaErrors, api4xx };
   });
   const logGroupName = functionLogGroup(config.function.name);
-  const logGroup = after((): Promise<LogGroupState | undefined> => findLogGroup(aws.logs, logGroupName));
+  const logGroup = after((): Promise<LogGroupState | undefined> => d.logGroup());
   const recentProblems = memoize(async (): Promise<LogEvent[]> => {
     required(await logGroup(), `the log group ${logGroupName} does not exist`);
     const end = now().getTime();
@@ -265,26 +271,23 @@ export function createAwsFacts(o: AwsFactsOptions) {
     if (o.offline) skipBecause('--offline: no live calls');
     const f = await deployedFn();
     const started = Date.now();
-    const r = await invokeAndDecode(aws.lambda, f.name, { intent: 'health' }, { tailLog: true });
+    const r = await invokeFunction(aws.lambda, f.name, { intent: 'health' }, { tailLog: true });
     return { ...r, ms: Date.now() - started };
   });
   /** A request with hostile parameters, sent directly: the answer must be a 400 that gives nothing away. */
   const badInput = memoize(async (): Promise<DirectInvocation> => {
     if (o.offline) skipBecause('--offline: no live calls');
     const f = await deployedFn();
-    return invokeAndDecode(aws.lambda, f.name, BAD_INPUT_EVENT);
+    return invokeFunction(aws.lambda, f.name, BAD_INPUT_EVENT);
   });
   const apiProbe = memoize(async (): Promise<ApiProbe> => {
     if (o.offline) skipBecause('--offline: no live calls');
     const url = o.apiUrl ?? (await invokeUrlOf());
     const key = await currentKey();
-    const body = JSON.stringify({ intent: 'health' });
-    const call = async (headers: Record<string, string>): Promise<ApiAnswer> => {
-      const started = Date.now();
-      const r = await post(url, { 'content-type': 'application/json', ...headers }, body);
-      return { ...r, ms: Date.now() - started };
-    };
-    const [withKey, withoutKey] = await Promise.all([call({ 'x-api-key': key.value ?? '' }), call({})]);
+    const [withKey, withoutKey] = await Promise.all([
+      callHealth(url, key.value ?? ''),
+      callHealth(url, null),
+    ]);
     return { url, withKey, withoutKey };
   });
 

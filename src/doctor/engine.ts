@@ -40,14 +40,8 @@ export const warn = (evidence: string, fix: string): Verdict => ({ status: 'warn
 export const fail = (evidence: string, fix: string): Verdict => ({ status: 'fail', evidence, fix });
 export const skip = (reason: string): Verdict => ({ status: 'skip', evidence: reason });
 
-/** A read done once per run: the first caller starts it, later callers share its promise. */
-export function memoize<T>(read: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= read();
-    return pending;
-  };
-}
+/** A read done once per run (shared with the deployment model): later callers share its promise. */
+export { memoize } from '../deployment/deployment.js';
 
 /** Stop the current check as skipped: its prerequisite (named in `reason`) is missing. */
 export function skipBecause(reason: string): never {

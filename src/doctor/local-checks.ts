@@ -3,11 +3,11 @@
  * its processes, the database with the stack's own credentials, the API Gateway stand-in's key
  * check, the function's key check, and the throttle.
  */
-import mysql from 'mysql2/promise';
 import type { ChatbotConfig } from '../config.js';
+import { countAccessLogsAt } from '../db/stats.js';
 import { isProcessAlive } from '../local/lifecycle.js';
 import { type LocalState, localStatePath, readLocalState } from '../local/state.js';
-import { type ApiAnswer, fetchPost, type HttpPost } from './aws-facts.js';
+import { type ApiAnswer, callHealth } from './aws-facts.js';
 import { type Check, fail, memoize, pass, required, warn } from './engine.js';
 
 const UP = 'Run `chatbot-ops local up`.';
@@ -16,52 +16,27 @@ const RESTART = 'Run `chatbot-ops local down`, then `chatbot-ops local up`.';
 export interface LocalFactsOptions {
   config: ChatbotConfig;
   cwd?: string;
-  post?: HttpPost;
 }
 
 export type LocalFacts = ReturnType<typeof createLocalFacts>;
 
 export function createLocalFacts(o: LocalFactsOptions) {
   const cwd = o.cwd ?? process.cwd();
-  const post = o.post ?? fetchPost;
   const stateOrUndefined = memoize(async () => readLocalState(cwd));
   const state = async (): Promise<LocalState> =>
     required(await stateOrUndefined(), 'no local stack is recorded');
   const database = memoize(async (): Promise<{ rows: number; ms: number } | { error: string }> => {
     const s = await state();
     const started = Date.now();
-    try {
-      const conn = await mysql.createConnection({
-        host: s.db.host,
-        port: s.db.port,
-        user: s.db.user,
-        password: s.db.password,
-        database: s.db.database,
-        connectTimeout: 5000,
-      });
-      try {
-        const [rows] = await conn.query('SELECT COUNT(*) AS n FROM access_logs');
-        return { rows: Number((rows as { n: number }[])[0]?.n ?? 0), ms: Date.now() - started };
-      } finally {
-        await conn.end();
-      }
-    } catch (err) {
-      const e = err as { code?: string; message?: string };
-      return { error: e.code ?? e.message ?? String(err) };
-    }
+    const counted = await countAccessLogsAt(s.db, 5000);
+    return 'rows' in counted ? { rows: counted.rows, ms: Date.now() - started } : counted;
   });
   const gateway = memoize(
     async (): Promise<{ withKey: ApiAnswer; withoutKey: ApiAnswer } | { error: string }> => {
       const s = await state();
-      const body = JSON.stringify({ intent: 'health' });
-      const call = async (headers: Record<string, string>): Promise<ApiAnswer> => {
-        const started = Date.now();
-        const r = await post(s.gateway.url, { 'content-type': 'application/json', ...headers }, body);
-        return { ...r, ms: Date.now() - started };
-      };
       try {
-        const withoutKey = await call({});
-        const withKey = await call({ 'x-api-key': s.apiKey });
+        const withoutKey = await callHealth(s.gateway.url, null);
+        const withKey = await callHealth(s.gateway.url, s.apiKey);
         return { withKey, withoutKey };
       } catch (err) {
         return { error: (err as Error).message };
@@ -77,7 +52,7 @@ export function createLocalFacts(o: LocalFactsOptions) {
     gateway,
     secrets: (): string[] => {
       const s = readLocalState(cwd);
-      return s ? [s.apiKey, s.db.password] : [];
+      return s ? [s.apiKey, s.db.password, ...(s.db.writer ? [s.db.writer.password] : [])] : [];
     },
   };
 }

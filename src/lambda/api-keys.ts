@@ -1,10 +1,19 @@
 /**
- * API keys (SPEC 1, "Configuration"): API_KEYS holds plain keys or `sha256:<hex>` of a key, so the
- * function's configuration need not show a usable key. Keys are compared as SHA-256 digests, which
- * have a fixed length, with crypto.timingSafeEqual: neither the content nor the length of a
- * configured key leaks through timing.
+ * API keys: API_KEYS holds plain keys or `sha256:<hex>` of a key, so the function's configuration
+ * need not show a usable key. Keys are compared as SHA-256 digests, which have a fixed length, with
+ * crypto.timingSafeEqual: neither the content nor the length of a configured key leaks through
+ * timing. New key values (deployed or local) come from generateApiKeyValue.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * A new API key value: 30 random bytes as base64url, 40 characters (API Gateway wants at least 20).
+ * 240 random bits, 6 per character: each character is uniformly one of 64 (a byte taken modulo 62
+ * would make the first eight letters likelier than the rest).
+ */
+export function generateApiKeyValue(): string {
+  return randomBytes(30).toString('base64url');
+}
 
 const HASHED_ENTRY = /^sha256:([0-9a-fA-F]{64})$/;
 

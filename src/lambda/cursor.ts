@@ -1,5 +1,5 @@
 /**
- * Opaque keyset cursors for get_access_logs / get_error_logs (SPEC 1): the position of the last
+ * Opaque keyset cursors for get_access_logs / get_error_logs: the position of the last
  * row returned, (timestamp, id), plus the window the first page resolved, so later pages read the
  * same window even though "the last 24 hours" moves on. Signed with HMAC-SHA256 under a key derived
  * from the deployment's database credentials (the same in every container) and bound to the query's
@@ -65,8 +65,10 @@ export function decodeCursor(key: Buffer, binding: string, cursor: string): Curs
   const invalid = invalidParam('cursor', 'is not a cursor returned by this query; start again without it');
   const [payload, signature, extra] = cursor.split('.');
   if (!payload || !signature || extra !== undefined) throw invalid;
-  const presented = Buffer.from(signature, 'base64url');
-  const expected = mac(key, binding, payload);
+  // Compared as text, not as decoded bytes: base64url's last character carries bits no byte uses,
+  // so several spellings decode to the same signature, and a changed cursor must not pass.
+  const presented = Buffer.from(signature);
+  const expected = Buffer.from(mac(key, binding, payload).toString('base64url'));
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw invalid;
   let fields: unknown;
   try {

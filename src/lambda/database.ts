@@ -1,5 +1,5 @@
 /**
- * The container's database access (SPEC 1, "Behaviour"): one small pool per container, created on
+ * The container's database access (docs/backend.md, "Database access"): one small pool per container, created on
  * first use, reused by warm invocations; every statement a server-side prepared statement run under
  * MariaDB's max_statement_time; a connection that died while the container was frozen is replaced
  * and the statement retried once. Failures become ApiErrors with no detail for the caller; the

@@ -1,5 +1,6 @@
 /**
- * The backend's error vocabulary (SPEC 1, "Response"): every failure a caller can see is an
+ * The backend's error vocabulary (the status and error_code table in docs/backend.md, "Errors"):
+ * every failure a caller can see is an
  * ApiError with one of these codes, and this table is the only place that maps a code to an
  * HTTP status. Messages are written for the caller: never SQL, host names, users, passwords or keys.
  */

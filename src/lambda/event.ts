@@ -1,5 +1,5 @@
 /**
- * From a Lambda event to a request body (SPEC 1, "Request"). Two shapes arrive:
+ * From a Lambda event to a request body (docs/backend.md, "Requests and answers"). Two shapes arrive:
  * - an API Gateway REST proxy event (payload v1; an HTTP API v2 event is read the same way), whose
  *   body is checked for method, size (after base64 decoding) and JSON;
  * - a direct invocation (`invoke --direct`, `doctor`): the event is the body itself, and trusted,

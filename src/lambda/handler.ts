@@ -1,5 +1,5 @@
 /**
- * The backend's request pipeline (SPEC 1; STYLE habit 7): parse the event, check the method and
+ * The backend's request pipeline: parse the event, check the method and
  * size, parse JSON, check the request's shape, authorise, find the intent, validate its params,
  * run it, respond. Every failure is an ApiError whose code decides the status (errors.ts); anything
  * unexpected is INTERNAL_ERROR. The caller never sees detail; the log gets it with the request id.

@@ -3,8 +3,8 @@
  * validates a request (INVALID_PARAMS naming the field) and documents the intent in list_intents.
  * `null` counts as absent, so a chatbot that sends `"endpoint": null` is not refused.
  */
-import { isIP } from 'node:net';
 import { invalidParam } from './errors.js';
+import { normaliseIpAddress } from './ip-address.js';
 
 export interface ParamContext {
   maxQueryLimit: number;
@@ -20,6 +20,8 @@ export interface ParamDoc {
   default?: unknown;
   minimum?: number;
   maximum?: number | string;
+  /** Longest accepted text, for string parameters. */
+  maxLength?: number;
   values?: readonly string[];
 }
 
@@ -99,7 +101,7 @@ function text(raw: unknown, field: string, maxLength: number): string {
 }
 
 export function stringParam(description: string, maxLength: number): ParamSpec<string | undefined> {
-  return optional({ type: 'string', description }, (raw, field) => text(raw, field, maxLength));
+  return optional({ type: 'string', description, maxLength }, (raw, field) => text(raw, field, maxLength));
 }
 
 export function enumParam<V extends string>(
@@ -113,11 +115,12 @@ export function enumParam<V extends string>(
   });
 }
 
+/** An address, in the spelling the loader stores (ip-address.ts), so the filter finds its rows. */
 export function ipAddressParam(description: string): ParamSpec<string | undefined> {
   return optional({ type: 'ip_address', description }, (raw, field) => {
-    if (typeof raw !== 'string' || isIP(raw.trim()) === 0)
-      throw invalidParam(field, 'must be an IPv4 or IPv6 address');
-    return raw.trim();
+    const address = typeof raw === 'string' ? normaliseIpAddress(raw.trim()) : undefined;
+    if (address === undefined) throw invalidParam(field, 'must be an IPv4 or IPv6 address');
+    return address;
   });
 }
 
@@ -144,9 +147,12 @@ export function parseIsoTime(value: string): Date | undefined {
   const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((part) => Number(part ?? 0));
   const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
   if (month! < 1 || month! > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const local = Date.UTC(year!, month! - 1, day!, hour, minute, second, millis);
-  const check = new Date(local);
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as written.
+  const check = new Date(0);
+  check.setUTCFullYear(year!, month! - 1, day!);
+  check.setUTCHours(hour, minute, second, millis);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month! - 1) return undefined;
+  const local = check.getTime();
   let offsetMinutes = 0;
   const offset = m[8];
   if (offset && offset.toUpperCase() !== 'Z') {

@@ -1,5 +1,5 @@
 /**
- * Aggregates from the rollup tables (src/db/rollup-tables.ts): a window is cut into whole buckets
+ * Aggregates from the rollup tables (src/lambda/rollup-tables.ts): a window is cut into whole buckets
  * (days, hours, minutes: read from a rollup table) and the raw ranges left at its edges (read from
  * access_logs), and the two are added up in one statement. The answers are exactly what the same
  * aggregate over access_logs gives (test/lambda/rollup-exactness.test.ts checks it on random data
@@ -11,6 +11,9 @@
  * piece's K-th count, so when the N-th candidate is above that sum the top N are known. Otherwise
  * K grows, and past MAX_LEADERS the window is grouped whole.
  */
+
+import type { Database } from './database.js';
+import { ApiError } from './errors.js';
 import {
   bucketStarts,
   combineSql,
@@ -25,9 +28,7 @@ import {
   type RollupTable,
   rollupTableName,
   type TimeRange,
-} from '../db/rollup-tables.js';
-import type { Database } from './database.js';
-import { ApiError } from './errors.js';
+} from './rollup-tables.js';
 import type { TimeWindow } from './window.js';
 
 export type RollupName = RollupTable['name'];

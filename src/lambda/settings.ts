@@ -1,9 +1,11 @@
 /**
- * The backend's configuration, read from the environment once per container (SPEC 1,
- * "Configuration"). Reading never throws: problems are collected so the handler can log them once
- * and answer INTERNAL_ERROR "backend misconfigured" instead of crashing the container in a loop.
+ * The backend's configuration: the environment variables the function reads (docs/backend.md,
+ * "Configuration"), written by `environmentFor` (for `deploy` and for `local up`, so both give the
+ * function the same variables) and read once per container by `readSettings`. Reading never throws:
+ * problems are collected so the handler can log them once and answer INTERNAL_ERROR "backend
+ * misconfigured" instead of crashing the container in a loop.
  */
-import { parseApiKeys } from './api-keys.js';
+import { hashApiKey, parseApiKeys } from './api-keys.js';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -41,6 +43,107 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Where the database is and how to reach it: DB_SECRET_ARN, or DB_HOST / DB_PORT / DB_NAME /
+ * DB_USER / DB_PASSWORD; and DB_SSL. Shared by the API function and the ingest function.
+ */
+export function readDatabaseSettings(env: Env): {
+  db: DbSource | undefined;
+  dbSsl: boolean | undefined;
+  problems: string[];
+  warnings: string[];
+} {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const set = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  let db: DbSource | undefined;
+  const secretId = set('DB_SECRET_ARN');
+  if (secretId !== undefined) {
+    db = { kind: 'secret', secretId };
+    // DB_HOST / DB_PORT / DB_NAME still fill what an RDS-managed secret (username and password only) lacks.
+    const ignored = ['DB_USER', 'DB_PASSWORD'].filter((n) => env[n] !== undefined);
+    if (ignored.length > 0) warnings.push(`DB_SECRET_ARN is set, so ${ignored.join(' and ')} are ignored`);
+  } else {
+    const host = set('DB_HOST');
+    const database = set('DB_NAME');
+    const user = set('DB_USER');
+    // A password may legitimately contain leading/trailing spaces; only its absence is an error.
+    const password = env.DB_PASSWORD;
+    const rawPort = set('DB_PORT');
+    const port = rawPort === undefined ? 3306 : Number(rawPort);
+    if (rawPort !== undefined && (!/^\d+$/.test(rawPort) || port < 1 || port > 65535))
+      problems.push('DB_PORT must be a whole number from 1 to 65535');
+    for (const [name, value] of [
+      ['DB_HOST', host],
+      ['DB_NAME', database],
+      ['DB_USER', user],
+      ['DB_PASSWORD', password],
+    ] as const) {
+      if (value === undefined)
+        problems.push(`${name} is not set (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD or DB_SECRET_ARN)`);
+    }
+    if (host !== undefined && database !== undefined && user !== undefined && password !== undefined)
+      db = { kind: 'env', host, port, database, user, password };
+  }
+
+  let dbSsl: boolean | undefined;
+  const rawSsl = set('DB_SSL')?.toLowerCase();
+  if (rawSsl !== undefined) {
+    if (TRUE_WORDS.has(rawSsl)) dbSsl = true;
+    else if (FALSE_WORDS.has(rawSsl)) dbSsl = false;
+    else problems.push('DB_SSL must be true or false');
+  }
+
+  return { db, dbSsl, problems, warnings };
+}
+
+/** The parts of the chatbot-ops config the function's environment is made from. */
+export interface EnvironmentSource {
+  database: {
+    host?: string | undefined;
+    port: number;
+    name: string;
+    user: string;
+    secretArn?: string | undefined;
+    ssl?: boolean | undefined;
+  };
+  limits: { maxPayloadSize: number; maxQueryLimit: number; queryTimeoutMs: number };
+  logLevel: string;
+}
+
+/**
+ * The function's environment: the database settings (or the secret's ARN), API_KEYS as `sha256:`
+ * hashes so the configuration never shows a usable key, the limits and the log level.
+ * `dbPassword` undefined with no secret means "unknown here": DB_PASSWORD is left out.
+ */
+export function environmentFor(
+  config: EnvironmentSource,
+  secrets: { dbPassword: string | undefined; apiKeyValues: readonly string[] },
+): Record<string, string> {
+  const db = config.database;
+  const database: Record<string, string> = db.secretArn
+    ? { DB_SECRET_ARN: db.secretArn }
+    : {
+        DB_HOST: db.host ?? '',
+        DB_PORT: String(db.port),
+        DB_NAME: db.name,
+        DB_USER: db.user,
+        ...(secrets.dbPassword !== undefined ? { DB_PASSWORD: secrets.dbPassword } : {}),
+      };
+  return {
+    ...database,
+    ...(db.ssl !== undefined ? { DB_SSL: String(db.ssl) } : {}),
+    API_KEYS: [...new Set(secrets.apiKeyValues.map(hashApiKey))].sort().join(','),
+    MAX_PAYLOAD_SIZE: String(config.limits.maxPayloadSize),
+    MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
+    QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
+    LOG_LEVEL: config.logLevel,
+  };
+}
+
 /** Read and validate the backend's settings. Messages name the variable, never its value. */
 export function readSettings(env: Env): SettingsResult {
   const problems: string[] = [];
@@ -63,40 +166,10 @@ export function readSettings(env: Env): SettingsResult {
   const logLevel = rawLevel === undefined ? 'INFO' : LOG_LEVELS[rawLevel.toUpperCase()];
   if (logLevel === undefined) problems.push('LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR');
 
-  let db: DbSource | undefined;
-  const secretId = set('DB_SECRET_ARN');
-  if (secretId !== undefined) {
-    db = { kind: 'secret', secretId };
-    // DB_HOST / DB_PORT / DB_NAME still fill what an RDS-managed secret (username and password only) lacks.
-    const ignored = ['DB_USER', 'DB_PASSWORD'].filter((n) => env[n] !== undefined);
-    if (ignored.length > 0) warnings.push(`DB_SECRET_ARN is set, so ${ignored.join(' and ')} are ignored`);
-  } else {
-    const host = set('DB_HOST');
-    const database = set('DB_NAME');
-    const user = set('DB_USER');
-    // A password may legitimately contain leading/trailing spaces; only its absence is an error.
-    const password = env.DB_PASSWORD;
-    const port = integer('DB_PORT', 3306, 1, 65535);
-    for (const [name, value] of [
-      ['DB_HOST', host],
-      ['DB_NAME', database],
-      ['DB_USER', user],
-      ['DB_PASSWORD', password],
-    ] as const) {
-      if (value === undefined)
-        problems.push(`${name} is not set (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD or DB_SECRET_ARN)`);
-    }
-    if (host !== undefined && database !== undefined && user !== undefined && password !== undefined)
-      db = { kind: 'env', host, port, database, user, password };
-  }
-
-  let dbSsl: boolean | undefined;
-  const rawSsl = set('DB_SSL')?.toLowerCase();
-  if (rawSsl !== undefined) {
-    if (TRUE_WORDS.has(rawSsl)) dbSsl = true;
-    else if (FALSE_WORDS.has(rawSsl)) dbSsl = false;
-    else problems.push('DB_SSL must be true or false');
-  }
+  const database = readDatabaseSettings(env);
+  problems.push(...database.problems);
+  warnings.push(...database.warnings);
+  const { db, dbSsl } = database;
 
   const keys = parseApiKeys(env.API_KEYS);
   problems.push(...keys.problems);

@@ -1,5 +1,5 @@
 /**
- * The time window shared by every intent that reads logs (SPEC 1, "Intents"): start_time/end_time,
+ * The time window shared by every intent that reads logs: start_time/end_time,
  * or hours, default the last 24 hours, or all_time. Windows are half-open, [start, end).
  */
 import { invalidParam } from './errors.js';

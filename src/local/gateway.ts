@@ -1,12 +1,20 @@
 /**
- * The API Gateway stand-in of the local stack (SPEC 3): one REST resource with POST, an API key required,
+ * The API Gateway stand-in of the local stack (docs/local.md, "The API Gateway stand-in"): one REST resource with POST, an API key required,
  * the usage plan's throttle and quota, the Lambda proxy integration (payload v1) and its 29 s timeout,
  * answering with API Gateway's own status codes, messages and headers where it would answer itself.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
 import { UserError } from '../errors.js';
-import type { InvokeResult } from './lambda-runtime.js';
+import { type InvokeResult, THROTTLED, WITHDRAWN } from './lambda-runtime.js';
 import { type Clock, UsagePlanLimiter, type UsagePlanLimits } from './usage-plan-limiter.js';
 
 /** API Gateway's hard payload limit for REST APIs. */
@@ -25,12 +33,25 @@ export interface GatewayOptions {
   resource: string;
   keys: GatewayKey[];
   usagePlan: UsagePlanLimits;
-  invoke: (event: ProxyEvent) => Promise<InvokeResult>;
+  invoke: (event: ProxyEvent, control: InvokeControl) => Promise<InvokeResult>;
   integrationTimeoutMs?: number;
   maxBodyBytes?: number;
   now?: Clock;
   /** Tests only: false turns the API key check off, to prove the smoke suite notices. */
   checkApiKey?: boolean;
+  /**
+   * Where the stand-in's own lines go (the stack's function log, as API Gateway's execution log sits
+   * beside the function's): every 5xx it answers itself and every request it sheds, with its request id.
+   */
+  onLog?: (line: string) => void;
+}
+
+/** What the stand-in tells the integration about the request it waits for. */
+export interface InvokeControl {
+  /** Aborted when the client goes away or the integration timeout passes: an event still waiting is dropped. */
+  signal: AbortSignal;
+  /** The integration calls it with the Lambda request id once the function has the event. */
+  onStarted(lambdaRequestId: string): void;
 }
 
 /** The Lambda proxy integration's event, payload format 1.0. */
@@ -76,6 +97,12 @@ const GATEWAY_ANSWERS = {
   tooLarge: { status: 413, message: 'Request Too Long', type: 'RequestTooLongException' },
   timeout: { status: 504, message: 'Endpoint request timed out', type: 'IntegrationTimeoutException' },
   badResponse: { status: 502, message: 'Internal server error', type: 'InternalServerErrorException' },
+  badRequest: { status: 400, message: 'Bad Request', type: 'BadRequestException' },
+  headersTooLarge: {
+    status: 431,
+    message: 'Request Header Fields Too Large',
+    type: 'RequestHeaderFieldsTooLargeException',
+  },
 } as const;
 
 type GatewayAnswer = (typeof GATEWAY_ANSWERS)[keyof typeof GATEWAY_ANSWERS];
@@ -89,30 +116,37 @@ export function apiGatewayRequestTime(ms: number): string {
   return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
-/** Headers as API Gateway passes them: names as the client sent them; single-value form keeps the last. */
-function proxyHeaders(raw: string[]): { single: Record<string, string>; multi: Record<string, string[]> } {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const value = raw[i + 1] as string;
+/**
+ * Name/value pairs as the proxy event's two maps: the single-value one keeps the last value, the
+ * multi-value one all of them. The maps have no prototype: a name is the client's to choose, and
+ * `constructor`, `__proto__` or `toString` must be keys like any other, never found on Object.prototype.
+ */
+function proxyMaps(pairs: Iterable<[string, string]>): {
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+} {
+  const single: Record<string, string> = Object.create(null);
+  const multi: Record<string, string[]> = Object.create(null);
+  for (const [name, value] of pairs) {
     single[name] = value;
-    multi[name] = [...(multi[name] ?? []), value];
+    const values = Object.hasOwn(multi, name) ? multi[name] : undefined;
+    if (values) values.push(value);
+    else multi[name] = [value];
   }
   return { single, multi };
+}
+
+/** Headers as API Gateway passes them: names as the client sent them. */
+function* headerPairs(raw: string[]): Generator<[string, string]> {
+  for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i] as string, raw[i + 1] as string];
 }
 
 function proxyQuery(search: URLSearchParams): {
   single: Record<string, string> | null;
   multi: Record<string, string[]> | null;
 } {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [k, v] of search) {
-    single[k] = v;
-    multi[k] = [...(multi[k] ?? []), v];
-  }
-  return Object.keys(single).length === 0 ? { single: null, multi: null } : { single, multi };
+  const maps = proxyMaps(search);
+  return Object.keys(maps.single).length === 0 ? { single: null, multi: null } : maps;
 }
 
 /** The x-api-key header in any case; the last one when sent twice. */
@@ -122,9 +156,12 @@ function apiKeyHeader(raw: string[]): string | undefined {
   return key;
 }
 
-/** Read the body, stopping as soon as it is over the limit. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+/** Read the body, stopping as soon as it is over the limit; 'gone' when the client left half-way. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'gone'> {
   return new Promise((resolveBody, reject) => {
+    req.once('close', () => {
+      if (!req.complete) resolveBody('gone');
+    });
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       req.resume();
@@ -156,7 +193,7 @@ function mapProxyResponse(
   const r = result as Record<string, unknown>;
   const status = r.statusCode === undefined ? 200 : Number(r.statusCode);
   if (!Number.isInteger(status) || status < 100 || status > 599) return undefined;
-  const headers: Record<string, string | string[]> = {};
+  const headers: Record<string, string | string[]> = Object.create(null);
   if (r.headers !== undefined && r.headers !== null) {
     if (typeof r.headers !== 'object') return undefined;
     for (const [k, v] of Object.entries(r.headers)) headers[k] = String(v);
@@ -169,6 +206,38 @@ function mapProxyResponse(
   const text = (r.body as string | undefined) ?? '';
   const body = r.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
   return { status, headers, body };
+}
+
+/** The raw bytes of a gateway answer, for a socket the HTTP server has not parsed a request from. */
+function rawAnswer(a: GatewayAnswer, requestId: string): string {
+  const body = JSON.stringify({ message: a.message });
+  return [
+    `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? ''}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `x-amzn-RequestId: ${requestId}`,
+    `x-amzn-ErrorType: ${a.type}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** A request line that reads as "METHOD target HTTP/1.x": the method is a token, if not one Node knows. */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?$/;
+
+/**
+ * What to answer a request Node's parser refused. Where the request line reads as one (a method
+ * Node's parser does not know, such as `FOO` or `post`), the answer is API Gateway's for a method the
+ * resource does not have; headers over the parser's limit get 431; anything else 400. All as JSON.
+ */
+function answerForParseError(err: Error & { code?: string; rawPacket?: Buffer }): GatewayAnswer {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return GATEWAY_ANSWERS.headersTooLarge;
+  if (err.code === 'HPE_INVALID_METHOD') {
+    const firstLine = err.rawPacket?.toString('latin1').split('\n', 1)[0] ?? '';
+    if (REQUEST_LINE.test(firstLine)) return GATEWAY_ANSWERS.missingToken;
+  }
+  return GATEWAY_ANSWERS.badRequest;
 }
 
 /** Start the stand-in on 127.0.0.1. */
@@ -184,6 +253,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const resourceId = randomBytes(3).toString('hex');
   const deploymentId = randomBytes(3).toString('hex');
 
+  const log = (level: 'WARN' | 'ERROR', message: string, fields: Record<string, unknown>) =>
+    options.onLog?.(JSON.stringify({ level, source: 'api-gateway', message, ...fields }));
+
   const answer = (res: ServerResponse, requestId: string, a: GatewayAnswer): void => {
     const body = JSON.stringify({ message: a.message });
     res.writeHead(a.status, {
@@ -196,10 +268,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.end(body);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = randomUUID();
+  const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     const received = now();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      // A target no URL parser reads (`//[`, a bare `*`): not a path of this API.
+      req.resume();
+      return answer(res, requestId, GATEWAY_ANSWERS.badRequest);
+    }
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     // API Gateway answers an unknown resource or method before looking at the key.
     if (path !== stagePath || req.method !== 'POST') {
@@ -223,11 +301,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       );
     }
     const body = await readBody(req, maxBodyBytes);
+    if (body === 'gone') return;
     if (body === 'too-large') return answer(res, requestId, GATEWAY_ANSWERS.tooLarge);
 
-    const headers = proxyHeaders(req.rawHeaders);
+    const headers = proxyMaps(headerPairs(req.rawHeaders));
     const query = proxyQuery(url.searchParams);
     const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+    // Bytes that are not UTF-8 are passed as they came, base64-encoded (the form API Gateway uses for
+    // a body it does not treat as text), so the function's own check sees them; decoding them here
+    // would replace them with U+FFFD and hide them from it.
+    const text = body.length > 0 && isUtf8(body);
     const event: ProxyEvent = {
       resource: resourcePath,
       path: resourcePath,
@@ -271,20 +354,70 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         deploymentId,
         apiId,
       },
-      body: body.length === 0 ? null : body.toString('utf8'),
-      isBase64Encoded: false,
+      body: body.length === 0 ? null : text ? body.toString('utf8') : body.toString('base64'),
+      isBase64Encoded: body.length > 0 && !text,
     };
 
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => {
-      timer = setTimeout(() => r('timeout'), integrationTimeoutMs);
+    // The stand-in stops waiting at the integration timeout or when the client goes away; either
+    // withdraws an event still waiting for a container. One already running keeps running, as on AWS.
+    const gone = new AbortController();
+    let lambdaRequestId: string | null = null;
+    const timer = setTimeout(() => gone.abort('timeout'), integrationTimeoutMs);
+    const onClose = () => {
+      if (!res.writableFinished) gone.abort('client');
+    };
+    res.once('close', onClose);
+    const stopped = new Promise<'timeout' | 'client'>((resolve) =>
+      gone.signal.addEventListener('abort', () => resolve(gone.signal.reason), { once: true }),
+    );
+    const outcome = await Promise.race([
+      options.invoke(event, {
+        signal: gone.signal,
+        onStarted: (id) => {
+          lambdaRequestId = id;
+        },
+      }),
+      stopped,
+    ]).finally(() => {
+      clearTimeout(timer);
+      res.off('close', onClose);
     });
-    // The function keeps running after the gateway gives up, as it does on AWS.
-    const outcome = await Promise.race([options.invoke(event), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') return answer(res, requestId, GATEWAY_ANSWERS.timeout);
+    if (outcome === 'client') {
+      log('WARN', 'the client went away before the answer', {
+        request_id: requestId,
+        lambda_request_id: lambdaRequestId,
+        ...(lambdaRequestId ? {} : { dropped: 'the event had not started and never will' }),
+      });
+      return;
+    }
+    if (outcome === 'timeout') {
+      log('ERROR', `504 ${GATEWAY_ANSWERS.timeout.message} after ${integrationTimeoutMs} ms`, {
+        request_id: requestId,
+        lambda_request_id: lambdaRequestId,
+        ...(lambdaRequestId
+          ? { function: 'still running; its own timeout ends it' }
+          : { dropped: 'the event was still waiting for a container and never started' }),
+      });
+      return answer(res, requestId, GATEWAY_ANSWERS.timeout);
+    }
+    if (!outcome.ok && outcome.errorType === THROTTLED) {
+      log('WARN', `429 ${GATEWAY_ANSWERS.throttled.message}: the function's concurrency is used up`, {
+        request_id: requestId,
+        detail: outcome.errorMessage,
+      });
+      return answer(res, requestId, GATEWAY_ANSWERS.throttled);
+    }
+    // Withdrawn only when the signal fired, which the race above has already answered.
+    if (!outcome.ok && outcome.errorType === WITHDRAWN) return;
     const mapped = outcome.ok ? mapProxyResponse(outcome.response) : undefined;
-    if (!mapped) return answer(res, requestId, GATEWAY_ANSWERS.badResponse);
+    if (!mapped) {
+      log('ERROR', `502 ${GATEWAY_ANSWERS.badResponse.message}`, {
+        request_id: requestId,
+        lambda_request_id: outcome.requestId,
+        cause: outcome.ok ? 'malformed Lambda proxy response' : outcome.errorType,
+      });
+      return answer(res, requestId, GATEWAY_ANSWERS.badResponse);
+    }
     res.writeHead(mapped.status, {
       ...mapped.headers,
       'Content-Length': mapped.body.length,
@@ -296,12 +429,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) answer(res, randomUUID(), GATEWAY_ANSWERS.badResponse);
+    const requestId = randomUUID();
+    handle(req, res, requestId).catch((err: unknown) => {
+      if (res.destroyed) return;
+      log('ERROR', `502 ${GATEWAY_ANSWERS.badResponse.message}`, {
+        request_id: requestId,
+        cause: (err as Error)?.message ?? String(err),
+      });
+      if (!res.headersSent) answer(res, requestId, GATEWAY_ANSWERS.badResponse);
       else res.destroy();
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Requests Node's parser refuses (an unknown method, obs-fold, headers over 16 KB, a bad request
+  // line) get a JSON answer like every other, instead of Node's bodyless 400/431.
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(rawAnswer(answerForParseError(err), randomUUID()));
+  });
+  // CONNECT asks for a tunnel, which this API is not: the answer for a method the resource lacks.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.end(rawAnswer(GATEWAY_ANSWERS.missingToken, randomUUID()));
+  });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(

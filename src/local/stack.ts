@@ -1,24 +1,35 @@
 /**
- * The whole backend on 127.0.0.1 (SPEC 3): a database (private MariaDB unless a server is named), the
+ * The whole backend on 127.0.0.1 (docs/local.md, `local up`): a database (private MariaDB unless a server is named), the
  * packaged zip run as Lambda runs it, and the API Gateway stand-in in front. `local up` and the tests
  * both start it through `startLocalStack`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { type ChatbotConfig, defaultConfig } from '../config.js';
 import { loadLogs } from '../db/load.js';
 import { backfillRollups, clearAccessLogs } from '../db/rollup-maintenance.js';
 import { applySchema } from '../db/schema.js';
 import { seedTraffic } from '../db/seed.js';
-import { type MariaDbServer, portInUse, startMariaDb } from '../db/server.js';
+import { portInUse, type StartOptions, startMariaDb } from '../db/server.js';
+import { countAccessLogs } from '../db/stats.js';
 import { UserError } from '../errors.js';
-import { hashApiKey } from '../lambda/api-keys.js';
+import { generateApiKeyValue } from '../lambda/api-keys.js';
+import { environmentFor } from '../lambda/settings.js';
 import { buildLambdaZip, type LambdaZip } from '../package/bundle.js';
 import { unzipToDir } from '../package/unzip.js';
-import { type Gateway, type ProxyEvent, startGateway } from './gateway.js';
+import { DatabaseWatchdog, type WatchdogEvent, type WatchdogTuning } from './db-watchdog.js';
+import {
+  type Gateway,
+  INTEGRATION_TIMEOUT_MS,
+  type InvokeControl,
+  type ProxyEvent,
+  startGateway,
+} from './gateway.js';
+import { type LocalIngest, startLocalIngest } from './ingest-stack.js';
 import { type InvokeResult, LambdaRuntime } from './lambda-runtime.js';
+import { isLightEvent } from './light-events.js';
 import { localStateDir } from './state.js';
 import type { Clock } from './usage-plan-limiter.js';
 
@@ -56,6 +67,10 @@ export interface LocalStackOptions {
   load?: string[];
   /** Keep the private MariaDB running when this process exits (`local up --detach`). */
   detachedDb?: boolean;
+  /** How the private MariaDB is watched and restarted (see db-watchdog.ts); false: not watched. */
+  watchDatabase?: Partial<WatchdogTuning> | false;
+  /** What the watch over the private MariaDB saw: a death, a restart, a freeze, giving up. */
+  onDatabaseEvent?: (event: WatchdogEvent) => void;
   /** Concurrent Lambda containers. */
   containers?: number;
   apiKey?: string;
@@ -71,6 +86,16 @@ export interface LocalStackOptions {
   onProgress?: (message: string) => void;
   /** The function's log lines (its CloudWatch log, locally). */
   onLog?: (line: string) => void;
+  /** False leaves out the ingest chain (S3 endpoint, ingest function, Lambda Invoke API); default on. */
+  ingest?: boolean;
+  /** Tests only: pauses between the retries of a failed ingest event (default LOCAL_RETRY_DELAYS_MS). */
+  ingestRetryDelaysMs?: number[];
+}
+
+/** A database login (user and password). */
+export interface DbLogin {
+  user: string;
+  password: string;
 }
 
 export interface LocalStack {
@@ -81,43 +106,82 @@ export interface LocalStack {
   stage: string;
   resource: string;
   usagePlan: ChatbotConfig['usagePlan'];
-  db: { host: string; port: number; user: string; password: string; database: string; managed: boolean };
-  mariadbPid: number | undefined;
+  /**
+   * The function's login (`user`, `password`: SELECT only when the stack created it) and the
+   * writer login the stack keeps for loading and seeding (never the function's, never root).
+   */
+  db: {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    writer: DbLogin;
+    database: string;
+    managed: boolean;
+  };
+  /** The private MariaDB's pid now (a restart changes it); undefined when the server is not ours. */
+  readonly mariadbPid: number | undefined;
   rows: number;
   zip: LambdaZip;
   runtime: LambdaRuntime;
+  /** The ingest chain (src/local/ingest-stack.ts), unless left out. */
+  ingest?: LocalIngest;
   /** Stop the gateway, the containers and (when the stack started it) the database. */
   stop(): Promise<void>;
 }
 
-/** API Gateway keys are 40 letters and digits; ours look the same. */
-export function generateApiKey(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return [...randomBytes(40)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
 const quoteUser = (user: string) => `${mysql.escape(user)}@'127.0.0.1'`;
 
-/** Create the database and (optionally) the function's user; returns the function's credentials. */
+/** What the writer login may do on the stack's database: load, seed, init, reseed (TRUNCATE is DROP). */
+const WRITER_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, LOCK TABLES';
+
+/** Create (or keep) `user` with a new random password and these privileges on `database`. */
+async function ensureLogin(
+  admin: mysql.Connection,
+  database: string,
+  user: string,
+  privileges: string,
+): Promise<DbLogin> {
+  // A new password every `up`: it lives only in state.json (0600) and, for the function, its environment.
+  const password = randomBytes(18).toString('base64url');
+  await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
+  await admin.query(`ALTER USER ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
+  await admin.query(`GRANT ${privileges} ON ${mysql.escapeId(database)}.* TO ${quoteUser(user)}`);
+  return { user, password };
+}
+
+/**
+ * Create the database and (optionally) the function's SELECT-only user and the stack's writer
+ * (`<user>_writer`); without a user, both are the server's own credentials.
+ */
 async function prepareDatabase(
   server: DbServer,
   database: string,
   user: string | undefined,
-): Promise<{ user: string; password: string }> {
+): Promise<{ login: DbLogin; writer: DbLogin }> {
   const admin = await mysql.createConnection({ ...server });
   try {
     await admin.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4`);
-    if (user === undefined) return { user: server.user, password: server.password };
-    // A new password every `up`: it lives only in state.json (0600) and the function's environment.
-    const password = randomBytes(18).toString('base64url');
-    await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
-    await admin.query(`ALTER USER ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
-    // The function only reads; seeding and loading use the administrative connection.
-    await admin.query(`GRANT SELECT ON ${mysql.escapeId(database)}.* TO ${quoteUser(user)}`);
-    return { user, password };
+    if (user === undefined) {
+      const own = { user: server.user, password: server.password };
+      return { login: own, writer: own };
+    }
+    return {
+      login: await ensureLogin(admin, database, user, 'SELECT'),
+      writer: await ensureLogin(admin, database, `${user}_writer`, WRITER_PRIVILEGES),
+    };
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * Folders above the private MariaDB's that are the stack's own (its state folder, and the
+ * `.chatbot-ops` folder holding it): these may be opened to the server's OS account for passage.
+ */
+function ownFolders(stateDir: string): string[] {
+  const parent = dirname(stateDir);
+  return basename(parent) === '.chatbot-ops' ? [stateDir, parent] : [stateDir];
 }
 
 async function fillDatabase(
@@ -132,8 +196,7 @@ async function fillDatabase(
     const report = await loadLogs(pool, options.load, {});
     if (report.errors > 0) progress(`${report.errors} lines could not be parsed and were skipped`);
   } else {
-    const [counted] = await pool.query('SELECT COUNT(*) AS n FROM access_logs');
-    const existing = Number((counted as { n: number }[])[0]?.n ?? 0);
+    const existing = await countAccessLogs(pool);
     if (options.reseed || existing === 0) {
       if (existing > 0) await clearAccessLogs(pool);
       progress(`seeding ${rows.toLocaleString('en-US')} rows of sample traffic`);
@@ -147,8 +210,17 @@ async function fillDatabase(
         `building rollups: ${p.done.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')} rows`,
       ),
   });
-  const [after] = await pool.query('SELECT COUNT(*) AS n FROM access_logs');
-  return Number((after as { n: number }[])[0]?.n ?? 0);
+  return countAccessLogs(pool);
+}
+
+/**
+ * How long an event may wait for a free container: what the integration timeout leaves after the
+ * function's whole query time, so an event that starts can still run its longest query and answer
+ * before the stand-in gives up (29 s - 25 s = 4 s by default); at least a second, so a burst of quick
+ * events queues instead of being refused, and never past the integration timeout.
+ */
+export function maxQueueWait(integrationTimeoutMs: number, queryTimeoutMs: number): number {
+  return Math.min(integrationTimeoutMs, Math.max(1000, integrationTimeoutMs - queryTimeoutMs));
 }
 
 /** Start the local stack; resolves once the gateway answers and a warm container has loaded the handler. */
@@ -165,32 +237,47 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   const cleanups: (() => Promise<void>)[] = [];
+  let mariadbPid: () => number | undefined = () => undefined;
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   };
   try {
-    let mariadb: MariaDbServer | undefined;
     let server = options.server;
     if (!server) {
       progress('starting a private MariaDB');
-      mariadb = await startMariaDb({
+      const serverOptions: StartOptions = {
         baseDir: join(stateDir, 'mariadb'),
         keep: true,
         detached: options.detachedDb ?? false,
-      });
-      const started = mariadb;
-      cleanups.push(() => started.stop());
+        openParents: ownFolders(stateDir),
+      };
+      const mariadb = await startMariaDb(serverOptions);
+      if (options.watchDatabase === false) {
+        cleanups.push(() => mariadb.stop());
+        mariadbPid = () => mariadb.pid;
+      } else {
+        // Started again on the same port: the function's DB_PORT stays right.
+        const restart = () => startMariaDb({ ...serverOptions, port: mariadb.port, requireData: true });
+        const watch = new DatabaseWatchdog(
+          mariadb,
+          restart,
+          options.onDatabaseEvent ?? (() => {}),
+          options.watchDatabase,
+        );
+        cleanups.push(() => watch.stop());
+        mariadbPid = () => watch.pid;
+      }
       server = { host: mariadb.host, port: mariadb.port, user: mariadb.user, password: mariadb.password };
     }
     const database = options.database ?? config.database.name;
     const createUser = options.createUser ?? true;
-    const login = await prepareDatabase(
+    const { login, writer } = await prepareDatabase(
       server,
       database,
       createUser ? (options.dbUser ?? config.database.user) : undefined,
     );
 
-    const pool = mysql.createPool({ ...server, database, timezone: 'Z', connectionLimit: 4 });
+    const pool = mysql.createPool({ ...server, ...writer, database, timezone: 'Z', connectionLimit: 4 });
     cleanups.push(() => pool.end());
     const rows = await fillDatabase(pool, options, options.rows ?? config.local.rows, progress);
     await pool.end();
@@ -209,29 +296,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // nearest package.json says "module"; this marker restores Lambda's reading of the file.
     writeFileSync(join(taskDir, 'package.json'), '{"type":"commonjs"}\n');
 
-    const apiKey = options.apiKey ?? generateApiKey();
+    const apiKey = options.apiKey ?? generateApiKeyValue();
     const apiKeyId = randomBytes(5).toString('hex');
+    const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
     const runtime = new LambdaRuntime({
       taskDir,
       handler: 'lambda_function.lambda_handler',
-      environment: {
-        DB_HOST: server.host,
-        DB_PORT: String(server.port),
-        DB_NAME: database,
-        DB_USER: login.user,
-        DB_PASSWORD: login.password,
-        DB_SSL: 'false',
-        API_KEYS: hashApiKey(apiKey),
-        MAX_PAYLOAD_SIZE: String(config.limits.maxPayloadSize),
-        MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
-        QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
-        LOG_LEVEL: config.logLevel,
-      },
+      // What the deployed function gets, with this stack's database (loopback: no TLS) and key.
+      environment: environmentFor(
+        {
+          ...config,
+          database: {
+            host: server.host,
+            port: server.port,
+            name: database,
+            user: login.user,
+            ssl: false,
+          },
+        },
+        { dbPassword: login.password, apiKeyValues: [apiKey] },
+      ),
       functionName: config.function.name,
       region: config.region ?? 'us-east-1',
       memoryMb: config.function.memory,
       timeoutMs: config.function.timeout * 1000,
       maxContainers: options.containers ?? 4,
+      maxQueueWaitMs: maxQueueWait(integrationTimeoutMs, config.limits.queryTimeoutMs),
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.extraLatencyMs ? { extraLatencyMs: options.extraLatencyMs } : {}),
     });
@@ -239,9 +329,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress('starting the function');
     await runtime.warm();
 
-    const invoke = (event: ProxyEvent): Promise<InvokeResult> => {
+    let ingest: LocalIngest | undefined;
+    if (options.ingest !== false) {
+      progress('starting the ingest function and the S3 endpoint');
+      const startedIngest = await startLocalIngest({
+        config,
+        stateDir,
+        taskDir,
+        server,
+        database,
+        createUser,
+        // A stack given its own API user (tests, several stacks on one server) gets its own writer too.
+        ...(options.dbUser ? { dbUser: `${options.dbUser}_ingest` } : {}),
+        region: config.region ?? 'us-east-1',
+        apiFunction: { name: config.function.name, invoke: (event) => runtime.invoke(event) },
+        ...(options.ingestRetryDelaysMs ? { retryDelaysMs: options.ingestRetryDelaysMs } : {}),
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      });
+      cleanups.push(() => startedIngest.stop());
+      ingest = startedIngest;
+    }
+
+    const invoke = (event: ProxyEvent, control: InvokeControl): Promise<InvokeResult> => {
       options.onEvent?.(event);
-      return runtime.invoke(event);
+      return runtime.invoke(event, { ...control, light: isLightEvent(event) });
     };
     const gateway: Gateway = await startGateway({
       port,
@@ -250,7 +361,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keys: [{ id: apiKeyId, value: apiKey }],
       usagePlan: config.usagePlan,
       invoke,
-      ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
+      integrationTimeoutMs,
+      ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.checkApiKey === false ? { checkApiKey: false } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
@@ -264,11 +376,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stage: config.api.stage,
       resource: config.api.resource,
       usagePlan: config.usagePlan,
-      db: { host: server.host, port: server.port, ...login, database, managed: mariadb !== undefined },
-      mariadbPid: mariadb?.pid,
+      db: { host: server.host, port: server.port, ...login, writer, database, managed: !options.server },
+      get mariadbPid() {
+        return mariadbPid();
+      },
       rows,
       zip,
       runtime,
+      ...(ingest ? { ingest } : {}),
       stop: stopAll,
     };
   } catch (err) {

@@ -4,8 +4,10 @@
  * Kept in .chatbot-ops/local/state.json with mode 0600, because it holds the local stack's
  * generated database password and API key (never printed unless asked, never in the config).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { DatabaseHealth } from './db-watchdog.js';
 
 export interface LocalState {
   version: 1;
@@ -17,7 +19,31 @@ export interface LocalState {
   gateway: { url: string; host: '127.0.0.1'; port: number; stage: string; resource: string };
   apiKey: string;
   usagePlan: { rateLimit: number; burstLimit: number; quotaLimit: number; quotaPeriod: string };
-  db: { host: string; port: number; user: string; password: string; database: string; managed: boolean };
+  /**
+   * `user`/`password`: the function's login (SELECT only). `writer`: the login the stack keeps for
+   * `db load`, `db seed` and `db init` (absent in states written before it existed).
+   */
+  db: {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    writer?: { user: string; password: string };
+    database: string;
+    managed: boolean;
+  };
+  /** The supervisor's last word on its private MariaDB (written when it changes). */
+  database?: { health: DatabaseHealth; since: string; message: string };
+  /** The ingest chain: the S3 endpoint and bucket, and the Lambda Invoke API serving both functions. */
+  ingest?: {
+    s3Endpoint: string;
+    lambdaEndpoint: string;
+    bucket: string;
+    prefix: string;
+    resultsPrefix: string;
+    functionName: string;
+    region: string;
+  };
 }
 
 export function localStateDir(cwd = process.cwd()): string {
@@ -41,8 +67,10 @@ export function readLocalState(cwd = process.cwd()): LocalState | undefined {
 export function writeLocalState(state: LocalState, cwd = process.cwd()): void {
   mkdirSync(localStateDir(cwd), { recursive: true, mode: 0o700 });
   const file = localStatePath(cwd);
-  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  // Written aside and renamed over, so a reader never sees half a file; created 0600, never wider.
+  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(temp, file);
 }
 
 export function removeLocalState(cwd = process.cwd()): void {

@@ -44,7 +44,7 @@ import { addInvokePermission, createFunction, isRoleNotYetAssumable } from '../.
 import { findLogGroup } from '../../src/aws/logs.js';
 import { resolveAwsSession } from '../../src/aws/sts.js';
 import { UserError } from '../../src/errors.js';
-import { fakeClock } from '../deploy/fake-account.js';
+import { fakeClock } from '../support/fake-account.js';
 
 const meta = { $metadata: {} };
 const ec2Error = (code: string) =>

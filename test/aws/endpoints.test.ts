@@ -26,6 +26,7 @@ import {
 } from '../../src/aws/clients.js';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
+import { packageVersion } from '../../src/version.js';
 
 const ACCOUNT = '123456789012';
 
@@ -34,6 +35,8 @@ interface Seen {
   service: string;
   method: string;
   path: string;
+  /** The SDK's user agent headers, joined. */
+  userAgent: string;
 }
 
 /** A stand-in endpoint: answers STS GetCallerIdentity, refuses everything else with a 400. */
@@ -52,7 +55,12 @@ class RecordingEndpoint {
         const auth = String(req.headers.authorization ?? '');
         const service =
           /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth)?.[1] ?? '(unsigned)';
-        this.seen.push({ service, method: req.method ?? '', path: req.url ?? '' });
+        this.seen.push({
+          service,
+          method: req.method ?? '',
+          path: req.url ?? '',
+          userAgent: `${req.headers['user-agent'] ?? ''} ${req.headers['x-amz-user-agent'] ?? ''}`,
+        });
         if (service === 'sts' && body.includes('Action=GetCallerIdentity')) {
           res.writeHead(200, { 'content-type': 'text/xml' });
           res.end(
@@ -184,6 +192,40 @@ describe('every client goes to the override', () => {
       port: Number(new URL(viaFlag.url).port),
       path: '/base',
     });
+  });
+});
+
+/** The resolved retry settings of an SDK client. */
+interface RetryConfig {
+  retryStrategy: () => Promise<{ mode: string }>;
+  maxAttempts: () => Promise<number>;
+}
+
+describe('what every client sends and how it retries (set once in src/aws/clients.ts)', () => {
+  it('every client names chatbot-ops and its version in the user agent', async () => {
+    await callEveryClient({ region: 'eu-west-1', endpointUrl: viaFlag.url });
+
+    expect(viaFlag.seen).toHaveLength(everyClient.length);
+    for (const s of viaFlag.seen) expect(s.userAgent, s.service).toContain(`chatbot-ops/${packageVersion()}`);
+  });
+
+  it.each(everyClient)('%s: adaptive retries, 6 attempts', async (name) => {
+    vi.stubEnv('AWS_MAX_ATTEMPTS', undefined);
+    const clients = createAwsClients({ region: 'eu-west-1', endpointUrl: viaFlag.url });
+
+    const config = clients[name].config as unknown as RetryConfig;
+
+    expect([(await config.retryStrategy()).mode, await config.maxAttempts()]).toEqual(['adaptive', 6]);
+  });
+
+  it('AWS_RETRY_MODE and AWS_MAX_ATTEMPTS still win', async () => {
+    vi.stubEnv('AWS_RETRY_MODE', 'standard');
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '2');
+    const clients = createAwsClients({ region: 'eu-west-1', endpointUrl: viaFlag.url });
+
+    const config = clients.apigateway.config as unknown as RetryConfig;
+
+    expect([(await config.retryStrategy()).mode, await config.maxAttempts()]).toEqual(['standard', 2]);
   });
 });
 

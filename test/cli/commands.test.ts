@@ -15,7 +15,8 @@ describe('the command table', () => {
       const program = new Command();
       (await entry.load())(program, noRun);
 
-      expect(program.commands.map((c) => c.name()).sort()).toEqual([...entry.names].sort());
+      const names = [...entry.names, ...((await entry.moreNames?.()) ?? [])];
+      expect(program.commands.map((c) => c.name()).sort()).toEqual([...new Set(names)].sort());
     },
   );
 
@@ -44,6 +45,25 @@ describe('the command table', () => {
     ['package', ['package', '--help']],
   ])('%s does not load the AWS SDK clients', async (_name, args) => {
     expect((await loadCommands(['node', 'chatbot-ops', ...args])).aws).toBe(false);
+  });
+
+  it.each([
+    [['mcp', '--local'], false],
+    [['mcp', '--http', '8080', '--url', 'http://127.0.0.1:3000/prod/chatbot'], false],
+    [['tools', '--offline'], false],
+    [['invoke', 'health', '--local'], false],
+    [['test', '--url=http://127.0.0.1:3000/prod/chatbot'], false],
+    [['mcp'], true],
+    [['tools', '--format', 'openai'], true],
+    [['invoke', 'health', '--direct'], true],
+  ])('%j loads the AWS SDK clients: %s (only the deployed API is found through AWS)', async (args, aws) => {
+    const saved = process.env.CHATBOT_API_URL;
+    delete process.env.CHATBOT_API_URL;
+    try {
+      expect((await loadCommands(['node', 'chatbot-ops', ...args])).aws).toBe(aws);
+    } finally {
+      if (saved !== undefined) process.env.CHATBOT_API_URL = saved;
+    }
   });
 
   it('a command that calls AWS without being marked so fails loudly, not silently', async () => {

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GlobalOptions, makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { type DbTarget, describeDbTarget, resolveDbTarget } from '../../src/db/connection.js';
+import { runningLocalDatabase } from '../../src/local/lifecycle.js';
 import { type LocalState, writeLocalState } from '../../src/local/state.js';
 import { scratchDir } from './db-cli.js';
 
@@ -16,8 +17,11 @@ function context(config: unknown = {}) {
   return makeContext(options, recordingUi(), {});
 }
 
-/** A folder with a local stack's state file (its database "managed" by a live process: this one). */
-function localStackDir(): string {
+/**
+ * A folder with a local stack's state file (its database "managed" by a live process: this one),
+ * with the writer login the stack keeps unless `writer` is false (a state from before it existed).
+ */
+function localStackDir({ writer = true } = {}): string {
   const cwd = scratchDir();
   const state: LocalState = {
     version: 1,
@@ -38,6 +42,7 @@ function localStackDir(): string {
       port: 40001,
       user: 'chatbot',
       password: 'local-secret',
+      ...(writer ? { writer: { user: 'chatbot_writer', password: 'writer-secret' } } : {}),
       database: 'chatbot_local',
       managed: true,
     },
@@ -74,7 +79,7 @@ describe('resolveDbTarget', () => {
         dbUser: 'flag-user',
         dbName: 'flag_db',
       },
-      { cwd: localStackDir() },
+      { localDb: runningLocalDatabase(localStackDir()) },
     );
 
     // Assess
@@ -100,7 +105,7 @@ describe('resolveDbTarget', () => {
     });
 
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: localStackDir() });
+    const target = resolveDbTarget(context(), {}, { localDb: runningLocalDatabase(localStackDir()) });
 
     // Assess
     expect(target).toEqual<DbTarget>({
@@ -114,24 +119,36 @@ describe('resolveDbTarget', () => {
     });
   });
 
-  it('uses the running local stack, with its own password, when nothing is given', () => {
+  it("uses the running local stack's writer login, never the function's, when nothing is given", () => {
     // Act
     const target = resolveDbTarget(
       context({ database: { host: 'config-host' } }),
       {},
-      { cwd: localStackDir() },
+      { localDb: runningLocalDatabase(localStackDir()) },
     );
 
     // Assess
     expect(target).toEqual<DbTarget>({
       host: '127.0.0.1',
       port: 40001,
-      user: 'chatbot',
-      password: 'local-secret',
+      user: 'chatbot_writer',
+      password: 'writer-secret',
       database: 'chatbot_local',
       ssl: false,
       source: 'local',
     });
+  });
+
+  it('uses the login a local state from before the writer holds', () => {
+    // Act
+    const target = resolveDbTarget(
+      context(),
+      {},
+      { localDb: runningLocalDatabase(localStackDir({ writer: false })) },
+    );
+
+    // Assess
+    expect(target).toMatchObject({ user: 'chatbot', password: 'local-secret', source: 'local' });
   });
 
   it('falls back to the config, with the password from the variable it names', () => {
@@ -149,7 +166,7 @@ describe('resolveDbTarget', () => {
         },
       }),
       {},
-      { cwd: scratchDir() },
+      { localDb: runningLocalDatabase(scratchDir()) },
     );
 
     // Assess
@@ -174,7 +191,7 @@ describe('resolveDbTarget', () => {
     Object.assign(process.env, { DB_HOST: 'db.example.com', DB_SSL: value });
 
     // Act
-    const target = resolveDbTarget(context(), {}, { cwd: scratchDir() });
+    const target = resolveDbTarget(context(), {}, { localDb: runningLocalDatabase(scratchDir()) });
 
     // Assess
     expect(target.ssl).toBe(ssl);
@@ -190,7 +207,7 @@ describe('resolveDbTarget', () => {
     Object.assign(process.env, env);
 
     // Act
-    const act = () => resolveDbTarget(context(), flags, { cwd: scratchDir() });
+    const act = () => resolveDbTarget(context(), flags, { localDb: runningLocalDatabase(scratchDir()) });
 
     // Assess
     expect(act).toThrow(message);

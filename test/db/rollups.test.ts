@@ -18,11 +18,11 @@ import {
   readRollupStates,
   verifyRollups,
 } from '../../src/db/rollup-maintenance.js';
-import { floorTo } from '../../src/db/rollup-tables.js';
 import { RollupDeltas, writeAccessLogs } from '../../src/db/rollup-writer.js';
 import { applySchema } from '../../src/db/schema.js';
 import { generateTraffic, seedTraffic } from '../../src/db/seed.js';
 import type { BackendHandler } from '../../src/lambda/index.js';
+import { floorTo } from '../../src/lambda/rollup-tables.js';
 import { answer, backendEnv, createAppUser, handlerWithLog } from '../lambda/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { runDb, scratchDir } from './db-cli.js';

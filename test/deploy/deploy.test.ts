@@ -10,9 +10,7 @@ import { resolveAwsSession } from '../../src/aws/sts.js';
 import { loadConfig } from '../../src/config.js';
 import { loadFunctionCode } from '../../src/deploy/code.js';
 import { applyPlan, readAndPlan } from '../../src/deploy/deploy.js';
-import { deployTiming } from '../../src/deploy/step-env.js';
-import { generateApiKeyValue } from '../../src/deploy/usage-plan.js';
-import { hashApiKey } from '../../src/lambda/api-keys.js';
+import { generateApiKeyValue, hashApiKey } from '../../src/lambda/api-keys.js';
 import {
   ACCOUNT,
   OTHER_VPC_SUBNET,
@@ -21,7 +19,7 @@ import {
   RDS_SG,
   REGION,
   VPC,
-} from './fake-account.js';
+} from '../support/fake-account.js';
 import { BASE_CONFIG, createWorld, DB_PASSWORD, type World } from './harness.js';
 
 let world: World;
@@ -327,7 +325,7 @@ describe('waiting on AWS', () => {
     const plan = await readAndPlan({ aws, session }, inputs, ['role', 'network', 'function']);
     const progress: string[] = [];
 
-    await applyPlan(aws, session, deployTiming(), inputs, plan, {
+    await applyPlan(aws, session, world.timing, inputs, plan, {
       onStep: (step) => ({
         progress: (text) => progress.push(`${step.command}: ${text}`),
         done: () => undefined,

@@ -1,6 +1,6 @@
 /** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RDS_SG } from './fake-account.js';
+import { RDS_SG } from '../support/fake-account.js';
 import { createWorld, type World } from './harness.js';
 
 /** Everything deploy made is gone; the RDS group stays (it belongs to the database), without the rule deploy added. */

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { type Prompter, recordingUi } from '../../src/cli/ui.js';
-import { useDeployTiming } from '../../src/deploy/step-env.js';
 import {
   FakeAccount,
   type FakeAccountOptions,
@@ -19,7 +18,7 @@ import {
   RDS_SG,
   REGION,
   VPC,
-} from './fake-account.js';
+} from '../support/fake-account.js';
 
 export const DB_PASSWORD = 'Pa55-word-never-shown';
 export const PASSWORD_ENV = 'CHATBOT_TEST_DB_PASSWORD';
@@ -31,6 +30,8 @@ export interface World {
   zipPath: string;
   endpoint: string;
   clock: ReturnType<typeof fakeClock>;
+  /** The virtual clock and short waiter delays every run gets. */
+  timing: ReturnType<typeof fastTiming>;
   writeConfig(doc: Record<string, unknown>): void;
   writeZip(content: string): void;
   run(args: string[], options?: { json?: boolean; prompt?: Prompter; global?: string[] }): Promise<RunResult>;
@@ -59,7 +60,7 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
   const configPath = join(dir, 'chatbot-ops.config.json');
   const zipPath = join(dir, 'lambda_function.zip');
   const clock = fakeClock();
-  const restoreTiming = useDeployTiming(fastTiming(clock));
+  const timing = fastTiming(clock);
   vi.stubEnv(PASSWORD_ENV, DB_PASSWORD);
   const world: World = {
     fake,
@@ -68,6 +69,7 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
     zipPath,
     endpoint,
     clock,
+    timing,
     writeConfig: (doc) => writeFileSync(configPath, JSON.stringify(doc, null, 2)),
     writeZip: (content) => writeFileSync(zipPath, `PK\u0003\u0004${content}`),
     async run(args, o = {}) {
@@ -76,12 +78,12 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
       const code = await main(['node', 'chatbot-ops', ...global, ...(o.json ? ['--json'] : []), ...args], {
         ui,
         awsFactory: fake.awsFactory,
+        timing,
       });
       return { code, out: ui.out, err: ui.err, results: ui.results, text: [...ui.out, ...ui.err].join('\n') };
     },
     close() {
       fake.stop();
-      restoreTiming();
       vi.unstubAllEnvs();
       rmSync(dir, { recursive: true, force: true });
     },

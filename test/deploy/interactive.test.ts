@@ -1,7 +1,7 @@
 /** deploy --interactive: choices read from the account, answers saved to the config, no secrets. */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PRIVATE_SUBNETS, PUBLIC_SUBNET, RDS_SG, VPC } from './fake-account.js';
+import { PRIVATE_SUBNETS, PUBLIC_SUBNET, RDS_SG, VPC } from '../support/fake-account.js';
 import { createWorld, DB_PASSWORD, PASSWORD_ENV, scriptedPrompter, type World } from './harness.js';
 
 let world: World;

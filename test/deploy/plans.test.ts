@@ -6,21 +6,17 @@ import { defaultConfig } from '../../src/config.js';
 import { alarmChanges, desiredAlarms, planAlarms } from '../../src/deploy/alarms.js';
 import { desiredApi, planApi } from '../../src/deploy/api.js';
 import {
+  acceptedKeyValues,
   desiredFunction,
   environmentChanges,
-  functionEnvironment,
   planFunction,
 } from '../../src/deploy/function.js';
 import { checkNetwork, desiredNetwork, egressDelta, planNetwork } from '../../src/deploy/network.js';
 import { formatPlan, pending, summarizePlan } from '../../src/deploy/plan.js';
 import { desiredRole, planRole } from '../../src/deploy/role.js';
-import {
-  acceptedKeyValues,
-  desiredUsagePlan,
-  generateApiKeyValue,
-  planUsagePlan,
-} from '../../src/deploy/usage-plan.js';
-import { hashApiKey } from '../../src/lambda/api-keys.js';
+import { desiredUsagePlan, planUsagePlan } from '../../src/deploy/usage-plan.js';
+import { generateApiKeyValue, hashApiKey } from '../../src/lambda/api-keys.js';
+import { environmentFor as functionEnvironment } from '../../src/lambda/settings.js';
 
 const session: AwsSession = {
   region: 'eu-west-1',
@@ -106,8 +102,8 @@ describe('role', () => {
 
 describe('network', () => {
   const subnets = [
-    { id: 'subnet-a', vpcId: 'vpc-1', az: 'eu-west-1a', cidr: '', name: undefined },
-    { id: 'subnet-b', vpcId: 'vpc-1', az: 'eu-west-1b', cidr: '', name: undefined },
+    { id: 'subnet-a', vpcId: 'vpc-1', az: 'eu-west-1a', cidr: '', name: undefined, availableIps: 250 },
+    { id: 'subnet-b', vpcId: 'vpc-1', az: 'eu-west-1b', cidr: '', name: undefined, availableIps: 250 },
   ];
   const rdsGroup = { id: 'sg-rds', name: 'rds', vpcId: 'vpc-1', ingress: [], egress: [], tags: {} };
 
@@ -351,11 +347,12 @@ describe('usage plan and key', () => {
       { id: 'k3', name: 'retired', enabled: false, value: 'off' },
     ];
 
-    expect(acceptedKeyValues({ plan: undefined, key: planKeys[0], planKeys }, 'unused')).toEqual([
+    const found = { fn: undefined, logGroup: undefined };
+    expect(acceptedKeyValues({ ...found, deployedKey: planKeys[0], planKeys }, 'unused')).toEqual([
       'old-value',
       'next-value',
     ]);
-    expect(acceptedKeyValues({ plan: undefined, key: undefined, planKeys: [] }, 'fresh')).toEqual(['fresh']);
+    expect(acceptedKeyValues({ ...found, deployedKey: undefined, planKeys: [] }, 'fresh')).toEqual(['fresh']);
   });
 
   it('names each throttle or quota field that differs, and a missing stage', () => {
@@ -368,7 +365,7 @@ describe('usage plan and key', () => {
       apiStages: [],
     };
 
-    const [, item] = planUsagePlan({ plan, key: undefined, planKeys: [] }, d);
+    const [, item] = planUsagePlan({ plan, key: undefined, planKeyIds: new Set() }, d);
 
     expect(item?.changes).toEqual([
       { field: 'throttle.rateLimit', from: 10, to: 100 },
@@ -380,7 +377,7 @@ describe('usage plan and key', () => {
   it('the plan shows a pending API id while the API does not exist yet', () => {
     const d = desiredUsagePlan(config(), { apiId: pending('chatbot-api') });
 
-    const lines = formatPlan(planUsagePlan({ plan: undefined, key: undefined, planKeys: [] }, d));
+    const lines = formatPlan(planUsagePlan({ plan: undefined, key: undefined, planKeyIds: new Set() }, d));
 
     expect(lines.join('\n')).toContain('stage: <new chatbot-api>:prod');
     expect(lines.join('\n')).toContain('value: (generated, hidden)');

@@ -66,7 +66,7 @@ const awsCalls = () => Object.values(mocks).reduce((n, m) => n + m.calls().lengt
 const sentBody = (i = 0) => JSON.parse(api.seen[i]?.body ?? 'null') as unknown;
 
 describe('invoke against the deployed API', () => {
-  it('reads the invoke URL and the key value from API Gateway and sends the SPEC body with x-api-key', async () => {
+  it('reads the invoke URL and the key value from API Gateway and sends the request body with x-api-key', async () => {
     // Act
     const { code, out, err } = await cli('invoke', 'get_access_logs', '--ip', '192.168.1.1');
     // Assess: the lookups, with their exact inputs
@@ -330,7 +330,7 @@ describe('invoke explains a failed answer', () => {
   });
 
   it('403: the usage plan is not attached to the stage', async () => {
-    world.usagePlans[0] = { ...world.usagePlans[0], apiStages: [] } as never;
+    Object.assign(world.usagePlans[0] ?? {}, { apiStages: [] });
     api.keys = new Set(); // what API Gateway then does with every key
 
     const { code, ui } = await cli('invoke', 'health');
@@ -356,7 +356,7 @@ describe('invoke explains a failed answer', () => {
   });
 
   it("429 throttled, with the plan's rate and burst read from API Gateway", async () => {
-    world.usagePlans[0] = { ...world.usagePlans[0], throttle: { rateLimit: 7, burstLimit: 14 } } as never;
+    Object.assign(world.usagePlans[0] ?? {}, { throttle: { rateLimit: 7, burstLimit: 14 } });
     api.script.push({ status: 429, body: { message: 'Too Many Requests' } });
 
     const { code, err } = await cli('invoke', 'health');
@@ -369,10 +369,7 @@ describe('invoke explains a failed answer', () => {
   });
 
   it("429 over quota, with the plan's quota read from API Gateway", async () => {
-    world.usagePlans[0] = {
-      ...world.usagePlans[0],
-      quota: { limit: 500, period: 'DAY', offset: 0 },
-    } as never;
+    Object.assign(world.usagePlans[0] ?? {}, { quota: { limit: 500, period: 'DAY', offset: 0 } });
     api.script.push({ status: 429, body: { message: 'Limit Exceeded' } });
 
     const { code, err } = await cli('invoke', 'health');

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import type { LocalStack } from '../../src/local/stack.js';
-import { writeLocalState } from '../../src/local/state.js';
-import { SEEDED_ROWS, type StackFixture, stackFixture } from '../local/stack-fixture.js';
+import { SEEDED_ROWS, type StackFixture, stackFixture, writeStateFor } from '../local/stack-fixture.js';
 
 let fixture: StackFixture;
 let stack: LocalStack;
@@ -26,22 +25,7 @@ beforeAll(async () => {
   // --local reads .chatbot-ops/local/state.json of the current folder: a folder of this test's own.
   cwd = mkdtempSync(join(tmpdir(), 'invoke-cwd-'));
   process.chdir(cwd);
-  writeLocalState({
-    version: 1,
-    startedAt: new Date().toISOString(),
-    dir: cwd,
-    pids: { supervisor: process.pid },
-    gateway: {
-      url: stack.url,
-      host: '127.0.0.1',
-      port: stack.port,
-      stage: stack.stage,
-      resource: stack.resource,
-    },
-    apiKey: stack.apiKey,
-    usagePlan: stack.usagePlan,
-    db: stack.db,
-  });
+  writeStateFor(stack, cwd);
 });
 
 afterAll(async () => {

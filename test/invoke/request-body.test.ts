@@ -48,7 +48,7 @@ describe('parseParam', () => {
 });
 
 describe('buildRequestBody', () => {
-  it('maps every shortcut flag to its SPEC parameter', () => {
+  it('maps every shortcut flag to its backend parameter', () => {
     const body = buildRequestBody(
       'get_access_logs',
       {

@@ -22,12 +22,12 @@ const APP_USER = 'outage_app';
 const APP_PASSWORD = 'pw-outage-5c1d9e0b7a';
 
 /** Create the schema, the fixture and a SELECT-only user on a fresh server. */
-async function prepare(port: number): Promise<void> {
+async function prepare({ port, user, password }: MariaDbServer): Promise<void> {
   const admin = await mysql.createConnection({
     host: '127.0.0.1',
     port,
-    user: 'root',
-    password: '',
+    user,
+    password,
     multipleStatements: true,
     timezone: 'Z',
   });
@@ -38,8 +38,8 @@ async function prepare(port: number): Promise<void> {
   const pool = mysql.createPool({
     host: '127.0.0.1',
     port,
-    user: 'root',
-    password: '',
+    user,
+    password,
     database: DATABASE,
     timezone: 'Z',
   });
@@ -70,7 +70,7 @@ let server: MariaDbServer | undefined;
 beforeAll(async () => {
   baseDir = mkdtempSync(join(tmpdir(), 'chatbot-ops-outage-'));
   server = await startMariaDb({ baseDir, keep: true });
-  await prepare(server.port);
+  await prepare(server);
 });
 
 afterAll(async () => {
@@ -186,8 +186,8 @@ describe('a connection that died while the container was frozen', () => {
     const admin = await mysql.createConnection({
       host: '127.0.0.1',
       port: server!.port,
-      user: 'root',
-      password: '',
+      user: server!.user,
+      password: server!.password,
     });
     const { handler, records } = handlerWithLog({ env: env(relay.port) });
     try {

@@ -1,5 +1,5 @@
 /**
- * Every row of SPEC 1's error table through the real handler with API Gateway proxy events:
+ * Every row of the error table (docs/backend.md, "Errors") through the real handler with API Gateway proxy events:
  * status, error_code, a message for people, JSON with the request id, and no detail leaked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -506,6 +506,11 @@ describe('health and list_intents', () => {
       minimum: 1,
       maximum: 1000,
     });
+    // The longest text accepted, so tool schemas carry it as maxLength.
+    expect(accessLogs.params.find((p) => p.name === 'endpoint')).toMatchObject({
+      type: 'string',
+      maxLength: 700,
+    });
     const ipActivity = (
       data.intents as { name: string; params: { name: string; required: boolean }[] }[]
     ).find((i) => i.name === 'get_ip_activity')!;

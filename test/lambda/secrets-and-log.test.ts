@@ -1,6 +1,6 @@
 /**
  * DB_SECRET_ARN (read once per container, failures answered without detail) and the request log
- * (one JSON line per request, SPEC 1 "Behaviour"), through the real handler on the real MariaDB.
+ * (one JSON line per request), through the real handler on the real MariaDB.
  * Secrets Manager is the only thing mocked: an injected client, asserted on its exact input.
  */
 import {

@@ -105,7 +105,7 @@ export async function createAppUser(db: TestDatabase): Promise<AppUser> {
   return { user, password };
 }
 
-/** The environment the deployed function gets (SPEC 1), pointing at a test database. */
+/** The environment the deployed function gets (src/lambda/settings.ts), pointing at a test database. */
 export function backendEnv(
   db: Pick<TestDatabase, 'host' | 'port' | 'database'>,
   user: AppUser,

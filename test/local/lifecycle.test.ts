@@ -1,58 +1,23 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, portInUse } from '../../src/db/server.js';
 import { isProcessAlive } from '../../src/local/lifecycle.js';
 import { type LocalState, readLocalState } from '../../src/local/state.js';
-import { runCli, spawnCli } from '../support/cli-process.js';
+import { spawnCli } from '../support/cli-process.js';
+import { type CliProject, cliProject, processesUsing, waitUntil } from './cli-project.js';
 
+let project: CliProject;
 let cwd: string;
-
-/** The real CLI in its own process, in the test's folder, never reaching a DB_HOST the caller set. */
-const cli = (...args: string[]) => runCli(args, { cwd, env: { DB_HOST: '' }, timeoutMs: 240_000 });
-
-/** Every process whose command line or working folder is inside the test's folder. */
-function processesUsing(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const where = readlinkSync(`/proc/${entry}/cwd`);
-      if (cmdline.includes(dir) || where.startsWith(dir)) found.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
-}
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 15_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return condition();
-}
+const cli = (...args: string[]) => project.cli(...args);
 
 beforeAll(() => {
-  cwd = mkdtempSync(join(tmpdir(), 'local-cli-'));
+  project = cliProject('local-cli-');
+  cwd = project.dir;
 });
 
-afterAll(async () => {
-  // Whatever a failed assertion left running: stop it by the pids the test can see.
-  for (const pid of processesUsing(cwd)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  rmSync(cwd, { recursive: true, force: true });
-});
+afterAll(() => project.remove());
 
 describe('local up --detach / status / down (the real CLI)', () => {
   let port: number;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../../src/config.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../src/local/stack.js';
+import { writeLocalState } from '../../src/local/state.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 export const SEEDED_ROWS = 300;
@@ -46,6 +47,8 @@ export async function stackFixture(prefix: string): Promise<StackFixture> {
         dbUser: `${db.database}_${stacks.length}`,
         rows: SEEDED_ROWS,
         containers: 2,
+        // The ingest chain only where a test asks for it (test/ingest): it adds processes and a port.
+        ingest: false,
         ...rest,
       });
       stacks.push(stack);
@@ -67,4 +70,25 @@ export async function post(url: string, body: unknown, key: string | null, init:
     ...(init.method === 'GET' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * Make `dir` look like a folder where `local up` runs this stack, so `--local` finds it there; the
+ * test process stands in for the stack's supervisor. `url` replaces the gateway's URL (a proxy in front
+ * of it, for example).
+ */
+export function writeStateFor(stack: LocalStack, dir: string, url = stack.url): void {
+  writeLocalState(
+    {
+      version: 1,
+      startedAt: new Date().toISOString(),
+      dir,
+      pids: { supervisor: process.pid },
+      gateway: { url, host: '127.0.0.1', port: stack.port, stage: stack.stage, resource: stack.resource },
+      apiKey: stack.apiKey,
+      usagePlan: stack.usagePlan,
+      db: stack.db,
+    },
+    dir,
+  );
 }

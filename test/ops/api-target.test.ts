@@ -1,21 +1,20 @@
 import { GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { InvokeCommand, ResourceNotFoundException } from '@aws-sdk/client-lambda';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { invokeDirect, resolveDeployedTarget } from '../../src/aws/api-target.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../src/aws/clients.js';
-import { makeContext } from '../../src/cli/context.js';
+import { invokeFunction } from '../../src/aws/lambda.js';
+import { type Context, makeContext } from '../../src/cli/context.js';
 import { recordingUi } from '../../src/cli/ui.js';
+import { resolveDeployedTarget } from '../../src/client/deployed-target.js';
 import { UserError } from '../../src/errors.js';
 import {
   API_ID,
-  healthyWorld,
+  freshWorld,
   INVALID_PARAMS_RESPONSE,
   invokeAnswer,
   KEY_VALUE,
   mocks,
   PLAN_ID,
-  resetMocks,
-  serveWorld,
   type World,
   writeConfig,
 } from './fixtures/deployment.js';
@@ -23,10 +22,13 @@ import {
 let world: World;
 
 beforeEach(() => {
-  resetMocks();
-  world = healthyWorld();
-  serveWorld(world);
+  world = freshWorld();
 });
+afterEach(() => vi.useRealTimers());
+
+/** Lambda Invoke of the configured function, as `invoke --direct` sends it. */
+const invokeDirect = (ctx: Context, event: unknown) =>
+  invokeFunction(ctx.aws().lambda, ctx.config().function.name, event);
 
 const context = (endpointUrl?: string) =>
   makeContext(
@@ -78,13 +80,13 @@ describe('resolveDeployedTarget', () => {
   });
 
   it('picks the newest enabled key on the plan while a rotation is under way', async () => {
-    world.apiKeys.push({
+    world.fake.apiKeys.set('k3y002', {
       ...world.apiKeys[0],
       id: 'k3y002',
       value: 'N3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK',
       createdDate: new Date('2026-11-20T08:00:00Z'),
     } as (typeof world.apiKeys)[number]);
-    world.usagePlanKeys.push({ id: 'k3y002', name: 'chatbot-api-key', type: 'API_KEY' });
+    world.usagePlanKeys = [...world.usagePlanKeys, { id: 'k3y002' }];
 
     const target = await resolveDeployedTarget(context());
 
@@ -100,11 +102,10 @@ describe('resolveDeployedTarget', () => {
   });
 
   it('takes the limits from the plan in API Gateway, not from the config', async () => {
-    world.usagePlans[0] = {
-      ...world.usagePlans[0],
+    Object.assign(world.usagePlans[0] ?? {}, {
       throttle: { rateLimit: 3, burstLimit: 6 },
       quota: { limit: 250, period: 'WEEK', offset: 0 },
-    } as (typeof world.usagePlans)[number];
+    });
 
     const target = await resolveDeployedTarget(context());
 
@@ -117,10 +118,7 @@ describe('resolveDeployedTarget', () => {
   });
 
   it('tells whether the usage plan is attached to the stage', async () => {
-    world.usagePlans[0] = {
-      ...world.usagePlans[0],
-      apiStages: [{ apiId: API_ID, stage: 'test' }],
-    } as (typeof world.usagePlans)[number];
+    Object.assign(world.usagePlans[0] ?? {}, { apiStages: [{ apiId: API_ID, stage: 'test' }] });
 
     const target = await resolveDeployedTarget(context());
 

@@ -27,7 +27,7 @@ const byComponent = (e: CostEstimate) =>
   Object.fromEntries(e.lines.map((l) => [l.component, [l.firstYearUsd, l.afterFirstYearUsd]]));
 
 describe('cost', () => {
-  // Figures worked out by hand from the guide's prices (GB = 2^30 bytes):
+  // Figures worked out by hand from the list prices in src/cost/estimate.ts (GB = 2^30 bytes):
   // 1M requests, 100 ms, 256 MB: 25,000 GB-s (free); logs 1e6*600/2^30 = 0.5588 GB * $0.50 = $0.28;
   // transfer 1e6*2048/2^30 = 1.9073 GB * $0.09 = $0.17; API Gateway 1M * $3.50/M after the free year.
   it('prices one million requests with the free tiers applied', async () => {

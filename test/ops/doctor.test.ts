@@ -17,8 +17,8 @@ import {
   NOW,
   PLAN_ID,
   RDS_SG,
-  serveWorld,
   startApiStandIn,
+  VPC_ID,
   type World,
   writeConfig,
 } from './fixtures/deployment.js';
@@ -174,7 +174,7 @@ const UNAVAILABLE = {
   }),
 };
 
-/** One scenario per failure the guide's Troubleshooting names: what breaks, which checks fail, what the fix says. */
+/** One scenario per Troubleshooting item docs/operate.md maps to a check: what breaks, which checks fail, what the fix says. */
 const scenarios: [string, (w: World) => void, string[], RegExp][] = [
   [
     'function not in the VPC',
@@ -363,9 +363,8 @@ describe('doctor on a broken deployment', () => {
   });
 
   it('turns a check whose read crashes into a fail of that check only', async () => {
-    mocks.ec2.reset();
-    serveWorld(world);
-    mocks.ec2.rejects(
+    world.fake.failAll(
+      'EC2',
       Object.assign(new Error('User is not authorized to perform: ec2:DescribeSubnets'), {
         name: 'UnauthorizedOperation',
       }),
@@ -411,6 +410,7 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     'a subnet with a route to an internet gateway',
     (w) =>
       w.routeTables.push({
+        VpcId: VPC_ID,
         Associations: [{ SubnetId: 'subnet-0aa1' }],
         Routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-9', State: 'active' }],
       }),
@@ -671,5 +671,74 @@ describe('doctor findings', () => {
     expect(`${check?.evidence} ${check?.fix ?? ''}`).toMatch(text);
     expect(failing(report)).toEqual(status === 'fail' ? [id] : []);
     expect(code).toBe(status === 'fail' ? 1 : 0);
+  });
+});
+
+describe('doctor reads the deployment model: one duplicate policy, one current key', () => {
+  it('two REST APIs with the name: api.rest-api fails naming both, the checks that need the API skip', async () => {
+    world.fake.apis.set('a9other', {
+      id: 'a9other',
+      name: 'chatbot-api',
+      types: ['REGIONAL'],
+      resources: new Map(),
+      stages: new Map(),
+    });
+
+    const { code, report } = await doctor();
+
+    const checks = byId(report);
+    expect(checks['api.rest-api']).toMatchObject({
+      status: 'fail',
+      evidence: expect.stringMatching(
+        /2 REST APIs are named chatbot-api \((a1b2c3d4e5, a9other|a9other, a1b2c3d4e5)\)/,
+      ),
+      fix: expect.stringMatching(/api\.name/),
+    });
+    expect(checks['api.method']).toMatchObject({
+      status: 'skip',
+      evidence: expect.stringMatching(/2 REST APIs/),
+    });
+    expect(failing(report)).toEqual(['api.rest-api']);
+    expect(code).toBe(1);
+  });
+
+  it('two usage plans with the name: plan.exists fails naming both, the plan checks skip', async () => {
+    world.fake.usagePlans.set('pl4n99', {
+      id: 'pl4n99',
+      name: 'chatbot-usage-plan',
+      throttle: {},
+      quota: {},
+      apiStages: [],
+      keys: [],
+    });
+
+    const { report } = await doctor();
+
+    const checks = byId(report);
+    expect(checks['plan.exists']?.status).toBe('fail');
+    expect(checks['plan.exists']?.evidence).toMatch(
+      /2 usage plans are named chatbot-usage-plan \(.*pl4n01.*\)/,
+    );
+    expect(checks['plan.exists']?.evidence).toContain('pl4n99');
+    expect(checks['plan.stage']?.status).toBe('skip');
+    expect(failing(report)).toEqual(['plan.exists']);
+  });
+
+  it('in the middle of a rotation, the live call sends the newest key on the plan', async () => {
+    const next = 'N3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK3yN3wK';
+    world.fake.apiKeys.set('k3y002', {
+      id: 'k3y002',
+      name: 'chatbot-api-key',
+      enabled: true,
+      value: next,
+      createdDate: new Date('2026-11-28T08:00:00Z'),
+      tags: {},
+    });
+    world.usagePlanKeys = [...world.usagePlanKeys, { id: 'k3y002' }];
+    world.fake.requests.length = 0;
+
+    await doctor();
+
+    expect(world.fake.requests.map((r) => r.apiKey).filter(Boolean)).toEqual([next]);
   });
 });

@@ -5,10 +5,15 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FOLLOW_LOOKBACK_MS, followLogEvents, type LogEvent } from '../../src/aws/log-events.js';
+import {
+  FOLLOW_LOOKBACK_MS,
+  followLogEvents,
+  type LogEvent,
+  parseLogLine,
+} from '../../src/aws/log-events.js';
 import { main } from '../../src/cli/main.js';
 import { makeStyle, recordingUi } from '../../src/cli/ui.js';
-import { parseLogLine, parseSince, renderLogEvent } from '../../src/commands/logs.js';
+import { parseSince, renderLogEvent } from '../../src/commands/logs.js';
 
 const logs = mockClient(CloudWatchLogsClient);
 const NOW = Date.parse('2026-11-29T12:00:00.000Z');

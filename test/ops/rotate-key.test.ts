@@ -6,13 +6,12 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resolveDeployedTarget } from '../../src/aws/api-target.js';
 import { createAwsClients } from '../../src/aws/clients.js';
 import { makeContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
-import { editApiKeys, ROTATION_TAG } from '../../src/commands/rotate-key.js';
-import { useDeployTiming } from '../../src/deploy/step-env.js';
+import { resolveDeployedTarget } from '../../src/client/deployed-target.js';
+import { editApiKeys, ROTATION_TAG } from '../../src/deployment/rotation.js';
 import type { CheckResult } from '../../src/doctor/engine.js';
 import { hashApiKey } from '../../src/lambda/api-keys.js';
 import {
@@ -25,23 +24,16 @@ import {
   KEY_VALUE,
   mocks,
   PLAN_ID,
-  resetMocks,
-  serveWorld,
-  serveWrites,
   type World,
   writeConfig,
 } from './fixtures/deployment.js';
 
 let world: World;
-let restoreTiming: () => void;
 
 beforeEach(() => {
   world = freshWorld();
-  serveWrites(world);
-  restoreTiming = useDeployTiming(FAST_TIMING);
 });
 afterEach(() => {
-  restoreTiming();
   vi.useRealTimers();
 });
 
@@ -49,7 +41,7 @@ async function rotate(args: string[] = [], json = false) {
   const ui = recordingUi({ json });
   const code = await main(
     ['node', 'chatbot-ops', ...(json ? ['--json'] : []), '--config', writeConfig(), 'rotate-key', ...args],
-    { ui },
+    { ui, timing: FAST_TIMING },
   );
   return { code, ui, text: [...ui.out, ...ui.err].join('\n') };
 }
@@ -111,9 +103,7 @@ describe('rotate-key, first stage', () => {
   it('changes nothing when run again in the middle state, and does not print the key again', async () => {
     await rotate();
     const created = newKey();
-    resetMocks();
-    serveWorld(world);
-    serveWrites(world);
+    world.fake.clearCalls();
 
     const { code, text } = await rotate();
 
@@ -126,13 +116,7 @@ describe('rotate-key, first stage', () => {
   });
 
   it('resumes a run interrupted after the key was created', async () => {
-    mocks.lambda
-      .on(UpdateFunctionConfigurationCommand)
-      .rejectsOnce(new Error('throttled'))
-      .callsFake(async (input) => {
-        if (world.fn) world.fn.Environment = { Variables: { ...input.Environment?.Variables } };
-        return world.fn;
-      });
+    world.fake.failOnce('UpdateFunctionConfiguration', new Error('throttled'));
     const first = await rotate();
     expect(first.code).toBe(1);
     expect(world.usagePlanKeys).toHaveLength(1);
@@ -189,9 +173,7 @@ describe('rotate-key --finish', () => {
   it('has nothing to do when run again', async () => {
     await rotate();
     await rotate(['--finish']);
-    resetMocks();
-    serveWorld(world);
-    serveWrites(world);
+    world.fake.clearCalls();
 
     const { code, text } = await rotate(['--finish']);
 
@@ -204,15 +186,12 @@ describe('rotate-key --finish', () => {
   it('converges when interrupted after detaching the old key', async () => {
     await rotate();
     const created = newKey();
-    resetMocks();
-    serveWorld(world);
-    serveWrites(world);
-    mocks.lambda.on(UpdateFunctionConfigurationCommand).rejectsOnce(new Error('throttled'));
+    world.fake.clearCalls();
+    world.fake.failOnce('UpdateFunctionConfiguration', new Error('throttled'));
     const first = await rotate(['--finish']);
     expect(first.code).toBe(1);
     expect(world.apiKeys).toHaveLength(2);
     expect(world.usagePlanKeys.map((k) => k.id)).toEqual([created?.id]);
-    serveWrites(world);
 
     const second = await rotate(['--finish']);
 
@@ -222,7 +201,7 @@ describe('rotate-key --finish', () => {
   });
 
   it('refuses while the new key is not on the plan yet', async () => {
-    world.apiKeys.push({
+    world.fake.apiKeys.set('k3yhalf', {
       id: 'k3yhalf',
       name: 'chatbot-api-key',
       enabled: true,

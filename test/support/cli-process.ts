@@ -15,6 +15,11 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** The command line that runs `chatbot-ops <args>` from source, for spawners of its own (the MCP SDK's). */
+export function cliCommandLine(args: string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', TSX, ENTRY, ...args] };
+}
+
 /** Start `chatbot-ops <args>`; with `stdin: 'pipe'` the test writes its standard input. */
 export function spawnCli(
   args: string[],
@@ -27,7 +32,8 @@ export function spawnCli(
     timeoutMs?: number;
   } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
+  const line = cliCommandLine(args);
+  const child = spawn(line.command, line.args, {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     detached: options.detached ?? false,

@@ -4,6 +4,7 @@
  * "HTTPS only").
  */
 import type { MethodInfo, ResourceInfo } from '../../aws/apigateway.js';
+import { DuplicateNameError } from '../../deployment/deployment.js';
 import type { AwsFacts } from '../aws-facts.js';
 import { type Check, fail, pass, required, warn } from '../engine.js';
 
@@ -34,10 +35,13 @@ export const apiChecks: Check<AwsFacts>[] = [
       const name = f.config.api.name;
       if (apis.length === 0) return fail(`no REST API named ${name}`, `${CREATE_API}.`);
       if (apis.length > 1) {
-        return warn(
-          `${apis.length} REST APIs are named ${name} (${apis.map((a) => a.id).join(', ')}): chatbot-ops uses ${apis[0]?.id}`,
-          'Delete the extra APIs (API Gateway allows duplicate names) or give this one its own api.name.',
+        const duplicates = new DuplicateNameError(
+          'REST API',
+          name,
+          apis.map((a) => a.id),
+          'api.name',
         );
+        return fail(duplicates.message, duplicates.hint ?? '');
       }
       return pass(`${name} (${apis[0]?.id}, ${apis[0]?.endpointTypes.join('/') || 'REGIONAL'})`);
     },

@@ -20,7 +20,7 @@ function coversPort(rule: SgRule, port: number): boolean {
 
 const isAnywhere = (r: SgRule) => r.cidr === '0.0.0.0/0' || r.cidrV6 === '::/0';
 
-/** How the Lambda groups reach the RDS group on 3306: 'group' (the guide's rule), 'anywhere', or none. */
+/** How the Lambda groups reach the RDS group on 3306: 'group' (the rule configure-vpc adds), 'anywhere', or none. */
 function egressToRds(
   lambdaGroups: SecurityGroupState[],
   rdsGroupId: string,

@@ -6,7 +6,7 @@
  * "Error messages don't leak sensitive info").
  */
 import type { AlarmStatus } from '../../aws/inspect.js';
-import { parseLogLine } from '../../commands/logs.js';
+import { parseLogLine } from '../../aws/log-events.js';
 import type { AwsFacts, HealthProbe } from '../aws-facts.js';
 import { type Check, fail, pass, skipBecause, type Verdict, warn } from '../engine.js';
 
@@ -15,7 +15,7 @@ const NETWORK_FIX =
 
 /**
  * THE ONE PLACE THAT READS ERROR TEXT. The backend answers every database failure with the same
- * safe message (SPEC: no host or user names), so the cause is only in its log line (the mysql2
+ * safe message (no answer names a host or a user), so the cause is only in its log line (the mysql2
  * error code, errno) or in Lambda's timeout message. Matched here, in order of specificity.
  */
 export function classifyDatabaseFailure(text: string): { cause: string; fix: string } {

@@ -3,6 +3,7 @@
  * Many Requests"; Security Checklist "Lambda validates API key", "API keys rotated regularly",
  * "Rate limiting configured").
  */
+import { DuplicateNameError } from '../../deployment/deployment.js';
 import { hashApiKey } from '../../lambda/api-keys.js';
 import type { AwsFacts } from '../aws-facts.js';
 import { type Check, fail, pass, warn } from '../engine.js';
@@ -24,14 +25,19 @@ export const usagePlanChecks: Check<AwsFacts>[] = [
           `no usage plan named ${name}: no key can be used, every call answers 403`,
           `${CREATE_PLAN}.`,
         );
-      const p = plans[0];
-      const seen = `${name} (${p?.id}): rate ${p?.throttle.rateLimit ?? '-'}/s, burst ${p?.throttle.burstLimit ?? '-'}, quota ${p?.quota.limit ?? '-'} per ${p?.quota.period ?? '-'}`;
-      if (plans.length > 1)
-        return warn(
-          `${plans.length} usage plans are named ${name}; using ${seen}`,
-          'Delete the extra plans.',
+      if (plans.length > 1) {
+        const duplicates = new DuplicateNameError(
+          'usage plan',
+          name,
+          plans.map((p) => p.id),
+          'usagePlan.name',
         );
-      return pass(seen);
+        return fail(duplicates.message, duplicates.hint ?? '');
+      }
+      const p = plans[0];
+      return pass(
+        `${name} (${p?.id}): rate ${p?.throttle.rateLimit ?? '-'}/s, burst ${p?.throttle.burstLimit ?? '-'}, quota ${p?.quota.limit ?? '-'} per ${p?.quota.period ?? '-'}`,
+      );
     },
   },
   {

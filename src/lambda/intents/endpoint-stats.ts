@@ -4,7 +4,7 @@
  * ready (rollup-queries.ts), else from access_logs; the percentile from the per-day counts of
  * response times where they are complete (`db rollup --percentiles`), else from the rows.
  */
-import type { TimeRange } from '../../db/rollup-tables.js';
+
 import type { Database } from '../database.js';
 import { stringParam } from '../params.js';
 import {
@@ -16,6 +16,7 @@ import {
   rollupRange,
   topKeysFromRollups,
 } from '../rollup-queries.js';
+import type { TimeRange } from '../rollup-tables.js';
 import { describeWindow, resolveWindow, type TimeWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
 import { errorRate, TABLE, Where } from './sql.js';

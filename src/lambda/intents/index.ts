@@ -1,4 +1,4 @@
-/** The intent table the handler dispatches through (SPEC 1, "Intents"). */
+/** The intent table the handler dispatches through (documented in docs/backend.md, "Intents"). */
 import { endpointStats } from './endpoint-stats.js';
 import { health } from './health.js';
 import type { Intent } from './intent.js';

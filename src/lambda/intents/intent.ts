@@ -1,5 +1,5 @@
 /**
- * What an intent is (STYLE habit 7): a name, a one-line description, a parameter schema, and one
+ * What an intent is, one module each: a name, a one-line description, a parameter schema, and one
  * query function taking the database. The handler validates params against the schema before
  * calling `run`, so `run` receives typed, checked values.
  */

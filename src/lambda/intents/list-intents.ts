@@ -1,5 +1,17 @@
 /** list_intents: every intent with a one-line description and its parameters, for discovery. */
-import { defineIntent, describeParams } from './intent.js';
+import { defineIntent, describeParams, type Intent } from './intent.js';
+
+/**
+ * What list_intents answers. Also what `chatbot-ops tools --offline` prints from the intent table
+ * bundled with the CLI, so both describe intents the same way.
+ */
+export function describeIntents(intents: readonly Intent[], maxQueryLimit: number) {
+  return intents.map((intent) => ({
+    name: intent.name,
+    description: intent.description,
+    params: describeParams(intent.params, maxQueryLimit),
+  }));
+}
 
 export const listIntents = defineIntent({
   name: 'list_intents',
@@ -7,15 +19,6 @@ export const listIntents = defineIntent({
   params: {},
   usesDatabase: false,
   async run(_db, _params, { intents, maxQueryLimit }) {
-    return {
-      data: {
-        intents: intents.map((intent) => ({
-          name: intent.name,
-          description: intent.description,
-          params: describeParams(intent.params, maxQueryLimit),
-        })),
-      },
-      rows: 0,
-    };
+    return { data: { intents: describeIntents(intents, maxQueryLimit) }, rows: 0 };
   },
 });

@@ -1,9 +1,9 @@
 /**
  * The rollup tables: pre-aggregated counts of access_logs per time bucket, kept by every writer in
- * the same transaction as the rows (rollup-writer.ts) and read by the aggregate intents for the
- * whole buckets of a window (src/lambda/rollup-queries.ts). This module is the single description
- * of them: DDL, what each column adds up, and the bucket arithmetic. It is pure (no driver), so
- * the Lambda bundle imports it too.
+ * the same transaction as the rows (src/db/rollup-writer.ts) and read by the aggregate intents for
+ * the whole buckets of a window (rollup-queries.ts). This module is the single description of
+ * them: DDL, what each column adds up, and the bucket arithmetic. It lives with the backend, which
+ * is bundled alone, and is pure (no driver): the db tools import it from here.
  *
  * Each table has one key column (the dimension: status code, path, client address), a grain
  * column (minute, hour or day), the bucket's start (UTC) and measures that merge by sum, min or
@@ -12,7 +12,20 @@
  * the old one (backfill), then drops the old one. docs/ (or README "Rollups") explains the
  * measured choices: which grains, and why per-address and per-path tables stop at the hour.
  */
-import type { AccessLogRow } from './access-log-row.js';
+
+/**
+ * The access_logs columns the rollups read, as a writer holds a row before it is written
+ * (src/db/access-log-row.ts has the whole row; any RolledUpRow is one of these). A new dimension
+ * adds its column here.
+ */
+export interface RolledUpRow {
+  /** Milliseconds since the epoch, UTC. */
+  timestamp: number;
+  ip_address: string;
+  endpoint: string;
+  status_code: number;
+  response_time_ms: number | null;
+}
 
 /**
  * Bucket sizes. A week is 7 days counted from the epoch (so weeks start on Thursdays, 00:00 UTC):
@@ -36,7 +49,7 @@ export interface RollupMeasure {
   /** How two values of the same bucket and key combine. */
   merge: 'sum' | 'min' | 'max';
   /** The value one access_logs row contributes (JavaScript side, for writers). */
-  of(row: AccessLogRow): number;
+  of(row: RolledUpRow): number;
   /** The same over a group of access_logs rows, in SQL (backfill, verify, window edges). */
   sql: string;
 }
@@ -51,7 +64,7 @@ export interface RollupTable {
     column: 'status_code' | 'endpoint' | 'ip_address';
     /** Same type and collation as the access_logs column, so grouping and ordering agree with it. */
     type: string;
-    of(row: AccessLogRow): string | number;
+    of(row: RolledUpRow): string | number;
   };
   measures: readonly RollupMeasure[];
   /** Whether the table serves top lists: an index (grain, bucket, n) gives each bucket's busiest keys. */

@@ -1,11 +1,37 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the fake handles SDK inputs and outputs of many shapes
 /**
- * One small in-memory AWS account that drives every mocked client (aws-sdk-client-mock), so all
- * deploy scenarios share the same behaviour instead of drifting mock set-ups. It models only what
- * chatbot-ops touches: the IAM role, the VPC's subnets, route tables and security groups, the
- * Lambda function (with Pending/InProgress states and role propagation), its log group, the REST
- * API, keys, usage plans and alarms. It records every call, can fail a command once, and serves
- * the API on 127.0.0.1 as an emulator would (`/restapis/<id>/<stage>/_user_request_/<resource>`).
+ * The one fake AWS account of the tests: a small in-memory account that answers every AWS call
+ * chatbot-ops makes, behind aws-sdk-client-mock (or, for the benchmark, at the end of real clients'
+ * middleware), so deploy, destroy, status, doctor, invoke, test and rotate-key tests all meet the
+ * same behaviour instead of drifting mock set-ups. What it models, and what it does not:
+ *
+ * - State, kept in the shapes AWS returns: the IAM roles with managed and inline policies; the VPC's
+ *   subnets (with free addresses), route tables, security groups and their rules, VPC endpoints;
+ *   Lambda functions (Pending / InProgress for `pollsUntilReady` polls, a new role not assumable
+ *   for `rolePropagation` attempts, updates refused while one is in progress, the resource policy);
+ *   log groups and their events; REST APIs with resources, methods, integrations, stages and the
+ *   deployments they froze; API keys (with creation dates and tags), usage plans with their stages
+ *   and keys, the account's throttle ceiling, quota usage; metric alarms with their state; the STS
+ *   identity.
+ * - AWS's rules where chatbot-ops relies on them: duplicates refused (a role, a group, a method),
+ *   missing things are each service's NotFound error, a group in use cannot be deleted, a plan on a
+ *   stage cannot be deleted, network interfaces linger `eniPollsAfterDelete` polls after a
+ *   function goes, a throttle above the account's ceiling is silently clamped.
+ * - The function's answers: direct invocations answer `health` as a healthy backend and anything
+ *   else 400 INVALID_PARAMS (`directAnswers` replaces either). The deployed API is served on
+ *   127.0.0.1, at the emulator's path (`/restapis/<id>/<stage>/_user_request_/<resource>`) and at a
+ *   custom domain's (`/<stage>/<resource>`), as API Gateway and the function would answer: 403
+ *   without an enabled key on a plan of that stage (when the deployed method requires one), 401
+ *   when the key's hash is not in the function's API_KEYS, else the healthy answer (`httpAnswers`
+ *   replaces either answer).
+ * - Not modelled: pagination (every list is one page), FilterLogEvents' filter patterns (every
+ *   event of the window matches), eventual consistency beyond role propagation and lingering
+ *   interfaces, permissions (every call is allowed unless a test makes it fail: `failOnce`,
+ *   `failAll`), and any call chatbot-ops does not make (it throws, naming the service).
+ *
+ * It records every call with its input (`calls`), and in mock mode the aws-sdk-client-mock stubs
+ * are there too (`stubs`) for tests that assert with their helpers. Its own tests:
+ * test/support/fake-account.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -19,6 +45,7 @@ import * as sts from '@aws-sdk/client-sts';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { type CallCounter, createAwsClients } from '../../src/aws/clients.js';
 import type { Clock, Timing } from '../../src/aws/timing.js';
+import { hashApiKey } from '../../src/lambda/api-keys.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -56,16 +83,65 @@ interface Rule {
 
 interface FakeFunction {
   config: Record<string, any>;
-  policy: {
-    Sid: string;
-    Effect: string;
-    Principal: unknown;
-    Action: string;
-    Resource: string;
-    Condition: unknown;
-  }[];
+  /** The resource policy's statements (Sid, Effect, Principal, Action, Resource, Condition). */
+  policy: Record<string, unknown>[];
   /** GetFunction polls left before State becomes Active / LastUpdateStatus Successful. */
   pendingPolls: number;
+}
+
+/** What a direct invocation answers, as Lambda returns it (or the error Invoke throws). */
+export interface InvokeAnswer {
+  StatusCode: number;
+  FunctionError?: string;
+  Payload: Uint8Array;
+  LogResult?: string;
+  $metadata: { requestId: string };
+}
+
+/** The request id the fake's function reports for every invocation. */
+export const INVOKE_REQUEST_ID = '5e1f0a2b-0000-4000-8000-00000000c0de';
+
+/** An Invoke answer whose payload is `payload`; `log` comes back as the log tail (LogType Tail). */
+export function invokeAnswer(
+  payload: unknown,
+  extra: { FunctionError?: string; log?: string } = {},
+): InvokeAnswer {
+  return {
+    StatusCode: 200,
+    Payload: new TextEncoder().encode(JSON.stringify(payload)),
+    ...(extra.FunctionError ? { FunctionError: extra.FunctionError } : {}),
+    ...(extra.log ? { LogResult: Buffer.from(extra.log).toString('base64') } : {}),
+    $metadata: { requestId: INVOKE_REQUEST_ID },
+  };
+}
+
+/** The backend's answer to `health` when all is well, as a proxy response. */
+export const HEALTHY_RESPONSE = {
+  statusCode: 200,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({
+    request_id: INVOKE_REQUEST_ID,
+    success: true,
+    data: { status: 'ok', database: { reachable: true, latency_ms: 4 } },
+  }),
+};
+
+/** The backend's answer to a request with bad parameters. */
+export const INVALID_PARAMS_RESPONSE = {
+  statusCode: 400,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({
+    request_id: INVOKE_REQUEST_ID,
+    success: false,
+    error: 'ip_address: must be an IPv4 or IPv6 address',
+    error_code: 'INVALID_PARAMS',
+  }),
+};
+
+/** One HTTP answer of the served API. */
+export interface HttpAnswer {
+  status: number;
+  body: string;
 }
 
 export interface FakeAccountOptions {
@@ -81,7 +157,13 @@ export class FakeAccount {
   private mode: 'mock' | 'middleware' = 'mock';
   /** Per client class name: the service label and its command handlers. */
   private services = new Map<string, { service: string; table: Map<string, Handler> }>();
-  private stubs: AwsStub<any, any, any>[] = [];
+  /** In mock mode, the aws-sdk-client-mock stub of each client, by service: `stubs.lambda.commandCalls(...)`. */
+  stubs: Record<
+    'sts' | 'iam' | 'ec2' | 'lambda' | 'logs' | 'apigateway' | 'cloudwatch',
+    AwsStub<any, any, any>
+  > = {} as never;
+  /** Services whose every call fails with this error (a denied permission, say). */
+  private failingServices = new Map<string, Error>();
   private server: Server | undefined;
   private nextId = 1;
   options: Required<FakeAccountOptions>;
@@ -98,18 +180,45 @@ export class FakeAccount {
   >();
   /** Role names Lambda cannot assume yet, with how many CreateFunction calls still fail. */
   rolePropagation = new Map<string, number>();
-  subnets = [
-    { SubnetId: PRIVATE_SUBNETS[0], VpcId: VPC, AvailabilityZone: 'us-east-1a', CidrBlock: '10.0.1.0/24' },
-    { SubnetId: PRIVATE_SUBNETS[1], VpcId: VPC, AvailabilityZone: 'us-east-1b', CidrBlock: '10.0.2.0/24' },
-    { SubnetId: PUBLIC_SUBNET, VpcId: VPC, AvailabilityZone: 'us-east-1a', CidrBlock: '10.0.0.0/24' },
+  /** The caller STS names, or the error it throws (no credentials). */
+  identity: { Account: string; Arn: string; UserId: string } | Error = {
+    Account: ACCOUNT,
+    Arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
+    UserId: 'AIDA',
+  };
+  subnets: Input[] = [
+    {
+      SubnetId: PRIVATE_SUBNETS[0],
+      VpcId: VPC,
+      AvailabilityZone: 'us-east-1a',
+      CidrBlock: '10.0.1.0/24',
+      AvailableIpAddressCount: 250,
+    },
+    {
+      SubnetId: PRIVATE_SUBNETS[1],
+      VpcId: VPC,
+      AvailabilityZone: 'us-east-1b',
+      CidrBlock: '10.0.2.0/24',
+      AvailableIpAddressCount: 248,
+    },
+    {
+      SubnetId: PUBLIC_SUBNET,
+      VpcId: VPC,
+      AvailabilityZone: 'us-east-1a',
+      CidrBlock: '10.0.0.0/24',
+      AvailableIpAddressCount: 251,
+    },
     {
       SubnetId: OTHER_VPC_SUBNET,
       VpcId: 'vpc-0other',
       AvailabilityZone: 'us-east-1c',
       CidrBlock: '172.16.0.0/24',
+      AvailableIpAddressCount: 4091,
     },
   ];
-  routeTables = [
+  /** Interface and gateway endpoints (VpcEndpointId, VpcEndpointType, State, PrivateDnsEnabled, VpcId, ServiceName). */
+  vpcEndpoints: Input[] = [];
+  routeTables: Input[] = [
     {
       RouteTableId: 'rtb-main',
       VpcId: VPC,
@@ -138,6 +247,15 @@ export class FakeAccount {
   lingeringEnis = new Map<string, number>();
   functions = new Map<string, FakeFunction>();
   logGroups = new Map<string, { retentionInDays?: number }>();
+  /** Log events of any group, as FilterLogEvents returns them; `logGroupName` says whose. */
+  logEvents: (Input & { logGroupName?: string })[] = [];
+  /** What a direct invocation of any function answers: to `health`, and to anything else. */
+  directAnswers: { health: InvokeAnswer | Error; other: InvokeAnswer | Error } = {
+    health: invokeAnswer(HEALTHY_RESPONSE),
+    other: invokeAnswer(INVALID_PARAMS_RESPONSE),
+  };
+  /** Answers the served API gives instead of the modelled ones (a 429, an API open without a key). */
+  httpAnswers: { withKey?: HttpAnswer; withoutKey?: HttpAnswer } = {};
   apis = new Map<
     string,
     {
@@ -151,7 +269,19 @@ export class FakeAccount {
       stages: Map<string, string>;
     }
   >();
-  apiKeys = new Map<string, { id: string; name: string; value: string; enabled: boolean }>();
+  apiKeys = new Map<
+    string,
+    {
+      id: string;
+      name: string;
+      value: string;
+      enabled: boolean;
+      createdDate: Date;
+      tags: Record<string, string>;
+    }
+  >();
+  /** Requests the served API received: where, and with which x-api-key (undefined: none). */
+  requests: { path: string; apiKey: string | undefined }[] = [];
   usagePlans = new Map<
     string,
     {
@@ -163,9 +293,14 @@ export class FakeAccount {
       keys: string[];
     }
   >();
+  /** Metric alarms by name: what PutMetricAlarm was given, with StateValue and StateReason. */
   alarms = new Map<string, Input>();
+  /** Quota usage per key id: one [used, remaining] per day of the period asked (GetUsage). */
+  usage: Record<string, number[][]> = {};
   /** Deployment id → the methods it froze (path → verb → { apiKeyRequired, authorizationType }). */
   deployments = new Map<string, Input>();
+  /** When each deployment was made (GetDeployment's createdDate). */
+  deploymentDates = new Map<string, Date>();
   /**
    * The account's API Gateway throttle ceiling: a usage plan asking for more silently gets this,
    * which is what the read-back after a usage plan change must catch.
@@ -197,7 +332,10 @@ export class FakeAccount {
     this.install('STS', sts.STSClient, [
       [
         sts.GetCallerIdentityCommand,
-        () => ({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, UserId: 'AIDA' }),
+        () => {
+          if (this.identity instanceof Error) throw this.identity;
+          return { ...this.identity };
+        },
       ],
     ]);
     this.install('IAM', iam.IAMClient, this.iamHandlers());
@@ -210,8 +348,8 @@ export class FakeAccount {
   }
 
   stop(): void {
-    for (const s of this.stubs) s.restore();
-    this.stubs = [];
+    for (const s of Object.values(this.stubs)) s.restore();
+    this.stubs = {} as never;
     this.server?.close();
   }
 
@@ -243,39 +381,78 @@ export class FakeAccount {
     return calls.map((c) => `${c.service}.${c.command}`);
   }
 
+  /** Forget the calls made so far (the fake's record and the stubs' histories), so a test sees only what follows. */
   clearCalls(): void {
     this.calls = [];
+    for (const s of Object.values(this.stubs)) s.resetHistory();
+  }
+
+  /** Every call to this service fails with `error` from now on (e.g. a permission the caller lacks). */
+  failAll(
+    service: 'STS' | 'IAM' | 'EC2' | 'Lambda' | 'CloudWatchLogs' | 'APIGateway' | 'CloudWatch',
+    error: Error,
+  ): void {
+    this.failingServices.set(service, error);
+  }
+
+  /** What the served API answers: the test's `httpAnswers` when set, else `modelledAnswer`. */
+  answerApi(path: string, apiKey: string | undefined): HttpAnswer {
+    return (
+      (apiKey === undefined ? this.httpAnswers.withoutKey : this.httpAnswers.withKey) ??
+      this.modelledAnswer(path, apiKey)
+    );
+  }
+
+  /**
+   * What the deployed API answers to a POST at `path` (the emulator's or a custom domain's form)
+   * with this x-api-key (undefined: no header), as API Gateway and then the function would.
+   */
+  modelledAnswer(path: string, apiKey: string | undefined): HttpAnswer {
+    const emulator = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_\/(.+)$/.exec(path);
+    const domain = /^\/([^/]+)\/(.+)$/.exec(path);
+    const stage = emulator?.[2] ?? domain?.[1] ?? '';
+    const resource = emulator?.[3] ?? domain?.[2] ?? '';
+    const api = emulator
+      ? this.apis.get(emulator[1] ?? '')
+      : [...this.apis.values()].find((a) => a.stages.has(stage));
+    const deploymentId = api?.stages.get(stage);
+    if (!api || !deploymentId) return { status: 404, body: '{"message":"Not Found"}' };
+    const served = this.deployments.get(deploymentId)?.[`/${resource}`]?.POST;
+    if (!served) return { status: 403, body: '{"message":"Missing Authentication Token"}' };
+    if (served.apiKeyRequired) {
+      const onPlan = [...this.usagePlans.values()].some(
+        (p) =>
+          p.apiStages.some((s) => s.apiId === api.id && s.stage === stage) &&
+          p.keys.some((k) => this.apiKeys.get(k)?.enabled && this.apiKeys.get(k)?.value === apiKey),
+      );
+      if (apiKey === undefined || !onPlan) return { status: 403, body: '{"message":"Forbidden"}' };
+    }
+    // The function the integration calls checks the key against its own API_KEYS.
+    const uri = [...api.resources.values()].find((r) => r.path === `/${resource}`)?.methods.POST
+      ?.methodIntegration?.uri as string | undefined;
+    const fn = this.functions.get(/:function:([^/:]+)/.exec(uri ?? '')?.[1] ?? '');
+    if (!fn) return { status: 502, body: '{"message":"Internal server error"}' };
+    const accepted = String(fn.config.Environment?.Variables?.API_KEYS ?? '').split(',');
+    if (apiKey === undefined || !accepted.includes(hashApiKey(apiKey)))
+      return {
+        status: 401,
+        body: '{"success":false,"error":"missing or invalid API key","error_code":"UNAUTHORIZED"}',
+      };
+    return { status: 200, body: HEALTHY_RESPONSE.body };
   }
 
   /** Start the API on 127.0.0.1; returns the endpoint URL to pass as --endpoint-url. */
   async serveApi(): Promise<string> {
     this.server = createServer((req, res) => {
-      const m = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_\/(.+)$/.exec(req.url ?? '');
-      const api = m ? this.apis.get(m[1] ?? '') : undefined;
-      const deployed = api && m && api.stages.has(m[2] ?? '');
-      const key = String(req.headers['x-api-key'] ?? '');
-      const allowed = [...this.usagePlans.values()].some(
-        (p) =>
-          p.apiStages.some((s) => s.apiId === m?.[1] && s.stage === m?.[2]) &&
-          p.keys.some((k) => this.apiKeys.get(k)?.value === key),
-      );
-      res.setHeader('content-type', 'application/json');
-      if (!deployed) {
-        res.statusCode = 404;
-        res.end('{"message":"Not Found"}');
-      } else if (!allowed) {
-        res.statusCode = 403;
-        res.end('{"message":"Forbidden"}');
-      } else {
-        res.statusCode = 200;
-        res.end(
-          JSON.stringify({
-            request_id: 'r1',
-            success: true,
-            data: { status: 'ok', database: { reachable: true, latency_ms: 1 } },
-          }),
-        );
-      }
+      const header = req.headers['x-api-key'];
+      const apiKey = header === undefined ? undefined : String(header);
+      this.requests.push({ path: req.url ?? '', apiKey });
+      req.resume();
+      req.on('end', () => {
+        const answer = this.answerApi(req.url ?? '', apiKey);
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body);
+      });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
@@ -296,17 +473,32 @@ export class FakeAccount {
     this.services.set(Client.name, { service, table });
     if (this.mode === 'middleware') return;
     const stub = mockClient(Client);
+    // Anything chatbot-ops sends that is not modelled below fails loudly instead of answering undefined.
+    stub.onAnyCommand().callsFake((input: Input) => {
+      throw new Error(
+        `the fake account does not model this ${service} call (input ${JSON.stringify(input)})`,
+      );
+    });
     for (const [Command] of handlers) {
       const command = Command.name.replace(/Command$/, '');
       stub.on(Command).callsFake((input: Input) => this.answer(service, table, command, input));
     }
-    this.stubs.push(stub);
+    const key = {
+      STS: 'sts',
+      IAM: 'iam',
+      EC2: 'ec2',
+      Lambda: 'lambda',
+      CloudWatchLogs: 'logs',
+      APIGateway: 'apigateway',
+      CloudWatch: 'cloudwatch',
+    } as const;
+    this.stubs[key[service as keyof typeof key]] = stub;
   }
 
   /** Record the call, fail it when told to, else let the account handle it. */
   private async answer(service: string, table: Map<string, Handler>, command: string, input: Input) {
     this.calls.push({ service, command, input });
-    const injected = this.failures.get(command)?.shift();
+    const injected = this.failures.get(command)?.shift() ?? this.failingServices.get(service);
     if (injected) throw injected;
     const handle = table.get(command);
     if (!handle) throw new Error(`the fake account does not model ${service}.${command}`);
@@ -530,6 +722,16 @@ export class FakeAccount {
         },
       ],
       [
+        ec2.DescribeVpcEndpointsCommand,
+        (i) => ({
+          VpcEndpoints: this.vpcEndpoints.filter(
+            (e) =>
+              (!e.VpcId || (filter(i, 'vpc-id')?.includes(e.VpcId) ?? true)) &&
+              (!e.ServiceName || (filter(i, 'service-name')?.includes(e.ServiceName) ?? true)),
+          ),
+        }),
+      ],
+      [
         ec2.DescribeRouteTablesCommand,
         (i) => ({
           RouteTables: this.routeTables.filter((t) => filter(i, 'vpc-id')?.includes(t.VpcId) ?? true),
@@ -745,15 +947,12 @@ export class FakeAccount {
         lambda.InvokeCommand,
         (i) => {
           this.fn(i.FunctionName);
-          const body = JSON.stringify({
-            request_id: 'r0',
-            success: true,
-            data: { status: 'ok', database: { reachable: true, latency_ms: 2 } },
-          });
-          return {
-            StatusCode: 200,
-            Payload: new TextEncoder().encode(JSON.stringify({ statusCode: 200, headers: {}, body })),
-          };
+          const event = JSON.parse(new TextDecoder().decode(i.Payload)) as { intent?: string };
+          const answer = event.intent === 'health' ? this.directAnswers.health : this.directAnswers.other;
+          if (answer instanceof Error) throw answer;
+          // The log tail comes back only when asked for (LogType Tail), as Lambda does.
+          const { LogResult, ...rest } = answer;
+          return { ...rest, ...(i.LogType === 'Tail' && LogResult ? { LogResult } : {}) };
         },
       ],
       [
@@ -779,6 +978,26 @@ export class FakeAccount {
             .filter(([n]) => n.startsWith(i.logGroupNamePrefix ?? ''))
             .map(([logGroupName, g]) => ({ logGroupName, ...g })),
         }),
+      ],
+      [
+        cwl.FilterLogEventsCommand,
+        (i) => {
+          if (!this.logGroups.has(i.logGroupName))
+            throw new cwl.ResourceNotFoundException({
+              message: 'The specified log group does not exist.',
+              ...meta,
+            });
+          return {
+            events: this.logEvents
+              .filter(
+                (e) =>
+                  (e.logGroupName ?? i.logGroupName) === i.logGroupName &&
+                  (i.startTime === undefined || e.timestamp >= i.startTime) &&
+                  (i.endTime === undefined || e.timestamp <= i.endTime),
+              )
+              .map(({ logGroupName: _group, ...e }) => ({ ...e })),
+          };
+        },
       ],
       [
         cwl.CreateLogGroupCommand,
@@ -960,6 +1179,7 @@ export class FakeAccount {
                 [verb]: { apiKeyRequired: m.apiKeyRequired === true, authorizationType: m.authorizationType },
               };
           this.deployments.set(id, summary);
+          this.deploymentDates.set(id, new Date());
           return { id };
         },
       ],
@@ -969,7 +1189,21 @@ export class FakeAccount {
           const summary = this.deployments.get(i.deploymentId);
           if (!summary)
             throw new apigw.NotFoundException({ message: 'Invalid Deployment identifier', ...meta });
-          return { id: i.deploymentId, ...(i.embed?.includes('apisummary') ? { apiSummary: summary } : {}) };
+          return {
+            id: i.deploymentId,
+            createdDate: this.deploymentDates.get(i.deploymentId),
+            ...(i.embed?.includes('apisummary') ? { apiSummary: structuredClone(summary) } : {}),
+          };
+        },
+      ],
+      [
+        apigw.GetUsageCommand,
+        (i) => {
+          this.plan(i.usagePlanId);
+          return {
+            usagePlanId: i.usagePlanId,
+            items: i.keyId ? { [i.keyId]: this.usage[i.keyId] ?? [] } : structuredClone(this.usage),
+          };
         },
       ],
       [apigw.GetUsagePlansCommand, () => ({ items: [...this.usagePlans.values()].map(planOut) })],
@@ -1062,6 +1296,8 @@ export class FakeAccount {
               id: k.id,
               name: k.name,
               enabled: k.enabled,
+              createdDate: k.createdDate,
+              tags: { ...k.tags },
               ...(i.includeValues ? { value: k.value } : {}),
             })),
         }),
@@ -1084,7 +1320,16 @@ export class FakeAccount {
         apigw.CreateApiKeyCommand,
         (i) => {
           const id = this.id('key');
-          this.apiKeys.set(id, { id, name: i.name, value: i.value, enabled: i.enabled });
+          // Creation dates one second apart, in creation order, as API Gateway's own would be.
+          const createdDate = new Date(1_800_000_000_000 + this.nextId * 1000);
+          this.apiKeys.set(id, {
+            id,
+            name: i.name,
+            value: i.value,
+            enabled: i.enabled,
+            createdDate,
+            tags: { ...(i.tags ?? {}) },
+          });
           return { id, name: i.name };
         },
       ],
@@ -1112,10 +1357,33 @@ export class FakeAccount {
         }),
       ],
       [
+        cw.DescribeAlarmsForMetricCommand,
+        (i) => {
+          const dims = (d: Input[] | undefined) =>
+            JSON.stringify((d ?? []).map((x) => `${x.Name}=${x.Value}`).sort());
+          return {
+            MetricAlarms: [...this.alarms.values()]
+              .filter(
+                (a) =>
+                  a.Namespace === i.Namespace &&
+                  a.MetricName === i.MetricName &&
+                  dims(a.Dimensions) === dims(i.Dimensions),
+              )
+              .map((a) => structuredClone(a)),
+          };
+        },
+      ],
+      [
         cw.PutMetricAlarmCommand,
         (i) => {
           const { Tags: _tags, ...alarm } = i;
-          this.alarms.set(i.AlarmName, alarm);
+          // A new alarm has no data yet; a changed one keeps its state, as CloudWatch does.
+          const state = this.alarms.get(i.AlarmName) ?? { StateValue: 'INSUFFICIENT_DATA', StateReason: '' };
+          this.alarms.set(i.AlarmName, {
+            ...alarm,
+            StateValue: state.StateValue,
+            StateReason: state.StateReason,
+          });
           return {};
         },
       ],

@@ -1,0 +1,278 @@
+/**
+ * The deployment as AWS has it: every resource chatbot-ops manages, found by the names in the config.
+ * Each read is lazy (nothing is asked until someone needs it) and cached for the run (asked once
+ * however many readers need it). `deploy`'s steps, `status`, `destroy`, the targets of `invoke` and
+ * `test`, `rotate-key` and `doctor` all read through it, so two policies live here and nowhere else:
+ *
+ * - Duplicate names: API Gateway lets two REST APIs or two usage plans share a name. Which one is
+ *   ours cannot be known, so every reader refuses with the ids (DuplicateNameError) instead of picking.
+ *   API keys are the exception: `rotate-key` gives the new key the old one's name on purpose.
+ * - The current API key: the newest enabled key with the configured name that is on the usage plan.
+ *   During a rotation that is the new key, the one `rotate-key --finish` keeps.
+ */
+import {
+  type ApiKeyDetail,
+  type DeploymentInfo,
+  findRestApisByName,
+  findStage,
+  findUsagePlansByName,
+  getApiKey,
+  getDeployment,
+  listApiKeysNamed,
+  listResources,
+  listUsagePlanKeys,
+  type ResourceInfo,
+  type RestApiInfo,
+  type UsagePlanInfo,
+} from '../aws/apigateway.js';
+import type { AwsClients } from '../aws/clients.js';
+import { type AlarmSpec, findAlarms } from '../aws/cloudwatch.js';
+import {
+  describeSubnetRouting,
+  findSecurityGroup,
+  findSecurityGroupByName,
+  listSubnets,
+  type SecurityGroupState,
+  type SubnetInfo,
+  type SubnetRouting,
+} from '../aws/ec2.js';
+import {
+  findRole,
+  getInlinePolicy,
+  listAttachedPolicyArns,
+  type PolicyDocument,
+  type RoleState,
+} from '../aws/iam.js';
+import {
+  type FunctionState,
+  findFunction,
+  listPermissionStatements,
+  type PolicyStatement,
+} from '../aws/lambda.js';
+import { functionLogGroup } from '../aws/log-events.js';
+import { findLogGroup, type LogGroupState } from '../aws/logs.js';
+import type { ChatbotConfig } from '../config.js';
+import { UserError } from '../errors.js';
+
+/** Two or more resources answer to one configured name: the run stops and names them all. */
+export class DuplicateNameError extends UserError {
+  constructor(kind: string, name: string, ids: string[], configField: string) {
+    super(
+      `${ids.length} ${kind}s are named ${name} (${ids.join(', ')}): chatbot-ops cannot tell which is yours`,
+      {
+        hint: `Delete the extra ones (API Gateway allows duplicate names), or set ${configField} in the config to a name of its own.`,
+      },
+    );
+  }
+}
+
+/** A read done once: the first caller starts it, later callers share its promise. */
+export function memoize<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= read();
+    return pending;
+  };
+}
+
+/** The same, per argument (an inline policy per name). */
+function memoizeBy<K, T>(read: (key: K) => Promise<T>): (key: K) => Promise<T> {
+  const cache = new Map<K, Promise<T>>();
+  return (key) => {
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = read(key);
+      cache.set(key, pending);
+    }
+    return pending;
+  };
+}
+
+/**
+ * The one match of a name, undefined for none, or a DuplicateNameError naming every match: the
+ * policy for any resource whose name AWS does not keep unique.
+ */
+export function theOne<T extends { id: string }>(
+  found: T[],
+  kind: string,
+  name: string,
+  field: string,
+): T | undefined {
+  if (found.length > 1)
+    throw new DuplicateNameError(
+      kind,
+      name,
+      found.map((f) => f.id),
+      field,
+    );
+  return found[0];
+}
+
+/**
+ * The current key: the newest enabled key with the configured name that is on the usage plan.
+ * `keys` oldest first, as listApiKeysNamed returns them.
+ */
+export function currentKeyOf(
+  keys: readonly ApiKeyDetail[],
+  onPlan: ReadonlySet<string>,
+): ApiKeyDetail | undefined {
+  return keys.filter((k) => k.enabled && onPlan.has(k.id)).at(-1);
+}
+
+/** Names of the two alarms deploy puts (and destroy removes). */
+export function alarmNames(config: ChatbotConfig): { lambdaErrors: string; api4xx: string } {
+  return {
+    lambdaErrors: `${config.function.name}-errors`,
+    api4xx: `${config.api.name}-${config.api.stage}-4xx`,
+  };
+}
+
+export type Deployment = ReturnType<typeof openDeployment>;
+
+/** The deployment the config names, in this account and region. Nothing is read until asked. */
+export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
+  const subnetIds = [...config.vpc.subnetIds].sort();
+  const role = memoize((): Promise<RoleState | undefined> => findRole(aws.iam, config.function.role));
+  const fn = memoize(
+    (): Promise<FunctionState | undefined> => findFunction(aws.lambda, config.function.name),
+  );
+
+  const restApis = memoize((): Promise<RestApiInfo[]> => findRestApisByName(aws.apigateway, config.api.name));
+  const restApi = memoize(
+    async (): Promise<RestApiInfo | undefined> =>
+      theOne(await restApis(), 'REST API', config.api.name, 'api.name'),
+  );
+  const stage = memoize(async (): Promise<{ deploymentId: string } | undefined> => {
+    const api = await restApi();
+    return api ? findStage(aws.apigateway, api.id, config.api.stage) : undefined;
+  });
+
+  const usagePlans = memoize(
+    (): Promise<UsagePlanInfo[]> => findUsagePlansByName(aws.apigateway, config.usagePlan.name),
+  );
+  const usagePlan = memoize(
+    async (): Promise<UsagePlanInfo | undefined> =>
+      theOne(await usagePlans(), 'usage plan', config.usagePlan.name, 'usagePlan.name'),
+  );
+  const apiKeys = memoize(
+    (): Promise<ApiKeyDetail[]> => listApiKeysNamed(aws.apigateway, config.usagePlan.keyName),
+  );
+  const planKeyIds = memoize(async (): Promise<Set<string>> => {
+    const plan = await usagePlan();
+    return new Set(plan ? (await listUsagePlanKeys(aws.apigateway, plan.id)).map((k) => k.id) : []);
+  });
+
+  const more = new Map<string, Promise<unknown>>();
+  const currentKey = memoize(
+    async (): Promise<ApiKeyDetail | undefined> => currentKeyOf(await apiKeys(), await planKeyIds()),
+  );
+
+  return {
+    config,
+    aws,
+
+    /**
+     * A read this model does not have yet (a resource a new step manages), cached under `key` for
+     * the run like the others: the step exports one function that calls this, and the step's
+     * read, its removal and doctor all use that function.
+     */
+    cached<T>(key: string, read: () => Promise<T>): Promise<T> {
+      if (!more.has(key)) more.set(key, read());
+      // Every read under one key comes from the one function that owns the key, so T is the same.
+      return more.get(key) as Promise<T>;
+    },
+
+    role,
+    roleManagedPolicies: memoize(
+      async (): Promise<string[]> =>
+        (await role()) ? listAttachedPolicyArns(aws.iam, config.function.role) : [],
+    ),
+    roleInlinePolicy: memoizeBy(
+      async (name: string): Promise<PolicyDocument | undefined> =>
+        (await role()) ? getInlinePolicy(aws.iam, config.function.role, name) : undefined,
+    ),
+
+    /** The subnets of the config that exist (unknown ids are left out; the caller names them). */
+    subnets: memoize(
+      (): Promise<SubnetInfo[]> =>
+        subnetIds.length > 0 ? listSubnets(aws.ec2, { subnetIds }) : Promise.resolve([]),
+    ),
+    /** Where each configured subnet's default route goes (an internet gateway makes it public). */
+    subnetRouting: memoize(
+      (): Promise<Map<string, SubnetRouting>> =>
+        config.vpc.vpcId && subnetIds.length > 0
+          ? describeSubnetRouting(aws.ec2, config.vpc.vpcId, subnetIds)
+          : Promise.resolve(new Map()),
+    ),
+    lambdaSecurityGroup: memoize(
+      (): Promise<SecurityGroupState | undefined> =>
+        findSecurityGroupByName(aws.ec2, config.vpc.vpcId, config.vpc.lambdaSecurityGroupName),
+    ),
+    rdsSecurityGroup: memoize(async (): Promise<SecurityGroupState | undefined> => {
+      const id = config.vpc.rdsSecurityGroupId;
+      return id ? findSecurityGroup(aws.ec2, id) : undefined;
+    }),
+
+    function: fn,
+    /** The statements of the function's resource policy (API Gateway's invoke permission). */
+    functionPermissions: memoize(
+      (): Promise<PolicyStatement[]> => listPermissionStatements(aws.lambda, config.function.name),
+    ),
+    logGroup: memoize(
+      (): Promise<LogGroupState | undefined> =>
+        findLogGroup(aws.logs, functionLogGroup(config.function.name)),
+    ),
+
+    /** Every REST API with the configured name: for a report that shows the duplicates. */
+    restApis,
+    /** The REST API, undefined when there is none; DuplicateNameError when several share the name. */
+    restApi,
+    resources: memoize(async (): Promise<ResourceInfo[]> => {
+      const api = await restApi();
+      return api ? listResources(aws.apigateway, api.id) : [];
+    }),
+    stage,
+    /** What the stage's deployment serves; undefined without a stage (or a deployment gone). */
+    stageDeployment: memoize(async (): Promise<DeploymentInfo | undefined> => {
+      const [api, s] = await Promise.all([restApi(), stage()]);
+      return api && s ? getDeployment(aws.apigateway, api.id, s.deploymentId) : undefined;
+    }),
+
+    /** Every usage plan with the configured name: for a report that shows the duplicates. */
+    usagePlans,
+    /** The usage plan, undefined when there is none; DuplicateNameError when several share the name. */
+    usagePlan,
+    /** The keys with the configured name, oldest first, with their values (secrets: never print them). */
+    apiKeys,
+    /** Ids of the keys on the usage plan (none without a plan). */
+    planKeyIds,
+    /** Every key on the plan, whatever its name, with its value. */
+    planKeys: memoize(async (): Promise<ApiKeyDetail[]> => {
+      const [named, onPlan] = await Promise.all([apiKeys(), planKeyIds()]);
+      const keys = await Promise.all(
+        [...onPlan].map(async (id) => {
+          const known = named.find((k) => k.id === id);
+          if (known) return known;
+          const other = await getApiKey(aws.apigateway, id);
+          return other ? { ...other, createdDate: undefined, tags: {} } : undefined;
+        }),
+      );
+      return keys.filter((k): k is ApiKeyDetail => k !== undefined);
+    }),
+    /** The key callers use: see the policy at the top of this file. */
+    currentKey,
+    /**
+     * The key deploy keeps on the plan: the current key; while the plan has none, the newest key
+     * with the name (one a run made and stopped before attaching), so a re-run never makes a second.
+     */
+    deployedKey: memoize(
+      async (): Promise<ApiKeyDetail | undefined> => (await currentKey()) ?? (await apiKeys()).at(-1),
+    ),
+
+    /** The alarms deploy manages that exist, by name. */
+    alarms: memoize((): Promise<Map<string, AlarmSpec>> => {
+      const names = alarmNames(config);
+      return findAlarms(aws.cloudwatch, [names.lambdaErrors, names.api4xx]);
+    }),
+  };
+}

@@ -1,0 +1,300 @@
+/**
+ * The fake account's own tests: it behaves as its header says AWS does, through real SDK clients,
+ * so the tests built on it (deploy, destroy, status, doctor, invoke, rotate-key) rest on checked
+ * behaviour rather than on each other.
+ */
+import * as apigw from '@aws-sdk/client-api-gateway';
+import * as cw from '@aws-sdk/client-cloudwatch';
+import * as ec2 from '@aws-sdk/client-ec2';
+import * as lambda from '@aws-sdk/client-lambda';
+import * as sts from '@aws-sdk/client-sts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AwsClients, createAwsClients } from '../../src/aws/clients.js';
+import { hashApiKey } from '../../src/lambda/api-keys.js';
+import { FakeAccount, RDS_SG, REGION, VPC } from './fake-account.js';
+
+let fake: FakeAccount;
+afterEach(() => fake.stop());
+
+function start(options: ConstructorParameters<typeof FakeAccount>[0] = {}): AwsClients {
+  fake = new FakeAccount(options).start();
+  return createAwsClients({ region: REGION });
+}
+
+const createFunction = (aws: AwsClients, env: Record<string, string> = {}) =>
+  aws.lambda.send(
+    new lambda.CreateFunctionCommand({
+      FunctionName: 'fn',
+      Role: 'arn:aws:iam::123456789012:role/r',
+      Runtime: 'nodejs22.x',
+      Handler: 'h',
+      Code: { ZipFile: new Uint8Array([1]) },
+      Environment: { Variables: env },
+    }),
+  );
+
+const withRole = (aws: AwsClients) => {
+  fake.roles.set('r', {
+    arn: 'arn:aws:iam::123456789012:role/r',
+    trust: '{}',
+    tags: {},
+    attached: [],
+    inline: new Map(),
+  });
+  return aws;
+};
+
+describe('the record of calls and injected failures', () => {
+  it('records every call with its input, and fails a command exactly once when told', async () => {
+    const aws = start();
+    fake.failOnce('GetCallerIdentity');
+
+    await expect(aws.sts.send(new sts.GetCallerIdentityCommand({}))).rejects.toThrow('failed (injected)');
+    await expect(aws.sts.send(new sts.GetCallerIdentityCommand({}))).resolves.toMatchObject({
+      Account: '123456789012',
+    });
+
+    expect(fake.commandNames()).toEqual(['STS.GetCallerIdentity', 'STS.GetCallerIdentity']);
+    expect(fake.stubs.sts.commandCalls(sts.GetCallerIdentityCommand)).toHaveLength(2);
+  });
+
+  it('fails every call of a service after failAll, and clearCalls forgets what was recorded', async () => {
+    const aws = start();
+    fake.failAll('EC2', Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }));
+
+    await expect(aws.ec2.send(new ec2.DescribeVpcsCommand({}))).rejects.toThrow('denied');
+    fake.clearCalls();
+
+    expect(fake.calls).toEqual([]);
+    expect(fake.stubs.ec2.calls()).toEqual([]);
+  });
+
+  it('names a call it does not model instead of answering something', async () => {
+    const aws = start();
+
+    await expect(aws.lambda.send(new lambda.ListFunctionsCommand({}))).rejects.toThrow(
+      /the fake account does not model this Lambda call/,
+    );
+  });
+});
+
+describe('Lambda', () => {
+  it('a role Lambda cannot assume yet refuses creation the given number of times', async () => {
+    const aws = withRole(start());
+    fake.rolePropagation.set('r', 2);
+
+    await expect(createFunction(aws)).rejects.toThrow(/cannot be assumed by Lambda/);
+    await expect(createFunction(aws)).rejects.toThrow(/cannot be assumed by Lambda/);
+    await expect(createFunction(aws)).resolves.toMatchObject({ FunctionName: 'fn' });
+  });
+
+  it('a new function stays Pending for pollsUntilReady polls and refuses updates meanwhile', async () => {
+    const aws = withRole(start({ pollsUntilReady: 2 }));
+    await createFunction(aws);
+    const state = async () =>
+      (await aws.lambda.send(new lambda.GetFunctionCommand({ FunctionName: 'fn' }))).Configuration?.State;
+
+    await expect(
+      aws.lambda.send(new lambda.UpdateFunctionConfigurationCommand({ FunctionName: 'fn', MemorySize: 512 })),
+    ).rejects.toBeInstanceOf(lambda.ResourceConflictException);
+    expect([await state(), await state(), await state()]).toEqual(['Pending', 'Pending', 'Active']);
+  });
+
+  it('answers a direct health invocation as a healthy backend, anything else 400, the log tail only when asked', async () => {
+    const aws = withRole(start());
+    await createFunction(aws);
+    const invoke = async (intent: string, tail: boolean) => {
+      const out = await aws.lambda.send(
+        new lambda.InvokeCommand({
+          FunctionName: 'fn',
+          Payload: new TextEncoder().encode(JSON.stringify({ intent })),
+          ...(tail ? { LogType: 'Tail' as const } : {}),
+        }),
+      );
+      return { status: JSON.parse(new TextDecoder().decode(out.Payload)).statusCode, tail: out.LogResult };
+    };
+    fake.directAnswers.health = { ...(fake.directAnswers.health as object), LogResult: 'bG9n' } as never;
+
+    expect(await invoke('health', false)).toEqual({ status: 200, tail: undefined });
+    expect(await invoke('health', true)).toEqual({ status: 200, tail: 'bG9n' });
+    expect((await invoke('get_access_logs', false)).status).toBe(400);
+    await expect(
+      aws.lambda.send(new lambda.InvokeCommand({ FunctionName: 'nope', Payload: new Uint8Array() })),
+    ).rejects.toBeInstanceOf(lambda.ResourceNotFoundException);
+  });
+});
+
+describe('EC2', () => {
+  it('refuses a duplicate rule, keeps a referenced group, and lets ENIs linger after the function goes', async () => {
+    const aws = withRole(start({ eniPollsAfterDelete: 2 }));
+    const { GroupId } = await aws.ec2.send(
+      new ec2.CreateSecurityGroupCommand({ VpcId: VPC, GroupName: 'g', Description: 'd' }),
+    );
+    const rule = { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId }] };
+    await aws.ec2.send(
+      new ec2.AuthorizeSecurityGroupIngressCommand({ GroupId: RDS_SG, IpPermissions: [rule] }),
+    );
+
+    await expect(
+      aws.ec2.send(new ec2.AuthorizeSecurityGroupIngressCommand({ GroupId: RDS_SG, IpPermissions: [rule] })),
+    ).rejects.toMatchObject({ name: 'InvalidPermission.Duplicate' });
+    await expect(aws.ec2.send(new ec2.DeleteSecurityGroupCommand({ GroupId }))).rejects.toMatchObject({
+      name: 'DependencyViolation',
+    });
+
+    await aws.lambda.send(
+      new lambda.CreateFunctionCommand({
+        FunctionName: 'fn',
+        Role: 'arn:aws:iam::123456789012:role/r',
+        Code: { ZipFile: new Uint8Array([1]) },
+        Environment: { Variables: {} },
+        VpcConfig: { SubnetIds: ['subnet-0a1'], SecurityGroupIds: [GroupId ?? ''] },
+      }),
+    );
+    await aws.lambda.send(new lambda.DeleteFunctionCommand({ FunctionName: 'fn' }));
+    const enis = async () =>
+      (
+        await aws.ec2.send(
+          new ec2.DescribeNetworkInterfacesCommand({
+            Filters: [{ Name: 'group-id', Values: [GroupId ?? ''] }],
+          }),
+        )
+      ).NetworkInterfaces?.length;
+    expect([await enis(), await enis(), await enis()]).toEqual([2, 2, 0]);
+  });
+});
+
+describe('API Gateway and the served API', () => {
+  /** An API deployed to prod with POST /chatbot (key required) calling function fn, a plan and a key. */
+  async function deployedApi(aws: AwsClients, keyValue: string) {
+    await createFunction(withRole(aws), { API_KEYS: hashApiKey(keyValue) });
+    const { id: apiId, rootResourceId } = await aws.apigateway.send(
+      new apigw.CreateRestApiCommand({ name: 'api', endpointConfiguration: { types: ['REGIONAL'] } }),
+    );
+    const { id: resourceId } = await aws.apigateway.send(
+      new apigw.CreateResourceCommand({ restApiId: apiId, parentId: rootResourceId, pathPart: 'chatbot' }),
+    );
+    const method = { restApiId: apiId, resourceId, httpMethod: 'POST' };
+    await aws.apigateway.send(
+      new apigw.PutMethodCommand({ ...method, authorizationType: 'NONE', apiKeyRequired: true }),
+    );
+    await aws.apigateway.send(
+      new apigw.PutIntegrationCommand({
+        ...method,
+        type: 'AWS_PROXY',
+        integrationHttpMethod: 'POST',
+        uri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:fn/invocations',
+      }),
+    );
+    await aws.apigateway.send(new apigw.CreateDeploymentCommand({ restApiId: apiId, stageName: 'prod' }));
+    const { id: planId } = await aws.apigateway.send(
+      new apigw.CreateUsagePlanCommand({
+        name: 'plan',
+        throttle: { rateLimit: 10, burstLimit: 20 },
+        apiStages: [{ apiId, stage: 'prod' }],
+      }),
+    );
+    const { id: keyId } = await aws.apigateway.send(
+      new apigw.CreateApiKeyCommand({ name: 'key', value: keyValue, enabled: true }),
+    );
+    await aws.apigateway.send(
+      new apigw.CreateUsagePlanKeyCommand({ usagePlanId: planId, keyId, keyType: 'API_KEY' }),
+    );
+    return { apiId: apiId ?? '', planId: planId ?? '' };
+  }
+
+  it('answers as API Gateway and the function would: 403 without a key on the plan, 401 without its hash, else 200', async () => {
+    const aws = start();
+    const { apiId } = await deployedApi(aws, 'good-key');
+    const path = `/restapis/${apiId}/prod/_user_request_/chatbot`;
+    fake.apiKeys.set('other', {
+      id: 'other',
+      name: 'key',
+      value: 'planned-not-hashed',
+      enabled: true,
+      createdDate: new Date(),
+      tags: {},
+    });
+    const plan = [...fake.usagePlans.values()][0];
+    plan?.keys.push('other');
+
+    expect(fake.answerApi(path, 'good-key').status).toBe(200);
+    expect(fake.answerApi('/prod/chatbot', 'good-key').status).toBe(200);
+    expect(fake.answerApi(path, undefined).status).toBe(403);
+    expect(fake.answerApi(path, 'unknown-key').status).toBe(403);
+    expect(fake.answerApi(path, 'planned-not-hashed').status).toBe(401);
+    expect(fake.answerApi(`/restapis/${apiId}/test/_user_request_/chatbot`, 'good-key').status).toBe(404);
+    fake.httpAnswers.withKey = { status: 429, body: '{"message":"Limit Exceeded"}' };
+    expect(fake.answerApi(path, 'good-key').status).toBe(429);
+    expect(fake.modelledAnswer(path, 'good-key').status).toBe(200);
+  });
+
+  it('a deployment freezes the methods: changing the API later does not change what the stage serves', async () => {
+    const aws = start();
+    const { apiId } = await deployedApi(aws, 'good-key');
+    const resource = [...(fake.apis.get(apiId)?.resources.values() ?? [])].find((r) => r.path === '/chatbot');
+    if (resource?.methods.POST) resource.methods.POST.apiKeyRequired = false;
+
+    expect(fake.answerApi(`/restapis/${apiId}/prod/_user_request_/chatbot`, undefined).status).toBe(403);
+  });
+
+  it('clamps a throttle above the account ceiling without saying so, and refuses to delete a plan on a stage', async () => {
+    const aws = start();
+    const { planId } = await deployedApi(aws, 'k');
+    fake.accountThrottleLimit = { rateLimit: 5, burstLimit: 5 };
+    await aws.apigateway.send(
+      new apigw.UpdateUsagePlanCommand({
+        usagePlanId: planId,
+        patchOperations: [{ op: 'replace', path: '/throttle/rateLimit', value: '50' }],
+      }),
+    );
+
+    expect(fake.usagePlans.get(planId)?.throttle.rateLimit).toBe(5);
+    await expect(
+      aws.apigateway.send(new apigw.DeleteUsagePlanCommand({ usagePlanId: planId })),
+    ).rejects.toBeInstanceOf(apigw.BadRequestException);
+  });
+});
+
+describe('CloudWatch', () => {
+  it('finds alarms by metric and exact dimensions, whatever their names, with their state', async () => {
+    const aws = start();
+    await aws.cloudwatch.send(
+      new cw.PutMetricAlarmCommand({
+        AlarmName: 'any-name',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: 'fn' }],
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    const find = (value: string) =>
+      aws.cloudwatch.send(
+        new cw.DescribeAlarmsForMetricCommand({
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: [{ Name: 'FunctionName', Value: value }],
+        }),
+      );
+
+    expect((await find('fn')).MetricAlarms?.map((a) => [a.AlarmName, a.StateValue])).toEqual([
+      ['any-name', 'INSUFFICIENT_DATA'],
+    ]);
+    expect((await find('other')).MetricAlarms).toEqual([]);
+  });
+});
+
+describe('middleware mode (the benchmark)', () => {
+  it('answers real clients at the end of their middleware, and their call counter agrees with its record', async () => {
+    fake = new FakeAccount().start('middleware');
+    const aws = fake.awsFactory({ region: REGION });
+
+    await aws.sts.send(new sts.GetCallerIdentityCommand({}));
+    await aws.ec2.send(new ec2.DescribeVpcsCommand({}));
+
+    expect(Object.fromEntries(fake.counter)).toEqual({ 'STS.GetCallerIdentity': 1, 'EC2.DescribeVpcs': 1 });
+    expect(fake.commandNames()).toEqual(['STS.GetCallerIdentity', 'EC2.DescribeVpcs']);
+  });
+});

@@ -249,7 +249,7 @@ export const ingestChecks: Check<AwsFacts>[] = [
       if (missing.length > 0)
         return fail(
           `${g.user} may not SELECT and INSERT on ${missing.join(' and ')} in ${g.database}: loads fail`,
-          `GRANT SELECT, INSERT ON ${g.database}.* TO the ingest login (CREATE, ALTER, INDEX too for \`db init --remote\`); see docs/ingest.md, "The ingest function's database login".`,
+          `GRANT SELECT, INSERT, UPDATE ON ${g.database}.* TO the ingest login (UPDATE for the rollup rows a load adds to; DELETE, CREATE, DROP, ALTER, INDEX too for \`db init --remote\`); see docs/ingest.md, "The ingest function's database login".`,
         );
       const api = await f.fn().catch(() => undefined);
       const login = ingestLogin(f.config);
@@ -261,7 +261,7 @@ export const ingestChecks: Check<AwsFacts>[] = [
       if (shared)
         return warn(
           `${rights}, and the API function logs in the same way: the internet-facing function can write too`,
-          'Create a writer user for the ingest function (GRANT SELECT, INSERT, CREATE, ALTER, INDEX), set ingest.dbUser (or ingest.dbSecretArn), keep the API login SELECT-only, then `chatbot-ops create-ingest`; see docs/ingest.md.',
+          'Create a writer user for the ingest function (GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX), set ingest.dbUser (or ingest.dbSecretArn), keep the API login SELECT-only, then `chatbot-ops create-ingest`; see docs/ingest.md.',
         );
       return pass(`${rights}; the API function logs in as another user`);
     },

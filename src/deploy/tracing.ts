@@ -42,12 +42,24 @@ export function planTracing(current: TracingCurrent, desired: TracingDesired): P
   const stageOn = current.stage?.tracingEnabled === true;
   return [
     ...optInItem(STEP, 'managed policy', XRAY_POLICY, on, current.rolePolicies.includes(desired.policyArn)),
-    ...optInItem(STEP, 'X-Ray tracing', `function ${desired.functionName}`, on, fnActive, [
-      { field: 'mode', from: current.fn?.tracingMode ?? null, to: on ? 'Active' : 'PassThrough' },
-    ]),
-    ...optInItem(STEP, 'X-Ray tracing', `stage ${desired.apiName}/${desired.stage}`, on, stageOn, [
-      { field: 'tracingEnabled', from: current.stage ? stageOn : null, to: on },
-    ]),
+    ...optInItem(
+      STEP,
+      'X-Ray tracing',
+      `function ${desired.functionName}`,
+      on,
+      fnActive,
+      fnActive === on
+        ? []
+        : [{ field: 'mode', from: current.fn?.tracingMode ?? null, to: on ? 'Active' : 'PassThrough' }],
+    ),
+    ...optInItem(
+      STEP,
+      'X-Ray tracing',
+      `stage ${desired.apiName}/${desired.stage}`,
+      on,
+      stageOn,
+      stageOn === on ? [] : [{ field: 'tracingEnabled', from: current.stage ? stageOn : null, to: on }],
+    ),
   ];
 }
 

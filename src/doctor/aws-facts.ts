@@ -169,6 +169,12 @@ export function createAwsFacts(o: AwsFactsOptions) {
     const s = await session();
     return findVpcEndpoints(aws.ec2, await vpcId(), `com.amazonaws.${s.region}.secretsmanager`);
   });
+  /** The security groups of the Secrets Manager endpoints, by id (those that exist). */
+  const secretsEndpointGroups = memoize(async (): Promise<SecurityGroupState[]> => {
+    const ids = [...new Set((await secretsEndpoints()).flatMap((e) => e.securityGroupIds))];
+    const groups = await Promise.all(ids.map((id) => findSecurityGroup(aws.ec2, id)));
+    return groups.filter((g): g is SecurityGroupState => g !== undefined);
+  });
 
   const restApis = after(() => d.restApis());
   const restApi = async (): Promise<RestApiInfo> =>
@@ -354,6 +360,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
     lambdaGroups,
     rdsGroup,
     secretsEndpoints,
+    secretsEndpointGroups,
     restApis,
     restApi,
     resource,

@@ -439,6 +439,28 @@ const useSecret = (w: World) => {
   };
 };
 
+/** An interface endpoint for Secrets Manager (private DNS on) whose security group has these ingress rules. */
+const secretsEndpoint = (w: World, ingress: unknown[]) => {
+  w.fake.groups.set('sg-0endpoint', {
+    GroupId: 'sg-0endpoint',
+    GroupName: 'endpoints',
+    VpcId: VPC_ID,
+    Description: 'endpoints',
+    IpPermissions: ingress as never,
+    IpPermissionsEgress: [],
+    Tags: [],
+  });
+  w.vpcEndpoints = [
+    {
+      VpcEndpointId: 'vpce-0s3c',
+      VpcEndpointType: 'Interface',
+      State: 'available',
+      PrivateDnsEnabled: true,
+      Groups: [{ GroupId: 'sg-0endpoint' }],
+    } as never,
+  ];
+};
+
 /** Every other finding a check can make: [what, change, check id, status, evidence or fix]. */
 const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', RegExp][] = [
   [
@@ -666,18 +688,23 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     'Secrets Manager through a VPC endpoint',
     (w) => {
       useSecret(w);
-      w.vpcEndpoints = [
-        {
-          VpcEndpointId: 'vpce-0s3c',
-          VpcEndpointType: 'Interface',
-          State: 'available',
-          PrivateDnsEnabled: true,
-        },
-      ];
+      secretsEndpoint(w, [
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [{ GroupId: LAMBDA_SG }] },
+      ]);
     },
     'vpc.secrets-route',
     'pass',
-    /VPC endpoint vpce-0s3c \(private DNS\)/,
+    /VPC endpoint vpce-0s3c \(private DNS, HTTPS from the function's group\)/,
+  ],
+  [
+    'Secrets Manager through a VPC endpoint whose group admits no HTTPS from the function',
+    (w) => {
+      useSecret(w);
+      secretsEndpoint(w, []);
+    },
+    'vpc.secrets-route',
+    'fail',
+    /vpce-0s3c admits no HTTPS \(TCP 443\) from the function's security groups sg-0aaa111/,
   ],
   [
     'Secrets Manager through NAT',

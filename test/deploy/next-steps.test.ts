@@ -300,7 +300,7 @@ describe('deploy with every Next Step switched on', () => {
       Scope: 'REGIONAL',
       LockToken: expect.stringMatching(/^lock-/),
     });
-    expect((update?.Rules as { Statement: unknown }[])[0]?.Statement).toEqual({
+    expect(((update?.Rules ?? []) as { Statement: unknown }[])[0]?.Statement).toEqual({
       RateBasedStatement: { Limit: 800, AggregateKeyType: 'IP' },
     });
   });

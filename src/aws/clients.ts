@@ -11,10 +11,12 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { packageVersion } from '../version.js';
 import { CALL_FIELD } from './failures.js';
+import { createS3Client } from './s3.js';
 
 export interface AwsSettings {
   region?: string;
@@ -40,6 +42,7 @@ export interface AwsClients {
   readonly sts: STSClient;
   readonly rds: RDSClient;
   readonly wafv2: WAFV2Client;
+  readonly s3: S3Client;
 }
 
 /** Counts of calls sent, by "Service.Command" (filled by a middleware on every client). */
@@ -181,6 +184,9 @@ export function createAwsClients(
     },
     get wafv2() {
       return lazy('wafv2', () => new WAFV2Client(base));
+    },
+    get s3() {
+      return lazy('s3', () => createS3Client(base));
     },
   };
 }

@@ -37,7 +37,12 @@ export function findsDeployedApi(argv: readonly string[], env: NodeJS.ProcessEnv
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { names: ['db'], load: async () => (await import('./db.js')).register },
+  {
+    names: ['db'],
+    // Only `--remote` (against AWS, not the local stack) calls AWS.
+    aws: (argv) => argv.includes('--remote') && !argv.includes('--local'),
+    load: async () => (await import('./db.js')).register,
+  },
   { names: ['cost'], load: async () => (await import('./cost.js')).register },
   { names: ['logs'], aws: true, load: async () => (await import('./logs.js')).register },
   { names: ['doctor'], aws: true, load: async () => (await import('./doctor.js')).register },

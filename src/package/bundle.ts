@@ -4,7 +4,7 @@
  * SHA-256 (Lambda's CodeSha256) only changes when the code does.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import archiver from 'archiver';
@@ -30,6 +30,14 @@ export const UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
 /** The file name inside the zip; the handler setting `lambda_function.lambda_handler` depends on it. */
 export const BUNDLE_FILE = 'lambda_function.js';
 export const ZIP_FILE = 'lambda_function.zip';
+/**
+ * The ingest function's file in the same zip (handler `ingest_function.handler`). One zip for both
+ * functions: one artifact and one CodeSha256 to build, upload and compare; the vendor/ driver files
+ * are shared; and the parser and schema the ingest function writes with always match the queries
+ * the API function reads with, because they ship together.
+ */
+export const INGEST_BUNDLE_FILE = 'ingest_function.js';
+export const INGEST_HANDLER = 'ingest_function.handler';
 
 /** Every entry gets this time: the earliest a zip (DOS) timestamp can hold, so builds never differ by clock. */
 const FIXED_TIME = new Date('1980-01-01T00:00:00Z');
@@ -160,47 +168,68 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
   const started = performance.now();
   const root = resolve(options.root ?? PROJECT_ROOT);
   const outDir = resolve(root, options.outDir ?? 'dist');
-  const entry = join(root, 'src', 'lambda', 'index.ts');
   const lazy = new Set<string>();
-  let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: { text: string }[] };
-  try {
-    result = await build({
-      ...COMMON,
-      entryPoints: [entry],
-      absWorkingDir: root,
-      outfile: join(outDir, BUNDLE_FILE),
-      sourcemap: 'external',
-      // import() of a vendor file becomes require(), so it resolves beside lambda_function.js in /var/task.
-      supported: { 'dynamic-import': false },
-      plugins: [
-        omitCharsetTables,
-        {
-          name: 'lazy-packages',
-          setup(b) {
-            b.onResolve({ filter: /^[^./]/ }, (args) => {
-              if (
-                args.kind !== 'dynamic-import' ||
-                args.path.startsWith('node:') ||
-                args.path.startsWith('@aws-sdk/')
-              ) {
-                return undefined;
-              }
-              lazy.add(args.path);
-              return { path: `./${vendorFile(args.path)}`, external: true };
-            });
+  const entries: { entry: string; file: string; define: Record<string, string> }[] = [
+    { entry: join(root, 'src', 'lambda', 'index.ts'), file: BUNDLE_FILE, define: {} },
+    {
+      entry: join(root, 'src', 'ingest', 'index.ts'),
+      file: INGEST_BUNDLE_FILE,
+      // The function has no templates/ folder: the schema travels inside its code (src/ingest/schema-text.ts).
+      define: {
+        CHATBOT_OPS_SCHEMA_SQL: JSON.stringify(readFileSync(join(root, 'templates', 'schema.sql'), 'utf8')),
+        // readSchemaSql (src/db/schema.ts) is the only reader of import.meta.url in this bundle, and
+        // the define above means it is never called; this keeps esbuild's CommonJS warning away.
+        'import.meta.url': JSON.stringify('file:///var/task/ingest_function.js'),
+      },
+    },
+  ];
+  const files: { name: string; content: Buffer }[] = [];
+  const maps: { name: string; content: Uint8Array }[] = [];
+  const inputs: string[] = [];
+  const esbuildWarnings: string[] = [];
+  for (const { entry, file, define } of entries) {
+    let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: { text: string }[] };
+    try {
+      result = await build({
+        ...COMMON,
+        entryPoints: [entry],
+        absWorkingDir: root,
+        outfile: join(outDir, file),
+        define,
+        sourcemap: 'external',
+        // import() of a vendor file becomes require(), so it resolves beside lambda_function.js in /var/task.
+        supported: { 'dynamic-import': false },
+        plugins: [
+          omitCharsetTables,
+          {
+            name: 'lazy-packages',
+            setup(b) {
+              b.onResolve({ filter: /^[^./]/ }, (args) => {
+                if (
+                  args.kind !== 'dynamic-import' ||
+                  args.path.startsWith('node:') ||
+                  args.path.startsWith('@aws-sdk/')
+                ) {
+                  return undefined;
+                }
+                lazy.add(args.path);
+                return { path: `./${vendorFile(args.path)}`, external: true };
+              });
+            },
           },
-        },
-      ],
-    });
-  } catch (err) {
-    throw bundleFailed(entry, err);
+        ],
+      });
+    } catch (err) {
+      throw bundleFailed(entry, err);
+    }
+    const code = result.outputFiles.find((f) => f.path.endsWith('.js'));
+    const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
+    if (!code) throw new UserError('esbuild produced no JavaScript output');
+    files.push({ name: file, content: Buffer.from(code.contents) });
+    if (map) maps.push({ name: `${file}.map`, content: map.contents });
+    inputs.push(...Object.keys(result.metafile.inputs));
+    esbuildWarnings.push(...result.warnings.map((w) => `esbuild (${file}): ${w.text}`));
   }
-  const code = result.outputFiles.find((f) => f.path.endsWith('.js'));
-  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
-  if (!code) throw new UserError('esbuild produced no JavaScript output');
-  const files = [{ name: BUNDLE_FILE, content: Buffer.from(code.contents) }];
-  const inputs = Object.keys(result.metafile.inputs);
-  const esbuildWarnings = result.warnings.map((w) => `esbuild: ${w.text}`);
 
   for (const specifier of [...lazy].sort()) {
     const name = vendorFile(specifier);
@@ -244,7 +273,7 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
   mkdirSync(outDir, { recursive: true });
   const zipPath = join(outDir, ZIP_FILE);
   writeFileSync(zipPath, zip);
-  if (map) writeFileSync(join(outDir, `${BUNDLE_FILE}.map`), map.contents);
+  for (const map of maps) writeFileSync(join(outDir, map.name), map.content);
 
   return {
     zipPath,

@@ -193,7 +193,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     architecture: oneOf('x86_64', 'arm64'),
     memory: int(128, 10240),
     timeout: int(1, 900),
-    logRetentionDays: retentionDays,
+    logRetentionDays: oneOf(...RETENTION_DAYS.map(String)),
     // Lambda's default regional limit is 1,000 and can be raised; 0 would stop every invocation.
     reservedConcurrency: int(1, 100_000),
   },
@@ -302,7 +302,8 @@ export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): Chatbot
         const path = `${key}.${field}`;
         if (check === undefined) problems.push(`unknown field "${path}"`);
         else {
-          const e = check(fv, path);
+          // logRetentionDays is numeric in JSON but checked against the allowed list as text.
+          const e = check(field === 'logRetentionDays' && typeof fv === 'number' ? String(fv) : fv, path);
           if (e) problems.push(e);
           else section[field] = fv;
         }

@@ -227,7 +227,7 @@ export async function putLambdaProxyIntegration(
 }
 
 /** A stage: which deployment it serves, and the stage settings the deploy steps manage. */
-export interface StageInfo {
+export interface StageState {
   deploymentId: string;
   /** X-Ray active tracing of the stage. */
   tracingEnabled: boolean;
@@ -242,7 +242,7 @@ export async function findStage(
   apigw: APIGatewayClient,
   apiId: string,
   stage: string,
-): Promise<StageInfo | undefined> {
+): Promise<StageState | undefined> {
   try {
     const out = await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: stage }));
     const log = out.accessLogSettings;

@@ -13,7 +13,7 @@
  */
 import {
   getAccountCloudWatchRole,
-  type StageInfo,
+  type StageState,
   setAccountCloudWatchRole,
   updateStage,
 } from '../aws/apigateway.js';
@@ -64,7 +64,7 @@ export interface AccessLogsDesired {
 }
 
 export interface AccessLogsCurrent {
-  stage: StageInfo | undefined;
+  stage: StageState | undefined;
   /** Read only while access logging is wanted. */
   logGroup: LogGroupState | undefined;
   /** The account's CloudWatch role; read only while access logging is wanted. */

@@ -195,7 +195,7 @@ export const secretsEndpointStep = defineStep({
           'vpc.secretsManagerEndpoint is on but database.secretArn is not set: the function does not read a secret, so the endpoint only costs money',
         ]
       : [],
-  async apply(env, current, desired, items, ctx) {
+  async apply(env, current, desired, _items, ctx) {
     const { ec2 } = env.aws;
     const mine = ours(current.endpoints, desired.endpointName);
     if (!desired.enabled) {
@@ -203,7 +203,6 @@ export const secretsEndpointStep = defineStep({
       await removeEndpoint(env, mine, current.group);
       return undefined;
     }
-    if (items.every((i) => i.action === 'unchanged')) return undefined;
     const lambdaGroup = ctx.refs.require('lambdaSecurityGroupId', 'the Secrets Manager endpoint');
     let groupId = current.group?.id;
     if (!groupId) {

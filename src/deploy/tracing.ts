@@ -6,7 +6,7 @@
  * detaches the policy. Nothing to remove on destroy: the settings go with the function, the stage
  * and the role.
  */
-import { type StageInfo, updateStage } from '../aws/apigateway.js';
+import { type StageState, updateStage } from '../aws/apigateway.js';
 import { attachPolicy, detachPolicy } from '../aws/iam.js';
 import { type FunctionState, updateFunctionTracing } from '../aws/lambda.js';
 import type { Deployment } from '../deployment/deployment.js';
@@ -27,7 +27,7 @@ export interface TracingDesired {
 
 export interface TracingCurrent {
   fn: FunctionState | undefined;
-  stage: StageInfo | undefined;
+  stage: StageState | undefined;
   rolePolicies: string[];
 }
 

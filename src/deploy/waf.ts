@@ -5,7 +5,7 @@
  * (`waf.enabled`); switched off, the next deploy takes it off the stage and deletes it, and so does
  * destroy.
  */
-import { type StageInfo, stageArn } from '../aws/apigateway.js';
+import { type StageState, stageArn } from '../aws/apigateway.js';
 import {
   associateWebAcl,
   createWebAcl,
@@ -34,7 +34,7 @@ export interface WafDesired extends WebAclSpec {
 
 export interface WafCurrent {
   acl: WebAclDetail | undefined;
-  stage: StageInfo | undefined;
+  stage: StageState | undefined;
 }
 
 /** The web ACL's name: the config's, else the API's and stage's. */

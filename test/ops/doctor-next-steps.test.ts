@@ -309,7 +309,7 @@ describe('the RDS instance behind database.host', () => {
     ],
   ];
 
-  it.each(findings)('%s: %s is %s', async (_what, change, id, status, text) => {
+  it.each(findings)('%s', async (_what, change, id, status, text) => {
     change(world);
 
     const { code, report, byId } = await doctor();
@@ -568,7 +568,7 @@ describe('the Next Steps the config switches on', () => {
     ],
   ];
 
-  it.each(broken)('%s: %s is %s', async (_what, breakIt, id, status, text) => {
+  it.each(broken)('%s', async (_what, breakIt, id, status, text) => {
     everythingOn(world);
     breakIt(world);
 

@@ -409,7 +409,7 @@ describe('Secrets Manager: what the role may read', () => {
       'warn',
       /payroll/,
     ],
-  ])('%s: %s', async (_what, policy, status, text) => {
+  ])('%s', async (_what, policy, status, text) => {
     withSecret(world, policy);
 
     const { byId } = await doctor();

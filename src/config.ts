@@ -280,6 +280,13 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   },
 };
 
+/** Every field the config accepts, as dotted paths (`function.memory`, `region`): the docs' config table lists each. */
+export function configFields(): string[] {
+  return Object.entries(SCHEMA).flatMap(([key, rule]) =>
+    typeof rule === 'function' ? [key] : Object.keys(rule).map((field) => `${key}.${field}`),
+  );
+}
+
 /** Validate a parsed config document and merge it over the defaults. Throws UserError naming every bad field. */
 export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): ChatbotConfig {
   if (!isObject(doc as Json)) throw new UserError(`${source}: the config must be a JSON object`);

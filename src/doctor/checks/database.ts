@@ -5,6 +5,7 @@
  * and, with Secrets Manager, what the function's role may read. chatbot-ops never changes the
  * database: each fix says what to change in RDS.
  */
+import { type IamStatement, policyStatements, policyValues } from '../../aws/iam.js';
 import { POOL_SIZE } from '../../lambda/database.js';
 import type { AwsFacts } from '../aws-facts.js';
 import { type Check, fail, pass, skipBecause, warn } from '../engine.js';
@@ -197,9 +198,9 @@ export const databaseChecks: Check<AwsFacts>[] = [
       if (!secretArn) skipBecause('the function does not read a secret (no DB_SECRET_ARN)');
       const role = await f.role();
       const grants = role.inline.flatMap((p) =>
-        statementsOf(p.document)
+        policyStatements(p.document)
           .filter((s) => s.Effect === 'Allow' && actionsOf(s).some(readsSecrets))
-          .map((s) => ({ policy: p.name, resources: list(s.Resource) })),
+          .map((s) => ({ policy: p.name, resources: policyValues(s.Resource) })),
       );
       const broadManaged = role.attached.filter((a) =>
         /:policy\/(SecretsManagerReadWrite|AdministratorAccess|PowerUserAccess)$/.test(a),
@@ -227,22 +228,7 @@ export const databaseChecks: Check<AwsFacts>[] = [
   },
 ];
 
-interface Statement {
-  Effect?: string;
-  Action?: unknown;
-  Resource?: unknown;
-}
-
-function list(v: unknown): string[] {
-  return Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
-}
-
-function statementsOf(doc: unknown): Statement[] {
-  const s = (doc as { Statement?: unknown } | undefined)?.Statement;
-  return (Array.isArray(s) ? s : s ? [s] : []) as Statement[];
-}
-
-const actionsOf = (s: Statement) => list(s.Action);
+const actionsOf = (s: IamStatement) => policyValues(s.Action);
 const readsSecrets = (a: string) => /^(\*|secretsmanager:(\*|GetSecretValue|Get\*))$/i.test(a);
 
 /** An IAM resource pattern (`*`, `?`) as a RegExp. */

@@ -1,7 +1,9 @@
 /**
  * EC2, narrowed to what the Lambda's network needs: VPCs, subnets (with whether they route to an
  * internet gateway, and through which route table), security groups and their rules, the network
- * interfaces Lambda leaves in a group, VPC endpoints and AWS-managed prefix lists. EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
+ * interfaces Lambda leaves in a group, VPC endpoints (interface endpoints such as Secrets Manager's;
+ * gateway endpoints such as S3's use the same calls with route tables) and AWS-managed prefix lists.
+ * EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
  * carried as the exception's `name`: translated here, never by message text. Nothing here prints.
  */
 import {
@@ -368,64 +370,88 @@ export async function findPublicSubnets(
   return new Set(subnetIds.filter((id) => routing.get(id)?.internetGateway));
 }
 
-/** A VPC endpoint, with what the ingest path needs to know of a gateway endpoint. */
-export interface VpcEndpointState {
+export interface VpcEndpointInfo {
   id: string;
-  /** `Gateway` or `Interface`. */
+  /** `Interface` (network interfaces in subnets, with security groups) or `Gateway` (route tables). */
   type: string;
-  /** `available`, `pending`... (lower case). */
-  state: string;
   serviceName: string;
+  vpcId: string;
+  /** Lower case: `available`, `pending`, `deleting`... */
+  state: string;
+  privateDns: boolean;
+  subnetIds: string[];
+  securityGroupIds: string[];
   routeTableIds: string[];
   tags: Record<string, string>;
 }
 
+/** An endpoint that is or will be usable: not being deleted, deleted, failed, rejected or expired. */
+export function liveEndpoint(e: VpcEndpointInfo): boolean {
+  return !['deleting', 'deleted', 'failed', 'rejected', 'expired'].includes(e.state);
+}
+
 /**
- * The live endpoints of a VPC for one service and type (e.g. the S3 gateway endpoint,
- * `com.amazonaws.<region>.s3`). Endpoints being deleted, or failed, are left out.
+ * The endpoints of a VPC for one service, e.g. `com.amazonaws.us-east-1.secretsmanager`; with a
+ * type, only endpoints of that type (the S3 service has both gateway and interface endpoints).
  */
-export async function findServiceEndpoints(
+export async function findVpcEndpoints(
   ec2: EC2Client,
-  q: { vpcId: string; serviceName: string; type: 'Gateway' | 'Interface' },
-): Promise<VpcEndpointState[]> {
-  const found: VpcEndpointState[] = [];
+  vpcId: string,
+  serviceName: string,
+  type?: 'Gateway' | 'Interface',
+): Promise<VpcEndpointInfo[]> {
+  const found: VpcEndpointInfo[] = [];
   for await (const page of paginateDescribeVpcEndpoints(pagesOf(ec2), {
     Filters: [
-      { Name: 'vpc-id', Values: [q.vpcId] },
-      { Name: 'service-name', Values: [q.serviceName] },
-      { Name: 'vpc-endpoint-type', Values: [q.type] },
+      { Name: 'vpc-id', Values: [vpcId] },
+      { Name: 'service-name', Values: [serviceName] },
+      ...(type ? [{ Name: 'vpc-endpoint-type', Values: [type] }] : []),
     ],
   }))
-    for (const e of page.VpcEndpoints ?? []) {
-      const state = (e.State ?? '').toLowerCase();
-      if (['deleting', 'deleted', 'failed', 'rejected', 'expired'].includes(state)) continue;
+    for (const e of page.VpcEndpoints ?? [])
       found.push({
         id: e.VpcEndpointId ?? '',
-        type: e.VpcEndpointType ?? q.type,
-        state,
-        serviceName: e.ServiceName ?? q.serviceName,
+        type: e.VpcEndpointType ?? type ?? '',
+        serviceName: e.ServiceName ?? serviceName,
+        vpcId: e.VpcId ?? vpcId,
+        state: (e.State ?? '').toLowerCase(),
+        privateDns: Boolean(e.PrivateDnsEnabled),
+        subnetIds: [...(e.SubnetIds ?? [])].sort(),
+        securityGroupIds: (e.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])).sort(),
         routeTableIds: [...(e.RouteTableIds ?? [])].sort(),
         tags: Object.fromEntries((e.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
       });
-    }
   return found;
 }
 
-/** Create a gateway endpoint (S3, DynamoDB) on these route tables; returns its id. */
-export async function createGatewayEndpoint(
-  ec2: EC2Client,
-  e: { vpcId: string; serviceName: string; routeTableIds: string[]; tags: Record<string, string> },
-): Promise<string> {
+/** An endpoint to make: an interface endpoint in subnets with security groups, or a gateway endpoint on route tables. */
+export type VpcEndpointSpec = {
+  vpcId: string;
+  serviceName: string;
+  tags: Record<string, string>;
+} & (
+  | { type: 'Interface'; subnetIds: string[]; securityGroupIds: string[]; privateDns: boolean }
+  | { type: 'Gateway'; routeTableIds: string[] }
+);
+
+/** Create the endpoint; returns its id. */
+export async function createVpcEndpoint(ec2: EC2Client, spec: VpcEndpointSpec): Promise<string> {
   const out = await ec2.send(
     new CreateVpcEndpointCommand({
-      VpcEndpointType: 'Gateway',
-      VpcId: e.vpcId,
-      ServiceName: e.serviceName,
-      RouteTableIds: e.routeTableIds,
+      VpcId: spec.vpcId,
+      ServiceName: spec.serviceName,
+      VpcEndpointType: spec.type,
+      ...(spec.type === 'Interface'
+        ? {
+            SubnetIds: spec.subnetIds,
+            SecurityGroupIds: spec.securityGroupIds,
+            PrivateDnsEnabled: spec.privateDns,
+          }
+        : { RouteTableIds: spec.routeTableIds }),
       TagSpecifications: [
         {
           ResourceType: 'vpc-endpoint',
-          Tags: Object.entries(e.tags).map(([Key, Value]) => ({ Key, Value })),
+          Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })),
         },
       ],
     }),
@@ -445,14 +471,6 @@ export async function addEndpointRouteTables(
   );
 }
 
-/** Delete an endpoint; one already gone is fine (EC2 reports it per endpoint, not as an error). */
-export async function deleteVpcEndpoint(ec2: EC2Client, endpointId: string): Promise<void> {
-  const out = await ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [endpointId] }));
-  const failure = (out.Unsuccessful ?? []).find((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound');
-  if (failure)
-    throw new Error(`EC2 did not delete ${endpointId}: ${failure.Error?.Code}: ${failure.Error?.Message}`);
-}
-
 /**
  * The id of an AWS-managed prefix list by name (`com.amazonaws.<region>.s3`: S3's addresses in the
  * region, what a security group rule to S3 through a gateway endpoint names), or undefined.
@@ -463,4 +481,20 @@ export async function findManagedPrefixList(ec2: EC2Client, name: string): Promi
   }))
     for (const p of page.PrefixLists ?? []) if (p.PrefixListId) return p.PrefixListId;
   return undefined;
+}
+
+/** Delete endpoints; ids already gone are not an error (EC2 reports them as unsuccessful items). */
+export async function deleteVpcEndpoints(ec2: EC2Client, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const out = await ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: ids }));
+  const failed = (out.Unsuccessful ?? []).filter((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound');
+  if (failed.length > 0) {
+    const first = failed[0];
+    throw new EC2ServiceException({
+      name: first?.Error?.Code ?? 'DeleteVpcEndpointsFailed',
+      $fault: 'client',
+      message: `could not delete ${failed.map((f) => f.ResourceId).join(', ')}: ${first?.Error?.Message ?? ''}`,
+      $metadata: {},
+    });
+  }
 }

@@ -22,16 +22,17 @@
  */
 import {
   addEndpointRouteTables,
-  createGatewayEndpoint,
-  deleteVpcEndpoint,
+  createVpcEndpoint,
+  deleteVpcEndpoints,
   findManagedPrefixList,
   findSecurityGroupByName,
-  findServiceEndpoints,
+  findVpcEndpoints,
+  liveEndpoint,
   type SecurityGroupState,
   type SgRule,
   type SubnetInfo,
   type SubnetRouting,
-  type VpcEndpointState,
+  type VpcEndpointInfo,
 } from '../aws/ec2.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
@@ -72,7 +73,7 @@ export interface IngestNetworkCurrent {
   group: SecurityGroupState | undefined;
   rdsGroup: SecurityGroupState | undefined;
   /** S3 gateway endpoints of the VPC. */
-  endpoints: VpcEndpointState[];
+  endpoints: VpcEndpointInfo[];
   prefixListId: string | undefined;
 }
 
@@ -95,11 +96,11 @@ export function readIngestGroup(d: Deployment): Promise<SecurityGroupState | und
 }
 
 /** The VPC's S3 gateway endpoints, read once per run. */
-export function readS3Endpoints(d: Deployment, s3Service: string): Promise<VpcEndpointState[]> {
+export function readS3Endpoints(d: Deployment, s3Service: string): Promise<VpcEndpointInfo[]> {
   const { vpcId } = d.config.vpc;
   return d.cached('s3-endpoints', () =>
     vpcId
-      ? findServiceEndpoints(d.aws.ec2, { vpcId, serviceName: s3Service, type: 'Gateway' })
+      ? findVpcEndpoints(d.aws.ec2, vpcId, s3Service, 'Gateway').then((all) => all.filter(liveEndpoint))
       : Promise.resolve([]),
   );
 }
@@ -131,7 +132,7 @@ export function routeTablesOf(routing: Map<string, SubnetRouting>, subnetIds: st
 }
 
 /** The endpoint to use: ours when there is one, else the first the VPC has. */
-export function chosenEndpoint(endpoints: VpcEndpointState[]): VpcEndpointState | undefined {
+export function chosenEndpoint(endpoints: VpcEndpointInfo[]): VpcEndpointInfo | undefined {
   return endpoints.find((e) => e.tags[PURPOSE_TAG] === ENDPOINT_PURPOSE) ?? endpoints[0];
 }
 
@@ -225,7 +226,8 @@ export async function applyIngestNetwork(
   const endpoint = chosenEndpoint(current.endpoints);
   if (!endpoint) {
     env.progress(`S3 gateway endpoint on ${tables.join(', ')}`);
-    await createGatewayEndpoint(ec2, {
+    await createVpcEndpoint(ec2, {
+      type: 'Gateway',
       vpcId: desired.vpc.vpcId,
       serviceName: desired.s3Service,
       routeTableIds: tables,
@@ -243,7 +245,7 @@ export async function applyIngestNetwork(
 
 interface IngestNetworkRemoval extends FunctionGroupRemoval {
   /** The endpoint chatbot-ops made, if any. */
-  endpoint: VpcEndpointState | undefined;
+  endpoint: VpcEndpointInfo | undefined;
 }
 
 export const ingestNetworkStep = defineStep({
@@ -292,7 +294,7 @@ export const ingestNetworkStep = defineStep({
       await removeFunctionGroup(env, found);
       if (found.endpoint) {
         env.removing(`S3 gateway endpoint ${found.endpoint.id}`);
-        await deleteVpcEndpoint(env.aws.ec2, found.endpoint.id);
+        await deleteVpcEndpoints(env.aws.ec2, [found.endpoint.id]);
       }
     },
   },

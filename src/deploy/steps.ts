@@ -3,8 +3,11 @@
  * `deploy`, each step's own command, `status`, `destroy` and the help all iterate this list: a new
  * step is its own file (see src/deploy/step.ts) and one line here.
  */
+import { accessLogsStep } from './access-logs.js';
 import { alarmsStep } from './alarms.js';
 import { apiStep } from './api.js';
+import { concurrencyStep } from './concurrency.js';
+import { dashboardStep } from './dashboard.js';
 import { functionStep } from './function.js';
 import { ingestFunctionStep } from './ingest-function.js';
 import { ingestNetworkStep } from './ingest-network.js';
@@ -13,8 +16,11 @@ import { ingestTriggerStep } from './ingest-trigger.js';
 import { logsBucketStep } from './logs-bucket.js';
 import { networkStep } from './network.js';
 import { roleStep } from './role.js';
+import { secretsEndpointStep } from './secrets-endpoint.js';
 import type { DeployStep } from './step.js';
+import { tracingStep } from './tracing.js';
 import { usagePlanStep } from './usage-plan.js';
+import { wafStep } from './waf.js';
 
 export const STEPS: readonly DeployStep[] = [
   roleStep,
@@ -28,6 +34,13 @@ export const STEPS: readonly DeployStep[] = [
   logsBucketStep,
   ingestFunctionStep,
   ingestTriggerStep,
+  // The opt-ins of the guide's Next Steps (each off unless the config switches it on).
+  secretsEndpointStep,
+  concurrencyStep,
+  tracingStep,
+  accessLogsStep,
+  wafStep,
+  dashboardStep,
 ];
 
 /** Commands that run several steps as one plan (besides `deploy`, which runs them all). */

@@ -1,9 +1,11 @@
 /** Every check `chatbot-ops doctor` runs against the deployment, in the order they are shown. */
 import type { AwsFacts } from './aws-facts.js';
 import { apiChecks } from './checks/api.js';
+import { databaseChecks } from './checks/database.js';
 import { functionChecks } from './checks/function.js';
 import { ingestChecks } from './checks/ingest.js';
 import { networkChecks } from './checks/network.js';
+import { nextStepChecks } from './checks/next-steps.js';
 import { runtimeChecks } from './checks/runtime.js';
 import { usagePlanChecks } from './checks/usage-plan.js';
 import type { Check } from './engine.js';
@@ -15,4 +17,6 @@ export const AWS_CHECKS: readonly Check<AwsFacts>[] = [
   ...usagePlanChecks,
   ...runtimeChecks,
   ...ingestChecks,
+  ...databaseChecks,
+  ...nextStepChecks,
 ];

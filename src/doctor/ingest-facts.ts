@@ -11,11 +11,12 @@ import {
   describeSubnetRouting,
   findManagedPrefixList,
   findSecurityGroup,
-  findServiceEndpoints,
+  findVpcEndpoints,
   listSubnets,
+  liveEndpoint,
   type SecurityGroupState,
   type SubnetRouting,
-  type VpcEndpointState,
+  type VpcEndpointInfo,
 } from '../aws/ec2.js';
 import { type AlarmStatus, findAlarmsForMetric } from '../aws/inspect.js';
 import { type FunctionState, invokeFunction } from '../aws/lambda.js';
@@ -69,12 +70,10 @@ export function createIngestFacts(o: IngestFactsOptions) {
       describeSubnetRouting(aws.ec2, await vpcId(), (await deployedFn()).subnetIds),
   );
   const s3Endpoints = memoize(
-    async (): Promise<VpcEndpointState[]> =>
-      findServiceEndpoints(aws.ec2, {
-        vpcId: await vpcId(),
-        serviceName: (await names()).s3Service,
-        type: 'Gateway',
-      }),
+    async (): Promise<VpcEndpointInfo[]> =>
+      findVpcEndpoints(aws.ec2, await vpcId(), (await names()).s3Service, 'Gateway').then((all) =>
+        all.filter(liveEndpoint),
+      ),
   );
   const groups = memoize(async (): Promise<SecurityGroupState[]> => {
     const ids = (await deployedFn()).securityGroupIds;

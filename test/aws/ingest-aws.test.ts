@@ -9,7 +9,7 @@ import * as lambda from '@aws-sdk/client-lambda';
 import * as s3 from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deleteVpcEndpoint } from '../../src/aws/ec2.js';
+import { deleteVpcEndpoints } from '../../src/aws/ec2.js';
 import { putAsyncInvokeSettings } from '../../src/aws/lambda.js';
 import {
   createBucket,
@@ -123,10 +123,15 @@ describe('ec2 and lambda', () => {
     ec2Mock
       .on(ec2.DeleteVpcEndpointsCommand)
       .resolvesOnce({ Unsuccessful: [{ Error: { Code: 'InvalidVpcEndpoint.NotFound' } }] })
-      .resolvesOnce({ Unsuccessful: [{ Error: { Code: 'DependencyViolation', Message: 'in use' } }] });
+      .resolvesOnce({
+        Unsuccessful: [{ ResourceId: 'vpce-1', Error: { Code: 'DependencyViolation', Message: 'in use' } }],
+      });
 
-    await deleteVpcEndpoint(ec2Client, 'vpce-1');
-    await expect(deleteVpcEndpoint(ec2Client, 'vpce-1')).rejects.toThrow('DependencyViolation: in use');
+    await deleteVpcEndpoints(ec2Client, ['vpce-1']);
+    await expect(deleteVpcEndpoints(ec2Client, ['vpce-1'])).rejects.toMatchObject({
+      name: 'DependencyViolation',
+      message: 'could not delete vpce-1: in use',
+    });
   });
 
   it("retries the on-failure destination while Lambda cannot yet use the new role's rights", async () => {

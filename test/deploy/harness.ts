@@ -79,6 +79,52 @@ export const API_PATH_REMOVAL = [
   'IAM.DeleteRole',
 ];
 
+/** The calls of the ingest steps on a fresh account, in order (after the API path's; 3 inline policies). */
+export const INGEST_CREATION = [
+  'IAM.CreateRole',
+  'IAM.AttachRolePolicy',
+  'IAM.PutRolePolicy',
+  'IAM.PutRolePolicy',
+  'IAM.PutRolePolicy',
+  'EC2.CreateSecurityGroup',
+  'EC2.RevokeSecurityGroupEgress',
+  'EC2.AuthorizeSecurityGroupEgress',
+  'EC2.AuthorizeSecurityGroupIngress',
+  'EC2.CreateVpcEndpoint',
+  'S3.CreateBucket',
+  'S3.PutBucketTagging',
+  'S3.PutPublicAccessBlock',
+  'S3.PutBucketEncryption',
+  'S3.PutBucketPolicy',
+  'SQS.CreateQueue',
+  'CloudWatchLogs.CreateLogGroup',
+  'CloudWatchLogs.PutRetentionPolicy',
+  'Lambda.CreateFunction',
+  'Lambda.PutFunctionEventInvokeConfig',
+  'CloudWatch.PutMetricAlarm',
+  'Lambda.AddPermission',
+  'S3.PutBucketNotificationConfiguration',
+];
+
+/** The mutating calls of destroy for the ingest path (3 inline policies), in their order: before the API path's. */
+export const INGEST_REMOVAL = [
+  'S3.PutBucketNotificationConfiguration',
+  'Lambda.RemovePermission',
+  'CloudWatch.DeleteAlarms',
+  'Lambda.DeleteFunction',
+  'CloudWatchLogs.DeleteLogGroup',
+  'SQS.DeleteQueue',
+  'S3.DeleteBucket',
+  'EC2.RevokeSecurityGroupIngress',
+  'EC2.DeleteSecurityGroup',
+  'EC2.DeleteVpcEndpoints',
+  'IAM.DetachRolePolicy',
+  'IAM.DeleteRolePolicy',
+  'IAM.DeleteRolePolicy',
+  'IAM.DeleteRolePolicy',
+  'IAM.DeleteRole',
+];
+
 export async function createWorld(options: FakeAccountOptions = {}): Promise<World> {
   const fake = new FakeAccount(options).start();
   const endpoint = await fake.serveApi();

@@ -15,6 +15,8 @@ import {
   createWorld,
   DB_PASSWORD,
   INGEST_CONFIG,
+  INGEST_CREATION,
+  INGEST_REMOVAL,
   type World,
 } from './harness.js';
 
@@ -44,33 +46,6 @@ const ingestVariables = (): Record<string, string> =>
       | { Variables: Record<string, string> }
       | undefined
   )?.Variables ?? {};
-
-/** The calls of the ingest steps on a fresh account, in order (after the API path's). */
-const INGEST_CREATION = [
-  'IAM.CreateRole',
-  'IAM.AttachRolePolicy',
-  'IAM.PutRolePolicy',
-  'IAM.PutRolePolicy',
-  'IAM.PutRolePolicy',
-  'EC2.CreateSecurityGroup',
-  'EC2.RevokeSecurityGroupEgress',
-  'EC2.AuthorizeSecurityGroupEgress',
-  'EC2.AuthorizeSecurityGroupIngress',
-  'EC2.CreateVpcEndpoint',
-  'S3.CreateBucket',
-  'S3.PutBucketTagging',
-  'S3.PutPublicAccessBlock',
-  'S3.PutBucketEncryption',
-  'S3.PutBucketPolicy',
-  'SQS.CreateQueue',
-  'CloudWatchLogs.CreateLogGroup',
-  'CloudWatchLogs.PutRetentionPolicy',
-  'Lambda.CreateFunction',
-  'Lambda.PutFunctionEventInvokeConfig',
-  'CloudWatch.PutMetricAlarm',
-  'Lambda.AddPermission',
-  'S3.PutBucketNotificationConfiguration',
-];
 
 describe('deploy with the ingest path (the default)', () => {
   it('creates the ingest resources after the API path, with the exact inputs', async () => {
@@ -619,24 +594,7 @@ describe('destroy with the ingest path', () => {
     const r = await world.run(['destroy', '--yes']);
 
     expect(r.code).toBe(0);
-    expect(mutating()).toEqual([
-      'S3.PutBucketNotificationConfiguration',
-      'Lambda.RemovePermission',
-      'CloudWatch.DeleteAlarms',
-      'Lambda.DeleteFunction',
-      'CloudWatchLogs.DeleteLogGroup',
-      'SQS.DeleteQueue',
-      'S3.DeleteBucket',
-      'EC2.RevokeSecurityGroupIngress',
-      'EC2.DeleteSecurityGroup',
-      'EC2.DeleteVpcEndpoints',
-      'IAM.DetachRolePolicy',
-      'IAM.DeleteRolePolicy',
-      'IAM.DeleteRolePolicy',
-      'IAM.DeleteRolePolicy',
-      'IAM.DeleteRole',
-      ...API_PATH_REMOVAL,
-    ]);
+    expect(mutating()).toEqual([...INGEST_REMOVAL, ...API_PATH_REMOVAL]);
     expect(inputsOf('PutBucketNotificationConfiguration')).toEqual([
       { Bucket: BUCKET, NotificationConfiguration: {} },
     ]);

@@ -62,6 +62,8 @@ export interface ChatbotConfig {
     queryTimeoutMs: number;
   };
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** The site's own host names: get_referrers leaves out referrals from them (the function's SITE_HOSTS). */
+  siteHosts: string[];
   tags: Record<string, string>;
   local: {
     port: number;
@@ -110,6 +112,7 @@ export function defaultConfig(): ChatbotConfig {
     alarms: { enabled: true, lambdaErrorsThreshold: 10, api4xxThreshold: 50, periodSeconds: 300 },
     limits: { maxPayloadSize: 1048576, maxQueryLimit: 1000, queryTimeoutMs: 25000 },
     logLevel: 'INFO',
+    siteHosts: [],
     tags: { 'managed-by': 'chatbot-ops' },
     local: { port: 3000, rows: 20000 },
     ingest: {
@@ -223,6 +226,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     queryTimeoutMs: int(100, 900000),
   },
   logLevel: oneOf('DEBUG', 'INFO', 'WARN', 'ERROR'),
+  siteHosts: stringList(pattern(/^[A-Za-z0-9.-]{1,253}$/, 'a host name such as www.example.com')),
   tags: stringMap,
   local: { port: int(0, 65535), rows: int(0, 100_000_000) },
   ingest: {

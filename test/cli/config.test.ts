@@ -51,6 +51,7 @@ describe('config', () => {
     [{ limits: { queryTimeoutMs: 30000 } }, 'queryTimeoutMs must be under 29000'],
     [{ database: { retentionDays: 0 } }, 'database.retentionDays must be a whole number from 1 to 36500'],
     [{ region: 'mars' }, 'region must be an AWS region'],
+    [{ siteHosts: ['https://example.org/'] }, 'siteHosts[0] must be a host name'],
     [[], 'must be a JSON object'],
   ])('rejects %j naming the problem', (doc, message) => {
     expect(() => parseConfig(doc)).toThrow(UserError);

@@ -173,17 +173,22 @@ export async function openObject(
 /** A small JSON document, or undefined when there is none. */
 export async function getJsonObject<T>(s3: S3, where: S3Location): Promise<T | undefined> {
   // S3 replaces an object atomically, but a file-backed emulator (the local stack's) can serve one
-  // that is being rewritten half-written: a document that does not parse is read again, briefly.
+  // that is being rewritten half-written, or cut its response short ("aborted") when the file is
+  // replaced while it is sent: either way the document is read again, briefly.
   for (let attempt = 1; ; attempt++) {
     const object = await openObject(s3, where);
     if (!object) return undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
-    const text = Buffer.concat(chunks).toString('utf8');
     try {
-      return JSON.parse(text) as T;
+      const chunks: Buffer[] = [];
+      for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
     } catch (err) {
-      if (attempt >= 5) throw new UserError(`${s3Url(where)} is not a JSON document`, { cause: err });
+      if (!object.body.destroyed) object.body.destroy();
+      if (attempt >= 5) {
+        throw err instanceof SyntaxError
+          ? new UserError(`${s3Url(where)} is not a JSON document`, { cause: err })
+          : new UserError(`${s3Url(where)} could not be read: ${(err as Error).message}`, { cause: err });
+      }
       await new Promise((r) => setTimeout(r, 50 * attempt));
     }
   }

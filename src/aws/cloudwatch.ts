@@ -1,11 +1,17 @@
 /**
- * CloudWatch alarms by name: read the ones we manage, put one, delete them. Nothing here prints.
+ * CloudWatch alarms by name: read the ones we manage, put one, delete them; and dashboards by name.
+ * Nothing here prints.
  */
 import {
   type CloudWatchClient,
+  DashboardNotFoundError,
   DeleteAlarmsCommand,
+  DeleteDashboardsCommand,
+  GetDashboardCommand,
+  PutDashboardCommand,
   PutMetricAlarmCommand,
   paginateDescribeAlarms,
+  ResourceNotFound,
 } from '@aws-sdk/client-cloudwatch';
 import { pagesOf } from './pages.js';
 
@@ -85,4 +91,26 @@ export async function putAlarm(
 /** Delete the named alarms; names that do not exist are ignored by CloudWatch. */
 export async function deleteAlarms(cloudwatch: CloudWatchClient, names: string[]): Promise<void> {
   if (names.length > 0) await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: names }));
+}
+
+/** A dashboard's body (JSON text), or undefined when there is no dashboard by that name. */
+export async function getDashboard(cloudwatch: CloudWatchClient, name: string): Promise<string | undefined> {
+  try {
+    const out = await cloudwatch.send(new GetDashboardCommand({ DashboardName: name }));
+    return out.DashboardBody ?? '';
+  } catch (err) {
+    // The service names the error ResourceNotFound; the SDK may map it to either class.
+    if (err instanceof DashboardNotFoundError || err instanceof ResourceNotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Create or replace the dashboard (PutDashboard is an upsert by name). */
+export async function putDashboard(cloudwatch: CloudWatchClient, name: string, body: string): Promise<void> {
+  await cloudwatch.send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
+}
+
+/** Delete dashboards; one that does not exist fails the call, so only name those that do. */
+export async function deleteDashboards(cloudwatch: CloudWatchClient, names: string[]): Promise<void> {
+  if (names.length > 0) await cloudwatch.send(new DeleteDashboardsCommand({ DashboardNames: names }));
 }

@@ -14,7 +14,7 @@ export const register: CommandModule = (program, run) => {
   const cmd = program
     .command('destroy')
     .description(
-      'Remove everything deploy created (alarms, usage plan, key, API, function, log group, security group, role); never the database',
+      "Remove everything deploy created (the Next Steps' resources, alarms, usage plan, key, API, function, log groups, security groups, role); never the database",
     );
   // Each step's own removal options (--keep-logs), then the command's.
   for (const option of STEPS.flatMap((s) => s.destroyOptions)) cmd.option(option.flags, option.description);

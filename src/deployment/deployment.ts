@@ -23,6 +23,7 @@ import {
   listUsagePlanKeys,
   type ResourceInfo,
   type RestApiInfo,
+  type StageState,
   type UsagePlanInfo,
 } from '../aws/apigateway.js';
 import type { AwsClients } from '../aws/clients.js';
@@ -142,7 +143,7 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
     async (): Promise<RestApiInfo | undefined> =>
       theOne(await restApis(), 'REST API', config.api.name, 'api.name'),
   );
-  const stage = memoize(async (): Promise<{ deploymentId: string } | undefined> => {
+  const stage = memoize(async (): Promise<StageState | undefined> => {
     const api = await restApi();
     return api ? findStage(aws.apigateway, api.id, config.api.stage) : undefined;
   });

@@ -55,6 +55,7 @@ describe('config', () => {
     [{ limits: { queryTimeoutMs: 30000 } }, 'queryTimeoutMs must be under 29000'],
     [{ database: { retentionDays: 0 } }, 'database.retentionDays must be a whole number from 1 to 36500'],
     [{ region: 'mars' }, 'region must be an AWS region'],
+    [{ siteHosts: ['https://example.org/'] }, 'siteHosts[0] must be a host name'],
     [{ function: { logRetentionDays: 2 } }, 'function.logRetentionDays must be one of 1, 3, 5, 7, 14, 30'],
     [{ function: { reservedConcurrency: 0 } }, 'function.reservedConcurrency must be a whole number from 1'],
     [{ waf: { rateLimit: 5 } }, 'waf.rateLimit must be a whole number from 10'],

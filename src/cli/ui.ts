@@ -18,6 +18,8 @@ export interface Choice<T> {
   name: string;
   value: T;
   description?: string;
+  /** For a checkbox: chosen already (what the config has and still fits). */
+  checked?: boolean;
 }
 
 /** Prompts: the interactive parts of a command. Tests pass a scripted implementation. */

@@ -11,12 +11,13 @@ import { resolveAwsSession } from '../aws/sts.js';
 import type { CommandModule, Context } from '../cli/context.js';
 import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
 import { applyPlan, readAndPlan } from '../deploy/deploy.js';
-import { databasePassword } from '../deploy/function.js';
+import { databasePassword, missingPasswordError } from '../deploy/function.js';
 import { askForMissingSettings } from '../deploy/interactive.js';
 import { formatPlan, hasChanges, type StepName, summarizePlan } from '../deploy/plan.js';
 import { runSmokeTest, type SmokeResult } from '../deploy/smoke-test.js';
 import type { StepOption } from '../deploy/step.js';
 import { STEPS } from '../deploy/steps.js';
+import { currentKeyReport, openDeployment } from '../deployment/deployment.js';
 import { UsageError, UserError } from '../errors.js';
 import { generateApiKeyValue } from '../lambda/api-keys.js';
 
@@ -49,6 +50,8 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
 
   const withFunction = steps.includes('function');
   const dbPassword = withFunction ? (promptedPassword ?? databasePassword(config, !flags.dryRun)) : undefined;
+  // A dry run shows the plan all the same, then says the deploy would stop for the password.
+  const passwordMissing = withFunction && !config.database.secretArn && dbPassword === undefined;
   let code: LoadedCode | undefined;
   if (withFunction) {
     const spinner = ui.spinner(flags.zip ? `Reading ${flags.zip}` : 'Packaging src/lambda');
@@ -65,7 +68,8 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     newKeyValue: steps.includes('usage-plan') ? generateApiKeyValue() : '',
     flags,
   };
-  const plan = await readAndPlan({ aws, session }, inputs, steps);
+  const deployment = openDeployment(aws, config);
+  const plan = await readAndPlan({ aws, session, deployment }, inputs, steps);
 
   ui.info(`Plan for account ${session.account} in ${session.region}:`);
   for (const line of formatPlan(plan.items)) ui.info(line);
@@ -80,7 +84,10 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
 
   if (flags.dryRun) {
     ui.info('Dry run: nothing was changed.');
-    ui.result({ ...summary, dryRun: true, applied: false });
+    const key = flags.showKey ? await currentKeyReport(deployment) : undefined;
+    if (key) ui.info(key.line);
+    ui.result({ ...summary, dryRun: true, applied: false, ...(key?.value ? { apiKey: key.value } : {}) });
+    if (passwordMissing) throw missingPasswordError(config, true);
     return 0;
   }
   const changes = hasChanges(plan.items);

@@ -63,16 +63,22 @@ export function acceptedKeyValues(current: FunctionCurrent, newKeyValue: string)
   return [...new Set([...values, ...(kept ? [kept] : [])])];
 }
 
+/** The error for a password the run needs and the shell does not have. */
+export function missingPasswordError(config: ChatbotConfig, dryRun = false): UserError {
+  return new UserError(
+    `the database password is not set: ${config.database.passwordEnv} is empty${dryRun ? ' (the plan above compares everything else; `deploy` stops here)' : ''}`,
+    {
+      hint: `export ${config.database.passwordEnv}=... (it goes into the function's environment, never into the config file), or set database.secretArn to use Secrets Manager.`,
+      exitCode: 2,
+    },
+  );
+}
+
 /** The database password from the variable the config names; a UserError when it is needed and unset. */
 export function databasePassword(config: ChatbotConfig, required: boolean): string | undefined {
   if (config.database.secretArn) return undefined;
   const value = process.env[config.database.passwordEnv];
-  if ((value === undefined || value === '') && required) {
-    throw new UserError(`the database password is not set: ${config.database.passwordEnv} is empty`, {
-      hint: `export ${config.database.passwordEnv}=... (it goes into the function's environment, never into the config file), or set database.secretArn to use Secrets Manager.`,
-      exitCode: 2,
-    });
-  }
+  if ((value === undefined || value === '') && required) throw missingPasswordError(config);
   return value === '' ? undefined : value;
 }
 
@@ -125,6 +131,15 @@ const shown = (name: string, value: string | undefined): unknown => {
   if (name === 'API_KEYS') return `(${value === '' ? 0 : value.split(',').length} key hash(es))`;
   return value;
 };
+
+/**
+ * Where the function's database is, as the plan and `status` show it: `host:port/name`, or the
+ * secret's ARN. Never the user or the password.
+ */
+export function databaseShown(environment: Record<string, string>): string {
+  if (environment.DB_SECRET_ARN) return `from Secrets Manager ${environment.DB_SECRET_ARN}`;
+  return `${environment.DB_HOST ?? '?'}:${environment.DB_PORT ?? '3306'}/${environment.DB_NAME ?? '?'}`;
+}
 
 /** Variable-by-variable differences, secrets redacted. */
 export function environmentChanges(
@@ -191,6 +206,7 @@ export function planFunction(
         { field: 'runtime', from: null, to: s.runtime },
         { field: 'memory', from: null, to: s.memory },
         { field: 'timeout', from: null, to: s.timeout },
+        { field: 'database', from: null, to: databaseShown(s.environment) },
         ...(desired.code ? [{ field: 'code', from: null, to: desired.code.sha256Base64 }] : []),
       ];
   return [

@@ -119,6 +119,21 @@ export function currentKeyOf(
   return keys.filter((k) => k.enabled && onPlan.has(k.id)).at(-1);
 }
 
+/**
+ * The current key for `--show-key` (status, deploy --dry-run): the line to print (holding the value:
+ * print it only when asked) and the value, or why there is none yet.
+ */
+export async function currentKeyReport(d: {
+  currentKey(): Promise<ApiKeyDetail | undefined>;
+  config: ChatbotConfig;
+}): Promise<{ line: string; value?: string }> {
+  const key = await d.currentKey();
+  if (key?.value) return { line: `API key (${key.name}, ${key.id}): ${key.value}`, value: key.value };
+  return {
+    line: `No API key named ${d.config.usagePlan.keyName} is on the usage plan yet: \`chatbot-ops deploy\` creates one (\`deploy --show-key\` prints it).`,
+  };
+}
+
 /** Names of the two alarms deploy puts (and destroy removes). */
 export function alarmNames(config: ChatbotConfig): { lambdaErrors: string; api4xx: string } {
   return {

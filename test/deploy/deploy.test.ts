@@ -746,6 +746,39 @@ describe('plan only and output rules', () => {
     expect(r.text).not.toContain(DB_PASSWORD);
   });
 
+  it('--dry-run without the password shows the plan, then says deploy would stop for it (exit 2)', async () => {
+    vi.stubEnv('CHATBOT_TEST_DB_PASSWORD', undefined);
+
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(2);
+    expect(r.out.join('\n')).toMatch(/\+ create {4}Lambda function chatbot-backend/);
+    expect(r.text).toContain(
+      'the database password is not set: CHATBOT_TEST_DB_PASSWORD is empty (the plan above compares everything else; `deploy` stops here)',
+    );
+    expect(mutating()).toEqual([]);
+  });
+
+  it('the plan shows where the database is (host, port, name), never the user or password', async () => {
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+
+    expect(r.out).toContain(`        database: ${BASE_CONFIG.database.host}:3306/chatbot_db`);
+  });
+
+  it('--dry-run --show-key prints the current key and changes nothing; before a deploy, says there is none', async () => {
+    const before = await world.run(['deploy', '--dry-run', '--show-key', '--zip', world.zipPath]);
+    await deploy();
+    const keyValue = String(inputsOf('CreateApiKey')[0]?.value);
+    world.fake.clearCalls();
+
+    const r = await world.run(['deploy', '--dry-run', '--show-key', '--zip', world.zipPath]);
+
+    expect(before.out.join('\n')).toContain('No API key named chatbot-api-key is on the usage plan yet');
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toContain(`: ${keyValue}`);
+    expect(mutating()).toEqual([]);
+  });
+
   it('stops with the missing password variable named, before any change', async () => {
     vi.stubEnv('CHATBOT_TEST_DB_PASSWORD', undefined);
 

@@ -99,7 +99,9 @@ describe('doctor on a healthy deployment', () => {
   it('shows the password as present and never a secret value', async () => {
     const { report, text } = await doctor();
 
-    expect(byId(report)['function.environment']?.evidence).toContain('DB_PASSWORD set (value hidden)');
+    expect(byId(report)['function.environment']?.evidence).toContain(
+      'DB_HOST chatbot.abc123.us-east-1.rds.amazonaws.com, DB_PORT 3306, DB_NAME chatbot_db, DB_USER, DB_PASSWORD set (value hidden)',
+    );
     expect(text).not.toContain(KEY_VALUE);
     expect(text).not.toContain(DB_PASSWORD);
   });
@@ -494,6 +496,26 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     'function.environment',
     'fail',
     /DB_HOST is not set/,
+  ],
+  [
+    'a database URL as DB_HOST',
+    (w) => {
+      if (w.fn?.Environment?.Variables)
+        w.fn.Environment.Variables.DB_HOST = 'mysql://chatbot.abc123.us-east-1.rds.amazonaws.com:3306';
+    },
+    'function.environment',
+    'fail',
+    /DB_HOST is a URL: give the host name alone/,
+  ],
+  [
+    'a DB_HOST other than the config names',
+    (w) => {
+      if (w.fn?.Environment?.Variables)
+        w.fn.Environment.Variables.DB_HOST = 'old-db.abc123.rds.amazonaws.com';
+    },
+    'function.environment',
+    'warn',
+    /DB_HOST old-db\.abc123\.rds\.amazonaws\.com:3306 differs from the config's chatbot\.abc123/,
   ],
   [
     'a plain key in API_KEYS',

@@ -181,7 +181,7 @@ export const functionChecks: Check<AwsFacts>[] = [
       const source =
         db.kind === 'secret'
           ? 'DB_SECRET_ARN set'
-          : `DB_HOST, DB_PORT ${db.port}, DB_NAME ${db.database}, DB_USER, DB_PASSWORD set (value hidden)`;
+          : `DB_HOST ${db.host}, DB_PORT ${db.port}, DB_NAME ${db.database}, DB_USER, DB_PASSWORD set (value hidden)`;
       const seen = `${source}; API_KEYS ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'}; limits ${result.settings.maxPayloadSize}/${result.settings.maxQueryLimit}/${result.settings.queryTimeoutMs}; LOG_LEVEL ${result.settings.logLevel}`;
       if (plain > 0) {
         return warn(
@@ -191,6 +191,12 @@ export const functionChecks: Check<AwsFacts>[] = [
       }
       if (db.kind === 'env' && db.database !== f.config.database.name) {
         notes.push(`DB_NAME ${db.database} differs from the config's ${f.config.database.name}`);
+      }
+      const host = f.config.database.host;
+      if (db.kind === 'env' && host && (db.host !== host || db.port !== f.config.database.port)) {
+        notes.push(
+          `DB_HOST ${db.host}:${db.port} differs from the config's ${host}:${f.config.database.port}`,
+        );
       }
       notes.push(...result.warnings);
       if (notes.length > 0) return warn(`${seen}; ${notes.join('; ')}`, REDEPLOY);

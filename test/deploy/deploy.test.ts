@@ -74,7 +74,7 @@ describe('deploy on a fresh account', () => {
     expect(inputsOf('AttachRolePolicy')).toEqual([
       {
         RoleName: 'ChatbotLambdaRole',
-        PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+        PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess',
       },
     ]);
     const [logsPolicy] = inputsOf('PutRolePolicy');
@@ -358,7 +358,7 @@ describe('waiting on AWS', () => {
     world.close();
     world = await createWorld({ pollsUntilReady: 2 });
     await deploy();
-    world.writeConfig({ ...BASE_CONFIG, function: { memory: 1024, timeout: 20 } });
+    world.writeConfig({ ...BASE_CONFIG, function: { memory: 1024, timeout: 40 } });
     world.writeZip('code v3');
     world.fake.clearCalls();
 
@@ -368,7 +368,7 @@ describe('waiting on AWS', () => {
     expect(r.code).toBe(0);
     expect(mutating()).toEqual(['Lambda.UpdateFunctionConfiguration', 'Lambda.UpdateFunctionCode']);
     const fn = world.fake.functions.get('chatbot-backend')?.config;
-    expect([fn?.MemorySize, fn?.Timeout, fn?.LastUpdateStatus]).toEqual([1024, 20, 'Successful']);
+    expect([fn?.MemorySize, fn?.Timeout, fn?.LastUpdateStatus]).toEqual([1024, 40, 'Successful']);
     expect(inputsOf('GetFunction').length).toBeGreaterThanOrEqual(4);
   });
 
@@ -883,6 +883,36 @@ describe('single steps', () => {
 });
 
 describe('IAM documents', () => {
+  it("moves a role off the guide's AWSLambdaVPCAccessExecutionRole: attaches the narrower policy first, then detaches", async () => {
+    await deploy();
+    const role = world.fake.roles.get('ChatbotLambdaRole');
+    const guidePolicy = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+    if (role) role.attached = [guidePolicy];
+    world.fake.clearCalls();
+
+    const r = await deploy();
+    const calls = world.fake.mutatingCalls();
+    world.fake.clearCalls();
+    const again = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toContain(
+      '  - delete    policy attachment AWSLambdaVPCAccessExecutionRole → ChatbotLambdaRole',
+    );
+    expect(calls.map((c) => [c.command, c.input])).toEqual([
+      [
+        'AttachRolePolicy',
+        {
+          RoleName: 'ChatbotLambdaRole',
+          PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess',
+        },
+      ],
+      ['DetachRolePolicy', { RoleName: 'ChatbotLambdaRole', PolicyArn: guidePolicy }],
+    ]);
+    expect(again.code).toBe(0);
+    expect(mutating()).toEqual([]);
+  });
+
   it('compares the role trust policy semantically (URL-encoded, string or list)', async () => {
     await deploy();
     // Same meaning, other spelling: lists instead of single values.

@@ -45,7 +45,7 @@ describe('role', () => {
 
     expect(d.arn).toBe('arn:aws-cn:iam::111122223333:role/ChatbotLambdaRole');
     expect(d.managedPolicyArns).toEqual([
-      'arn:aws-cn:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      'arn:aws-cn:iam::aws:policy/service-role/AWSLambdaENIManagementAccess',
     ]);
     expect(JSON.stringify(d.logsPolicy)).toContain(
       'arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/lambda/chatbot-backend:*',
@@ -97,6 +97,52 @@ describe('role', () => {
 
     expect(role?.action).toBe('update');
     expect(role?.changes.map((c) => c.field)).toEqual(['trust policy', 'tags']);
+  });
+});
+
+describe('role policies', () => {
+  const d = () => desiredRole(config(), session);
+  const vpcAccess = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+  const eni = 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess';
+
+  it('a new role: the attachment and the logs policy read as what they grant, whole', () => {
+    const lines = formatPlan(
+      planRole(
+        { role: undefined, managedPolicyArns: [], logsPolicy: undefined, secretPolicy: undefined },
+        d(),
+      ),
+    );
+
+    expect(lines).toEqual([
+      '  + create    IAM role ChatbotLambdaRole',
+      '  + create    policy attachment AWSLambdaENIManagementAccess → ChatbotLambdaRole',
+      '        grants: EC2 network interfaces for the VPC (no logs)',
+      '  + create    inline policy CloudWatchLogsPolicy',
+      '        document: Allow logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents on arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/chatbot-backend:*',
+    ]);
+  });
+
+  it("a role with the guide's AWSLambdaVPCAccessExecutionRole: attach the narrower policy, detach the old one", () => {
+    const desired = d();
+    const current = {
+      role: { name: desired.name, arn: desired.arn, trustPolicy: desired.trustPolicy, tags: desired.tags },
+      managedPolicyArns: [vpcAccess],
+      logsPolicy: desired.logsPolicy,
+      secretPolicy: undefined,
+    };
+
+    const changed = planRole(current, desired).filter((i) => i.action !== 'unchanged');
+
+    expect(changed.map((i) => `${i.action} ${i.kind} ${i.resource}`)).toEqual([
+      'create policy attachment AWSLambdaENIManagementAccess → ChatbotLambdaRole',
+      'delete policy attachment AWSLambdaVPCAccessExecutionRole → ChatbotLambdaRole',
+    ]);
+    expect(formatPlan(changed)).toContain(
+      '        why: it also lets the function write to every log group; AWSLambdaENIManagementAccess and CloudWatchLogsPolicy replace it',
+    );
+    expect(
+      planRole({ ...current, managedPolicyArns: [eni] }, desired).every((i) => i.action === 'unchanged'),
+    ).toBe(true);
   });
 });
 

@@ -546,6 +546,24 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     /inline CloudWatchLogsPolicy .* on arn:aws:logs:\*:\*:\*/,
   ],
   [
+    "the guide's AWSLambdaVPCAccessExecutionRole beside the scoped logs policy",
+    (w) => {
+      w.role.attached = ['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'];
+    },
+    'iam.least-privilege',
+    'warn',
+    /AWSLambdaVPCAccessExecutionRole \(writes to every log group, so the scoped logs policy restricts nothing\)/,
+  ],
+  [
+    'no network-interface policy at all',
+    (w) => {
+      w.role.attached = [];
+    },
+    'iam.least-privilege',
+    'warn',
+    /has neither AWSLambdaENIManagementAccess nor AWSLambdaVPCAccessExecutionRole/,
+  ],
+  [
     'an integration pointing at another function',
     (w) => {
       const post = w.resources[1]?.resourceMethods?.POST as { methodIntegration: { uri: string } };

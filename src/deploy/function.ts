@@ -221,6 +221,12 @@ export function planFunction(
   ];
 }
 
+/** The spinner's words while Lambda waits for an IAM change to reach it. */
+const iamProgress =
+  (env: StepEnv) =>
+  (attempt: number, waitedMs: number, waitingFor: string): void =>
+    env.progress(`waiting for ${waitingFor} (attempt ${attempt}, ${Math.round(waitedMs / 1000)} s)`);
+
 /** Make the function and its log group match; returns the function's ARN. */
 export async function applyFunction(
   env: StepEnv,
@@ -241,10 +247,7 @@ export async function applyFunction(
       lambda,
       { name: desired.name, ...desired.settings, zip: desired.code.zip, tags: desired.tags },
       env.timing.clock,
-      (attempt, waitedMs) =>
-        env.progress(
-          `waiting for the new role to be usable by Lambda (attempt ${attempt + 1}, ${Math.round(waitedMs / 1000)} s)`,
-        ),
+      iamProgress(env),
     );
     env.progress('waiting for the function to become Active (VPC network interfaces can take a minute)');
     await waitForFunctionReady(lambda, desired.name, env.timing);
@@ -282,6 +285,7 @@ export async function applyFunction(
           : {}),
       },
       env.timing,
+      iamProgress(env),
     );
   }
   if (functionCodeChanges(fn, desired).length > 0 && desired.code) {

@@ -311,8 +311,19 @@ describe('waiting on AWS', () => {
     expect(world.clock.slept).toBeGreaterThan(0);
   });
 
-  it("tells the step's spinner that it waits for the role, attempt by attempt", async () => {
+  it('retries creation while the new network-interface policy reaches Lambda, then succeeds', async () => {
+    world.fake.networkPermissionPropagation.set('ChatbotLambdaRole', 2);
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(inputsOf('CreateFunction')).toHaveLength(3);
+    expect(world.fake.functions.size).toBe(1);
+  });
+
+  it("tells the step's spinner what it waits for, attempt by attempt", async () => {
     world.fake.rolePropagation.set('ChatbotLambdaRole', 2);
+    world.fake.networkPermissionPropagation.set('ChatbotLambdaRole', 1);
     const aws = createAwsClients({ region: REGION });
     const session = await resolveAwsSession(aws);
     const { config } = loadConfig(world.configPath);
@@ -339,6 +350,9 @@ describe('waiting on AWS', () => {
       expect.stringMatching(
         /^create-function: waiting for the new role to be usable by Lambda \(attempt 3, \d+ s\)$/,
       ),
+      expect.stringMatching(
+        /^create-function: waiting for the role's network-interface permissions to reach Lambda \(attempt 4, \d+ s\)$/,
+      ),
     ]);
     expect(world.fake.functions.size).toBe(1);
   });
@@ -349,7 +363,7 @@ describe('waiting on AWS', () => {
     const r = await deploy();
 
     expect(r.code).toBe(1);
-    expect(r.text).toMatch(/step "create-function".*cannot assume the role/);
+    expect(r.text).toMatch(/step "create-function".*Lambda still cannot assume the role/);
     expect(world.clock.slept).toBeGreaterThanOrEqual(120_000);
     expect(world.clock.slept).toBeLessThan(200_000);
   });

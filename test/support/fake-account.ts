@@ -8,7 +8,9 @@
  * - State, kept in the shapes AWS returns: the IAM roles with managed and inline policies; the VPC's
  *   subnets (with free addresses), route tables, security groups and their rules, VPC endpoints;
  *   Lambda functions (Pending / InProgress for `pollsUntilReady` polls, a new role not assumable
- *   for `rolePropagation` attempts, updates refused while one is in progress, the resource policy);
+ *   for `rolePropagation` attempts, a VPC function refused while its role has no network-interface
+ *   policy or for `networkPermissionPropagation` attempts after it got one, updates refused while one
+ *   is in progress, the resource policy);
  *   log groups and their events; REST APIs with resources, methods, integrations, stages and the
  *   deployments they froze; API keys (with creation dates and tags), usage plans with their stages
  *   and keys, the account's throttle ceiling, quota usage; metric alarms with their state; the STS
@@ -180,6 +182,26 @@ export class FakeAccount {
   >();
   /** Role names Lambda cannot assume yet, with how many CreateFunction calls still fail. */
   rolePropagation = new Map<string, number>();
+  /**
+   * Role names whose network-interface policy Lambda does not see yet, with how many calls that put
+   * the function in a VPC still fail. A role with no such policy at all fails them every time.
+   */
+  networkPermissionPropagation = new Map<string, number>();
+
+  /** What Lambda answers a VPC function whose role cannot (yet) create network interfaces. */
+  private checkNetworkPermissions(roleArn: string): void {
+    const roleName = String(roleArn).split('/').pop() ?? '';
+    const left = this.networkPermissionPropagation.get(roleName) ?? 0;
+    const granted = (this.roles.get(roleName)?.attached ?? []).some((a) =>
+      /\/(AWSLambdaENIManagementAccess|AWSLambdaVPCAccessExecutionRole)$/.test(a),
+    );
+    if (granted && left === 0) return;
+    this.networkPermissionPropagation.set(roleName, Math.max(0, left - 1));
+    throw new lambda.InvalidParameterValueException({
+      message: 'The provided execution role does not have permissions to call CreateNetworkInterface on EC2',
+      ...meta,
+    });
+  }
   /** The caller STS names, or the error it throws (no credentials). */
   identity: { Account: string; Arn: string; UserId: string } | Error = {
     Account: ACCOUNT,
@@ -846,6 +868,7 @@ export class FakeAccount {
           }
           if (this.functions.has(i.FunctionName))
             throw new lambda.ResourceConflictException({ message: 'Function already exist', ...meta });
+          if ((i.VpcConfig?.SubnetIds ?? []).length > 0) this.checkNetworkPermissions(i.Role);
           const config = {
             FunctionName: i.FunctionName,
             FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${i.FunctionName}`,
@@ -879,6 +902,7 @@ export class FakeAccount {
           const f = this.fn(i.FunctionName);
           this.busy(f);
           const c = f.config;
+          if ((i.VpcConfig?.SubnetIds ?? []).length > 0) this.checkNetworkPermissions(i.Role ?? c.Role);
           if (i.Runtime) c.Runtime = i.Runtime;
           if (i.Handler) c.Handler = i.Handler;
           if (i.Role) c.Role = i.Role;

@@ -31,6 +31,7 @@ import {
   paginateGetUsagePlanKeys,
   paginateGetUsagePlans,
   UpdateMethodCommand,
+  UpdateRestApiCommand,
   UpdateUsagePlanCommand,
 } from '@aws-sdk/client-api-gateway';
 import { pagesOf } from './pages.js';
@@ -121,6 +122,24 @@ export async function createRestApi(
     }),
   );
   return { id: out.id ?? '', rootResourceId: out.rootResourceId };
+}
+
+/**
+ * Change the API's endpoint type (EDGE ⇄ REGIONAL): a patch that replaces the current type. The
+ * stage serves the new type once it is deployed again.
+ */
+export async function setEndpointType(
+  apigw: APIGatewayClient,
+  apiId: string,
+  from: string,
+  to: string,
+): Promise<void> {
+  await apigw.send(
+    new UpdateRestApiCommand({
+      restApiId: apiId,
+      patchOperations: [{ op: 'replace', path: `/endpointConfiguration/types/${from}`, value: to }],
+    }),
+  );
 }
 
 export async function deleteRestApi(apigw: APIGatewayClient, apiId: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 /**
- * Guide step 5: the REST API. Found or created by name (REGIONAL), the /chatbot resource, POST with
+ * Guide step 5: the REST API. Found or created by name (REGIONAL, or EDGE: a change between the two
+ * is planned and made in place, then deployed), the /chatbot resource, POST with
  * an API key required, the Lambda proxy integration, the permission for API Gateway to invoke the
  * function from this API and route only, and a deployment to the stage when anything changed.
  */
@@ -14,6 +15,7 @@ import {
   putMethod,
   type ResourceInfo,
   type RestApiInfo,
+  setEndpointType,
   setMethodApiKeyRequired,
 } from '../aws/apigateway.js';
 import { addInvokePermission, type PolicyStatement, removePermission } from '../aws/lambda.js';
@@ -84,6 +86,26 @@ export async function readApi(d: Deployment): Promise<ApiCurrent> {
 const findPermission = (current: ApiCurrent) =>
   current.permissions.find((s) => s.Sid === PERMISSION_STATEMENT_ID);
 
+/**
+ * The endpoint type the API has against the config's. EDGE and REGIONAL convert into each other in
+ * place; a PRIVATE API needs a resource policy and a VPC endpoint that chatbot-ops does not manage,
+ * so it is refused rather than half-converted.
+ */
+export function endpointTypeChanges(api: RestApiInfo, desired: ApiDesired): FieldChange[] {
+  const types = api.endpointTypes;
+  if (types.includes('PRIVATE')) {
+    throw new UserError(
+      `the REST API ${desired.name} (${api.id}) is PRIVATE: chatbot-ops manages REGIONAL and EDGE APIs only`,
+      {
+        hint: `Set api.name to a new name for chatbot-ops to create its own API, or convert ${api.id} to ${desired.endpointType} yourself (remove its resource policy first).`,
+      },
+    );
+  }
+  return types.length === 1 && types[0] === desired.endpointType
+    ? []
+    : [{ field: 'endpoint type', from: types.join(', ') || null, to: desired.endpointType }];
+}
+
 /** Items for everything but the stage; the stage is deployed when any of these changes. */
 function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
   const path = `/${desired.resource}`;
@@ -92,7 +114,13 @@ function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
   const apiId = current.api?.id ?? pending(desired.name);
   const items: PlanItem[] = [
     current.api
-      ? item('api', 'REST API', `${desired.name} (${current.api.id})`, 'unchanged')
+      ? createOrUpdate(
+          'api',
+          'REST API',
+          `${desired.name} (${current.api.id})`,
+          true,
+          endpointTypeChanges(current.api, desired),
+        )
       : item('api', 'REST API', desired.name, 'create', [
           { field: 'endpoint type', from: null, to: desired.endpointType },
         ]),
@@ -213,6 +241,12 @@ export async function applyApi(
         hint: 'Delete the API and run deploy again.',
       });
     resourceId = await createResource(apigateway, apiId, root.id, desired.resource);
+  }
+  const typeChange = plan
+    .find((p) => p.kind === 'REST API')
+    ?.changes.find((c) => c.field === 'endpoint type');
+  if (current.api && typeChange) {
+    await setEndpointType(apigateway, apiId, current.api.endpointTypes[0] ?? '', desired.endpointType);
   }
   const target = { apiId, resourceId, httpMethod: HTTP_METHOD };
   if (action('method') === 'create') await putMethod(apigateway, { ...target, apiKeyRequired: true });

@@ -963,6 +963,66 @@ describe('IAM documents', () => {
   });
 });
 
+describe('the endpoint type', () => {
+  it('EDGE after REGIONAL: planned as a change of the API, made in place, the stage redeployed, then ok', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, api: { endpointType: 'EDGE' } });
+    world.fake.clearCalls();
+
+    const dry = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+    const status = await world.run(['status', '--zip', world.zipPath]);
+    const r = await deploy();
+    const calls = world.fake.mutatingCalls();
+    world.fake.clearCalls();
+    const after = await world.run(['status', '--zip', world.zipPath]);
+
+    const apiId = [...world.fake.apis.keys()][0];
+    expect(dry.out).toContain(`  ~ update    REST API chatbot-api (${apiId})`);
+    expect(dry.out).toContain('        endpoint type: REGIONAL → EDGE');
+    expect(status.code).toBe(1);
+    expect(status.out.join('\n')).toMatch(/drifted\s+REST API chatbot-api/);
+    expect(r.code).toBe(0);
+    expect(calls.map((c) => [c.command, c.input])).toEqual([
+      [
+        'UpdateRestApi',
+        {
+          restApiId: apiId,
+          patchOperations: [{ op: 'replace', path: '/endpointConfiguration/types/REGIONAL', value: 'EDGE' }],
+        },
+      ],
+      ['CreateDeployment', { restApiId: apiId, stageName: 'prod', description: 'chatbot-ops deploy' }],
+    ]);
+    expect(world.fake.apis.get(apiId ?? '')?.types).toEqual(['EDGE']);
+    expect(after.code).toBe(0);
+  });
+
+  it('an API someone made PRIVATE is refused with what to do, before any change', async () => {
+    await deploy();
+    const api = [...world.fake.apis.values()][0];
+    if (api) api.types = ['PRIVATE'];
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    expect(r.text).toContain(
+      `the REST API chatbot-api (${api?.id}) is PRIVATE: chatbot-ops manages REGIONAL and EDGE APIs only`,
+    );
+    expect(r.text).toContain('Set api.name to a new name');
+    expect(mutating()).toEqual([]);
+  });
+
+  it('PRIVATE in the config is refused as bad usage, naming what it would need', async () => {
+    world.writeConfig({ ...BASE_CONFIG, api: { endpointType: 'PRIVATE' } });
+
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(2);
+    expect(r.text).toContain('execute-api VPC endpoint and a resource policy');
+    expect(world.fake.calls).toEqual([]);
+  });
+});
+
 describe('stage deployments', () => {
   it('--redeploy deploys the stage even when nothing in the API changed', async () => {
     await deploy();

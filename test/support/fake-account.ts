@@ -1106,6 +1106,21 @@ export class FakeAccount {
         },
       ],
       [
+        apigw.UpdateRestApiCommand,
+        (i) => {
+          const api = this.api(i.restApiId);
+          for (const op of i.patchOperations ?? []) {
+            const m = /^\/endpointConfiguration\/types\/(\w+)$/.exec(String(op.path));
+            if (op.op !== 'replace' || !m || !api.types.includes(m[1] ?? ''))
+              throw new apigw.BadRequestException({ message: `Invalid patch path ${op.path}`, ...meta });
+            if (m[1] === 'PRIVATE' && op.value === 'EDGE')
+              throw new apigw.BadRequestException({ message: 'Cannot change PRIVATE to EDGE', ...meta });
+            api.types = api.types.map((t) => (t === m[1] ? op.value : t));
+          }
+          return { id: api.id, name: api.name, endpointConfiguration: { types: [...api.types] } };
+        },
+      ],
+      [
         apigw.DeleteRestApiCommand,
         (i) => {
           this.api(i.restApiId);

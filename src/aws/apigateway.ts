@@ -16,11 +16,13 @@ import {
   CreateUsagePlanKeyCommand,
   DeleteApiKeyCommand,
   DeleteRestApiCommand,
+  DeleteStageCommand,
   DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
   GetApiKeyCommand,
   GetDeploymentCommand,
   GetStageCommand,
+  GetStagesCommand,
   NotFoundException,
   type PatchOperation,
   PutIntegrationCommand,
@@ -30,6 +32,7 @@ import {
   paginateGetRestApis,
   paginateGetUsagePlanKeys,
   paginateGetUsagePlans,
+  TagResourceCommand,
   UpdateMethodCommand,
   UpdateRestApiCommand,
   UpdateUsagePlanCommand,
@@ -255,6 +258,50 @@ export async function findStage(
   }
 }
 
+export interface StageInfo {
+  name: string;
+  deploymentId: string;
+  tags: Record<string, string>;
+}
+
+/** Every stage of the API with its tags (GetStages answers in one call: stages are not paged). */
+export async function listStages(apigw: APIGatewayClient, apiId: string): Promise<StageInfo[]> {
+  try {
+    const out = await apigw.send(new GetStagesCommand({ restApiId: apiId }));
+    return (out.item ?? []).map((st) => ({
+      name: st.stageName ?? '',
+      deploymentId: st.deploymentId ?? '',
+      tags: { ...(st.tags ?? {}) },
+    }));
+  } catch (err) {
+    if (err instanceof NotFoundException) return [];
+    throw err;
+  }
+}
+
+/** A stage's ARN, which TagResource takes. */
+export function stageArn(p: { partition: string; region: string; apiId: string; stage: string }): string {
+  return `arn:${p.partition}:apigateway:${p.region}::/restapis/${p.apiId}/stages/${p.stage}`;
+}
+
+/** Add or change tags on an API Gateway resource (a stage: CreateDeployment makes it without tags). */
+export async function tagApiResource(
+  apigw: APIGatewayClient,
+  resourceArn: string,
+  tags: Record<string, string>,
+): Promise<void> {
+  await apigw.send(new TagResourceCommand({ resourceArn, tags }));
+}
+
+/** Delete a stage; one already gone is fine. */
+export async function deleteStage(apigw: APIGatewayClient, apiId: string, stage: string): Promise<void> {
+  try {
+    await apigw.send(new DeleteStageCommand({ restApiId: apiId, stageName: stage }));
+  } catch (err) {
+    if (!(err instanceof NotFoundException)) throw err;
+  }
+}
+
 /** What a deployment serves, per path and method (its `apisummary`). */
 export type DeployedMethods = Record<
   string,
@@ -314,15 +361,40 @@ export async function findUsagePlansByName(apigw: APIGatewayClient, name: string
   const found: UsagePlanInfo[] = [];
   for await (const page of paginateGetUsagePlans(pagesOf(apigw, PAGE), {}))
     for (const p of page.items ?? [])
-      if (p.name === name && p.id)
-        found.push({
-          id: p.id,
-          name,
-          throttle: { rateLimit: p.throttle?.rateLimit, burstLimit: p.throttle?.burstLimit },
-          quota: { limit: p.quota?.limit, period: p.quota?.period, offset: p.quota?.offset },
-          apiStages: (p.apiStages ?? []).map((s) => ({ apiId: s.apiId ?? '', stage: s.stage ?? '' })),
-        });
+      if (p.name === name && p.id) found.push(usagePlanInfo({ ...p, id: p.id }));
   return found;
+}
+
+/** Usage plans that list this API stage, whatever their names. */
+export async function findUsagePlansOnStage(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+): Promise<UsagePlanInfo[]> {
+  const found: UsagePlanInfo[] = [];
+  for await (const page of paginateGetUsagePlans(pagesOf(apigw, PAGE), {}))
+    for (const p of page.items ?? [])
+      if (p.id && (p.apiStages ?? []).some((s) => s.apiId === apiId && s.stage === stage))
+        found.push(usagePlanInfo(p as typeof p & { id: string }));
+  return found;
+}
+
+function usagePlanInfo(p: {
+  id: string;
+  name?: string | undefined;
+  throttle?: { rateLimit?: number | undefined; burstLimit?: number | undefined } | undefined;
+  quota?:
+    | { limit?: number | undefined; period?: string | undefined; offset?: number | undefined }
+    | undefined;
+  apiStages?: { apiId?: string | undefined; stage?: string | undefined }[] | undefined;
+}): UsagePlanInfo {
+  return {
+    id: p.id,
+    name: p.name ?? '',
+    throttle: { rateLimit: p.throttle?.rateLimit, burstLimit: p.throttle?.burstLimit },
+    quota: { limit: p.quota?.limit, period: p.quota?.period, offset: p.quota?.offset },
+    apiStages: (p.apiStages ?? []).map((s) => ({ apiId: s.apiId ?? '', stage: s.stage ?? '' })),
+  };
 }
 
 export async function createUsagePlan(

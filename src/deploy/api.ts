@@ -10,18 +10,24 @@ import {
   createRestApi,
   type DeployedMethods,
   deleteRestApi,
+  deleteStage,
+  findUsagePlansOnStage,
   listResources,
   putLambdaProxyIntegration,
   putMethod,
   type ResourceInfo,
   type RestApiInfo,
+  type StageInfo,
   setEndpointType,
   setMethodApiKeyRequired,
+  stageArn,
+  tagApiResource,
+  updateUsagePlan,
 } from '../aws/apigateway.js';
 import { addInvokePermission, type PolicyStatement, removePermission } from '../aws/lambda.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownedBy, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { createOrUpdate, type FieldChange, hasChanges, item, type PlanItem, pending } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
@@ -39,7 +45,13 @@ export interface ApiDesired {
   /** Undefined until the API exists (its id is part of the ARN). */
   integrationUri: string;
   sourceArn: (apiId: string) => string;
+  /** The ARN TagResource takes for a stage of the API. */
+  stageArn: (apiId: string, stage: string) => string;
   tags: Record<string, string>;
+  /** What the stage is tagged with: the config's tags and the owner tags. */
+  stageTags: Record<string, string>;
+  /** Whether a resource with these tags is this deployment's (see ownedBy). */
+  owns: (tags: Readonly<Record<string, string>>) => boolean;
 }
 
 export interface ApiCurrent {
@@ -47,6 +59,8 @@ export interface ApiCurrent {
   resources: ResourceInfo[];
   /** The stage and what its deployment serves (see getDeployment). */
   stage: { deploymentId: string; deployed: DeployedMethods } | undefined;
+  /** Every stage of the API with its tags: the configured one, and any a rename left. */
+  stages: StageInfo[];
   permissions: PolicyStatement[];
 }
 
@@ -67,18 +81,27 @@ export function desiredApi(
     integrationUri: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${refs.functionArn}/invocations`,
     sourceArn: (apiId) =>
       `arn:${partition}:execute-api:${region}:${account}:${apiId}/*/${HTTP_METHOD}/${resource}`,
+    stageArn: (apiId, stage) => stageArn({ partition, region, apiId, stage }),
     tags: config.tags,
+    stageTags: ownerTags(config),
+    owns: (tags) => ownedBy(tags, config),
   };
 }
 
 export async function readApi(d: Deployment): Promise<ApiCurrent> {
   const [api, permissions] = await Promise.all([d.restApi(), d.functionPermissions()]);
-  if (!api) return { api, resources: [], stage: undefined, permissions };
-  const [resources, stage, deployment] = await Promise.all([d.resources(), d.stage(), d.stageDeployment()]);
+  if (!api) return { api, resources: [], stage: undefined, stages: [], permissions };
+  const [resources, stage, deployment, stages] = await Promise.all([
+    d.resources(),
+    d.stage(),
+    d.stageDeployment(),
+    d.stages(),
+  ]);
   return {
     api,
     resources,
     stage: stage && { ...stage, deployed: deployment?.methods ?? {} },
+    stages,
     permissions,
   };
 }
@@ -184,18 +207,28 @@ export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = fal
   // The permission lives on the function, not in the API: changing it needs no new deployment.
   const apiChanged = redeploy || hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
   const live = current.stage ? stageServes(current.stage.deployed, desired) : [];
+  const deploy = apiChanged || live.length > 0;
+  const tagsNow = current.stages.find((s) => s.name === desired.stage)?.tags ?? {};
+  const untagged = Object.entries(desired.stageTags).some(([k, v]) => tagsNow[k] !== v);
   const stage = current.stage
-    ? item(
-        'api',
-        'stage',
-        desired.stage,
-        apiChanged || live.length > 0 ? 'update' : 'unchanged',
-        apiChanged || live.length > 0
-          ? [...live, { field: 'deployment', from: current.stage.deploymentId, to: 'new' }]
-          : [],
-      )
+    ? item('api', 'stage', desired.stage, deploy || untagged ? 'update' : 'unchanged', [
+        ...(deploy ? [...live, { field: 'deployment', from: current.stage.deploymentId, to: 'new' }] : []),
+        ...(untagged ? [{ field: 'tags', from: tagsNow, to: { ...tagsNow, ...desired.stageTags } }] : []),
+      ])
     : item('api', 'stage', desired.stage, 'create');
-  return [...parts, stage];
+  // Stages this deployment made under a name the config no longer gives (api.stage changed).
+  const leftovers = current.stages
+    .filter((s) => s.name !== desired.stage && desired.owns(s.tags))
+    .map((s) =>
+      item('api', 'stage', s.name, 'delete', [
+        {
+          field: 'serves',
+          from: `deployment ${s.deploymentId} (api.stage is now ${desired.stage})`,
+          to: null,
+        },
+      ]),
+    );
+  return [...parts, stage, ...leftovers];
 }
 
 /**
@@ -265,8 +298,24 @@ export async function applyApi(
       sourceArn: desired.sourceArn(apiId),
     });
   }
-  if (action('stage') !== 'unchanged') {
+  const stageItem = plan.find((p) => p.kind === 'stage' && p.resource === desired.stage);
+  const stageChanged = (field: string) =>
+    stageItem?.action === 'create' || Boolean(stageItem?.changes.some((c) => c.field === field));
+  if (stageChanged('deployment')) {
     await createDeployment(apigateway, apiId, desired.stage, 'chatbot-ops deploy');
+  }
+  // CreateDeployment makes a new stage without tags; they are what finds it again after a rename.
+  if (stageChanged('tags')) {
+    await tagApiResource(apigateway, desired.stageArn(apiId, desired.stage), desired.stageTags);
+  }
+  for (const old of plan.filter((p) => p.kind === 'stage' && p.action === 'delete')) {
+    // A usage plan still listing the stage would keep serving keys for it: it goes off the plans first.
+    for (const usagePlan of await findUsagePlansOnStage(apigateway, apiId, old.resource)) {
+      await updateUsagePlan(apigateway, usagePlan.id, [
+        { op: 'remove', path: '/apiStages', value: `${apiId}:${old.resource}` },
+      ]);
+    }
+    await deleteStage(apigateway, apiId, old.resource);
   }
   return apiId;
 }

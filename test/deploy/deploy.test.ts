@@ -57,9 +57,11 @@ describe('deploy on a fresh account', () => {
       'APIGateway.PutIntegration',
       'Lambda.AddPermission',
       'APIGateway.CreateDeployment',
+      'APIGateway.TagResource',
       'APIGateway.CreateApiKey',
       'APIGateway.CreateUsagePlan',
       'APIGateway.CreateUsagePlanKey',
+      'CloudWatch.PutMetricAlarm',
       'CloudWatch.PutMetricAlarm',
       'CloudWatch.PutMetricAlarm',
     ]);
@@ -172,6 +174,14 @@ describe('deploy on a fresh account', () => {
       },
     ]);
     expect(inputsOf('CreateDeployment')[0]).toMatchObject({ restApiId: apiId, stageName: 'prod' });
+    const ownerTags = {
+      'managed-by': 'chatbot-ops',
+      'chatbot-ops:function': 'chatbot-backend',
+      'chatbot-ops:api': 'chatbot-api',
+    };
+    expect(inputsOf('TagResource')).toEqual([
+      { resourceArn: `arn:aws:apigateway:${REGION}::/restapis/${apiId}/stages/prod`, tags: ownerTags },
+    ]);
     expect(inputsOf('CreateUsagePlan')[0]).toMatchObject({
       name: 'chatbot-usage-plan',
       throttle: { rateLimit: 100, burstLimit: 200 },
@@ -207,7 +217,21 @@ describe('deploy on a fresh account', () => {
           { Name: 'Stage', Value: 'prod' },
         ],
       ],
+      [
+        'chatbot-api-prod-5xx',
+        '5XXError',
+        0,
+        300,
+        'notBreaching',
+        [
+          { Name: 'ApiName', Value: 'chatbot-api' },
+          { Name: 'Stage', Value: 'prod' },
+        ],
+      ],
     ]);
+    for (const alarm of inputsOf('PutMetricAlarm'))
+      expect(alarm.Tags).toEqual(Object.entries(ownerTags).map(([Key, Value]) => ({ Key, Value })));
+    expect(r.out).toContain('        watches: AWS/ApiGateway 5XXError ApiName=chatbot-api Stage=prod');
     expect(r.out).toContain(`Invoke URL: ${world.endpoint}/restapis/${apiId}/prod/_user_request_/chatbot`);
     expect(r.err.some((l) => l.startsWith('✔ Smoke test passed'))).toBe(true);
   });
@@ -232,7 +256,7 @@ describe('deploy when everything is in place', () => {
     expect(r.code).toBe(0);
     expect(mutating()).toEqual([]);
     expect(world.fake.calls.length).toBeLessThan(30);
-    expect(r.text).toMatch(/0 to create, 0 to change, 18 unchanged/);
+    expect(r.text).toMatch(/0 to create, 0 to change, 19 unchanged/);
   });
 
   it('does not ask for confirmation when nothing would change', async () => {
@@ -421,6 +445,7 @@ describe('a step that fails, then a re-run', () => {
     ['PutIntegration', 'create-api'],
     ['AddPermission', 'create-api'],
     ['CreateDeployment', 'create-api'],
+    ['TagResource', 'create-api'],
     ['CreateApiKey', 'create-usage-plan'],
     ['CreateUsagePlan', 'create-usage-plan'],
     ['CreateUsagePlanKey', 'create-usage-plan'],
@@ -448,7 +473,7 @@ describe('a step that fails, then a re-run', () => {
         f.apiKeys.size,
         f.usagePlans.size,
         f.alarms.size,
-      ]).toEqual([1, 2, 1, 1, 1, 1, 1, 2]);
+      ]).toEqual([1, 2, 1, 1, 1, 1, 1, 3]);
       const api = [...f.apis.values()][0];
       expect(api?.resources.size).toBe(2);
       expect(f.roles.get('ChatbotLambdaRole')?.attached).toHaveLength(1);
@@ -702,7 +727,7 @@ describe('plan only and output rules', () => {
     expect(mutating()).toEqual([]);
     const doc = JSON.parse(r.out.join('\n')) as { dryRun: boolean; plan: { action: string }[] };
     expect(doc.dryRun).toBe(true);
-    expect(doc.plan.filter((i) => i.action === 'create')).toHaveLength(18);
+    expect(doc.plan.filter((i) => i.action === 'create')).toHaveLength(19);
   });
 
   it('--json without --yes is a usage error before any AWS call', async () => {
@@ -1020,6 +1045,103 @@ describe('the endpoint type', () => {
     expect(r.code).toBe(2);
     expect(r.text).toContain('execute-api VPC endpoint and a resource policy');
     expect(world.fake.calls).toEqual([]);
+  });
+});
+
+describe('a renamed stage, found by its tags', () => {
+  it('the old stage and its alarms are planned for removal, removed, and the new ones made', async () => {
+    await deploy();
+    const apiId = [...world.fake.apis.keys()][0] ?? '';
+    const planId = [...world.fake.usagePlans.keys()][0] ?? '';
+    world.writeConfig({ ...BASE_CONFIG, api: { stage: 'v1' } });
+    world.fake.clearCalls();
+
+    const dry = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+    const before = await world.run(['status', '--zip', world.zipPath]);
+    const r = await deploy();
+    const calls = world.fake.mutatingCalls().map((c) => [c.command, c.input]);
+    world.fake.clearCalls();
+    const after = await world.run(['status', '--zip', world.zipPath]);
+
+    for (const line of [
+      '  - delete    stage prod',
+      '  - delete    alarm chatbot-api-prod-4xx',
+      '  - delete    alarm chatbot-api-prod-5xx',
+      '  + create    stage v1',
+    ])
+      expect(dry.out).toContain(line);
+    expect(before.code).toBe(1);
+    expect(before.out.join('\n')).toMatch(/extra\s+stage prod/);
+    expect(r.code).toBe(0);
+    expect(calls).toEqual([
+      ['CreateDeployment', { restApiId: apiId, stageName: 'v1', description: 'chatbot-ops deploy' }],
+      [
+        'TagResource',
+        {
+          resourceArn: `arn:aws:apigateway:${REGION}::/restapis/${apiId}/stages/v1`,
+          tags: {
+            'managed-by': 'chatbot-ops',
+            'chatbot-ops:function': 'chatbot-backend',
+            'chatbot-ops:api': 'chatbot-api',
+          },
+        },
+      ],
+      [
+        'UpdateUsagePlan',
+        {
+          usagePlanId: planId,
+          patchOperations: [{ op: 'remove', path: '/apiStages', value: `${apiId}:prod` }],
+        },
+      ],
+      ['DeleteStage', { restApiId: apiId, stageName: 'prod' }],
+      [
+        'UpdateUsagePlan',
+        { usagePlanId: planId, patchOperations: [{ op: 'add', path: '/apiStages', value: `${apiId}:v1` }] },
+      ],
+      ['PutMetricAlarm', expect.objectContaining({ AlarmName: 'chatbot-api-v1-4xx' })],
+      ['PutMetricAlarm', expect.objectContaining({ AlarmName: 'chatbot-api-v1-5xx' })],
+      ['DeleteAlarms', { AlarmNames: ['chatbot-api-prod-4xx', 'chatbot-api-prod-5xx'] }],
+    ]);
+    expect([...(world.fake.apis.get(apiId)?.stages.keys() ?? [])]).toEqual(['v1']);
+    expect(after.code).toBe(0);
+  });
+
+  it('a stage and alarms someone else made beside ours are left alone', async () => {
+    await deploy();
+    const api = [...world.fake.apis.values()][0];
+    api?.stages.set('manual', api.stages.get('prod') ?? '');
+    const theirs = { ...world.fake.alarms.get('chatbot-api-prod-4xx'), AlarmName: 'their-own-4xx' };
+    world.fake.alarms.set('their-own-4xx', theirs);
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([]);
+    expect([...(api?.stages.keys() ?? [])].sort()).toEqual(['manual', 'prod']);
+  });
+
+  it('alarms an earlier version made without tags get them, with no other change', async () => {
+    await deploy();
+    world.fake.alarmTags.clear();
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([
+      'CloudWatch.TagResource',
+      'CloudWatch.TagResource',
+      'CloudWatch.TagResource',
+    ]);
+    expect(inputsOf('TagResource')[0]).toEqual({
+      ResourceARN: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:chatbot-backend-errors`,
+      Tags: [
+        { Key: 'managed-by', Value: 'chatbot-ops' },
+        { Key: 'chatbot-ops:function', Value: 'chatbot-backend' },
+        { Key: 'chatbot-ops:api', Value: 'chatbot-api' },
+      ],
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 /** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RDS_SG } from '../support/fake-account.js';
-import { createWorld, type World } from './harness.js';
+import { BASE_CONFIG, createWorld, type World } from './harness.js';
 
 /** Everything deploy made is gone; the RDS group stays (it belongs to the database), without the rule deploy added. */
 function expectNothingLeftButTheDatabaseGroup(world: World): void {
@@ -58,6 +58,17 @@ describe('destroy', () => {
     expect(polls.length).toBeGreaterThanOrEqual(4);
     expect(polls[0]?.input).toEqual({ Filters: [{ Name: 'group-id', Values: [lambdaSg] }] });
     expect(world.clock.slept).toBeGreaterThanOrEqual(45_000);
+  });
+
+  it('after api.stage was renamed in the config, still finds the alarms deploy made (by their tags)', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, api: { stage: 'v1' } });
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toContain('  - delete    alarm chatbot-api-prod-5xx');
+    expect(world.fake.alarms.size).toBe(0);
   });
 
   it('on an empty account succeeds and changes nothing', async () => {
@@ -122,7 +133,7 @@ describe('destroy', () => {
 
 describe('destroy interrupted', () => {
   it.each([
-    ['DeleteAlarms', 'alarms chatbot-api-prod-4xx, chatbot-backend-errors'],
+    ['DeleteAlarms', 'alarms chatbot-api-prod-4xx, chatbot-api-prod-5xx, chatbot-backend-errors'],
     ['DeleteUsagePlanKey', 'usage plan chatbot-usage-plan'],
     ['UpdateUsagePlan', 'usage plan chatbot-usage-plan'],
     ['DeleteUsagePlan', 'usage plan chatbot-usage-plan'],

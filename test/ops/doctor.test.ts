@@ -596,6 +596,17 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
   ],
   ['no alarms', (w) => (w.alarms = {}), 'alarms', 'warn', /no Lambda Errors alarm; no API 4XXError alarm/],
   [
+    'no 5XXError alarm',
+    (w) => {
+      const alarms = w.alarms;
+      alarms['AWS/ApiGateway'] = (alarms['AWS/ApiGateway'] ?? []).filter((a) => a.MetricName !== '5XXError');
+      w.alarms = alarms;
+    },
+    'alarms',
+    'warn',
+    /no API 5XXError alarm: a database outage answers 503 without raising Lambda Errors/,
+  ],
+  [
     'timeouts in the last 15 minutes',
     (w) => {
       w.problemEvents = [

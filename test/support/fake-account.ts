@@ -319,6 +319,8 @@ export class FakeAccount {
   alarms = new Map<string, Input>();
   /** Quota usage per key id: one [used, remaining] per day of the period asked (GetUsage). */
   usage: Record<string, number[][]> = {};
+  /** Tags of each stage, by `<api id>/<stage>` (CreateDeployment makes a stage without any). */
+  stageTags = new Map<string, Record<string, string>>();
   /** Deployment id → the methods it froze (path → verb → { apiKeyRequired, authorizationType }). */
   deployments = new Map<string, Input>();
   /** When each deployment was made (GetDeployment's createdDate). */
@@ -1204,6 +1206,37 @@ export class FakeAccount {
         },
       ],
       [
+        apigw.GetStagesCommand,
+        (i) => ({
+          item: [...this.api(i.restApiId).stages].map(([stageName, deploymentId]) => ({
+            stageName,
+            deploymentId,
+            tags: { ...(this.stageTags.get(`${i.restApiId}/${stageName}`) ?? {}) },
+          })),
+        }),
+      ],
+      [
+        apigw.TagResourceCommand,
+        (i) => {
+          const m = /^arn:aws:apigateway:[\w-]+::\/restapis\/([^/]+)\/stages\/([^/]+)$/.exec(i.resourceArn);
+          if (!m || !this.api(m[1] ?? '').stages.has(m[2] ?? ''))
+            throw new apigw.NotFoundException({ message: `Invalid resource ${i.resourceArn}`, ...meta });
+          const key = `${m[1]}/${m[2]}`;
+          this.stageTags.set(key, { ...(this.stageTags.get(key) ?? {}), ...i.tags });
+          return {};
+        },
+      ],
+      [
+        apigw.DeleteStageCommand,
+        (i) => {
+          const api = this.api(i.restApiId);
+          if (!api.stages.delete(i.stageName))
+            throw new apigw.NotFoundException({ message: 'Invalid stage identifier specified', ...meta });
+          this.stageTags.delete(`${i.restApiId}/${i.stageName}`);
+          return {};
+        },
+      ],
+      [
         apigw.CreateDeploymentCommand,
         (i) => {
           const id = this.id('dep');
@@ -1385,13 +1418,30 @@ export class FakeAccount {
   }
 
   // ---- CloudWatch ------------------------------------------------------------------------------
+  /** Tags of each alarm, by name: set when PutMetricAlarm creates it (later Tags are ignored, as AWS does) or by TagResource. */
+  alarmTags = new Map<string, Record<string, string>>();
+
+  private alarmArn(name: string): string {
+    return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`;
+  }
+
+  private alarmByArn(arn: string): string {
+    const name = [...this.alarms.keys()].find((n) => this.alarmArn(n) === arn);
+    if (!name) throw new cw.ResourceNotFoundException({ message: `no alarm ${arn}`, ...meta });
+    return name;
+  }
+
   private cloudwatchHandlers(): [new (i: any) => any, Handler][] {
+    const out = (name: string) => ({
+      ...structuredClone(this.alarms.get(name)),
+      AlarmArn: this.alarmArn(name),
+    });
     return [
       [
         cw.DescribeAlarmsCommand,
         (i) => ({
-          MetricAlarms: (i.AlarmNames ?? []).flatMap((n: string) =>
-            this.alarms.has(n) ? [structuredClone(this.alarms.get(n))] : [],
+          MetricAlarms: (i.AlarmNames ?? [...this.alarms.keys()]).flatMap((n: string) =>
+            this.alarms.has(n) ? [out(n)] : [],
           ),
         }),
       ],
@@ -1408,16 +1458,22 @@ export class FakeAccount {
                   a.MetricName === i.MetricName &&
                   dims(a.Dimensions) === dims(i.Dimensions),
               )
-              .map((a) => structuredClone(a)),
+              .map((a) => out(a.AlarmName)),
           };
         },
       ],
       [
         cw.PutMetricAlarmCommand,
         (i) => {
-          const { Tags: _tags, ...alarm } = i;
+          const { Tags: tags, ...alarm } = i;
           // A new alarm has no data yet; a changed one keeps its state, as CloudWatch does.
-          const state = this.alarms.get(i.AlarmName) ?? { StateValue: 'INSUFFICIENT_DATA', StateReason: '' };
+          const existing = this.alarms.get(i.AlarmName);
+          const state = existing ?? { StateValue: 'INSUFFICIENT_DATA', StateReason: '' };
+          if (!existing)
+            this.alarmTags.set(
+              i.AlarmName,
+              Object.fromEntries((tags ?? []).map((t: Input) => [t.Key, t.Value])),
+            );
           this.alarms.set(i.AlarmName, {
             ...alarm,
             StateValue: state.StateValue,
@@ -1427,9 +1483,31 @@ export class FakeAccount {
         },
       ],
       [
+        cw.ListTagsForResourceCommand,
+        (i) => {
+          const name = this.alarmByArn(i.ResourceARN);
+          return {
+            Tags: Object.entries(this.alarmTags.get(name) ?? {}).map(([Key, Value]) => ({ Key, Value })),
+          };
+        },
+      ],
+      [
+        cw.TagResourceCommand,
+        (i) => {
+          const name = this.alarmByArn(i.ResourceARN);
+          const tags = this.alarmTags.get(name) ?? {};
+          for (const t of i.Tags) tags[t.Key] = t.Value;
+          this.alarmTags.set(name, tags);
+          return {};
+        },
+      ],
+      [
         cw.DeleteAlarmsCommand,
         (i) => {
-          for (const n of i.AlarmNames) this.alarms.delete(n);
+          for (const n of i.AlarmNames) {
+            this.alarms.delete(n);
+            this.alarmTags.delete(n);
+          }
           return {};
         },
       ],

@@ -156,9 +156,9 @@ export const runtimeChecks: Check<AwsFacts>[] = [
     title: 'alarms present and quiet',
     async run(f) {
       if (!f.config.alarms.enabled) skipBecause('alarms.enabled is false in the config');
-      const { lambdaErrors, api4xx } = await f.alarms();
-      const seen = `${alarmLine('Lambda Errors', lambdaErrors)}; ${alarmLine('API 4XXError', api4xx)}`;
-      const firing = [...lambdaErrors, ...api4xx].filter((a) => a.state === 'ALARM');
+      const { lambdaErrors, api4xx, api5xx } = await f.alarms();
+      const seen = `${alarmLine('Lambda Errors', lambdaErrors)}; ${alarmLine('API 4XXError', api4xx)}; ${alarmLine('API 5XXError', api5xx)}`;
+      const firing = [...lambdaErrors, ...api4xx, ...api5xx].filter((a) => a.state === 'ALARM');
       if (firing.length > 0) {
         return warn(
           `${seen}: ${firing.map((a) => `${a.name}: ${a.reason}`).join('; ')}`,
@@ -167,6 +167,12 @@ export const runtimeChecks: Check<AwsFacts>[] = [
       }
       if (lambdaErrors.length === 0 || api4xx.length === 0) {
         return warn(seen, 'Create them with `chatbot-ops alarms` (guide step 8).');
+      }
+      if (api5xx.length === 0) {
+        return warn(
+          `${seen}: a database outage answers 503 without raising Lambda Errors, so no alarm would fire`,
+          'Create the 5XXError alarm with `chatbot-ops alarms`.',
+        );
       }
       return pass(seen);
     },

@@ -82,7 +82,7 @@ export function desiredApi(
     sourceArn: (apiId) =>
       `arn:${partition}:execute-api:${region}:${account}:${apiId}/*/${HTTP_METHOD}/${resource}`,
     stageArn: (apiId, stage) => stageArn({ partition, region, apiId, stage }),
-    tags: config.tags,
+    tags: ownerTags(config),
     stageTags: ownerTags(config),
     owns: (tags) => ownedBy(tags, config),
   };

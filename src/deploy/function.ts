@@ -17,7 +17,7 @@ import { functionLogGroup } from '../aws/log-events.js';
 import { createLogGroup, deleteLogGroup, type LogGroupState, setLogRetention } from '../aws/logs.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { environmentFor } from '../lambda/settings.js';
 import type { FunctionCode } from './code.js';
@@ -111,7 +111,7 @@ export function desiredFunction(
     uncomparedVariables:
       config.database.secretArn || 'DB_PASSWORD' in inputs.environment ? [] : ['DB_PASSWORD'],
     logGroup: { name: functionLogGroup(f.name), retentionDays: f.logRetentionDays },
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 

@@ -16,7 +16,7 @@ import {
   type SubnetInfo,
 } from '../aws/ec2.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { item, type PlanItem } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
@@ -66,7 +66,7 @@ export function desiredNetwork(config: ChatbotConfig): NetworkDesired {
     rdsSecurityGroupId: config.vpc.rdsSecurityGroupId ?? '',
     lambdaSecurityGroupName: config.vpc.lambdaSecurityGroupName,
     httpsEgress: config.database.secretArn !== undefined,
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 

@@ -26,7 +26,7 @@ import {
 import { functionLogGroup } from '../aws/log-events.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
 
@@ -88,7 +88,7 @@ export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDes
           ],
         }
       : undefined,
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 

@@ -17,7 +17,7 @@ import {
   updateUsagePlan,
 } from '../aws/apigateway.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
@@ -53,7 +53,7 @@ export function desiredUsagePlan(config: ChatbotConfig, refs: { apiId: string })
     quotaPeriod: u.quotaPeriod,
     apiId: refs.apiId,
     stage: config.api.stage,
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 

@@ -21,7 +21,7 @@ import { type FunctionState, updateFunctionConfiguration } from '../aws/lambda.j
 import type { Timing } from '../aws/timing.js';
 import { UserError } from '../errors.js';
 import { generateApiKeyValue, hashApiKey } from '../lambda/api-keys.js';
-import { currentKeyOf, type Deployment } from './deployment.js';
+import { currentKeyOf, type Deployment, ownerTags } from './deployment.js';
 
 /** Set on keys `rotate-key` creates, with the time: tells an interrupted rotation's key from a stray one. */
 export const ROTATION_TAG = 'chatbot-ops:rotation-started';
@@ -151,7 +151,7 @@ export async function startRotation(
     const id = await createApiKey(d.aws.apigateway, {
       name: config.usagePlan.keyName,
       value,
-      tags: { ...config.tags, [ROTATION_TAG]: utcStamp(new Date()) },
+      tags: { ...ownerTags(config), [ROTATION_TAG]: utcStamp(new Date()) },
     });
     done(`created key ${config.usagePlan.keyName} (${id})`);
     newKey = { id, name: config.usagePlan.keyName, enabled: true, createdDate: new Date(), tags: {}, value };

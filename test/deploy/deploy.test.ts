@@ -72,7 +72,16 @@ describe('deploy on a fresh account', () => {
         { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
       ],
     });
-    expect(role?.Tags).toEqual([{ Key: 'managed-by', Value: 'chatbot-ops' }]);
+    // Every resource that takes tags gets the config's and the owner tags (which deployment made it).
+    const tagList = [
+      { Key: 'managed-by', Value: 'chatbot-ops' },
+      { Key: 'chatbot-ops:function', Value: 'chatbot-backend' },
+      { Key: 'chatbot-ops:api', Value: 'chatbot-api' },
+    ];
+    expect(role?.Tags).toEqual(tagList);
+    expect(inputsOf('CreateSecurityGroup')[0]?.TagSpecifications).toEqual([
+      { ResourceType: 'security-group', Tags: tagList },
+    ]);
     expect(inputsOf('AttachRolePolicy')).toEqual([
       {
         RoleName: 'ChatbotLambdaRole',

@@ -60,7 +60,12 @@ describe('rotate-key, first stage', () => {
       value: created?.value,
       enabled: true,
       description: 'chatbot API key (managed by chatbot-ops)',
-      tags: { 'managed-by': 'chatbot-ops', [ROTATION_TAG]: '2026-11-29T12:00:00Z' },
+      tags: {
+        'managed-by': 'chatbot-ops',
+        'chatbot-ops:function': 'chatbot-backend',
+        'chatbot-ops:api': 'chatbot-api',
+        [ROTATION_TAG]: '2026-11-29T12:00:00Z',
+      },
     });
     expect(created?.value).toMatch(/^[\w-]{40}$/);
     expect(mocks.lambda.commandCalls(UpdateFunctionConfigurationCommand)[0]?.args[0].input).toEqual({

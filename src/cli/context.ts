@@ -22,6 +22,8 @@ export interface Context {
   /** The validated config (defaults when the file is absent), loaded on first use. */
   config(): ChatbotConfig;
   configPath(): string;
+  /** False when the config file is absent and the defaults stand in for it. */
+  configExists(): boolean;
   /** AWS clients with region / profile / endpoint applied, built on first use. */
   aws(): AwsClients;
   /** The clock and waiter delays for waiting on AWS (real ones unless a test passes others). */
@@ -41,7 +43,7 @@ export interface Deps {
 }
 
 export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context {
-  let loaded: { config: ChatbotConfig; path: string } | undefined;
+  let loaded: { config: ChatbotConfig; path: string; exists: boolean } | undefined;
   let clients: AwsClients | undefined;
   const load = () => {
     loaded ??= loadConfig(options.config);
@@ -52,6 +54,7 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
     options,
     config: () => load().config,
     configPath: () => load().path,
+    configExists: () => load().exists,
     aws: () => {
       if (!clients) {
         const region = options.region ?? load().config.region;

@@ -28,6 +28,11 @@ export const register: CommandModule = (program, run) => {
         );
       }
       const config = ctx.config();
+      if (!ctx.configExists()) {
+        ui.warn(
+          `no ${ctx.configPath()} here: looking for the default names (function ${config.function.name}, API ${config.api.name}, usage plan ${config.usagePlan.name}, role ${config.function.role}, security group ${config.vpc.lambdaSecurityGroupName} in any VPC) and for what deploy tagged as theirs; run where the config is, or pass --config FILE, for a deployment with other names`,
+        );
+      }
       const aws = ctx.aws();
       const session = await resolveAwsSession(aws);
       const current = await readForDestroy(openDeployment(aws, config));

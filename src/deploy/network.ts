@@ -8,7 +8,10 @@ import {
   authorizeRules,
   createSecurityGroup,
   deleteSecurityGroup,
+  describePorts,
   describeRule,
+  findGroupsReferencing,
+  findSecurityGroup,
   listNetworkInterfaceIds,
   revokeRules,
   type SecurityGroupState,
@@ -221,20 +224,65 @@ export async function applyNetwork(
   return groupId;
 }
 
-/** What destroy finds of this step: the Lambda group, and the RDS group's rule that admits it. */
+/**
+ * What destroy finds of this step: the Lambda group, and every rule of another group whose peer it
+ * is (the RDS group's ingress from it, found by searching, so without a config, or with an RDS group
+ * changed since, the rule is still found).
+ */
 interface NetworkRemoval {
   lambdaGroup: SecurityGroupState | undefined;
-  rdsGroup: SecurityGroupState | undefined;
+  references: { group: SecurityGroupState; direction: 'ingress' | 'egress'; rules: SgRule[] }[];
 }
 
-const rdsIngress = (found: NetworkRemoval): SgRule | undefined => {
-  const lambda = found.lambdaGroup;
-  if (!lambda || !found.rdsGroup) return undefined;
-  const rule = mysqlFrom(lambda.id);
-  return found.rdsGroup.ingress.some((r) => r.groupId === rule.groupId && r.fromPort === rule.fromPort)
-    ? rule
-    : undefined;
-};
+async function readNetworkRemoval(d: Deployment): Promise<NetworkRemoval> {
+  const lambdaGroup = await d.lambdaSecurityGroup();
+  if (!lambdaGroup) return { lambdaGroup, references: [] };
+  const groups = await findGroupsReferencing(d.aws.ec2, lambdaGroup.id);
+  const references = groups
+    .filter((g) => g.id !== lambdaGroup.id)
+    .flatMap((group) =>
+      (['ingress', 'egress'] as const).map((direction) => ({
+        group,
+        direction,
+        rules: group[direction].filter((r) => r.groupId === lambdaGroup.id),
+      })),
+    )
+    .filter((r) => r.rules.length > 0);
+  return { lambdaGroup, references };
+}
+
+const ruleLine = (
+  group: SecurityGroupState,
+  direction: 'ingress' | 'egress',
+  rule: SgRule,
+  lambdaId: string,
+) =>
+  direction === 'ingress'
+    ? `${group.id} (${group.name}) ← ${describePorts(rule)} from ${lambdaId}`
+    : `${group.id} (${group.name}) → ${describePorts(rule)} to ${lambdaId}`;
+
+/**
+ * Revoke rules, then read the group again: EC2 may answer a revoke that matched nothing with success
+ * (listing the rule as unknown), and a group that still refers to the Lambda group keeps that group
+ * from being deleted.
+ */
+async function revokeAndVerify(
+  env: StepEnv,
+  ref: NetworkRemoval['references'][number],
+  lambdaId: string,
+): Promise<void> {
+  await revokeRules(env.aws.ec2, ref.group.id, ref.direction, ref.rules);
+  const after = await findSecurityGroup(env.aws.ec2, ref.group.id);
+  const left = (after?.[ref.direction] ?? []).filter((r) => r.groupId === lambdaId);
+  if (left.length > 0) {
+    throw new UserError(
+      `the ${ref.direction} rule ${ruleLine(ref.group, ref.direction, left[0] as SgRule, lambdaId)} is still there after revoking it`,
+      {
+        hint: `Remove it in the EC2 console (security group ${ref.group.id}, ${ref.direction} rules) or with aws ec2 revoke-security-group-${ref.direction} --group-id ${ref.group.id} --ip-permissions ..., then run destroy again.`,
+      },
+    );
+  }
+}
 
 /** Poll until no network interface uses the group, within the budget. */
 export async function waitForNetworkInterfacesGone(env: StepEnv, groupId: string): Promise<void> {
@@ -277,46 +325,41 @@ export const networkStep = defineStep({
   warnings: (current, desired) => checkNetwork(current, desired).warnings,
   apply: (env, current, desired) => applyNetwork(env, current, desired),
   destroy: {
-    read: async (d): Promise<NetworkRemoval> => {
-      const [lambdaGroup, rdsGroup] = await Promise.all([d.lambdaSecurityGroup(), d.rdsSecurityGroup()]);
-      return { lambdaGroup, rdsGroup };
-    },
+    read: (d) => readNetworkRemoval(d),
     plan(found) {
-      const items: PlanItem[] = [];
-      if (rdsIngress(found))
-        items.push(
-          item(
-            'network',
-            'ingress rule',
-            `${found.rdsGroup?.id} ← TCP 3306 from ${found.lambdaGroup?.id}`,
-            'delete',
+      const lambda = found.lambdaGroup;
+      if (!lambda) return [];
+      return [
+        ...found.references.flatMap((ref) =>
+          ref.rules.map((rule) =>
+            item(
+              'network',
+              `${ref.direction} rule`,
+              ruleLine(ref.group, ref.direction, rule, lambda.id),
+              'delete',
+            ),
           ),
-        );
-      if (found.lambdaGroup)
-        items.push(
-          item('network', 'security group', `${found.lambdaGroup.name} (${found.lambdaGroup.id})`, 'delete'),
-        );
-      return items;
+        ),
+        item('network', 'security group', `${lambda.name} (${lambda.id})`, 'delete'),
+      ];
     },
     async apply(env, found) {
-      const { ec2 } = env.aws;
+      const lambda = found.lambdaGroup;
+      if (!lambda) return;
       // Lambda releases a deleted function's network interfaces on its own schedule; the group
       // cannot go while they hold it.
-      if (found.lambdaGroup) {
-        env.removing(`the network interfaces in ${found.lambdaGroup.id}`);
-        await waitForNetworkInterfacesGone(env, found.lambdaGroup.id);
+      env.removing(`the network interfaces in ${lambda.id}`);
+      await waitForNetworkInterfacesGone(env, lambda.id);
+      for (const ref of found.references) {
+        env.removing(`the ${ref.direction} rules of ${ref.group.id} that refer to ${lambda.id}`);
+        await revokeAndVerify(env, ref, lambda.id);
       }
-      const ingress = rdsIngress(found);
-      env.removing(`the ingress rule of ${found.rdsGroup?.id}`);
-      if (ingress && found.rdsGroup) await revokeRules(ec2, found.rdsGroup.id, 'ingress', [ingress]);
-      if (found.lambdaGroup) {
-        env.removing(`security group ${found.lambdaGroup.id}`);
-        const outcome = await deleteSecurityGroup(ec2, found.lambdaGroup.id);
-        if (outcome === 'in-use') {
-          throw new UserError(`the security group ${found.lambdaGroup.id} is still in use`, {
-            hint: `Something else refers to it (a network interface or another group's rule): aws ec2 describe-network-interfaces --filters Name=group-id,Values=${found.lambdaGroup.id}; then run destroy again.`,
-          });
-        }
+      env.removing(`security group ${lambda.id}`);
+      const outcome = await deleteSecurityGroup(env.aws.ec2, lambda.id);
+      if (outcome === 'in-use') {
+        throw new UserError(`the security group ${lambda.id} is still in use`, {
+          hint: `A network interface still uses it (aws ec2 describe-network-interfaces --filters Name=group-id,Values=${lambda.id}), or a rule of another group was added since; run destroy again.`,
+        });
       }
     },
   },

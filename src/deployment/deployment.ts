@@ -34,7 +34,7 @@ import { type AlarmSpec, findAlarmsWithTags, type TaggedAlarm } from '../aws/clo
 import {
   describeSubnetRouting,
   findSecurityGroup,
-  findSecurityGroupByName,
+  findSecurityGroupsByName,
   listSubnets,
   type SecurityGroupState,
   type SubnetInfo,
@@ -163,6 +163,22 @@ export function ownedBy(tags: Readonly<Record<string, string>>, config: ChatbotC
   return tags[OWNER_TAGS.function] === config.function.name || tags[OWNER_TAGS.api] === config.api.name;
 }
 
+/**
+ * The Lambda security group among those with its name. With vpc.vpcId (deploy needs it) there is
+ * one at most; without it (destroy in a folder with no config) each VPC may have one, and the owner
+ * tags pick ours; two that both look ours are refused with their ids.
+ */
+function lambdaGroupOf(groups: SecurityGroupState[], config: ChatbotConfig): SecurityGroupState | undefined {
+  if (groups.length <= 1) return groups[0];
+  const ours = groups.filter((g) => ownedBy(g.tags, config));
+  if (ours.length === 1) return ours[0];
+  const candidates = ours.length > 0 ? ours : groups;
+  throw new UserError(
+    `${candidates.length} security groups are named ${config.vpc.lambdaSecurityGroupName} (${candidates.map((g) => `${g.id} in ${g.vpcId}`).join(', ')}): chatbot-ops cannot tell which is yours`,
+    { hint: 'Set vpc.vpcId in the config (or run where the config is, or pass --config FILE).' },
+  );
+}
+
 /** The metrics deploy's alarms watch: an alarm on another metric is never taken for ours. */
 const ALARM_METRICS = new Set(['AWS/Lambda Errors', 'AWS/ApiGateway 4XXError', 'AWS/ApiGateway 5XXError']);
 /** Every description deploy writes ends so (src/deploy/alarms.ts). */
@@ -246,8 +262,11 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
           : Promise.resolve(new Map()),
     ),
     lambdaSecurityGroup: memoize(
-      (): Promise<SecurityGroupState | undefined> =>
-        findSecurityGroupByName(aws.ec2, config.vpc.vpcId, config.vpc.lambdaSecurityGroupName),
+      async (): Promise<SecurityGroupState | undefined> =>
+        lambdaGroupOf(
+          await findSecurityGroupsByName(aws.ec2, config.vpc.vpcId, config.vpc.lambdaSecurityGroupName),
+          config,
+        ),
     ),
     rdsSecurityGroup: memoize(async (): Promise<SecurityGroupState | undefined> => {
       const id = config.vpc.rdsSecurityGroupId;

@@ -1,6 +1,8 @@
 /** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
+
+import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RDS_SG } from '../support/fake-account.js';
+import { RDS_SG, REGION, VPC } from '../support/fake-account.js';
 import { BASE_CONFIG, createWorld, type World } from './harness.js';
 
 /** Everything deploy made is gone; the RDS group stays (it belongs to the database), without the rule deploy added. */
@@ -131,6 +133,85 @@ describe('destroy', () => {
   });
 });
 
+describe('destroy finds the rules that refer to the Lambda group by searching', () => {
+  it('in a folder without the config: says so, finds the RDS rule anyway, revokes it, and removes everything', async () => {
+    await deploy();
+    const lambdaSg = [...world.fake.groups.keys()].find((k) => k !== RDS_SG) ?? '';
+    rmSync(world.configPath);
+    const cwd = process.cwd();
+    process.chdir(world.dir);
+    world.fake.clearCalls();
+    let r: Awaited<ReturnType<World['run']>>;
+    try {
+      r = await world.run(['destroy', '--yes'], {
+        global: ['--endpoint-url', world.endpoint, '--region', REGION],
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+
+    expect(r.code).toBe(0);
+    expect(r.err.join('\n')).toContain(
+      'no chatbot-ops.config.json here: looking for the default names (function chatbot-backend, API chatbot-api',
+    );
+    expect(r.out).toContain(`  - delete    ingress rule ${RDS_SG} (rds-chatbot) ← TCP 3306 from ${lambdaSg}`);
+    expect(
+      world.fake.calls.filter((c) => c.command === 'DescribeSecurityGroups').map((c) => c.input),
+    ).toContainEqual({
+      Filters: [{ Name: 'ip-permission.group-id', Values: [lambdaSg] }],
+    });
+    expect(
+      world.fake.calls.filter((c) => c.command === 'RevokeSecurityGroupIngress').map((c) => c.input),
+    ).toEqual([
+      {
+        GroupId: RDS_SG,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: lambdaSg }] },
+        ],
+      },
+    ]);
+    expectNothingLeftButTheDatabaseGroup(world);
+  });
+
+  it('a rule in a group other than the configured RDS group is found and revoked too', async () => {
+    await deploy();
+    const lambdaSg = [...world.fake.groups.keys()].find((k) => k !== RDS_SG) ?? '';
+    world.fake.groups.set('sg-0babe', {
+      GroupId: 'sg-0babe',
+      GroupName: 'reporting-db',
+      VpcId: VPC,
+      Description: 'another database',
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: lambdaSg }] },
+      ],
+      IpPermissionsEgress: [],
+      Tags: [],
+    });
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(world.fake.groups.get('sg-0babe')?.IpPermissions).toEqual([]);
+    expect(world.fake.groups.has(lambdaSg)).toBe(false);
+  });
+
+  it('a revoke EC2 answers as done but that left the rule: stops, naming the rule and how to remove it', async () => {
+    await deploy();
+    world.fake.revokesMatchNothing = true;
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(
+      new RegExp(
+        `the ingress rule ${RDS_SG} \\(rds-chatbot\\) ← TCP 3306 from sg-\\w+ is still there after revoking it`,
+      ),
+    );
+    expect(r.text).toContain(`aws ec2 revoke-security-group-ingress --group-id ${RDS_SG}`);
+    expect(world.fake.calls.some((c) => c.command === 'DeleteSecurityGroup')).toBe(false);
+  });
+});
+
 describe('destroy interrupted', () => {
   it.each([
     ['DeleteAlarms', 'alarms chatbot-api-prod-4xx, chatbot-api-prod-5xx, chatbot-backend-errors'],
@@ -142,7 +223,7 @@ describe('destroy interrupted', () => {
     ['DeleteFunction', 'Lambda function chatbot-backend'],
     ['DescribeNetworkInterfaces', 'the network interfaces in sg-'],
     ['DeleteLogGroup', 'log group /aws/lambda/chatbot-backend'],
-    ['RevokeSecurityGroupIngress', `the ingress rule of ${RDS_SG}`],
+    ['RevokeSecurityGroupIngress', `the ingress rules of ${RDS_SG} that refer to sg-`],
     ['DeleteSecurityGroup', 'security group sg-'],
     ['DetachRolePolicy', 'IAM role ChatbotLambdaRole'],
     ['DeleteRolePolicy', 'IAM role ChatbotLambdaRole'],

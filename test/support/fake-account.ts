@@ -267,6 +267,8 @@ export class FakeAccount {
     }
   >();
   lingeringEnis = new Map<string, number>();
+  /** Revokes report every rule as unknown and remove nothing (what a read after a revoke must catch). */
+  revokesMatchNothing = false;
   functions = new Map<string, FakeFunction>();
   logGroups = new Map<string, { retentionInDays?: number }>();
   /** Log events of any group, as FilterLogEvents returns them; `logGroupName` says whose. */
@@ -710,13 +712,25 @@ export class FakeAccount {
       g[key].push(...rules);
       return { Return: true };
     };
+    // As EC2 documents: rules that match nothing do not fail the call; the answer lists them.
     const revoke = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
       const g = this.group(i.GroupId);
       const rules = split(i.IpPermissions);
-      if (!rules.every((r) => g[key].some((x) => sameRule(x, r))))
-        throw ec2Error('InvalidPermission.NotFound');
-      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)));
-      return { Return: true };
+      const unknown = this.revokesMatchNothing
+        ? rules
+        : rules.filter((r) => !g[key].some((x) => sameRule(x, r)));
+      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)) || this.revokesMatchNothing);
+      return { Return: true, ...(unknown.length > 0 ? { UnknownIpPermissions: unknown } : {}) };
+    };
+    const references = (g: { IpPermissions: Rule[]; IpPermissionsEgress: Rule[] }, i: Input) => {
+      const inIngress = filter(i, 'ip-permission.group-id');
+      const inEgress = filter(i, 'egress.ip-permission.group-id');
+      const refers = (rules: Rule[], ids: string[]) =>
+        rules.some((r) => r.UserIdGroupPairs?.some((p) => ids.includes(p.GroupId)));
+      return (
+        (!inIngress || refers(g.IpPermissions, inIngress)) &&
+        (!inEgress || refers(g.IpPermissionsEgress, inEgress))
+      );
     };
     return [
       [
@@ -769,7 +783,8 @@ export class FakeAccount {
           const name = filter(i, 'group-name');
           return {
             SecurityGroups: [...this.groups.values()].filter(
-              (g) => (!vpc || vpc.includes(g.VpcId)) && (!name || name.includes(g.GroupName)),
+              (g) =>
+                (!vpc || vpc.includes(g.VpcId)) && (!name || name.includes(g.GroupName)) && references(g, i),
             ),
           };
         },

@@ -205,8 +205,9 @@ export async function applyNetwork(
       description: 'chatbot Lambda: MySQL to the RDS group only (managed by chatbot-ops)',
       tags: desired.tags,
     });
-    // EC2 gives every new group an allow-all egress rule; it must go.
-    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
+    // EC2 gives every new group an allow-all egress rule, and in a dual-stack VPC a second one to
+    // ::/0; both must go, so what the group really has is read back rather than assumed.
+    egress = (await findSecurityGroup(ec2, groupId))?.egress ?? [{ protocol: '-1', cidr: '0.0.0.0/0' }];
   }
   const { revoke, authorize } = egressDelta(egress, wanted);
   await revokeRules(ec2, groupId, 'egress', revoke);

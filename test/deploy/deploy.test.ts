@@ -1057,6 +1057,29 @@ describe('the endpoint type', () => {
   });
 });
 
+describe('a dual-stack VPC', () => {
+  it("the new group's IPv6 allow-all egress goes too: only MySQL to the RDS group is left", async () => {
+    world.fake.dualStackVpcs.add(VPC);
+
+    const r = await deploy();
+
+    const sgId = [...world.fake.groups.keys()].find((k) => k !== RDS_SG) ?? '';
+    expect(r.code).toBe(0);
+    expect(inputsOf('RevokeSecurityGroupEgress')).toEqual([
+      {
+        GroupId: sgId,
+        IpPermissions: [
+          { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+          { IpProtocol: '-1', Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+        ],
+      },
+    ]);
+    expect(world.fake.groups.get(sgId)?.IpPermissionsEgress).toEqual([
+      { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: RDS_SG }] },
+    ]);
+  });
+});
+
 describe('a renamed stage, found by its tags', () => {
   it('the old stage and its alarms are planned for removal, removed, and the new ones made', async () => {
     await deploy();

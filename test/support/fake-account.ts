@@ -81,6 +81,7 @@ interface Rule {
   ToPort?: number;
   UserIdGroupPairs?: { GroupId: string }[];
   IpRanges?: { CidrIp: string }[];
+  Ipv6Ranges?: { CidrIpv6: string }[];
 }
 
 interface FakeFunction {
@@ -267,6 +268,8 @@ export class FakeAccount {
     }
   >();
   lingeringEnis = new Map<string, number>();
+  /** VPCs with an IPv6 block: a new security group there also gets an allow-all egress to ::/0. */
+  dualStackVpcs = new Set<string>();
   /** Revokes report every rule as unknown and remove nothing (what a read after a revoke must catch). */
   revokesMatchNothing = false;
   functions = new Map<string, FakeFunction>();
@@ -702,6 +705,7 @@ export class FakeAccount {
         return [
           ...(p.UserIdGroupPairs ?? []).map((g) => ({ ...base, UserIdGroupPairs: [{ GroupId: g.GroupId }] })),
           ...(p.IpRanges ?? []).map((r) => ({ ...base, IpRanges: [{ CidrIp: r.CidrIp }] })),
+          ...(p.Ipv6Ranges ?? []).map((r) => ({ ...base, Ipv6Ranges: [{ CidrIpv6: r.CidrIpv6 }] })),
         ];
       });
     const authorize = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
@@ -801,8 +805,14 @@ export class FakeAccount {
             VpcId: i.VpcId,
             Description: i.Description,
             IpPermissions: [],
-            // Like EC2: every new group may send anything anywhere until told otherwise.
-            IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+            // Like EC2: every new group may send anything anywhere until told otherwise (over IPv6
+            // too, in a VPC with an IPv6 block).
+            IpPermissionsEgress: [
+              { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+              ...(this.dualStackVpcs.has(i.VpcId)
+                ? [{ IpProtocol: '-1', Ipv6Ranges: [{ CidrIpv6: '::/0' }] }]
+                : []),
+            ],
             Tags: i.TagSpecifications?.[0]?.Tags ?? [],
           });
           return { GroupId: id };

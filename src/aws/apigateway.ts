@@ -33,14 +33,53 @@ import {
   paginateGetUsagePlanKeys,
   paginateGetUsagePlans,
   TagResourceCommand,
+  TooManyRequestsException,
   UpdateMethodCommand,
   UpdateRestApiCommand,
   UpdateUsagePlanCommand,
 } from '@aws-sdk/client-api-gateway';
+import { UserError } from '../errors.js';
 import { pagesOf } from './pages.js';
+import { type Clock, systemClock } from './timing.js';
 
 /** The largest page API Gateway's list calls return. */
 const PAGE = 500;
+
+/**
+ * How long to keep retrying a call API Gateway throttles. Its control plane has fixed per-account
+ * limits no request can raise (CreateDeployment 1 per 5 s, UpdateUsagePlan 1 per 20 s, DeleteRestApi
+ * 1 per 30 s): the SDK's own retries give up within seconds, well inside one such window.
+ */
+export const THROTTLE_BUDGET_MS = 120_000;
+
+/**
+ * Send, and again while API Gateway answers TooManyRequestsException, waiting what it asks for
+ * (`retryAfterSeconds`, else growing pauses) within THROTTLE_BUDGET_MS.
+ */
+async function whileThrottled<T>(what: string, clock: Clock, send: () => Promise<T>): Promise<T> {
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof TooManyRequestsException)) throw err;
+      const waited = clock.now() - started;
+      if (waited >= THROTTLE_BUDGET_MS) {
+        throw new UserError(
+          `API Gateway still refuses ${what} after ${Math.round(waited / 1000)} s: too many requests (its per-account limit for this call)`,
+          {
+            hint: 'Another deploy or script may be calling API Gateway in this account; wait a minute and run the same command again.',
+            cause: err,
+          },
+        );
+      }
+      const asked = Number(err.retryAfterSeconds);
+      const pause =
+        Number.isFinite(asked) && asked > 0 ? asked * 1000 : Math.min(5000 * 2 ** (attempt - 1), 30_000);
+      await clock.sleep(pause);
+    }
+  }
+}
 
 export interface RestApiInfo {
   id: string;
@@ -145,9 +184,15 @@ export async function setEndpointType(
   );
 }
 
-export async function deleteRestApi(apigw: APIGatewayClient, apiId: string): Promise<boolean> {
+export async function deleteRestApi(
+  apigw: APIGatewayClient,
+  apiId: string,
+  clock: Clock = systemClock,
+): Promise<boolean> {
   try {
-    await apigw.send(new DeleteRestApiCommand({ restApiId: apiId }));
+    await whileThrottled('DeleteRestApi', clock, () =>
+      apigw.send(new DeleteRestApiCommand({ restApiId: apiId })),
+    );
     return true;
   } catch (err) {
     if (err instanceof NotFoundException) return false;
@@ -294,9 +339,16 @@ export async function tagApiResource(
 }
 
 /** Delete a stage; one already gone is fine. */
-export async function deleteStage(apigw: APIGatewayClient, apiId: string, stage: string): Promise<void> {
+export async function deleteStage(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+  clock: Clock = systemClock,
+): Promise<void> {
   try {
-    await apigw.send(new DeleteStageCommand({ restApiId: apiId, stageName: stage }));
+    await whileThrottled('DeleteStage', clock, () =>
+      apigw.send(new DeleteStageCommand({ restApiId: apiId, stageName: stage })),
+    );
   } catch (err) {
     if (!(err instanceof NotFoundException)) throw err;
   }
@@ -349,9 +401,10 @@ export async function createDeployment(
   apiId: string,
   stage: string,
   description: string,
+  clock: Clock = systemClock,
 ): Promise<string> {
-  const out = await apigw.send(
-    new CreateDeploymentCommand({ restApiId: apiId, stageName: stage, description }),
+  const out = await whileThrottled('CreateDeployment', clock, () =>
+    apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: stage, description })),
   );
   return out.id ?? '';
 }
@@ -426,14 +479,23 @@ export async function updateUsagePlan(
   apigw: APIGatewayClient,
   planId: string,
   patchOperations: PatchOperation[],
+  clock: Clock = systemClock,
 ): Promise<void> {
   if (patchOperations.length > 0)
-    await apigw.send(new UpdateUsagePlanCommand({ usagePlanId: planId, patchOperations }));
+    await whileThrottled('UpdateUsagePlan', clock, () =>
+      apigw.send(new UpdateUsagePlanCommand({ usagePlanId: planId, patchOperations })),
+    );
 }
 
-export async function deleteUsagePlan(apigw: APIGatewayClient, planId: string): Promise<boolean> {
+export async function deleteUsagePlan(
+  apigw: APIGatewayClient,
+  planId: string,
+  clock: Clock = systemClock,
+): Promise<boolean> {
   try {
-    await apigw.send(new DeleteUsagePlanCommand({ usagePlanId: planId }));
+    await whileThrottled('DeleteUsagePlan', clock, () =>
+      apigw.send(new DeleteUsagePlanCommand({ usagePlanId: planId })),
+    );
     return true;
   } catch (err) {
     if (err instanceof NotFoundException) return false;

@@ -302,7 +302,7 @@ export async function applyApi(
   const stageChanged = (field: string) =>
     stageItem?.action === 'create' || Boolean(stageItem?.changes.some((c) => c.field === field));
   if (stageChanged('deployment')) {
-    await createDeployment(apigateway, apiId, desired.stage, 'chatbot-ops deploy');
+    await createDeployment(apigateway, apiId, desired.stage, 'chatbot-ops deploy', env.timing.clock);
   }
   // CreateDeployment makes a new stage without tags; they are what finds it again after a rename.
   if (stageChanged('tags')) {
@@ -311,11 +311,14 @@ export async function applyApi(
   for (const old of plan.filter((p) => p.kind === 'stage' && p.action === 'delete')) {
     // A usage plan still listing the stage would keep serving keys for it: it goes off the plans first.
     for (const usagePlan of await findUsagePlansOnStage(apigateway, apiId, old.resource)) {
-      await updateUsagePlan(apigateway, usagePlan.id, [
-        { op: 'remove', path: '/apiStages', value: `${apiId}:${old.resource}` },
-      ]);
+      await updateUsagePlan(
+        apigateway,
+        usagePlan.id,
+        [{ op: 'remove', path: '/apiStages', value: `${apiId}:${old.resource}` }],
+        env.timing.clock,
+      );
     }
-    await deleteStage(apigateway, apiId, old.resource);
+    await deleteStage(apigateway, apiId, old.resource, env.timing.clock);
   }
   return apiId;
 }
@@ -351,7 +354,7 @@ export const apiStep = defineStep({
     async apply(env, api) {
       if (!api) return;
       env.removing(`REST API ${api.id}`);
-      await deleteRestApi(env.aws.apigateway, api.id);
+      await deleteRestApi(env.aws.apigateway, api.id, env.timing.clock);
     },
   },
 });

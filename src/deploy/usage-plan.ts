@@ -151,7 +151,7 @@ export async function applyUsagePlan(
         ? { op: 'add' as const, path: '/apiStages', value: stageKey(desired) }
         : { op: 'replace' as const, path: `/${c.field.replace('.', '/')}`, value: String(c.to) },
     );
-    await updateUsagePlan(apigateway, planId, ops);
+    await updateUsagePlan(apigateway, planId, ops, env.timing.clock);
     changed = ops.length > 0;
   }
   if (!current.planKeyIds.has(keyId)) await addUsagePlanKey(apigateway, planId, keyId);
@@ -233,8 +233,9 @@ export const usagePlanStep = defineStep({
             path: '/apiStages',
             value: `${s.apiId}:${s.stage}`,
           })),
+          env.timing.clock,
         );
-        await deleteUsagePlan(apigateway, p.id);
+        await deleteUsagePlan(apigateway, p.id, env.timing.clock);
       }
       for (const k of found.keyIds) {
         env.removing(`API key ${k}`);

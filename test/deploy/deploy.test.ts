@@ -3,6 +3,7 @@
  * field changed, role propagation, a function still updating, fault injection with re-runs,
  * --dry-run, secrets never shown, --json rules.
  */
+import * as apigw from '@aws-sdk/client-api-gateway';
 import * as lambda from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../src/aws/clients.js';
@@ -659,6 +660,32 @@ describe('the live stage', () => {
     expect(mutating()).toEqual(['APIGateway.CreateDeployment']);
     const live = world.fake.deployments.get(api?.stages.get('prod') ?? '');
     expect(live?.['/chatbot']?.POST?.apiKeyRequired).toBe(true);
+  });
+});
+
+describe("API Gateway's per-account limits on deploy", () => {
+  it('UpdateUsagePlan and CreateDeployment refused as too many requests are retried after the wait asked', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, usagePlan: { rateLimit: 50 } });
+    const tooMany = () =>
+      new apigw.TooManyRequestsException({
+        message: 'Too Many Requests',
+        $metadata: {},
+        retryAfterSeconds: '20',
+      });
+    world.fake.failOnce('UpdateUsagePlan', tooMany());
+    world.fake.failOnce('UpdateUsagePlan', tooMany());
+    world.fake.failOnce('CreateDeployment', tooMany());
+    world.fake.clearCalls();
+    const slept = world.clock.slept;
+
+    const r = await deploy('--redeploy');
+
+    expect(r.code).toBe(0);
+    expect(inputsOf('UpdateUsagePlan')).toHaveLength(3);
+    expect(inputsOf('CreateDeployment')).toHaveLength(2);
+    expect([...world.fake.usagePlans.values()][0]?.throttle.rateLimit).toBe(50);
+    expect(world.clock.slept - slept).toBeGreaterThanOrEqual(60_000);
   });
 });
 

@@ -1,6 +1,7 @@
 /** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
 
 import { rmSync } from 'node:fs';
+import { TooManyRequestsException } from '@aws-sdk/client-api-gateway';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RDS_SG, REGION, VPC } from '../support/fake-account.js';
 import { BASE_CONFIG, createWorld, type World } from './harness.js';
@@ -209,6 +210,39 @@ describe('destroy finds the rules that refer to the Lambda group by searching', 
     );
     expect(r.text).toContain(`aws ec2 revoke-security-group-ingress --group-id ${RDS_SG}`);
     expect(world.fake.calls.some((c) => c.command === 'DeleteSecurityGroup')).toBe(false);
+  });
+});
+
+describe("API Gateway's per-account limits", () => {
+  const throttled = (retryAfterSeconds?: string) =>
+    new TooManyRequestsException({
+      message: 'Too Many Requests',
+      $metadata: {},
+      ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
+    });
+
+  it('DeleteRestApi refused as too many requests: waits what API Gateway asks, then removes it', async () => {
+    await deploy();
+    for (let i = 0; i < 3; i++) world.fake.failOnce('DeleteRestApi', throttled('30'));
+    const slept = world.clock.slept;
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(world.fake.calls.filter((c) => c.command === 'DeleteRestApi')).toHaveLength(4);
+    expect(world.fake.apis.size).toBe(0);
+    expect(world.clock.slept - slept).toBeGreaterThanOrEqual(90_000);
+  });
+
+  it('gives up after about two minutes, saying why and what to do', async () => {
+    await deploy();
+    for (let i = 0; i < 100; i++) world.fake.failOnce('DeleteRestApi', throttled());
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/API Gateway still refuses DeleteRestApi after 1\d\d s: too many requests/);
+    expect(r.text).toMatch(/run the same command again/);
   });
 });
 

@@ -139,8 +139,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
       ctx.timing().clock,
     );
     const ok = smoke.direct.ok && smoke.api.ok;
-    if (ok)
-      spinner.succeed(`Smoke test passed (direct: ${smoke.direct.detail}; API: HTTP ${smoke.api.status})`);
+    if (ok) spinner.succeed(`Smoke test passed (direct: ${smoke.direct.detail}; API: ${smoke.api.detail})`);
     else spinner.fail(`Smoke test failed (direct: ${smoke.direct.detail}; API: ${smoke.api.detail})`);
   }
 

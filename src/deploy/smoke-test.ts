@@ -7,6 +7,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { invokeFunction } from '../aws/lambda.js';
 import type { Clock } from '../aws/timing.js';
 import { callApi } from '../client/api-client.js';
+import { notBackendAnswer } from '../client/body-text.js';
 
 export interface SmokeResult {
   direct: { ok: boolean; detail: string };
@@ -16,23 +17,22 @@ export interface SmokeResult {
 /** How long to retry 403s: a new key or usage plan association takes a few seconds to reach the edge. */
 const KEY_PROPAGATION_MS = 60_000;
 
+const HEALTH = { intent: 'health' };
+
+/** The verdict on a `health` answer: the backend's success envelope, or what came instead. */
 function describeHealth(statusCode: number | undefined, body: string): { ok: boolean; detail: string } {
-  try {
-    const parsed = JSON.parse(body) as {
-      success?: boolean;
-      data?: { status?: string };
-      error?: string;
-      error_code?: string;
-    };
-    if (statusCode === 200 && parsed.success === true)
-      return { ok: true, detail: `health: ${parsed.data?.status ?? 'ok'}` };
-    return {
-      ok: false,
-      detail: `HTTP ${statusCode}: ${parsed.error_code ?? ''} ${parsed.error ?? body.slice(0, 200)}`.trim(),
-    };
-  } catch {
-    return { ok: false, detail: `HTTP ${statusCode}: ${body.slice(0, 200)}` };
-  }
+  const status = statusCode === undefined ? 'no HTTP status' : `HTTP ${statusCode}`;
+  const notBackend = notBackendAnswer(body, HEALTH);
+  if (notBackend) return { ok: false, detail: `${status}: ${notBackend}` };
+  const parsed = JSON.parse(body) as {
+    success: boolean;
+    data?: { status?: string };
+    error?: string;
+    error_code?: string;
+  };
+  if (statusCode === 200 && parsed.success)
+    return { ok: true, detail: `${status}, health ${parsed.data?.status ?? 'ok'}` };
+  return { ok: false, detail: `${status}: ${parsed.error_code ?? ''} ${parsed.error ?? ''}`.trim() };
 }
 
 export async function runSmokeTest(
@@ -42,9 +42,9 @@ export async function runSmokeTest(
 ): Promise<SmokeResult> {
   let direct: SmokeResult['direct'];
   try {
-    const out = await invokeFunction(aws.lambda, target.functionName, { intent: 'health' });
+    const out = await invokeFunction(aws.lambda, target.functionName, HEALTH);
     direct = out.functionError
-      ? { ok: false, detail: `the function failed (${out.functionError}): ${out.body.slice(0, 300)}` }
+      ? { ok: false, detail: `the function failed: ${out.functionError}` }
       : describeHealth(out.statusCode, out.body);
   } catch (err) {
     direct = { ok: false, detail: `Lambda Invoke failed: ${(err as Error).message}` };
@@ -54,7 +54,7 @@ export async function runSmokeTest(
   let api: SmokeResult['api'] = { ok: false, status: undefined, detail: 'not called' };
   for (;;) {
     try {
-      const res = await callApi(target.url, JSON.stringify({ intent: 'health' }), {
+      const res = await callApi(target.url, JSON.stringify(HEALTH), {
         apiKey: target.apiKey,
         timeoutMs: 35_000,
       });

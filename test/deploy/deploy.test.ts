@@ -14,6 +14,7 @@ import { applyPlan, readAndPlan } from '../../src/deploy/deploy.js';
 import { generateApiKeyValue, hashApiKey } from '../../src/lambda/api-keys.js';
 import {
   ACCOUNT,
+  invokeAnswer,
   OTHER_VPC_SUBNET,
   PRIVATE_SUBNETS,
   PUBLIC_SUBNET,
@@ -244,6 +245,27 @@ describe('deploy on a fresh account', () => {
     expect(r.out).toContain('        watches: AWS/ApiGateway 5XXError ApiName=chatbot-api Stage=prod');
     expect(r.out).toContain(`Invoke URL: ${world.endpoint}/restapis/${apiId}/prod/_user_request_/chatbot`);
     expect(r.err.some((l) => l.startsWith('✔ Smoke test passed'))).toBe(true);
+  });
+
+  it('a function that echoes its event and an HTML error page: the smoke test says so, in one line each', async () => {
+    world.fake.directAnswers.health = invokeAnswer({ intent: 'health' });
+    world.fake.httpAnswers.withKey = {
+      status: 502,
+      body: '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>',
+    };
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    const line = r.err.find((l) => l.startsWith('✖ Smoke test failed')) ?? '';
+    expect(line).toContain(
+      'direct: HTTP 200: it echoed the request back, so the code answering is not the chatbot backend',
+    );
+    expect(line).toMatch(
+      /API: HTTP 502: it answered an HTML page titled "502 Bad Gateway" \(\d+ bytes\) instead of JSON/,
+    );
+    expect(r.text).not.toContain('<!DOCTYPE');
+    expect(r.text).not.toContain('undefined');
   });
 
   it('fails the deploy when the smoke test through the API fails', async () => {

@@ -498,6 +498,27 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     /DB_HOST is not set/,
   ],
   [
+    'a function that echoes its event (an emulator stand-in, not the backend)',
+    (w) => {
+      w.invoke = invokeAnswer({ intent: 'health' });
+    },
+    'live.health',
+    'fail',
+    /health answered 200, but it echoed the request back, so the code answering is not the chatbot backend/,
+  ],
+  [
+    'an HTML error page from the API',
+    (w) => {
+      w.api.withKey = {
+        status: 502,
+        body: '<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>',
+      };
+    },
+    'live.api',
+    'fail',
+    /with the key the API answered 502: an HTML page titled "502 Bad Gateway" \(\d+ bytes\) instead of JSON/,
+  ],
+  [
     'a database URL as DB_HOST',
     (w) => {
       if (w.fn?.Environment?.Variables)

@@ -7,6 +7,7 @@
  */
 import type { AlarmStatus } from '../../aws/inspect.js';
 import { parseLogLine } from '../../aws/log-events.js';
+import { notBackendAnswer, summarizeBody } from '../../client/body-text.js';
 import type { AwsFacts, HealthProbe } from '../aws-facts.js';
 import { type Check, fail, pass, skipBecause, type Verdict, warn } from '../engine.js';
 
@@ -71,20 +72,20 @@ export function judgeHealth(probe: HealthProbe): Verdict {
     const { cause, fix } = classifyDatabaseFailure(`${probe.functionError}\n${probe.logTail ?? ''}`);
     return fail(`the function failed: ${probe.functionError}${rid}; likely ${cause}`, fix);
   }
-  let body: {
-    success?: boolean;
+  // An answer that is not the backend's envelope says nothing about the database.
+  const notBackend = notBackendAnswer(probe.body, { intent: 'health' });
+  if (notBackend) {
+    return fail(
+      `health answered ${probe.statusCode}, but ${notBackend}${rid}`,
+      "Deploy the chatbot backend with `chatbot-ops create-function` (the handler must be lambda_function.lambda_handler); against an emulator, check that it runs the function's code rather than a stand-in.",
+    );
+  }
+  const body = JSON.parse(probe.body) as {
+    success: boolean;
     error?: string;
     error_code?: string;
     data?: { database?: { reachable?: boolean; latency_ms?: number } };
-  } = {};
-  try {
-    body = JSON.parse(probe.body) as typeof body;
-  } catch {
-    return fail(
-      `health answered ${probe.statusCode} with a body that is not JSON${rid}`,
-      'See `chatbot-ops logs --since 15m`.',
-    );
-  }
+  };
   const db = body.data?.database;
   if (probe.statusCode === 200 && body.success && db?.reachable !== false) {
     return pass(`database reachable, query ${db?.latency_ms ?? '?'} ms, invocation ${probe.ms} ms`);
@@ -267,7 +268,7 @@ export const runtimeChecks: Check<AwsFacts>[] = [
         });
       } else if (w >= 500) {
         problems.push({
-          evidence: `with the key the API answered ${w}: ${p.withKey.body.slice(0, 120)}`,
+          evidence: `with the key the API answered ${w}: ${summarizeBody(p.withKey.body, 120)}`,
           fix: 'See the direct health invocation above and `chatbot-ops logs --since 15m`.',
         });
       } else if (w !== 200) {

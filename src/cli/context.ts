@@ -4,6 +4,7 @@ import type { AwsClients, AwsSettings } from '../aws/clients.js';
 import { realTiming, type Timing } from '../aws/timing.js';
 import { type ChatbotConfig, loadConfig } from '../config.js';
 import { UserError } from '../errors.js';
+import { type Interrupts, processInterrupts, whileInterruptible } from './interrupt.js';
 import type { Ui } from './ui.js';
 
 export interface GlobalOptions {
@@ -28,6 +29,11 @@ export interface Context {
   aws(): AwsClients;
   /** The clock and waiter delays for waiting on AWS (real ones unless a test passes others). */
   timing(): Timing;
+  /**
+   * Run a change to AWS so that Ctrl-C meanwhile prints `stopped()` (where it stopped, how to
+   * continue) and exits 130 (src/cli/interrupt.ts).
+   */
+  interruptible<T>(stopped: () => string[], work: () => Promise<T>): Promise<T>;
 }
 
 /** Dependencies a test may replace; the real CLI passes none. */
@@ -40,6 +46,8 @@ export interface Deps {
   awsFactory?: (settings: AwsSettings) => AwsClients;
   /** A fake clock and short waiter delays, so waits on AWS take no real time in tests. */
   timing?: Timing;
+  /** Where Ctrl-C comes from and how the process ends (a test fires it itself). */
+  interrupts?: Interrupts;
 }
 
 export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context {
@@ -71,6 +79,8 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
       return clients;
     },
     timing: () => deps.timing ?? realTiming,
+    interruptible: (stopped, work) =>
+      whileInterruptible(deps.interrupts ?? processInterrupts, (line) => ui.warn(line), stopped, work),
   };
 }
 

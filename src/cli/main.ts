@@ -4,11 +4,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { loadCommands } from '../commands/index.js';
-import { UserError } from '../errors.js';
+import { Cancelled, UserError } from '../errors.js';
 import { packageVersion } from '../version.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
-import type { Ui } from './ui.js';
+import { PromptUnavailable, type Ui } from './ui.js';
 
 /** The program with the commands `argv` needs (see loadCommands). */
 export async function buildProgram(
@@ -81,17 +81,29 @@ export async function main(argv: string[], deps: Deps = {}): Promise<number> {
         return 0;
       return 2;
     }
+    if (err instanceof Cancelled) {
+      writeErr(err.message);
+      if (err.hint) writeErr(`  ${err.hint}`);
+      return err.exitCode;
+    }
     if (err instanceof UserError) {
       writeErr(`Error: ${err.message}`);
       if (err.hint) writeErr(`  ${err.hint}`);
       if (verbose && err.cause) writeErr(String((err.cause as Error).stack ?? err.cause));
       return err.exitCode;
     }
-    if (err instanceof Error && /^unexpected prompt: /.test(err.message)) {
+    if (
+      err instanceof PromptUnavailable ||
+      (err instanceof Error && /^unexpected prompt: /.test(err.message))
+    ) {
+      const question =
+        err instanceof PromptUnavailable ? err.question : err.message.replace(/^unexpected prompt: /, '');
+      writeErr(`Error: this needs an answer: ${question} (no terminal to ask on)`);
       writeErr(
-        `Error: ${err.message.replace('unexpected prompt', 'this needs an answer')} (no terminal to ask on)`,
+        err instanceof PromptUnavailable && err.kind === 'confirm'
+          ? '  Add --yes to go ahead without asking (or --dry-run, where the command has it, to only see what would change).'
+          : '  Pass the value as a flag or in the config file, or run on a terminal.',
       );
-      writeErr('  Pass the value as a flag or in the config file, or run on a terminal.');
       return 2;
     }
     const e = err as Error;

@@ -9,13 +9,14 @@ import type { Command } from 'commander';
 import { invokeUrl } from '../aws/apigateway.js';
 import { resolveAwsSession } from '../aws/sts.js';
 import type { CommandModule, Context } from '../cli/context.js';
+import type { Spinner } from '../cli/ui.js';
 import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
 import { applyPlan, readAndPlan } from '../deploy/deploy.js';
 import { databasePassword, missingPasswordError } from '../deploy/function.js';
 import { askForMissingSettings } from '../deploy/interactive.js';
 import { formatPlan, hasChanges, type StepName, summarizePlan } from '../deploy/plan.js';
 import { runSmokeTest, type SmokeResult } from '../deploy/smoke-test.js';
-import type { StepOption } from '../deploy/step.js';
+import type { DeployStep, StepOption } from '../deploy/step.js';
 import { STEPS } from '../deploy/steps.js';
 import { currentKeyReport, openDeployment } from '../deployment/deployment.js';
 import { UsageError, UserError } from '../errors.js';
@@ -97,18 +98,43 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     return 1;
   }
 
-  const result = await applyPlan(aws, session, ctx.timing(), inputs, plan, {
-    onStep: (step) => {
-      const spinner = ui.spinner(`${step.title} (${step.command})`);
-      return {
-        progress: (text) => spinner.text(`${step.title}: ${text}`),
-        done: (ok) =>
-          ok
-            ? spinner.succeed(`${step.title} (${step.command})`)
-            : spinner.fail(`${step.title} (${step.command})`),
-      };
-    },
-  });
+  // Where the run stands, for a Ctrl-C: the step applying now and what its spinner last said.
+  let current: { step: DeployStep; spinner: Spinner; doing: string } | undefined;
+  let lastDone: DeployStep | undefined;
+  const command =
+    steps.length === STEPS.length ? 'deploy' : (STEPS.find((s) => s.name === steps[0])?.command ?? 'deploy');
+  const stopped = (): string[] => {
+    const rerun = `Run \`chatbot-ops ${command}\` again: it reads what exists and continues from there (nothing is made twice).`;
+    if (current) {
+      current.spinner.fail(`${current.step.title} (${current.step.command}) interrupted`);
+      return [
+        `Interrupted during step "${current.step.command}" (guide step ${current.step.guideStep})${current.doing ? `, ${current.doing}` : ''}: AWS may have finished part of it.`,
+        rerun,
+      ];
+    }
+    if (lastDone) return [`Interrupted after step "${lastDone.command}", before the next one.`, rerun];
+    return ['Interrupted before any change: nothing was changed.'];
+  };
+  const result = await ctx.interruptible(stopped, () =>
+    applyPlan(aws, session, ctx.timing(), inputs, plan, {
+      onStep: (step) => {
+        const spinner = ui.spinner(`${step.title} (${step.command})`);
+        current = { step, spinner, doing: '' };
+        return {
+          progress: (text) => {
+            if (current) current.doing = text;
+            spinner.text(`${step.title}: ${text}`);
+          },
+          done: (ok) => {
+            current = undefined;
+            if (ok) lastDone = step;
+            if (ok) spinner.succeed(`${step.title} (${step.command})`);
+            else spinner.fail(`${step.title} (${step.command})`);
+          },
+        };
+      },
+    }),
+  );
   if (!changes) ui.info('Everything is already in place: nothing changed.');
   const keyCreated = plan.items.some((i) => i.kind === 'API key' && i.action === 'create');
   if (keyCreated && !steps.includes('function')) {

@@ -56,12 +56,30 @@ export const register: CommandModule = (program, run) => {
         return 1;
       }
       const spinner = ui.spinner('Removing');
+      let doing = '';
+      const stopped = () => {
+        spinner.fail('Removing interrupted');
+        return [
+          `Interrupted${doing ? ` while ${doing}` : ''}: some resources may be gone, others not yet.`,
+          'Run `chatbot-ops destroy` again: it finds what is left and removes it.',
+        ];
+      };
       try {
-        await applyDestroy(
-          { aws, session, timing: ctx.timing(), progress: (t) => spinner.text(t) },
-          current,
-          config,
-          flags,
+        await ctx.interruptible(stopped, () =>
+          applyDestroy(
+            {
+              aws,
+              session,
+              timing: ctx.timing(),
+              progress: (t) => {
+                doing = t;
+                spinner.text(t);
+              },
+            },
+            current,
+            config,
+            flags,
+          ),
         );
       } catch (err) {
         spinner.fail('Removing stopped');

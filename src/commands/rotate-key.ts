@@ -22,19 +22,45 @@ import { UsageError } from '../errors.js';
  */
 const NEW_KEY_ACCEPTED_WITHIN = 'usually within seconds, at most about a minute';
 
-function progressOn(ctx: Context): RotationProgress {
+/** The rotation's progress on spinners; `doing` is what it does now, for a Ctrl-C. */
+function progressOn(ctx: Context): RotationProgress & { doing(): string } {
+  let doing = '';
   return {
     begin: (text) => {
+      doing = text;
       const spinner = ctx.ui.spinner(text);
-      return (outcome) => spinner.succeed(outcome);
+      return (outcome) => {
+        doing = '';
+        spinner.succeed(outcome);
+      };
     },
     note: (text) => ctx.ui.info(text),
+    doing: () => doing,
   };
+}
+
+/** A stage of the rotation, so that Ctrl-C says where it stopped and which command continues. */
+function interruptibleStage<T>(
+  ctx: Context,
+  progress: { doing(): string },
+  rerun: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  return ctx.interruptible(
+    () => [
+      `Interrupted${progress.doing() ? ` while ${progress.doing()}` : ''}.`,
+      `Run \`${rerun}\` again: it reads where the rotation stands and continues.`,
+    ],
+    work,
+  );
 }
 
 async function start(ctx: Context, showKey: boolean): Promise<number> {
   const { ui } = ctx;
-  const started = await startRotation(openDeployment(ctx.aws(), ctx.config()), ctx.timing(), progressOn(ctx));
+  const progress = progressOn(ctx);
+  const started = await interruptibleStage(ctx, progress, 'chatbot-ops rotate-key', () =>
+    startRotation(openDeployment(ctx.aws(), ctx.config()), ctx.timing(), progress),
+  );
   const created = started.stage === 'started';
   const reveal = created || showKey;
   ui.result({
@@ -91,7 +117,10 @@ async function finish(ctx: Context, dryRun: boolean): Promise<number> {
     ui.result({ stage: 'planned', ...plan, cancelled: true });
     return 1;
   }
-  const { retiredKeyIds } = await finishRotation(deployment, planned, ctx.timing(), progressOn(ctx));
+  const progress = progressOn(ctx);
+  const { retiredKeyIds } = await interruptibleStage(ctx, progress, 'chatbot-ops rotate-key --finish', () =>
+    finishRotation(deployment, planned, ctx.timing(), progress),
+  );
   ui.result({ stage: 'finished', currentKeyId: current.id, retiredKeyIds });
   ui.info(`Rotation finished: only key ${current.id} works.`);
   return 0;

@@ -47,6 +47,7 @@ export async function applyDestroy(
           ...env,
           removing: (what) => {
             removing = what;
+            env.progress(`removing ${what}`);
           },
         },
         config,

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
+import type { Interrupts } from '../../src/cli/interrupt.js';
 import { main } from '../../src/cli/main.js';
 import { type Prompter, recordingUi } from '../../src/cli/ui.js';
 import {
@@ -34,7 +35,10 @@ export interface World {
   timing: ReturnType<typeof fastTiming>;
   writeConfig(doc: Record<string, unknown>): void;
   writeZip(content: string): void;
-  run(args: string[], options?: { json?: boolean; prompt?: Prompter; global?: string[] }): Promise<RunResult>;
+  run(
+    args: string[],
+    options?: { json?: boolean; prompt?: Prompter; global?: string[]; interrupts?: Interrupts },
+  ): Promise<RunResult>;
   close(): void;
 }
 
@@ -79,6 +83,7 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
         ui,
         awsFactory: fake.awsFactory,
         timing,
+        ...(o.interrupts ? { interrupts: o.interrupts } : {}),
       });
       return { code, out: ui.out, err: ui.err, results: ui.results, text: [...ui.out, ...ui.err].join('\n') };
     },

@@ -270,6 +270,8 @@ export class FakeAccount {
   lingeringEnis = new Map<string, number>();
   /** VPCs with an IPv6 block: a new security group there also gets an allow-all egress to ::/0. */
   dualStackVpcs = new Set<string>();
+  /** Called as each call arrives, before it is answered (a test presses Ctrl-C in the middle of one). */
+  onCall: ((command: string) => void) | undefined;
   /** Revokes report every rule as unknown and remove nothing (what a read after a revoke must catch). */
   revokesMatchNothing = false;
   functions = new Map<string, FakeFunction>();
@@ -527,6 +529,7 @@ export class FakeAccount {
   /** Record the call, fail it when told to, else let the account handle it. */
   private async answer(service: string, table: Map<string, Handler>, command: string, input: Input) {
     this.calls.push({ service, command, input });
+    this.onCall?.(command);
     const injected = this.failures.get(command)?.shift() ?? this.failingServices.get(service);
     if (injected) throw injected;
     const handle = table.get(command);

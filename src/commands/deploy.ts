@@ -57,6 +57,7 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
   if (withFunction) {
     const spinner = ui.spinner(flags.zip ? `Reading ${flags.zip}` : 'Packaging src/lambda');
     code = await loadFunctionCode(flags.zip);
+    for (const w of code.warnings) ui.warn(w);
     spinner.succeed(
       `Package ${code.source}: ${(code.sizeBytes / 1024).toFixed(0)} KiB, SHA-256 ${code.sha256Base64}`,
     );

@@ -28,6 +28,7 @@ export const register: CommandModule = (program, run) => {
         let code: LoadedCode | undefined;
         try {
           code = await loadFunctionCode(flags.zip);
+          for (const w of code.warnings) ui.warn(w);
         } catch (err) {
           ui.warn(`code not compared: ${(err as Error).message}`);
         }

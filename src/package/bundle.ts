@@ -11,9 +11,11 @@ import archiver from 'archiver';
 import { type BuildOptions, build, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 import { UserError } from '../errors.js';
 
-export interface LambdaZip {
-  zipPath: string;
+/** The package built in memory: the zip, its source map, sizes and hashes. */
+export interface BundledZip {
   zip: Buffer;
+  /** lambda_function.js.map, kept beside the zip when it is written (not in it). */
+  sourceMap: Uint8Array | undefined;
   sizeBytes: number;
   unzippedBytes: number;
   /** Base64 SHA-256 of the zip: what Lambda reports as CodeSha256. */
@@ -21,6 +23,11 @@ export interface LambdaZip {
   sha256Hex: string;
   buildMs: number;
   warnings: string[];
+}
+
+/** The package written to disk: as BundledZip, and where the zip is. */
+export interface LambdaZip extends BundledZip {
+  zipPath: string;
 }
 
 /** Lambda's limits for a deployment package uploaded directly (not through S3), and for the unzipped code. */
@@ -149,17 +156,19 @@ export function vendorFile(specifier: string): string {
 }
 
 /**
- * Bundle src/lambda/index.ts and zip it. Default output `dist/lambda_function.zip` under the project root.
+ * Bundle src/lambda/index.ts and zip it, in memory: nothing is written (deploy and status need only
+ * the bytes and the hash, and the CLI's own folder may be read-only). `buildLambdaZip` writes it.
  *
  * Packages the handler imports with `await import()` (mysql2, the RDS certificate set) go into their own
  * files under vendor/, required on first use: Node parses every byte of a file it loads, so keeping
  * 1 MB of driver code out of lambda_function.js keeps it out of the init phase, while the first request
  * loads it from the same zip. The source map goes beside the zip (for reading stack traces), not into it.
  */
-export async function buildLambdaZip(options: { outDir?: string; root?: string } = {}): Promise<LambdaZip> {
+export async function bundleLambdaZip(options: { root?: string } = {}): Promise<BundledZip> {
   const started = performance.now();
   const root = resolve(options.root ?? PROJECT_ROOT);
-  const outDir = resolve(root, options.outDir ?? 'dist');
+  // Only names the outputs for esbuild (write: false): nothing is written there.
+  const outDir = join(root, 'dist');
   const entry = join(root, 'src', 'lambda', 'index.ts');
   const lazy = new Set<string>();
   let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: { text: string }[] };
@@ -241,14 +250,9 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
   const zip = await reproducibleZip(files);
   checkPackageLimits({ zippedBytes: zip.length, unzippedBytes });
 
-  mkdirSync(outDir, { recursive: true });
-  const zipPath = join(outDir, ZIP_FILE);
-  writeFileSync(zipPath, zip);
-  if (map) writeFileSync(join(outDir, `${BUNDLE_FILE}.map`), map.contents);
-
   return {
-    zipPath,
     zip,
+    sourceMap: map?.contents,
     sizeBytes: zip.length,
     unzippedBytes,
     sha256Base64: createHash('sha256').update(zip).digest('base64'),
@@ -256,4 +260,18 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
     buildMs: Math.round(performance.now() - started),
     warnings: [...esbuildWarnings, ...runtimeProvidedWarnings(inputs)],
   };
+}
+
+/**
+ * Bundle and write `lambda_function.zip` (and its source map) into `outDir`: default `dist/` under
+ * the project root; `chatbot-ops package` passes the folder it was run in.
+ */
+export async function buildLambdaZip(options: { outDir?: string; root?: string } = {}): Promise<LambdaZip> {
+  const bundled = await bundleLambdaZip(options.root ? { root: options.root } : {});
+  const outDir = resolve(options.root ?? PROJECT_ROOT, options.outDir ?? 'dist');
+  mkdirSync(outDir, { recursive: true });
+  const zipPath = join(outDir, ZIP_FILE);
+  writeFileSync(zipPath, bundled.zip);
+  if (bundled.sourceMap) writeFileSync(join(outDir, `${BUNDLE_FILE}.map`), bundled.sourceMap);
+  return { ...bundled, zipPath };
 }

@@ -2,10 +2,11 @@
  * The chatbot-ops command line: global options, the command list, and the one place where
  * errors become messages and exit codes (0 success, 1 failed operation or check, 2 bad usage).
  */
-import { Command, CommanderError, Option } from 'commander';
-import { loadCommands } from '../commands/index.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { COMMANDS, loadCommands } from '../commands/index.js';
 import { Cancelled, UserError } from '../errors.js';
 import { packageVersion } from '../version.js';
+import { COMMAND_SUMMARIES } from './catalog.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
 import { PromptUnavailable, type Ui } from './ui.js';
@@ -15,8 +16,9 @@ export async function buildProgram(
   argv: readonly string[],
   given: Deps,
   exit: { code: number },
+  options: { allCommands?: boolean } = {},
 ): Promise<Command> {
-  const commands = await loadCommands(argv);
+  const commands = await loadCommands(argv, { all: options.allCommands ?? false });
   const deps: Deps =
     commands.aws && !given.awsFactory
       ? { ...given, awsFactory: (await import('../aws/clients.js')).createAwsClients }
@@ -54,7 +56,20 @@ export async function buildProgram(
       exit.code = typeof code === 'number' ? code : 0;
     };
 
-  for (const register of commands.modules) register(program, run);
+  // The modules the argv needs register their commands; every other command stands in the list as
+  // its line of src/cli/catalog.ts, so `--help` and "did you mean" load no module.
+  const terms = new Map<Command, string>();
+  for (const entry of COMMANDS) {
+    const register = commands.loaded.get(entry.module);
+    if (register) {
+      register(program, run);
+      continue;
+    }
+    for (const c of COMMAND_SUMMARIES.filter((s) => s.module === entry.module))
+      terms.set(program.command(c.name).description(c.description), c.term);
+  }
+  const help = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd) ?? help.subcommandTerm(cmd) });
   return program;
 }
 

@@ -4,6 +4,7 @@
  * and seeding synthetic traffic are the others.
  */
 import { type Command, Option } from 'commander';
+import { describeCommand } from '../cli/catalog.js';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { printable } from '../cli/printable.js';
 import {
@@ -90,11 +91,7 @@ function printStats(ctx: Context, s: DbStats): void {
 }
 
 export const register: CommandModule = (program, run) => {
-  const db = program
-    .command('db')
-    .description(
-      'the access-log database: create the schema, load logs, seed synthetic traffic, show statistics',
-    );
+  const db = program.command('db').description(describeCommand('db'));
 
   withDbFlags(db.command('init'))
     .description(

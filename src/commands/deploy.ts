@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { invokeUrl } from '../aws/apigateway.js';
 import { resolveAwsSession } from '../aws/sts.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context } from '../cli/context.js';
 import type { Spinner } from '../cli/ui.js';
 import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
@@ -21,9 +22,6 @@ import { STEPS } from '../deploy/steps.js';
 import { currentKeyReport, openDeployment } from '../deployment/deployment.js';
 import { UsageError, UserError } from '../errors.js';
 import { generateApiKeyValue } from '../lambda/api-keys.js';
-
-/** The step commands' names, for src/commands/index.ts (which loads this module for them). */
-export const commandNames = (): string[] => ['deploy', ...STEPS.map((s) => s.command)];
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -215,9 +213,7 @@ const dryRun = (cmd: Command) => cmd.option('--dry-run', 'show the plan only; ch
 
 export const register: CommandModule = (program, run) => {
   const deploy = dryRun(program.command('deploy'))
-    .description(
-      'Create or update everything in AWS as one plan (guide steps 2-8): role, network, function, API, key, alarms',
-    )
+    .description(describeCommand('deploy'))
     .option(
       '--interactive',
       'ask for what the config lacks, with choices read from the account, and save it',

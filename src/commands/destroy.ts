@@ -3,6 +3,7 @@
  * showing what goes and asking. Never the database. Re-runnable: an empty account succeeds.
  */
 import { resolveAwsSession } from '../aws/sts.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import { applyDestroy, planDestroy, readForDestroy } from '../deploy/destroy.js';
 import { formatPlan } from '../deploy/plan.js';
@@ -11,11 +12,7 @@ import { openDeployment } from '../deployment/deployment.js';
 import { UsageError } from '../errors.js';
 
 export const register: CommandModule = (program, run) => {
-  const cmd = program
-    .command('destroy')
-    .description(
-      'Remove everything deploy created (alarms, usage plan, key, API, function, log group, security group, role); never the database',
-    );
+  const cmd = program.command('destroy').description(describeCommand('destroy'));
   // Each step's own removal options (--keep-logs), then the command's.
   for (const option of STEPS.flatMap((s) => s.destroyOptions)) cmd.option(option.flags, option.description);
   cmd.option('--dry-run', 'show what would be removed; remove nothing', false).action(

@@ -5,6 +5,7 @@
  * will retire, asks, and retires the old one. What each stage does, and why it converges when run
  * again, is in src/deployment/rotation.ts.
  */
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context } from '../cli/context.js';
 import { formatPlan } from '../deploy/plan.js';
 import { openDeployment } from '../deployment/deployment.js';
@@ -129,7 +130,7 @@ async function finish(ctx: Context, dryRun: boolean): Promise<number> {
 export const register: CommandModule = (program, run) => {
   program
     .command('rotate-key')
-    .description('new API key beside the old one (both accepted); --finish retires the old one')
+    .description(describeCommand('rotate-key'))
     .option(
       '--finish',
       'retire the old key: off the usage plan, out of API_KEYS, deleted (shows the plan and asks first)',

@@ -4,6 +4,7 @@
  * nothing is changed. Exit 1 when anything is not ok, so a script can tell.
  */
 import { resolveAwsSession } from '../aws/sts.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
 import { readAndPlan } from '../deploy/deploy.js';
@@ -16,7 +17,7 @@ import { environmentFor } from '../lambda/settings.js';
 export const register: CommandModule = (program, run) => {
   program
     .command('status')
-    .description('What is deployed, per resource: ok, missing, or drifted with the differing fields')
+    .description(describeCommand('status'))
     .option('--zip <file>', "compare the function's code with this zip (default: package src/lambda)")
     .option('--show-key', 'print the current API key value (a secret)', false)
     .action(

@@ -164,7 +164,6 @@ export const alarmsStep = defineStep({
   command: 'alarms',
   title: 'CloudWatch alarms',
   guideStep: '8',
-  description: 'CloudWatch alarms for Lambda errors, API 4XX and API 5XX (guide step 8)',
   desired: (ctx) => desiredAlarms(ctx.inputs.config),
   read: (d) => d.alarms(),
   plan: (current, desired) => planAlarms(current, desired),

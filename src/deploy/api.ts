@@ -328,8 +328,6 @@ export const apiStep = defineStep({
   command: 'create-api',
   title: 'API Gateway REST API',
   guideStep: '5',
-  description:
-    'REST API with POST /<resource>, API key required, Lambda proxy integration, deployment (guide step 5)',
   options: [{ flags: '--redeploy', description: 'deploy the API stage even when no API setting changed' }],
   needs: ['function'],
   provides: {

@@ -322,7 +322,6 @@ export const functionStep = defineStep({
   command: 'create-function',
   title: 'Lambda function',
   guideStep: '3',
-  description: 'Create or update the Lambda function and its log group (guide step 3)',
   options: [{ flags: '--zip <file>', description: 'deploy this zip instead of packaging src/lambda' }],
   needs: ['role', 'network'],
   provides: {

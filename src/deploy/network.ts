@@ -312,8 +312,6 @@ export const networkStep = defineStep({
   command: 'configure-vpc',
   title: 'VPC security groups',
   guideStep: '4',
-  description:
-    'Lambda security group (MySQL to RDS only) and the RDS ingress rule; checks the subnets (guide step 4)',
   provides: {
     ref: 'lambdaSecurityGroupId',
     kind: 'security group',

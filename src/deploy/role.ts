@@ -235,8 +235,6 @@ export const roleStep = defineStep({
   command: 'create-role',
   title: 'IAM role',
   guideStep: '2',
-  description:
-    'IAM role for the function: trust policy, network-interface access, logs policy scoped to its log group (guide step 2)',
   provides: {
     ref: 'roleArn',
     kind: 'IAM role',

@@ -183,7 +183,6 @@ export const usagePlanStep = defineStep({
   command: 'create-usage-plan',
   title: 'API key and usage plan',
   guideStep: '6',
-  description: 'API key and usage plan with throttle, quota, stage and key (guide step 6)',
   options: [{ flags: '--show-key', description: 'print the API key value at the end (a secret)' }],
   needs: ['api'],
   desired: (ctx) => desiredUsagePlan(ctx.inputs.config, { apiId: ctx.refs.get('apiId') }),

@@ -37,7 +37,7 @@ const SEED_ROWS = 1_000_000;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const END = new Date('2026-11-01T00:00:00Z');
 
-async function writeLogFile(file: string, lines: number, seed: number): Promise<void> {
+export async function writeLogFile(file: string, lines: number, seed: number): Promise<void> {
   const out = createWriteStream(file);
   let chunk = '';
   for (const row of generateTraffic({ rows: lines, days: 30, seed, end: END })) {
@@ -51,7 +51,7 @@ async function writeLogFile(file: string, lines: number, seed: number): Promise<
   await once(out, 'finish');
 }
 
-interface ChildRun {
+export interface ChildRun {
   code: number | null;
   seconds: number;
   maxRssMb: number | undefined;
@@ -64,7 +64,7 @@ interface ChildRun {
  * or from source through tsx when the build fails (other parts of the tree may be mid-change).
  * tsx adds its own start-up memory, so the figures say which one ran.
  */
-function cliCommand(dir: string): { argv: string[]; kind: string } {
+export function cliCommand(dir: string): { argv: string[]; kind: string } {
   const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status === 0)
     return { argv: [join(ROOT, 'bin/chatbot-ops.js')], kind: 'node bin/chatbot-ops.js (compiled)' };
@@ -79,7 +79,7 @@ process.exitCode = await main(process.argv);
 }
 
 /** Run the CLI in a child under /usr/bin/time -v when available (max RSS), else report none. */
-async function runCli(
+export async function runCli(
   cli: { argv: string[] },
   args: string[],
   env: Record<string, string>,

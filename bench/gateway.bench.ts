@@ -25,16 +25,16 @@ import { type LocalStack, startLocalStack } from '../src/local/stack.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROWS = 100_000;
-const HOT_IP = '192.168.1.1';
-const BODY = JSON.stringify({ intent: 'get_access_logs', params: { ip_address: HOT_IP } });
-const LOAD_SECONDS = 10;
-const WARMUP_SECONDS = 2;
-const CONNECTIONS = 8;
+export const HOT_IP = '192.168.1.1';
+export const BODY = JSON.stringify({ intent: 'get_access_logs', params: { ip_address: HOT_IP } });
+export const LOAD_SECONDS = 10;
+export const WARMUP_SECONDS = 2;
+export const CONNECTIONS = 8;
 /** Sequential calls per way of calling, in interleaved rounds so drift affects each way alike. */
 const ROUNDS = 5;
 const CALLS_PER_ROUND = 400;
 
-const percentile = (xs: number[], p: number): number => {
+export const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? Number.NaN;
 };
@@ -44,12 +44,16 @@ const ms = (v: number) => `${v.toFixed(v < 10 ? 3 : 1)} ms`;
  * One autocannon run in a child process, so the load generator neither shares the stand-in's event loop
  * nor counts in its CPU time. Options go in on stdin (the key is not put on a command line).
  */
-function load(stack: LocalStack, seconds: number): Promise<autocannon.Result> {
+export function load(
+  stack: Pick<LocalStack, 'url' | 'apiKey'>,
+  seconds: number,
+  body = BODY,
+): Promise<autocannon.Result> {
   const options: autocannon.Options = {
     url: stack.url,
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': stack.apiKey },
-    body: BODY,
+    body,
     connections: CONNECTIONS,
     duration: seconds,
   };
@@ -73,14 +77,14 @@ function load(stack: LocalStack, seconds: number): Promise<autocannon.Result> {
 }
 
 /** CPU time (user + system) of a process so far, in ms, from /proc. */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
   // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** POST the body over one keep-alive connection; resolves with the status once the answer is read. */
-function post(agent: Agent, stack: LocalStack): Promise<number> {
+export function post(agent: Agent, stack: Pick<LocalStack, 'url' | 'apiKey'>, body = BODY): Promise<number> {
   return new Promise((resolvePost, reject) => {
     const req = request(
       stack.url,
@@ -89,7 +93,7 @@ function post(agent: Agent, stack: LocalStack): Promise<number> {
         agent,
         headers: {
           'content-type': 'application/json',
-          'content-length': Buffer.byteLength(BODY),
+          'content-length': Buffer.byteLength(body),
           'x-api-key': stack.apiKey,
         },
       },
@@ -100,14 +104,14 @@ function post(agent: Agent, stack: LocalStack): Promise<number> {
       },
     );
     req.on('error', reject);
-    req.end(BODY);
+    req.end(body);
   });
 }
 
 type Handler = (event: unknown, context?: unknown) => Promise<{ statusCode: number }>;
 
 /** The unpacked bundle's handler, loaded in this process with the environment the containers get. */
-function loadBundleInProcess(stack: LocalStack, stateDir: string) {
+export function loadBundleInProcess(stack: LocalStack, stateDir: string) {
   const env: Record<string, string> = {
     DB_HOST: stack.db.host,
     DB_PORT: String(stack.db.port),

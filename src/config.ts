@@ -68,6 +68,20 @@ export interface ChatbotConfig {
     port: number;
     rows: number;
   };
+  /** The ingest path: a logs bucket whose new objects an ingest function loads (docs: README, "Getting traffic in"). */
+  ingest: {
+    functionName: string;
+    /** The logs bucket; without one, `chatbot-logs-<account>-<region>`. */
+    bucket?: string;
+    /** Objects under this prefix are loaded (the bucket notification's filter); `db load --remote` uploads here. */
+    prefix: string;
+    /** Only keys ending in one of these are loaded; empty means any. */
+    suffixes: string[];
+    /** Where the ingest function writes one JSON result per object; must be outside `prefix`. */
+    resultsPrefix: string;
+    memory: number;
+    timeout: number;
+  };
 }
 
 export const DEFAULT_CONFIG_FILE = 'chatbot-ops.config.json';
@@ -105,6 +119,14 @@ export function defaultConfig(): ChatbotConfig {
     logLevel: 'INFO',
     tags: { 'managed-by': 'chatbot-ops' },
     local: { port: 3000, rows: 20000 },
+    ingest: {
+      functionName: 'chatbot-ingest',
+      prefix: 'logs/',
+      suffixes: [],
+      resultsPrefix: 'chatbot-ops/results/',
+      memory: 256,
+      timeout: 900,
+    },
   };
 }
 
@@ -233,6 +255,21 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   logLevel: oneOf('DEBUG', 'INFO', 'WARN', 'ERROR'),
   tags: stringMap,
   local: { port: int(0, 65535), rows: int(0, 100_000_000) },
+  ingest: {
+    functionName: pattern(
+      /^[A-Za-z0-9_-]{1,64}$/,
+      'a Lambda function name (letters, digits, - and _, up to 64)',
+    ),
+    bucket: pattern(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'an S3 bucket name (3-63 lower-case letters, digits, . and -)',
+    ),
+    prefix: pattern(/^[^/][^\0]{0,500}\/$|^$/, 'an S3 key prefix ending in / (or empty)'),
+    suffixes: stringList(pattern(/^[^/]{1,64}$/, 'a key suffix such as .gz')),
+    resultsPrefix: pattern(/^[^/][^\0]{0,500}\/$/, 'an S3 key prefix ending in /'),
+    memory: int(128, 10240),
+    timeout: int(1, 900),
+  },
 };
 
 /** Fields people put in the config that belong elsewhere: the message says where. */
@@ -285,6 +322,14 @@ const CROSS_CHECKS: { fields: string[]; problem(c: ChatbotConfig): string | unde
     problem: (c) =>
       c.limits.queryTimeoutMs >= 29000
         ? 'limits.queryTimeoutMs must be under 29000 (API Gateway ends the integration at 29 s)'
+        : undefined,
+  },
+  {
+    fields: ['ingest.resultsPrefix', 'ingest.prefix'],
+    // The ingest function writes its results there: inside the watched prefix it would trigger itself.
+    problem: (c) =>
+      c.ingest.resultsPrefix.startsWith(c.ingest.prefix) || c.ingest.prefix.startsWith(c.ingest.resultsPrefix)
+        ? 'ingest.resultsPrefix must lie outside ingest.prefix (and the other way round)'
         : undefined,
   },
   {

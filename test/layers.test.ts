@@ -20,6 +20,7 @@ const LAYERS: { name: string; files: RegExp; why: string }[] = [
   { name: 'client', files: /^client\//, why: 'calling the backend over HTTP, and finding it' },
   { name: 'deployment', files: /^deployment\//, why: 'the deployment read model, key rotation' },
   { name: 'local', files: /^local\//, why: 'the local stack' },
+  { name: 'ingest', files: /^ingest\//, why: 'the ingest function, and the CLI side of db --remote' },
   { name: 'db', files: /^db\//, why: 'the database tools and the private MariaDB' },
   { name: 'cli', files: /^cli\//, why: 'the Context and Ui every command receives' },
   { name: 'aws', files: /^aws\//, why: 'the only code that builds SDK clients and sends AWS commands' },

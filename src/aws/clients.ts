@@ -10,8 +10,10 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { packageVersion } from '../version.js';
+import { createS3Client } from './s3.js';
 
 export interface AwsSettings {
   region?: string;
@@ -35,6 +37,7 @@ export interface AwsClients {
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
   readonly sts: STSClient;
+  readonly s3: S3Client;
 }
 
 /** Counts of calls sent, by "Service.Command" (filled by a middleware on every client). */
@@ -146,6 +149,9 @@ export function createAwsClients(
     },
     get sts() {
       return lazy('sts', () => new STSClient(base));
+    },
+    get s3() {
+      return lazy('s3', () => createS3Client(base));
     },
   };
 }

@@ -16,10 +16,12 @@ import {
 } from '../db/connection.js';
 import { initDatabase } from '../db/init.js';
 import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
+import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
 import { runningLocalDatabase } from '../local/lifecycle.js';
+import { checkRemoteFlags, REMOTE_FLAG_OPTIONS, type RemoteFlags } from './db-remote.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -37,9 +39,20 @@ export function progressText(p: { file: string; lines: number; bytes: number; to
   return `${p.file} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${count(p.lines)} lines`;
 }
 
-function withDbFlags(cmd: Command): Command {
+function withDbFlags(cmd: Command, options: { remote?: boolean } = {}): Command {
   for (const [flags, description] of DB_FLAG_OPTIONS) cmd.option(flags, description);
+  if (options.remote) for (const [flags, description] of REMOTE_FLAG_OPTIONS) cmd.option(flags, description);
   return cmd;
+}
+
+/** The ingest function's side of `--remote` (loaded only then: it brings the AWS SDK). */
+async function remote(ctx: Context, flags: RemoteFlags) {
+  const [target, api] = await Promise.all([
+    import('./db-remote.js').then((m) => m.resolveIngestTarget(ctx, flags)),
+    import('../ingest/remote.js'),
+  ]);
+  ctx.ui.debug(`through ${target.functionName} in ${target.where}, bucket ${target.bucket}`);
+  return { target, api };
 }
 
 function printLoadReport(ctx: Context, report: LoadReport): void {
@@ -93,19 +106,29 @@ function printStats(ctx: Context, s: DbStats): void {
 export const register: CommandModule = (program, run) => {
   const db = program.command('db').description(describeCommand('db'));
 
-  withDbFlags(db.command('init'))
+  withDbFlags(db.command('init'), { remote: true })
     .description(
       'create the database (if missing) and the access_logs table with its indexes; safe to re-run',
     )
     .option('--no-create-database', 'fail instead of creating a missing database')
     .action(
-      run(async (ctx, opts: DbFlags & { createDatabase: boolean }) => {
-        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
-        ctx.ui.debug(
-          `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
-        );
-        const result = await initDatabase(target, { createDatabase: opts.createDatabase });
-        ctx.ui.info(`${describeDbTarget(target)}`);
+      run(async (ctx, opts: DbFlags & RemoteFlags & { createDatabase: boolean }) => {
+        checkRemoteFlags(opts);
+        let where: string;
+        let result: Awaited<ReturnType<typeof initDatabase>>;
+        if (opts.remote) {
+          const { target, api } = await remote(ctx, opts);
+          where = `${target.functionName} (${target.where})`;
+          result = await api.remoteInit(target, { createDatabase: opts.createDatabase });
+        } else {
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
+          ctx.ui.debug(
+            `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
+          );
+          where = describeDbTarget(target);
+          result = await initDatabase(target, { createDatabase: opts.createDatabase });
+        }
+        ctx.ui.info(where);
         ctx.ui.info(
           result.databaseCreated
             ? `  created database ${result.database}`
@@ -115,16 +138,19 @@ export const register: CommandModule = (program, run) => {
         for (const u of result.unchanged) ctx.ui.info(`  ${u}: already there, left alone`);
         if (!result.databaseCreated && result.created.length === 0)
           ctx.ui.info('Nothing to do: the schema is up to date.');
-        ctx.ui.result({ target: describeDbTarget(target), ...result });
+        ctx.ui.result({ target: where, ...result });
       }),
     );
 
   withDbFlags(
     db.command('load').argument('<files...>', 'access-log files (plain or .gz), or - for standard input'),
+    { remote: true },
   )
-    .description('load Apache/Nginx access logs (combined or common format) into access_logs')
+    .description(
+      'load access logs (Apache/nginx combined or common, ALB, CloudFront; plain or gzip) into access_logs',
+    )
     .addOption(
-      new Option('--format <format>', 'log format').choices(['auto', 'combined', 'common']).default('auto'),
+      new Option('--format <format>', 'log format').choices(['auto', ...LOG_FORMATS]).default('auto'),
     )
     .option('--max-errors <n>', 'stop (loading nothing from the current file) after more than n bad lines')
     .option('--batch-size <n>', 'rows per INSERT', '2000')
@@ -134,12 +160,13 @@ export const register: CommandModule = (program, run) => {
         async (
           ctx,
           files: string[],
-          opts: DbFlags & {
-            format: 'auto' | 'combined' | 'common';
-            maxErrors?: string;
-            batchSize: string;
-            force: boolean;
-          },
+          opts: DbFlags &
+            RemoteFlags & {
+              format: 'auto' | LogFormat;
+              maxErrors?: string;
+              batchSize: string;
+              force: boolean;
+            },
         ) => {
           const maxErrors =
             opts.maxErrors === undefined
@@ -151,6 +178,33 @@ export const register: CommandModule = (program, run) => {
               "'-' reads the log from standard input, which is a terminal",
               'Pipe a file in: zcat access.log.gz | chatbot-ops db load -',
             );
+          }
+          checkRemoteFlags(opts);
+          if (opts.remote) {
+            const { target, api } = await remote(ctx, opts);
+            const spinner = ctx.ui.spinner(`loading through ${target.functionName} (${target.where})`);
+            const started = Date.now();
+            try {
+              const report = await api.remoteLoad(target, files, {
+                format: opts.format,
+                force: opts.force,
+                ...(maxErrors === undefined ? {} : { maxErrors }),
+                onProgress: (text) => spinner.text(text),
+              });
+              spinner.succeed(
+                `loaded ${count(report.loaded)} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+              );
+              printLoadReport(ctx, report);
+              ctx.ui.result(report);
+            } catch (err) {
+              spinner.fail('load stopped');
+              if (err instanceof LoadStoppedError) {
+                printLoadReport(ctx, err.report);
+                ctx.ui.result({ ...err.report, stopped: err.message });
+              }
+              throw err;
+            }
+            return;
           }
           const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           const pool = await openPool(target);
@@ -248,10 +302,19 @@ export const register: CommandModule = (program, run) => {
       }),
     );
 
-  withDbFlags(db.command('stats'))
+  withDbFlags(db.command('stats'), { remote: true })
     .description('rows, time range, the last 7 days, status classes, table and index sizes')
     .action(
-      run(async (ctx, opts: DbFlags) => {
+      run(async (ctx, opts: DbFlags & RemoteFlags) => {
+        checkRemoteFlags(opts);
+        if (opts.remote) {
+          const { target, api } = await remote(ctx, opts);
+          const stats = await api.remoteStats(target);
+          ctx.ui.info(`${target.functionName} (${target.where})`);
+          printStats(ctx, stats);
+          ctx.ui.result(stats);
+          return;
+        }
         const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
         const pool = await openPool(target);
         try {

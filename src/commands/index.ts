@@ -43,7 +43,12 @@ const entry = (module: CommandModuleName, load: () => Promise<CommandModule>, aw
 });
 
 export const COMMANDS: readonly CommandEntry[] = [
-  entry('db', async () => (await import('./db.js')).register),
+  // Only `db --remote` (against AWS, not the local stack) calls AWS.
+  entry(
+    'db',
+    async () => (await import('./db.js')).register,
+    (argv) => argv.includes('--remote') && !argv.includes('--local'),
+  ),
   entry('cost', async () => (await import('./cost.js')).register),
   entry('logs', async () => (await import('./logs.js')).register, true),
   entry('doctor', async () => (await import('./doctor.js')).register, true),

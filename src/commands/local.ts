@@ -63,6 +63,10 @@ function printReady(ctx: Context, state: LocalState, rows: number, detached: boo
   );
   ui.info(`  ${cli} invoke get_traffic_summary --local`);
   ui.info(`  ${cli} test --local`);
+  if (state.ingest)
+    ui.info(
+      `  ${cli} db load --remote --local access.log   ${ui.style.dim(`(through s3://${state.ingest.bucket}/${state.ingest.prefix} and the ingest function)`)}`,
+    );
   ui.info('');
   ui.info(detached ? `Stop it with: ${cli} local down` : 'Press Ctrl-C to stop (database included).');
   ui.result({
@@ -250,7 +254,11 @@ async function up(ctx: Context, flags: UpFlags): Promise<number> {
     `Local stack ready (function package ${(stack.zip.sizeBytes / 1024).toFixed(0)} KB, rows=${stack.rows})`,
   );
   const stopped = waitForStopSignal();
-  printReady(ctx, state, stack.rows, Boolean(flags.supervise));
+  // The background process writes to stack.log, which is a log: the `local up --detach` that started
+  // it prints the key to the user from state.json (0600), so the key never lands in a log file.
+  if (flags.supervise)
+    ctx.ui.info(`The chatbot backend is running at ${state.gateway.url} (pid ${process.pid}).`);
+  else printReady(ctx, state, stack.rows, false);
   if (flags.demo && !flags.supervise)
     await demo(ctx, state).catch((err: unknown) =>
       ctx.ui.warn(`demo request failed: ${(err as Error).message}`),

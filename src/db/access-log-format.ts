@@ -12,10 +12,12 @@
 import { normaliseIpAddress } from '../lambda/ip-address.js';
 import { type AccessLogRow, ENDPOINT_MAX } from './access-log-row.js';
 
-export type LogFormat = 'combined' | 'common';
+/** The two layouts of this module; src/db/log-formats.ts lists every format `db load` reads. */
+export type ClfFormat = 'combined' | 'common';
 
-export type ParsedLine =
-  | { ok: true; row: AccessLogRow; format: LogFormat; truncated?: boolean }
+/** One parsed line: a row (with the layout it had), or why it is not one. */
+export type ParsedLine<F extends string = ClfFormat> =
+  | { ok: true; row: AccessLogRow; format: F; truncated?: boolean }
   | { ok: false; reason: string };
 
 /** TEXT columns hold 65,535 bytes; 16,000 characters fit even when every one takes 4 bytes in utf8mb4. */
@@ -41,7 +43,7 @@ const CLF_TIME_RE =
 const ISO_TIME_RE =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/;
 
-const fail = (reason: string): ParsedLine => ({ ok: false, reason });
+export const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
 /** Milliseconds since the epoch from the bracketed time, or undefined when it is not a real moment. */
 export function parseLogTime(text: string): number | undefined {
@@ -123,7 +125,7 @@ export function unescapeLogField(raw: string): string {
 }
 
 /** Read a quoted field starting at `start` (the opening quote). Returns the raw inside and the index after the closing quote. */
-function readQuoted(line: string, start: number): { raw: string; end: number } | undefined {
+export function readQuoted(line: string, start: number): { raw: string; end: number } | undefined {
   for (let i = start + 1; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c === 92) i++;
@@ -133,11 +135,11 @@ function readQuoted(line: string, start: number): { raw: string; end: number } |
 }
 
 /** `-` or nothing means "not recorded". */
-const dashToNull = (s: string): string | null => (s === '-' || s === '' ? null : s);
-const clip = (s: string | null, max: number): string | null =>
+export const dashToNull = (s: string): string | null => (s === '-' || s === '' ? null : s);
+export const clip = (s: string | null, max: number): string | null =>
   s !== null && s.length > max ? s.slice(0, max) : s;
 
-interface RequestParts {
+export interface RequestParts {
   method: string;
   endpoint: string;
   query: string | null;
@@ -149,7 +151,7 @@ interface RequestParts {
  * or not a request at all (a TLS handshake sent to the HTTP port) still happened and was answered,
  * usually with 400, so the row is kept with method and endpoint "-".
  */
-function parseRequest(request: string): RequestParts {
+export function parseRequest(request: string): RequestParts {
   const none = { method: '-', endpoint: '-', query: null, truncated: false };
   if (request === '-' || request === '') return none;
   const parts = request.split(' ');
@@ -195,7 +197,7 @@ function parseResponseTime(token: string): number | null | undefined {
  */
 export function parseLine(
   line: string,
-  format: LogFormat | 'any' = 'any',
+  format: ClfFormat | 'any' = 'any',
   options: { formatChosen?: boolean } = {},
 ): ParsedLine {
   // host ident user
@@ -253,7 +255,7 @@ export function parseLine(
   }
 
   const isCombined = trailing.length >= 2 && trailing[0]?.quoted === true && trailing[1]?.quoted === true;
-  const seen: LogFormat = isCombined ? 'combined' : 'common';
+  const seen: ClfFormat = isCombined ? 'combined' : 'common';
   const cutAfterReferrer = trailing.length === 1 && trailing[0]?.quoted === true;
   if (cutAfterReferrer && !(format === 'common' && options.formatChosen))
     return fail('truncated line: "user-agent" field missing');

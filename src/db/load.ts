@@ -15,13 +15,25 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type mysql from 'mysql2/promise';
 import { UserError } from '../errors.js';
-import { type LogFormat, parseLine } from './access-log-format.js';
 import { type AccessLogRow, insertAccessLogRows, rowSqlBytes } from './access-log-row.js';
 import { LineSplitter, MAX_LINE_BYTES, OVERLONG, type SplitLine } from './line-splitter.js';
 import { isLocalInfileRefused, loadDataRows } from './load-data.js';
+import { createLineParser, FormatDetector, type LineParser, type LogFormat } from './log-formats.js';
+
+/**
+ * An input that is not a local path: a stream opened when its turn comes (the ingest function
+ * passes an S3 object's body). Its hash is only known once it has been read, as for stdin.
+ */
+export interface StreamInput {
+  /** How the report and load_history name it, such as s3://bucket/key. */
+  label: string;
+  open: () => Promise<AsyncIterable<Buffer | string>>;
+  /** Its size in bytes, when known (progress). */
+  size?: number;
+}
 
 export interface LoadOptions {
-  format?: 'auto' | 'combined' | 'common';
+  format?: 'auto' | LogFormat;
   /** Stop (and roll back the current input) once more than this many bad lines were seen in the run. */
   maxErrors?: number;
   /** Rows per statement (default 2,000). */
@@ -33,6 +45,11 @@ export interface LoadOptions {
   /** Where '-' reads from (default process.stdin); tests pass their own stream. */
   stdin?: NodeJS.ReadableStream;
   onProgress?: (p: { file: string; lines: number; bytes: number; totalBytes?: number }) => void;
+  /**
+   * Stops the load (rolling back the input being read) when aborted; the reason, a UserError,
+   * is what the load throws. The ingest function aborts before its time budget runs out.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LoadedFile {
@@ -68,6 +85,47 @@ const PROGRESS_EVERY_LINES = 20_000;
 const READ_OPTIONS = { highWaterMark: 1024 * 1024 };
 const ERROR_TEXT_MAX = 200;
 
+/** Binary data is looked for in this much of the start of an input's text. */
+const BINARY_SNIFF_BYTES = 8192;
+/**
+ * Past this share of control bytes (other than tab, CR, LF) the input is binary. Random or
+ * compressed bytes (an image, an archive) have about 11%; a text log with a stray NUL or escape in
+ * a line has a fraction of a percent.
+ */
+const BINARY_CONTROL_SHARE = 0.05;
+
+/** Decides, on the first BINARY_SNIFF_BYTES of an input's text, whether it is binary, and refuses it then. */
+class BinarySniffer {
+  private seen = 0;
+  private control = 0;
+  private decided = false;
+
+  constructor(private readonly label: string) {}
+
+  look(chunk: Buffer): void {
+    if (this.decided) return;
+    const end = Math.min(chunk.length, BINARY_SNIFF_BYTES - this.seen);
+    for (let i = 0; i < end; i++) {
+      const b = chunk[i] as number;
+      if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) this.control++;
+    }
+    this.seen += end;
+    if (this.seen >= BINARY_SNIFF_BYTES) this.end();
+  }
+
+  /** The input ended (or the sample is full): decide on what was seen. */
+  end(): void {
+    if (this.decided) return;
+    this.decided = true;
+    if (this.seen > 0 && this.control / this.seen > BINARY_CONTROL_SHARE) {
+      throw new UserError(
+        `${this.label} is not a text log (binary data: ${Math.round((this.control / this.seen) * 100)}% control bytes in its first ${this.seen.toLocaleString('en-US')} bytes); nothing from it was loaded`,
+        { hint: 'Load access-log files only (plain text or gzip).' },
+      );
+    }
+  }
+}
+
 /** The run was stopped by --max-errors; carries what was done before the stop. */
 export class LoadStoppedError extends UserError {
   readonly report: LoadReport;
@@ -78,7 +136,7 @@ export class LoadStoppedError extends UserError {
 }
 
 /** SHA-256 of a file's log text (after gunzip), so a log and its gzipped copy count as the same input. */
-async function sha256OfLogFile(path: string): Promise<string> {
+export async function sha256OfLogFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of await openInput(createReadStream(path, READ_OPTIONS), () => {}))
     hash.update(chunk as Buffer);
@@ -132,7 +190,7 @@ function summarise(files: LoadedFile[], firstErrors: LoadReport['firstErrors']):
  */
 export async function loadLogs(
   pool: mysql.Pool,
-  inputs: string[],
+  inputs: (string | StreamInput)[],
   options: LoadOptions = {},
 ): Promise<LoadReport> {
   if (inputs.filter((i) => i === '-').length > 1)
@@ -161,15 +219,17 @@ export async function loadLogs(
   // Every path is checked before anything is loaded, so a typo in the last name does not leave
   // the first files loaded and the command half done.
   const sizes = new Map<string, number>();
-  for (const input of inputs) if (input !== '-') sizes.set(input, fileSize(input));
+  for (const input of inputs)
+    if (typeof input === 'string' && input !== '-') sizes.set(input, fileSize(input));
 
   for (const input of inputs) {
     const isStdin = input === '-';
-    const label = isStdin ? '(stdin)' : input;
-    const totalBytes = sizes.get(input);
+    const isFile = typeof input === 'string' && !isStdin;
+    const label = typeof input !== 'string' ? input.label : isStdin ? '(stdin)' : input;
+    const totalBytes = typeof input === 'string' ? sizes.get(input) : input.size;
 
     // A file's hash is known before reading it for real, so a loaded file is skipped without work.
-    const knownSha = isStdin
+    const knownSha = !isFile
       ? undefined
       : await sha256OfLogFile(input).catch((err) => Promise.reject(inputError(err, label)));
     if (knownSha && !options.force && (await loadedBefore(pool, knownSha))) {
@@ -183,7 +243,12 @@ export async function loadLogs(
       await conn.query('START TRANSACTION');
       const hash = createHash('sha256');
       let rawBytes = 0;
-      const source = isStdin ? (options.stdin ?? process.stdin) : createReadStream(input, READ_OPTIONS);
+      const source =
+        typeof input !== 'string'
+          ? await input.open()
+          : isStdin
+            ? (options.stdin ?? process.stdin)
+            : createReadStream(input, READ_OPTIONS);
       const decoded = await openInput(source as AsyncIterable<Buffer>, (chunk) => {
         rawBytes += chunk.length;
       });
@@ -191,7 +256,11 @@ export async function loadLogs(
 
       let format: LogFormat | undefined =
         options.format === 'auto' || options.format === undefined ? undefined : options.format;
+      // A format the user named (not one detected) also takes what only that format allows.
       const formatChosen = format !== undefined;
+      let parser: LineParser | undefined =
+        format === undefined ? undefined : createLineParser(format, { formatChosen });
+      const detector = new FormatDetector();
       let pending: { no: number; text: string }[] = [];
       let batch: AccessLogRow[] = [];
       let batchBytes = 0;
@@ -228,7 +297,9 @@ export async function loadLogs(
 
       /** Parse one line into the batch (synchronous; the caller flushes a full batch). */
       const take = (no: number, line: string) => {
-        const parsed = parseLine(line, format ?? 'any', { formatChosen });
+        const parsed = (parser as LineParser).parse(line);
+        // A header line (CloudFront's #Fields) is neither a row nor an error.
+        if (parsed === undefined) return;
         if (!parsed.ok) return bad(no, parsed.reason, line);
         if (parsed.truncated) truncated++;
         batch.push(parsed.row);
@@ -236,15 +307,10 @@ export async function loadLogs(
       };
       const batchFull = () => batch.length >= batchSize || batchBytes >= BATCH_MAX_BYTES;
 
-      /** Auto-detection: the layout most of the first parseable lines have. */
+      /** Auto-detection: the format most of the first parseable lines have (see FormatDetector). */
       const decide = async () => {
-        let combined = 0;
-        let common = 0;
-        for (const p of pending) {
-          const parsed = parseLine(p.text, 'any');
-          if (parsed.ok) parsed.format === 'combined' ? combined++ : common++;
-        }
-        format = combined >= common ? 'combined' : 'common';
+        format = detector.decide();
+        parser = createLineParser(format);
         const buffered = pending;
         pending = [];
         for (const p of buffered) {
@@ -254,7 +320,6 @@ export async function loadLogs(
       };
 
       let no = 0;
-      let goodSeen = 0;
       const handle = async (lines: SplitLine[]) => {
         for (const line of lines) {
           no++;
@@ -265,8 +330,9 @@ export async function loadLogs(
             // blank lines are neither rows nor errors
           } else if (format === undefined) {
             pending.push({ no, text: line });
-            if (parseLine(line, 'any').ok) goodSeen++;
-            if (goodSeen >= DETECT_GOOD_LINES || pending.length >= LOOKAHEAD_MAX_LINES) await decide();
+            detector.add(line);
+            if (detector.goodLines >= DETECT_GOOD_LINES || pending.length >= LOOKAHEAD_MAX_LINES)
+              await decide();
           } else {
             take(no, line);
             if (batchFull()) await flush();
@@ -281,10 +347,15 @@ export async function loadLogs(
           }
         }
       };
+      const sniff = new BinarySniffer(label);
       for await (const chunk of decoded) {
-        hash.update(chunk as Buffer);
-        await handle(splitter.push(chunk as Buffer));
+        const buf = chunk as Buffer;
+        sniff.look(buf);
+        options.signal?.throwIfAborted();
+        hash.update(buf);
+        await handle(splitter.push(buf));
       }
+      sniff.end();
       await handle(splitter.end());
       if (format === undefined) await decide();
       await flush();
@@ -311,14 +382,12 @@ export async function loadLogs(
         files.push({ file: label, lines: entry.lines, loaded: 0, errors: 0, skipped: true, sha256: sha });
         continue;
       }
-      if (entry.loaded > 0) {
-        await conn.query(
-          `INSERT INTO load_history (sha256, source, bytes, \`lines\`, loaded, errors, loaded_at)
-           VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))
-           ON DUPLICATE KEY UPDATE source = VALUES(source), bytes = VALUES(bytes), \`lines\` = VALUES(\`lines\`),
-             loaded = VALUES(loaded), errors = VALUES(errors), loaded_at = VALUES(loaded_at)`,
-          [sha, label.slice(0, 1024), rawBytes, entry.lines, entry.loaded, entry.errors],
-        );
+      if (entry.loaded > 0 && !(await recordLoad(conn, entry, label, rawBytes, options.force ?? false))) {
+        // The same content was committed by another load meanwhile (S3 delivers an event twice,
+        // or the same log was uploaded under two names and both loads ran at once).
+        await conn.query('ROLLBACK');
+        files.push({ file: label, lines: entry.lines, loaded: 0, errors: 0, skipped: true, sha256: sha });
+        continue;
       }
       await conn.query('COMMIT');
       files.push(entry);
@@ -374,6 +443,40 @@ function inputError(err: unknown, label: string): unknown {
     return new UserError(`cannot read ${label} (${code})`, { cause: err, exitCode: 2 });
   }
   return err;
+}
+
+/**
+ * Write the input's load_history row in its transaction. Without `force` it is a plain INSERT:
+ * the primary key makes a second load of the same content that ran at the same time wait for the
+ * first to commit and then fail with a duplicate key, which is how two concurrent loads of one
+ * content never both commit (a SELECT inside the transaction would not see the other's row).
+ * Returns false when the content was already recorded.
+ */
+async function recordLoad(
+  conn: mysql.PoolConnection,
+  entry: LoadedFile,
+  label: string,
+  rawBytes: number,
+  force: boolean,
+): Promise<boolean> {
+  const values = [entry.sha256, label.slice(0, 1024), rawBytes, entry.lines, entry.loaded, entry.errors];
+  const insert = `INSERT INTO load_history (sha256, source, bytes, \`lines\`, loaded, errors, loaded_at)
+     VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))`;
+  if (force) {
+    await conn.query(
+      `${insert} ON DUPLICATE KEY UPDATE source = VALUES(source), bytes = VALUES(bytes), \`lines\` = VALUES(\`lines\`),
+         loaded = VALUES(loaded), errors = VALUES(errors), loaded_at = VALUES(loaded_at)`,
+      values,
+    );
+    return true;
+  }
+  try {
+    await conn.query(insert, values);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return false;
+    throw err;
+  }
 }
 
 async function loadedBefore(conn: Pick<mysql.Connection, 'query'>, sha: string): Promise<boolean> {

@@ -9,9 +9,6 @@
 import { readFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
 
-/** Works from src/ (vitest, tsx) and from build/ (tsc): both are two levels below the package root. */
-const SCHEMA_URL = new URL('../../templates/schema.sql', import.meta.url);
-
 /**
  * Files `db load` has loaded, by SHA-256 of their text (after gunzip, so a log and its .gz copy are one input), written in the
  * same transaction as the file's rows: a re-run skips a file already here and never duplicates it.
@@ -38,8 +35,13 @@ export interface SchemaTable {
   indexes: { name: string; columns: string }[];
 }
 
+/**
+ * templates/schema.sql, read from the package: two levels above this module both from src/ (vitest,
+ * tsx) and from build/ (tsc). Resolved on call, not at load: the ingest function's bundle has no
+ * import.meta and carries the text itself (src/ingest/schema-text.ts).
+ */
 export function readSchemaSql(): string {
-  return readFileSync(SCHEMA_URL, 'utf8');
+  return readFileSync(new URL('../../templates/schema.sql', import.meta.url), 'utf8');
 }
 
 /**
@@ -109,13 +111,14 @@ export function indexColumns(columns: string): string[] {
  */
 export async function applySchema(
   conn: mysql.Connection | mysql.Pool,
+  schemaSql: string = readSchemaSql(),
 ): Promise<{ created: string[]; unchanged: string[] }> {
   const db = conn as Queryable;
   const [current] = await db.query('SELECT DATABASE() AS name');
   if (!(current as { name: string | null }[])[0]?.name) {
     throw new Error('applySchema needs a connection with a database selected');
   }
-  const tables = [...parseSchemaTables(readSchemaSql()), ...parseSchemaTables(LOAD_HISTORY_SQL)];
+  const tables = [...parseSchemaTables(schemaSql), ...parseSchemaTables(LOAD_HISTORY_SQL)];
   const before = await existingTables(db);
   const created: string[] = [];
   const unchanged: string[] = [];

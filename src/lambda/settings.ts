@@ -64,6 +64,71 @@ export function databaseHostProblem(host: string): string | undefined {
   return 'must be a host name or an IP address (no user, path, port or spaces)';
 }
 
+/**
+ * Where the database is and how to reach it: DB_SECRET_ARN, or DB_HOST / DB_PORT / DB_NAME /
+ * DB_USER / DB_PASSWORD; and DB_SSL. Shared by the API function and the ingest function.
+ */
+export function readDatabaseSettings(env: Env): {
+  db: DbSource | undefined;
+  dbSsl: boolean | undefined;
+  problems: string[];
+  warnings: string[];
+} {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const set = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  let db: DbSource | undefined;
+  const secretId = set('DB_SECRET_ARN');
+  if (secretId !== undefined) {
+    db = { kind: 'secret', secretId };
+    // DB_HOST / DB_PORT / DB_NAME still fill what an RDS-managed secret (username and password only) lacks.
+    const ignored = ['DB_USER', 'DB_PASSWORD'].filter((n) => env[n] !== undefined);
+    if (ignored.length > 0) warnings.push(`DB_SECRET_ARN is set, so ${ignored.join(' and ')} are ignored`);
+  } else {
+    const host = set('DB_HOST');
+    const database = set('DB_NAME');
+    const user = set('DB_USER');
+    // A password may legitimately contain leading/trailing spaces; only its absence is an error.
+    const password = env.DB_PASSWORD;
+    const rawPort = set('DB_PORT');
+    const port = rawPort === undefined ? 3306 : Number(rawPort);
+    if (rawPort !== undefined && (!/^\d+$/.test(rawPort) || port < 1 || port > 65535))
+      problems.push('DB_PORT must be a whole number from 1 to 65535');
+    for (const [name, value] of [
+      ['DB_HOST', host],
+      ['DB_NAME', database],
+      ['DB_USER', user],
+      ['DB_PASSWORD', password],
+    ] as const) {
+      if (value === undefined)
+        problems.push(`${name} is not set (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD or DB_SECRET_ARN)`);
+    }
+    const hostProblem = host === undefined ? undefined : databaseHostProblem(host);
+    if (hostProblem) problems.push(`DB_HOST ${hostProblem}`);
+    if (
+      host !== undefined &&
+      !hostProblem &&
+      database !== undefined &&
+      user !== undefined &&
+      password !== undefined
+    )
+      db = { kind: 'env', host, port, database, user, password };
+  }
+
+  let dbSsl: boolean | undefined;
+  const rawSsl = set('DB_SSL')?.toLowerCase();
+  if (rawSsl !== undefined) {
+    if (TRUE_WORDS.has(rawSsl)) dbSsl = true;
+    else if (FALSE_WORDS.has(rawSsl)) dbSsl = false;
+    else problems.push('DB_SSL must be true or false');
+  }
+
+  return { db, dbSsl, problems, warnings };
+}
+
 /** The parts of the chatbot-ops config the function's environment is made from. */
 export interface EnvironmentSource {
   database: {
@@ -130,48 +195,10 @@ export function readSettings(env: Env): SettingsResult {
   const logLevel = rawLevel === undefined ? 'INFO' : LOG_LEVELS[rawLevel.toUpperCase()];
   if (logLevel === undefined) problems.push('LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR');
 
-  let db: DbSource | undefined;
-  const secretId = set('DB_SECRET_ARN');
-  if (secretId !== undefined) {
-    db = { kind: 'secret', secretId };
-    // DB_HOST / DB_PORT / DB_NAME still fill what an RDS-managed secret (username and password only) lacks.
-    const ignored = ['DB_USER', 'DB_PASSWORD'].filter((n) => env[n] !== undefined);
-    if (ignored.length > 0) warnings.push(`DB_SECRET_ARN is set, so ${ignored.join(' and ')} are ignored`);
-  } else {
-    const host = set('DB_HOST');
-    const database = set('DB_NAME');
-    const user = set('DB_USER');
-    // A password may legitimately contain leading/trailing spaces; only its absence is an error.
-    const password = env.DB_PASSWORD;
-    const port = integer('DB_PORT', 3306, 1, 65535);
-    for (const [name, value] of [
-      ['DB_HOST', host],
-      ['DB_NAME', database],
-      ['DB_USER', user],
-      ['DB_PASSWORD', password],
-    ] as const) {
-      if (value === undefined)
-        problems.push(`${name} is not set (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD or DB_SECRET_ARN)`);
-    }
-    const hostProblem = host === undefined ? undefined : databaseHostProblem(host);
-    if (hostProblem) problems.push(`DB_HOST ${hostProblem}`);
-    if (
-      host !== undefined &&
-      !hostProblem &&
-      database !== undefined &&
-      user !== undefined &&
-      password !== undefined
-    )
-      db = { kind: 'env', host, port, database, user, password };
-  }
-
-  let dbSsl: boolean | undefined;
-  const rawSsl = set('DB_SSL')?.toLowerCase();
-  if (rawSsl !== undefined) {
-    if (TRUE_WORDS.has(rawSsl)) dbSsl = true;
-    else if (FALSE_WORDS.has(rawSsl)) dbSsl = false;
-    else problems.push('DB_SSL must be true or false');
-  }
+  const database = readDatabaseSettings(env);
+  problems.push(...database.problems);
+  warnings.push(...database.warnings);
+  const { db, dbSsl } = database;
 
   const keys = parseApiKeys(env.API_KEYS);
   problems.push(...keys.problems);

@@ -26,6 +26,7 @@ import {
   type ProxyEvent,
   startGateway,
 } from './gateway.js';
+import { type LocalIngest, startLocalIngest } from './ingest-stack.js';
 import { type InvokeResult, LambdaRuntime } from './lambda-runtime.js';
 import { isLightEvent } from './light-events.js';
 import { localStateDir } from './state.js';
@@ -84,6 +85,10 @@ export interface LocalStackOptions {
   onProgress?: (message: string) => void;
   /** The function's log lines (its CloudWatch log, locally). */
   onLog?: (line: string) => void;
+  /** False leaves out the ingest chain (S3 endpoint, ingest function, Lambda Invoke API); default on. */
+  ingest?: boolean;
+  /** Tests only: pauses between the retries of a failed ingest event (default LOCAL_RETRY_DELAYS_MS). */
+  ingestRetryDelaysMs?: number[];
 }
 
 /** A database login (user and password). */
@@ -118,6 +123,8 @@ export interface LocalStack {
   rows: number;
   zip: LambdaZip;
   runtime: LambdaRuntime;
+  /** The ingest chain (src/local/ingest-stack.ts), unless left out. */
+  ingest?: LocalIngest;
   /** Stop the gateway, the containers and (when the stack started it) the database. */
   stop(): Promise<void>;
 }
@@ -314,6 +321,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress('starting the function');
     await runtime.warm();
 
+    let ingest: LocalIngest | undefined;
+    if (options.ingest !== false) {
+      progress('starting the ingest function and the S3 endpoint');
+      const startedIngest = await startLocalIngest({
+        config,
+        stateDir,
+        taskDir,
+        server,
+        database,
+        createUser,
+        // A stack given its own API user (tests, several stacks on one server) gets its own writer too.
+        ...(options.dbUser ? { dbUser: `${options.dbUser}_ingest` } : {}),
+        region: config.region ?? 'us-east-1',
+        apiFunction: { name: config.function.name, invoke: (event) => runtime.invoke(event) },
+        ...(options.ingestRetryDelaysMs ? { retryDelaysMs: options.ingestRetryDelaysMs } : {}),
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      });
+      cleanups.push(() => startedIngest.stop());
+      ingest = startedIngest;
+    }
+
     const invoke = (event: ProxyEvent, control: InvokeControl): Promise<InvokeResult> => {
       options.onEvent?.(event);
       return runtime.invoke(event, { ...control, light: isLightEvent(event) });
@@ -347,6 +375,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       rows,
       zip,
       runtime,
+      ...(ingest ? { ingest } : {}),
       stop: stopAll,
     };
   } catch (err) {

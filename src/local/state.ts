@@ -34,6 +34,16 @@ export interface LocalState {
   };
   /** The supervisor's last word on its private MariaDB (written when it changes). */
   database?: { health: DatabaseHealth; since: string; message: string };
+  /** The ingest chain: the S3 endpoint and bucket, and the Lambda Invoke API serving both functions. */
+  ingest?: {
+    s3Endpoint: string;
+    lambdaEndpoint: string;
+    bucket: string;
+    prefix: string;
+    resultsPrefix: string;
+    functionName: string;
+    region: string;
+  };
 }
 
 export function localStateDir(cwd = process.cwd()): string {

@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { join } from 'node:path';
 import type { ChatbotConfig } from '../config.js';
 import { UserError } from '../errors.js';
+import { localIngestState } from './ingest-stack.js';
 import type { DbServer, LocalStack } from './stack.js';
 import { type LocalState, localStateDir, readLocalState } from './state.js';
 import { lockHeldError, lockHolder } from './up-lock.js';
@@ -48,6 +49,7 @@ export function recordedState(stack: LocalStack, supervisor: number): LocalState
     apiKey: stack.apiKey,
     usagePlan: stack.usagePlan,
     db: stack.db,
+    ...(stack.ingest ? { ingest: localIngestState(stack.ingest) } : {}),
   };
 }
 

@@ -4,18 +4,18 @@
  * SHA-256 (Lambda's CodeSha256) only changes when the code does.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import archiver from 'archiver';
 import { type BuildOptions, build, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 import { UserError } from '../errors.js';
 
-/** The package built in memory: the zip, its source map, sizes and hashes. */
+/** The package built in memory: the zip, its source maps, sizes and hashes. */
 export interface BundledZip {
   zip: Buffer;
-  /** lambda_function.js.map, kept beside the zip when it is written (not in it). */
-  sourceMap: Uint8Array | undefined;
+  /** lambda_function.js.map and ingest_function.js.map, kept beside the zip when it is written (not in it). */
+  sourceMaps: { name: string; content: Uint8Array }[];
   sizeBytes: number;
   unzippedBytes: number;
   /** Base64 SHA-256 of the zip: what Lambda reports as CodeSha256. */
@@ -37,6 +37,14 @@ export const UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
 /** The file name inside the zip; the handler setting `lambda_function.lambda_handler` depends on it. */
 export const BUNDLE_FILE = 'lambda_function.js';
 export const ZIP_FILE = 'lambda_function.zip';
+/**
+ * The ingest function's file in the same zip (handler `ingest_function.handler`). One zip for both
+ * functions: one artifact and one CodeSha256 to build, upload and compare; the vendor/ driver files
+ * are shared; and the parser and schema the ingest function writes with always match the queries
+ * the API function reads with, because they ship together.
+ */
+export const INGEST_BUNDLE_FILE = 'ingest_function.js';
+export const INGEST_HANDLER = 'ingest_function.handler';
 
 /** Every entry gets this time: the earliest a zip (DOS) timestamp can hold, so builds never differ by clock. */
 const FIXED_TIME = new Date('1980-01-01T00:00:00Z');
@@ -156,8 +164,9 @@ export function vendorFile(specifier: string): string {
 }
 
 /**
- * Bundle src/lambda/index.ts and zip it, in memory: nothing is written (deploy and status need only
- * the bytes and the hash, and the CLI's own folder may be read-only). `buildLambdaZip` writes it.
+ * Bundle src/lambda/index.ts (and src/ingest/index.ts beside it) and zip them, in memory: nothing is
+ * written (deploy and status need only the bytes and the hash, and the CLI's own folder may be
+ * read-only). `buildLambdaZip` writes it.
  *
  * Packages the handler imports with `await import()` (mysql2, the RDS certificate set) go into their own
  * files under vendor/, required on first use: Node parses every byte of a file it loads, so keeping
@@ -169,47 +178,68 @@ export async function bundleLambdaZip(options: { root?: string } = {}): Promise<
   const root = resolve(options.root ?? PROJECT_ROOT);
   // Only names the outputs for esbuild (write: false): nothing is written there.
   const outDir = join(root, 'dist');
-  const entry = join(root, 'src', 'lambda', 'index.ts');
   const lazy = new Set<string>();
-  let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: { text: string }[] };
-  try {
-    result = await build({
-      ...COMMON,
-      entryPoints: [entry],
-      absWorkingDir: root,
-      outfile: join(outDir, BUNDLE_FILE),
-      sourcemap: 'external',
-      // import() of a vendor file becomes require(), so it resolves beside lambda_function.js in /var/task.
-      supported: { 'dynamic-import': false },
-      plugins: [
-        omitCharsetTables,
-        {
-          name: 'lazy-packages',
-          setup(b) {
-            b.onResolve({ filter: /^[^./]/ }, (args) => {
-              if (
-                args.kind !== 'dynamic-import' ||
-                args.path.startsWith('node:') ||
-                args.path.startsWith('@aws-sdk/')
-              ) {
-                return undefined;
-              }
-              lazy.add(args.path);
-              return { path: `./${vendorFile(args.path)}`, external: true };
-            });
+  const entries: { entry: string; file: string; define: Record<string, string> }[] = [
+    { entry: join(root, 'src', 'lambda', 'index.ts'), file: BUNDLE_FILE, define: {} },
+    {
+      entry: join(root, 'src', 'ingest', 'index.ts'),
+      file: INGEST_BUNDLE_FILE,
+      // The function has no templates/ folder: the schema travels inside its code (src/ingest/schema-text.ts).
+      define: {
+        CHATBOT_OPS_SCHEMA_SQL: JSON.stringify(readFileSync(join(root, 'templates', 'schema.sql'), 'utf8')),
+        // readSchemaSql (src/db/schema.ts) is the only reader of import.meta.url in this bundle, and
+        // the define above means it is never called; this keeps esbuild's CommonJS warning away.
+        'import.meta.url': JSON.stringify('file:///var/task/ingest_function.js'),
+      },
+    },
+  ];
+  const files: { name: string; content: Buffer }[] = [];
+  const maps: { name: string; content: Uint8Array }[] = [];
+  const inputs: string[] = [];
+  const esbuildWarnings: string[] = [];
+  for (const { entry, file, define } of entries) {
+    let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: { text: string }[] };
+    try {
+      result = await build({
+        ...COMMON,
+        entryPoints: [entry],
+        absWorkingDir: root,
+        outfile: join(outDir, file),
+        define,
+        sourcemap: 'external',
+        // import() of a vendor file becomes require(), so it resolves beside lambda_function.js in /var/task.
+        supported: { 'dynamic-import': false },
+        plugins: [
+          omitCharsetTables,
+          {
+            name: 'lazy-packages',
+            setup(b) {
+              b.onResolve({ filter: /^[^./]/ }, (args) => {
+                if (
+                  args.kind !== 'dynamic-import' ||
+                  args.path.startsWith('node:') ||
+                  args.path.startsWith('@aws-sdk/')
+                ) {
+                  return undefined;
+                }
+                lazy.add(args.path);
+                return { path: `./${vendorFile(args.path)}`, external: true };
+              });
+            },
           },
-        },
-      ],
-    });
-  } catch (err) {
-    throw bundleFailed(entry, err);
+        ],
+      });
+    } catch (err) {
+      throw bundleFailed(entry, err);
+    }
+    const code = result.outputFiles.find((f) => f.path.endsWith('.js'));
+    const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
+    if (!code) throw new UserError('esbuild produced no JavaScript output');
+    files.push({ name: file, content: Buffer.from(code.contents) });
+    if (map) maps.push({ name: `${file}.map`, content: map.contents });
+    inputs.push(...Object.keys(result.metafile.inputs));
+    esbuildWarnings.push(...result.warnings.map((w) => `esbuild (${file}): ${w.text}`));
   }
-  const code = result.outputFiles.find((f) => f.path.endsWith('.js'));
-  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
-  if (!code) throw new UserError('esbuild produced no JavaScript output');
-  const files = [{ name: BUNDLE_FILE, content: Buffer.from(code.contents) }];
-  const inputs = Object.keys(result.metafile.inputs);
-  const esbuildWarnings = result.warnings.map((w) => `esbuild: ${w.text}`);
 
   for (const specifier of [...lazy].sort()) {
     const name = vendorFile(specifier);
@@ -252,7 +282,7 @@ export async function bundleLambdaZip(options: { root?: string } = {}): Promise<
 
   return {
     zip,
-    sourceMap: map?.contents,
+    sourceMaps: maps,
     sizeBytes: zip.length,
     unzippedBytes,
     sha256Base64: createHash('sha256').update(zip).digest('base64'),
@@ -272,6 +302,6 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
   mkdirSync(outDir, { recursive: true });
   const zipPath = join(outDir, ZIP_FILE);
   writeFileSync(zipPath, bundled.zip);
-  if (bundled.sourceMap) writeFileSync(join(outDir, `${BUNDLE_FILE}.map`), bundled.sourceMap);
+  for (const map of bundled.sourceMaps) writeFileSync(join(outDir, map.name), map.content);
   return { ...bundled, zipPath };
 }

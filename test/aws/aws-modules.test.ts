@@ -2,6 +2,8 @@
  * The src/aws modules at their boundary: pagination flattened, SDK exceptions translated with
  * instanceof (or EC2's error code), the one role-propagation message match, URLs and ARNs.
  */
+
+import { Readable } from 'node:stream';
 import { APIGatewayClient, GetRestApisCommand } from '@aws-sdk/client-api-gateway';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -30,6 +32,7 @@ import {
   ResourceConflictException,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -50,6 +53,7 @@ import {
   updateFunctionConfiguration,
 } from '../../src/aws/lambda.js';
 import { findLogGroup } from '../../src/aws/logs.js';
+import { getJsonObject } from '../../src/aws/s3.js';
 import { resolveAwsSession } from '../../src/aws/sts.js';
 import { UserError } from '../../src/errors.js';
 import { fakeClock } from '../support/fake-account.js';
@@ -419,5 +423,44 @@ describe('logs', () => {
       name: '/aws/lambda/chatbot-backend',
       retentionDays: 14,
     });
+  });
+});
+
+describe('s3', () => {
+  const s3 = mockClient(S3Client);
+  afterEach(() => s3.reset());
+  const where = { bucket: 'logs', key: 'chatbot-ops/results/a.log.json' };
+  /** A response body that sends part of the document, then fails as a cut connection does. */
+  const cutShort = () =>
+    Readable.from(
+      (async function* () {
+        yield Buffer.from('{"status":');
+        throw Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+      })(),
+    );
+  const whole = () => Readable.from([Buffer.from('{"status":"loaded"}\n')]);
+
+  it('reads a JSON document again when its response is cut short', async () => {
+    s3.on(GetObjectCommand)
+      .resolvesOnce({ Body: cutShort() as never })
+      .resolvesOnce({ Body: whole() as never });
+
+    await expect(getJsonObject(new S3Client({ region: 'us-east-1' }), where)).resolves.toEqual({
+      status: 'loaded',
+    });
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'logs', Key: 'chatbot-ops/results/a.log.json' },
+      { Bucket: 'logs', Key: 'chatbot-ops/results/a.log.json' },
+    ]);
+  });
+
+  it('names the object when every read is cut short', async () => {
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: cutShort() }));
+
+    const read = getJsonObject(new S3Client({ region: 'us-east-1' }), where);
+
+    await expect(read).rejects.toThrow(UserError);
+    await expect(read).rejects.toThrow('s3://logs/chatbot-ops/results/a.log.json could not be read: aborted');
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(5);
   });
 });

@@ -47,6 +47,8 @@ export async function stackFixture(prefix: string): Promise<StackFixture> {
         dbUser: `${db.database}_${stacks.length}`,
         rows: SEEDED_ROWS,
         containers: 2,
+        // The ingest chain only where a test asks for it (test/ingest): it adds processes and a port.
+        ingest: false,
         ...rest,
       });
       stacks.push(stack);

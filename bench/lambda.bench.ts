@@ -1,7 +1,7 @@
 /**
  * Backend queries (issue 2, "Benchmarks"): the real handler called in-process against 1,000,000
- * seeded rows over 30 days, p50/p95 per intent; then the same calls against a copy of the table
- * with only its primary key, and the ratio. Also prints EXPLAIN for the statements the main intents
+ * seeded rows over 30 days (schema and rollups as `db init` makes them), p50/p95 per intent; then
+ * the same calls against a copy of the table with only its primary key (no rollups), and the ratio. Also prints EXPLAIN for the statements the main intents
  * send. The seeded data directory is cached under bench/.cache/ and reused while the schema and
  * the seeding parameters are unchanged.
  */
@@ -12,12 +12,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import { applySchema } from '../src/db/schema.js';
 import { seedTraffic } from '../src/db/seed.js';
 import { startMariaDb } from '../src/db/server.js';
 import { Database } from '../src/lambda/database.js';
 import { createHandler } from '../src/lambda/index.js';
 import { findIntent, INTENTS } from '../src/lambda/intents/index.js';
 import { parseParams } from '../src/lambda/params.js';
+import { ROLLUP_TABLES, rollupTableSql } from '../src/lambda/rollup-tables.js';
+import { ms, percentile } from './timing.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const DAYS = 30;
@@ -30,7 +33,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const cacheDir = join(root, 'bench', '.cache', 'lambda-mariadb');
 const schemaSql = readFileSync(join(root, 'templates', 'schema.sql'), 'utf8');
 const fingerprint = createHash('sha256')
-  .update(JSON.stringify({ schemaSql, ROWS, DAYS, SEED, END }))
+  .update(
+    JSON.stringify({
+      schemaSql,
+      rollups: ROLLUP_TABLES.map((d) => [rollupTableSql(d), d.grains]),
+      ROWS,
+      DAYS,
+      SEED,
+      END,
+    }),
+  )
   .digest('hex');
 
 interface Scenario {
@@ -118,14 +130,8 @@ const SCENARIOS: Scenario[] = [
   { label: 'health', intent: 'health', params: {}, windowed: false },
 ];
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
-}
-
 /** The private server's administrative login (its password is new on every start). */
 type Login = { port: number; user: string; password: string };
-
-const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 
 async function prepareData({ port, user, password }: Login): Promise<void> {
   const admin = await mysql.createConnection({
@@ -143,7 +149,6 @@ async function prepareData({ port, user, password }: Login): Promise<void> {
     await admin.query(
       'DROP DATABASE IF EXISTS bench; DROP DATABASE IF EXISTS bench_pk; CREATE DATABASE bench; CREATE DATABASE bench_pk',
     );
-    await admin.query(`USE bench; ${schemaSql}`);
     const pool = mysql.createPool({
       host: '127.0.0.1',
       port,
@@ -153,6 +158,8 @@ async function prepareData({ port, user, password }: Login): Promise<void> {
       connectionLimit: 2,
       timezone: 'Z',
     });
+    // The schema as `db init` makes it, rollups included: the indexed side reads them.
+    await applySchema(pool);
     let last = 0;
     await seedTraffic(pool, {
       rows: ROWS,

@@ -33,6 +33,8 @@ export interface ChatbotConfig {
     passwordEnv: string;
     secretArn?: string;
     ssl?: boolean;
+    /** Keep this many days of access logs: `db prune` without `--older-than` deletes older ones. */
+    retentionDays?: number;
   };
   api: {
     name: string;
@@ -222,6 +224,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     passwordEnv: pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable'),
     secretArn: pattern(/^arn:aws[\w-]*:secretsmanager:/, 'a Secrets Manager secret ARN'),
     ssl: bool,
+    retentionDays: int(1, 36500),
   },
   api: {
     name: str,

@@ -16,10 +16,10 @@ CREATE TABLE IF NOT EXISTS access_logs (
   referrer         TEXT              NULL,
   user_agent       TEXT              NULL,
   PRIMARY KEY (id),
-  -- Windowed scans and keyset pagination, newest first: (timestamp, id). The columns after id make it
-  -- covering for the windowed aggregates (summary, endpoint stats, timeseries), which then never
-  -- touch the table rows; id being unique, they do not change the (timestamp, id) order.
-  KEY idx_timestamp (`timestamp`, id, status_code, response_time_ms, method, ip_address, endpoint),
+  -- Windowed scans and keyset pagination, newest first: (timestamp, id). The aggregates read the
+  -- rollup tables for whole buckets, so this index no longer carries their columns (it did, to be
+  -- covering): the narrow form is cheaper at load time, see docs for the figures.
+  KEY idx_timestamp (`timestamp`, id),
   -- get_access_logs / get_ip_activity by IP.
   KEY idx_ip_timestamp (ip_address, `timestamp`, id),
   -- get_access_logs by endpoint or endpoint prefix; get_endpoint_stats for one endpoint, and its

@@ -1,12 +1,14 @@
 /**
- * `chatbot-ops db init | load | seed | stats`: the access-log database the backend reads
- * (docs/database.md). Creating the tables is one idempotent command; loading real logs
- * and seeding synthetic traffic are the others.
+ * `chatbot-ops db init | load | seed | stats | rollup | prune`: the access-log database the
+ * backend reads (docs/database.md). Creating the tables is one idempotent command; loading real
+ * logs and seeding synthetic traffic are others; rollup and prune keep the rollups exact and the
+ * table bounded.
  */
 import { type Command, Option } from 'commander';
 import { describeCommand } from '../cli/catalog.js';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { printable } from '../cli/printable.js';
+import { parseTimeFlag } from '../client/request-body.js';
 import {
   DB_FLAG_OPTIONS,
   type DbFlags,
@@ -17,6 +19,8 @@ import {
 import { initDatabase } from '../db/init.js';
 import { type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
+import { PRUNE_BATCH_ROWS, parseRetention, pruneAccessLogs } from '../db/prune.js';
+import { buildResponseTimes, readRollupStates, verifyRollups } from '../db/rollup-maintenance.js';
 import { DEFAULT_SEED, seedTraffic } from '../db/seed.js';
 import { collectDbStats, type DbStats } from '../db/stats.js';
 import { UsageError, UserError } from '../errors.js';
@@ -37,6 +41,11 @@ export function progressText(p: { file: string; lines: number; bytes: number; to
   const width = 24;
   const filled = Math.round(share * width);
   return `${p.file} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${count(p.lines)} lines`;
+}
+
+/** An ISO time from a flag; one without an offset is UTC, as everywhere in this tool. */
+function utcTime(iso: string): Date {
+  return new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(iso) || !iso.includes('T') ? iso : `${iso}Z`);
 }
 
 function withDbFlags(cmd: Command, options: { remote?: boolean } = {}): Command {
@@ -120,13 +129,29 @@ export const register: CommandModule = (program, run) => {
           const { target, api } = await remote(ctx, opts);
           where = `${target.functionName} (${target.where})`;
           result = await api.remoteInit(target, { createDatabase: opts.createDatabase });
+          // A function deployed by an older version answers without rollups.
+          result.backfilled ??= { tables: [], ids: 0, remaining: 0 };
+          if (result.backfilled.ids > 0)
+            ctx.ui.info(`built rollups from ${count(result.backfilled.ids)} existing rows`);
         } else {
           const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           ctx.ui.debug(
             `connecting to ${describeDbTarget(target)} (${target.source}, TLS ${target.ssl ? 'on' : 'off'})`,
           );
           where = describeDbTarget(target);
-          result = await initDatabase(target, { createDatabase: opts.createDatabase });
+          let spinner: ReturnType<typeof ctx.ui.spinner> | undefined;
+          result = await initDatabase(target, {
+            createDatabase: opts.createDatabase,
+            onBackfill: (p) => {
+              const text = `building rollups from existing rows: ${count(p.done)} of ${count(p.total)} (${p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100}%)`;
+              if (spinner) spinner.text(text);
+              else spinner = ctx.ui.spinner(text);
+            },
+          }).catch((err) => {
+            spinner?.fail('stopped; run db init again to continue where it stopped');
+            throw err;
+          });
+          spinner?.succeed(`built rollups from ${count(result.backfilled.ids)} existing rows`);
         }
         ctx.ui.info(where);
         ctx.ui.info(
@@ -136,7 +161,11 @@ export const register: CommandModule = (program, run) => {
         );
         for (const c of result.created) ctx.ui.info(`  created ${c}`);
         for (const u of result.unchanged) ctx.ui.info(`  ${u}: already there, left alone`);
-        if (!result.databaseCreated && result.created.length === 0)
+        if (result.backfilled.remaining > 0)
+          ctx.ui.warn(
+            `rollups: ${count(result.backfilled.remaining)} existing rows still to count (the function ran short of time); run the same db init again to continue. Until then the aggregates read the rows.`,
+          );
+        else if (!result.databaseCreated && result.created.length === 0 && result.backfilled.ids === 0)
           ctx.ui.info('Nothing to do: the schema is up to date.');
         ctx.ui.result({ target: where, ...result });
       }),
@@ -323,6 +352,169 @@ export const register: CommandModule = (program, run) => {
           printStats(ctx, stats);
           ctx.ui.result(stats);
         } catch (err) {
+          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+            throw new UserError('the access_logs table does not exist', {
+              hint: 'Create it with `chatbot-ops db init`.',
+            });
+          }
+          throw err;
+        } finally {
+          await pool.end();
+        }
+      }),
+    );
+
+  withDbFlags(db.command('rollup'))
+    .description(
+      'the rollup tables the aggregate intents read: their state, --verify against access_logs, --repair',
+    )
+    .option('--verify', 'recount whole UTC days from access_logs and list any difference (exit 1 if one)')
+    .option('--repair', 'as --verify, then rebuild every day that differs')
+    .option(
+      '--percentiles',
+      "count each past day's response times per busy path, for get_endpoint_stats' p95",
+    )
+    .option(
+      '--since <time>',
+      'first day to check: ISO 8601 or a duration ago such as 7d (default: the first row)',
+    )
+    .option('--until <time>', 'check up to this time: ISO 8601 or a duration ago (default: the last row)')
+    .action(
+      run(
+        async (
+          ctx,
+          opts: DbFlags & {
+            verify?: boolean;
+            repair?: boolean;
+            percentiles?: boolean;
+            since?: string;
+            until?: string;
+          },
+        ) => {
+          const now = new Date();
+          const since =
+            opts.since === undefined ? undefined : utcTime(parseTimeFlag(opts.since, '--since', now));
+          const until =
+            opts.until === undefined ? undefined : utcTime(parseTimeFlag(opts.until, '--until', now));
+          if ((since || until) && !opts.verify && !opts.repair)
+            throw new UsageError(
+              '--since and --until choose the days to --verify or --repair',
+              'Add --verify.',
+            );
+          const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
+          const pool = await openPool(target);
+          try {
+            const states = await readRollupStates(pool);
+            ctx.ui.info(describeDbTarget(target));
+            if (states.length === 0)
+              throw new UserError('this database has no rollup tables', {
+                hint: 'Run `chatbot-ops db init`: it creates them and counts the rows already there.',
+              });
+            for (const s of states) {
+              const progress = s.ready
+                ? 'ready'
+                : `building: ${count(s.backfilled)} of ${count(s.backfillTo)} existing rows counted`;
+              ctx.ui.info(`  ${s.table.padEnd(18)} ${progress}`);
+            }
+            if (opts.percentiles) {
+              const spinner = ctx.ui.spinner('counting response times per day and path');
+              const built = await buildResponseTimes(pool, {
+                onProgress: (p) =>
+                  spinner.text(`counting response times of ${p.day} (${p.index + 1} of ${p.days} days)`),
+              });
+              spinner.succeed(
+                built.days === 0
+                  ? 'response times per day are up to date'
+                  : `counted response times of ${count(built.paths)} busy paths over ${count(built.days)} days`,
+              );
+              if (!opts.verify && !opts.repair) {
+                ctx.ui.result({ target: describeDbTarget(target), tables: states, percentiles: built });
+                return;
+              }
+            }
+            if (!opts.verify && !opts.repair) {
+              ctx.ui.result({ target: describeDbTarget(target), tables: states });
+              return;
+            }
+            if (states.some((s) => !s.ready))
+              throw new UserError('the rollups are still being built from existing rows', {
+                hint: 'Run `chatbot-ops db init` to finish building them, then verify.',
+              });
+            const spinner = ctx.ui.spinner('recounting from access_logs');
+            const report = await verifyRollups(pool, {
+              ...(since ? { since } : {}),
+              ...(until ? { until } : {}),
+              repair: opts.repair ?? false,
+              onProgress: (p) => spinner.text(`recounting ${p.day} (${p.index + 1} of ${p.days} days)`),
+            });
+            const days = `${count(report.days.length)} day${report.days.length === 1 ? '' : 's'}`;
+            if (report.differences === 0) spinner.succeed(`rollups match access_logs over ${days}`);
+            else if (opts.repair)
+              spinner.succeed(
+                `repaired ${count(report.repaired.length)} of ${days}: ${count(report.differences)} rollup rows differed`,
+              );
+            else
+              spinner.fail(`${count(report.differences)} rollup rows differ from access_logs over ${days}`);
+            for (const e of report.examples)
+              ctx.ui.warn(`  ${e.table} ${e.grain} ${e.bucket} ${JSON.stringify(e.key)}: ${e.kind}`);
+            if (report.differences > report.examples.length)
+              ctx.ui.warn(`  ... and ${count(report.differences - report.examples.length)} more`);
+            if (report.differingDays.length > 0) ctx.ui.info(`days: ${report.differingDays.join(', ')}`);
+            ctx.ui.result({ target: describeDbTarget(target), ...report });
+            if (report.differences > 0 && !opts.repair)
+              throw new UserError('the rollups differ from access_logs', {
+                hint: 'Run the same command with --repair to rebuild those days from access_logs.',
+              });
+          } finally {
+            await pool.end();
+          }
+        },
+      ),
+    );
+
+  withDbFlags(db.command('prune'))
+    .description('delete access logs (and their rollups) older than a number of days, in small batches')
+    .option('--older-than <days>', 'age in whole days, such as 90d or 12w (default: database.retentionDays)')
+    .option('--batch-size <n>', 'rows per DELETE', String(PRUNE_BATCH_ROWS))
+    .option('--dry-run', 'count what would be deleted, delete nothing', false)
+    .action(
+      run(async (ctx, opts: DbFlags & { olderThan?: string; batchSize: string; dryRun: boolean }) => {
+        const configured = opts.olderThan === undefined ? ctx.config().database.retentionDays : undefined;
+        if (opts.olderThan === undefined && configured === undefined)
+          throw new UsageError(
+            'db prune needs --older-than (or database.retentionDays in the config)',
+            'For example: chatbot-ops db prune --older-than 90d',
+          );
+        const days = configured ?? parseRetention(opts.olderThan as string);
+        const batchRows = assertInteger(opts.batchSize, '--batch-size', 1, 1_000_000);
+        const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
+        const pool = await openPool(target);
+        const spinner = ctx.ui.spinner(
+          `pruning rows older than ${days} days from ${describeDbTarget(target)}`,
+        );
+        const started = Date.now();
+        try {
+          const report = await pruneAccessLogs(pool, {
+            olderThanDays: days,
+            batchRows,
+            dryRun: opts.dryRun,
+            onProgress: (p) =>
+              spinner.text(
+                p.phase === 'rows'
+                  ? `pruning: ${count(p.rows)} rows deleted`
+                  : `pruning: ${count(p.rows)} rows, ${count(p.rollupRows)} rollup rows deleted`,
+              ),
+          });
+          const seconds = (Date.now() - started) / 1000;
+          if (report.dryRun)
+            spinner.succeed(`would delete ${count(report.rows)} rows from before ${report.cutoff} (dry run)`);
+          else
+            spinner.succeed(
+              `deleted ${count(report.rows)} rows from before ${report.cutoff} and ${count(report.rollupRows)} rollup rows in ${seconds.toFixed(1)} s`,
+            );
+          ctx.ui.result({ target: describeDbTarget(target), days, ...report, seconds });
+        } catch (err) {
+          spinner.fail('prune stopped; run it again to finish (what was deleted stays deleted)');
           if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
             throw new UserError('the access_logs table does not exist', {
               hint: 'Create it with `chatbot-ops db init`.',

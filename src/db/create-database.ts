@@ -57,8 +57,8 @@ export async function ensureDatabase(
 export function schemaRightsError(err: unknown, names: { database: string; user: string }): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
-    return new UserError(`user "${names.user}" may not create tables in "${names.database}"`, {
-      hint: 'Grant CREATE, ALTER, INDEX on the database to this user, or run db init as an administrator.',
+    return new UserError(`user "${names.user}" may not create or set up the tables in "${names.database}"`, {
+      hint: 'Grant SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX on the database to this user, or run db init as an administrator.',
       cause: err,
     });
   }

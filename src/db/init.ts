@@ -1,6 +1,7 @@
 /** `db init`: the database (created when missing and allowed) and the schema, both idempotent. */
 import { type DbTarget, openPool } from './connection.js';
 import { ensureDatabase, schemaRightsError } from './create-database.js';
+import { type BackfillProgress, type BackfillResult, backfillRollups } from './rollup-maintenance.js';
 import { applySchema } from './schema.js';
 
 export interface InitResult {
@@ -8,11 +9,13 @@ export interface InitResult {
   databaseCreated: boolean;
   created: string[];
   unchanged: string[];
+  /** Rollup tables filled from rows that predate them (empty when none needed it). */
+  backfilled: BackfillResult;
 }
 
 export async function initDatabase(
   target: DbTarget,
-  options: { createDatabase: boolean },
+  options: { createDatabase: boolean; onBackfill?: (p: BackfillProgress) => void },
 ): Promise<InitResult> {
   const names = { database: target.database, user: target.user };
   let databaseCreated: boolean;
@@ -26,7 +29,10 @@ export async function initDatabase(
   const pool = await openPool(target);
   try {
     const { created, unchanged } = await applySchema(pool);
-    return { database: target.database, databaseCreated, created, unchanged };
+    // Rollup tables new to a table with rows start empty; counting those rows can take minutes on
+    // a large table, and resumes where it stopped if interrupted.
+    const backfilled = await backfillRollups(pool, { onProgress: options.onBackfill });
+    return { database: target.database, databaseCreated, created, unchanged, backfilled };
   } catch (err) {
     throw schemaRightsError(err, names);
   } finally {

@@ -4,9 +4,10 @@
  * Each file is hashed, then read as a stream (plain or gzip, told apart by its first bytes),
  * parsed line by line, and written in batches (LOAD DATA LOCAL from memory, multi-row INSERTs
  * when the server refuses that) inside ONE transaction per input, together with a load_history
- * row keyed by the SHA-256 of the input's text (after gunzip). So an input is either wholly
- * loaded and recorded, or not at all: a re-run after a failure loads it again from scratch, and
- * a re-run after success skips it ("already loaded") unless `force` is set. Memory stays bounded:
+ * row keyed by the SHA-256 of the input's text (after gunzip) and the input's rollup deltas
+ * (rollup-writer.ts). So an input is either wholly loaded, counted and recorded, or not at all:
+ * a re-run after a failure loads it again from scratch, and a re-run after success skips it
+ * ("already loaded") unless `force` is set. Memory stays bounded:
  * at most two batches and a few buffered lines are held at any time.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +20,7 @@ import { type AccessLogRow, insertAccessLogRows, rowSqlBytes } from './access-lo
 import { LineSplitter, MAX_LINE_BYTES, OVERLONG, type SplitLine } from './line-splitter.js';
 import { isLocalInfileRefused, loadDataRows } from './load-data.js';
 import { createLineParser, FormatDetector, type LineParser, type LogFormat } from './log-formats.js';
+import { RollupDeltas } from './rollup-writer.js';
 
 /**
  * An input that is not a local path: a stream opened when its turn comes (the ingest function
@@ -241,6 +243,7 @@ export async function loadLogs(
     const conn = await pool.getConnection();
     try {
       await conn.query('START TRANSACTION');
+      const rollups = await RollupDeltas.start(conn);
       const hash = createHash('sha256');
       let rawBytes = 0;
       const source =
@@ -274,7 +277,8 @@ export async function loadLogs(
         batchBytes = 0;
         // One batch in flight while the next is parsed; waiting here bounds memory to two batches.
         await inFlight;
-        inFlight = writeRows(conn, rows);
+        rollups.add(rows);
+        inFlight = writeRows(conn, rows).then(() => (rollups.full ? rollups.flush(conn) : undefined));
         // Do not leave an unobserved rejection between now and the next await of inFlight.
         inFlight.catch(() => {});
         entry.loaded += rows.length;
@@ -382,6 +386,7 @@ export async function loadLogs(
         files.push({ file: label, lines: entry.lines, loaded: 0, errors: 0, skipped: true, sha256: sha });
         continue;
       }
+      await rollups.flush(conn);
       if (entry.loaded > 0 && !(await recordLoad(conn, entry, label, rawBytes, options.force ?? false))) {
         // The same content was committed by another load meanwhile (S3 delivers an event twice,
         // or the same log was uploaded under two names and both loads ran at once).
@@ -400,6 +405,16 @@ export async function loadLogs(
         throw new UserError(`${label} is not valid gzip (${code}); nothing from it was loaded`, {
           cause: err,
         });
+      }
+      if (code === 'ER_LOCK_DEADLOCK') {
+        // Two loads counting into the same rollup rows: InnoDB rolled this one back whole.
+        throw new UserError(
+          `${label} met another load updating the same rollup rows; nothing from it was loaded`,
+          {
+            hint: 'Run the same command again: files already loaded are skipped.',
+            cause: err,
+          },
+        );
       }
       if (code === 'ER_NO_SUCH_TABLE') {
         throw new UserError('the access_logs table does not exist', {

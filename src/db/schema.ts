@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
+import { ensureRollupTables } from './rollup-maintenance.js';
 
 /**
  * Files `db load` has loaded, by SHA-256 of their text (after gunzip, so a log and its .gz copy are one input), written in the
@@ -105,9 +106,11 @@ export function indexColumns(columns: string): string[] {
 }
 
 /**
- * Apply templates/schema.sql and the load_history table to the connection's current database.
- * Returns what it made (`table access_logs`, `index access_logs.idx_timestamp` when an index had
- * to be added to an existing table) and what was already there. Running it again changes nothing.
+ * Apply templates/schema.sql, the load_history table and the rollup tables
+ * (src/lambda/rollup-tables.ts) to the connection's current database. Returns what it made (`table access_logs`, `index
+ * access_logs.idx_timestamp` when an index had to be added to an existing table) and what was
+ * already there. Running it again changes nothing. Rollup tables added to a table that has rows
+ * are registered empty: `backfillRollups` (run by `db init`) then counts those rows.
  */
 export async function applySchema(
   conn: mysql.Connection | mysql.Pool,
@@ -144,5 +147,8 @@ export async function applySchema(
     }
     unchanged.push(`table ${table.name}`);
   }
+  const rollups = await ensureRollupTables(conn);
+  created.push(...rollups.created, ...rollups.dropped.map((t) => `${t} dropped (replaced by a new version)`));
+  unchanged.push(...rollups.unchanged);
   return { created, unchanged };
 }

@@ -11,6 +11,7 @@
  */
 import type mysql from 'mysql2/promise';
 import { type AccessLogRow, insertAccessLogRows } from './access-log-row.js';
+import { RollupDeltas } from './rollup-writer.js';
 import {
   mixSeed,
   type Random,
@@ -433,6 +434,33 @@ export function* generateTraffic(options: TrafficOptions): Generator<AccessLogRo
   for (let c = 0; c < plan.chunks; c++) yield* generateTrafficChunk(plan, c);
 }
 
+const ER_LOCK_DEADLOCK = 1213;
+
+/**
+ * One chunk in one transaction, with its rollup deltas. The two connections update the same
+ * rollup rows (the same hours and days), so InnoDB may pick one as a deadlock victim and roll it
+ * back whole: the chunk is then simply written again (it is deterministic).
+ */
+async function writeChunk(conn: mysql.PoolConnection, rows: AccessLogRow[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await conn.query('START TRANSACTION');
+      const rollups = await RollupDeltas.start(conn);
+      for (let i = 0; i < rows.length; i += INSERT_BATCH_ROWS) {
+        const batch = rows.slice(i, i + INSERT_BATCH_ROWS);
+        await insertAccessLogRows(conn, batch);
+        rollups.add(batch);
+      }
+      await rollups.flush(conn);
+      await conn.query('COMMIT');
+      return;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => {});
+      if ((err as { errno?: number }).errno !== ER_LOCK_DEADLOCK || attempt >= 5) throw err;
+    }
+  }
+}
+
 /**
  * Insert `rows` rows of synthetic traffic over the `days` days before `end` (default now).
  * Appends: it neither clears the table nor skips rows seeded before. Deterministic for a seed and end.
@@ -445,14 +473,16 @@ export async function seedTraffic(
   let nextChunk = 0;
   let done = 0;
   const worker = async () => {
-    for (let chunk = nextChunk++; chunk < plan.chunks; chunk = nextChunk++) {
-      const rows = generateTrafficChunk(plan, chunk);
-      for (let i = 0; i < rows.length; i += INSERT_BATCH_ROWS) {
-        const batch = rows.slice(i, i + INSERT_BATCH_ROWS);
-        await insertAccessLogRows(pool, batch);
-        done += batch.length;
+    const conn = await pool.getConnection();
+    try {
+      for (let chunk = nextChunk++; chunk < plan.chunks; chunk = nextChunk++) {
+        const rows = generateTrafficChunk(plan, chunk);
+        await writeChunk(conn, rows);
+        done += rows.length;
         options.onProgress?.(done);
       }
+    } finally {
+      conn.release();
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_CONNECTIONS, plan.chunks) }, worker));

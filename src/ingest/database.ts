@@ -9,6 +9,14 @@ import { buildTlsOptions } from '../lambda/database.js';
 import { type DbCredentials, readDbSecret, type SecretsClient } from '../lambda/secrets.js';
 import type { DbSource } from '../lambda/settings.js';
 
+/**
+ * What the ingest function's database user needs: SELECT and INSERT to load; UPDATE because a load
+ * adds its counts to the rollup rows (INSERT ... ON DUPLICATE KEY UPDATE); CREATE, ALTER, INDEX,
+ * DELETE and DROP for `init`, which creates the tables, registers new rollup tables (emptying
+ * them) and drops the ones a new version replaced.
+ */
+export const INGEST_DB_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX';
+
 export class IngestDatabase {
   private poolPromise: Promise<Pool> | undefined;
   private credentialsPromise: Promise<DbCredentials> | undefined;

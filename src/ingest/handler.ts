@@ -9,7 +9,8 @@
  *   failure (database down, truncated gzip, not a log, out of time) rolls back, throws, and Lambda
  *   retries the event and then sends it to the failure destination.
  * - Direct invocations (IAM-authorised; no API Gateway route reaches this function):
- *   {"action": "init"} applies templates/schema.sql as `db init`; {"action": "stats"} answers as
+ *   {"action": "init"} applies templates/schema.sql and builds the rollups as `db init` (within
+ *   the time budget: a re-run continues); {"action": "stats"} answers as
  *   `db stats --json`; {"action": "load", "object": "s3://bucket/key", "format"?, "force"?,
  *   "maxErrors"?} loads one object and answers its report. They answer {ok, action, result} or
  *   {ok: false, action, error: {message, hint}} rather than failing, so the CLI can print the error.
@@ -21,8 +22,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { S3, S3Location } from '../aws/s3.js';
 import { ensureDatabase, schemaRightsError } from '../db/create-database.js';
+import type { InitResult } from '../db/init.js';
 import { type LoadOptions, type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
 import { LOG_FORMATS, type LogFormat } from '../db/log-formats.js';
+import { backfillRollups } from '../db/rollup-maintenance.js';
 import { applySchema } from '../db/schema.js';
 import { collectDbStats } from '../db/stats.js';
 import { UserError } from '../errors.js';
@@ -359,8 +362,18 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
             await server.end().catch(() => {});
           }
           try {
-            const applied = await applySchema(await db.pool(), schemaSqlText());
-            return { ok: true, action, result: { database: names.database, databaseCreated, ...applied } };
+            const pool = await db.pool();
+            const applied = await applySchema(pool, schemaSqlText());
+            // Rows that predate the rollup tables are counted into them here, a chunk per
+            // transaction, until the time budget runs short: `init` again continues from there.
+            const remaining = context?.getRemainingTimeInMillis?.();
+            const stopAt =
+              remaining === undefined
+                ? Number.POSITIVE_INFINITY
+                : Date.now() + remaining - timeReserveMs(remaining);
+            const backfilled = await backfillRollups(pool, { shouldStop: () => Date.now() >= stopAt });
+            const result: InitResult = { database: names.database, databaseCreated, ...applied, backfilled };
+            return { ok: true, action, result };
           } catch (err) {
             throw schemaRightsError(err, names);
           }

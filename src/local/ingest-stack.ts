@@ -6,8 +6,8 @@
  * to the failure destination, a file here. A Lambda Invoke API on loopback
  * (src/local/lambda-api.ts) lets the CLI invoke both functions directly.
  *
- * The function logs in as its own database user with the rights loading and `init` need (SELECT,
- * INSERT, CREATE, ALTER, INDEX), the API function's user keeps SELECT only.
+ * The function logs in as its own database user with the rights loading and `init` need
+ * (INGEST_DB_PRIVILEGES), the API function's user keeps SELECT only.
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { LOCAL_S3_CREDENTIALS } from '../aws/local-endpoints.js';
 import type { ChatbotConfig } from '../config.js';
+import { INGEST_DB_PRIVILEGES } from '../ingest/database.js';
 import { RESULTS_PREFIX_ENV } from '../ingest/handler.js';
 import { INGEST_HANDLER } from '../package/bundle.js';
 import { type LocalLambdaApi, startLocalLambdaApi } from './lambda-api.js';
@@ -90,7 +91,7 @@ async function writerLogin(options: LocalIngestOptions): Promise<{ user: string;
     await admin.query(`CREATE USER IF NOT EXISTS ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
     await admin.query(`ALTER USER ${quoteUser(user)} IDENTIFIED BY ?`, [password]);
     await admin.query(
-      `GRANT SELECT, INSERT, CREATE, ALTER, INDEX ON ${mysql.escapeId(options.database)}.* TO ${quoteUser(user)}`,
+      `GRANT ${INGEST_DB_PRIVILEGES} ON ${mysql.escapeId(options.database)}.* TO ${quoteUser(user)}`,
     );
     return { user, password };
   } finally {

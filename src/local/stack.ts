@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { type ChatbotConfig, defaultConfig } from '../config.js';
 import { loadLogs } from '../db/load.js';
+import { backfillRollups, clearAccessLogs } from '../db/rollup-maintenance.js';
 import { applySchema } from '../db/schema.js';
 import { seedTraffic } from '../db/seed.js';
 import { portInUse, type StartOptions, startMariaDb } from '../db/server.js';
@@ -197,11 +198,18 @@ async function fillDatabase(
   } else {
     const existing = await countAccessLogs(pool);
     if (options.reseed || existing === 0) {
-      if (existing > 0) await pool.query('TRUNCATE TABLE access_logs');
+      if (existing > 0) await clearAccessLogs(pool);
       progress(`seeding ${rows.toLocaleString('en-US')} rows of sample traffic`);
       await seedTraffic(pool, { rows, days: 7, end: new Date() });
     }
   }
+  // A stack kept from before rollups existed: count its rows into them once (a reseed leaves none).
+  await backfillRollups(pool, {
+    onProgress: (p) =>
+      progress(
+        `building rollups: ${p.done.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')} rows`,
+      ),
+  });
   return countAccessLogs(pool);
 }
 

@@ -55,6 +55,7 @@ describe('config', () => {
       'usagePlan.rateLimit must be a whole number from 1 to 5000',
     ],
     [{ limits: { queryTimeoutMs: 30000 } }, 'queryTimeoutMs must be under 29000'],
+    [{ database: { retentionDays: 0 } }, 'database.retentionDays must be a whole number from 1 to 36500'],
     [{ region: 'mars' }, 'region must be an AWS region'],
     [[], 'must be a JSON object (it is a list)'],
     [{ functon: {} }, 'unknown field "functon" (did you mean "function"?)'],

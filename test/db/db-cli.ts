@@ -60,14 +60,14 @@ export async function withDbEnv<T>(
 export async function runDb(
   database: string,
   args: string[],
-  options: { json?: boolean; env?: Parameters<typeof withDbEnv>[2] } = {},
+  options: { json?: boolean; env?: Parameters<typeof withDbEnv>[2]; config?: string } = {},
 ) {
   const ui = recordingUi({ json: options.json ?? false });
   const argv = [
     'node',
     'chatbot-ops',
     '--config',
-    emptyConfig(),
+    options.config ?? emptyConfig(),
     ...(options.json ? ['--json'] : []),
     'db',
     ...args,

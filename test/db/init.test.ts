@@ -69,7 +69,15 @@ describe('db init', () => {
     expect(run.out).toContain(`created database ${database}`);
     expect(run.out).toContain('created table access_logs');
     const snapshot = (await schemaSnapshot(database)) as Record<string, { indexes: unknown[][] }>;
-    expect(Object.keys(snapshot).sort()).toEqual(['access_logs', 'load_history']);
+    expect(Object.keys(snapshot).sort()).toEqual([
+      'access_logs',
+      'load_history',
+      'rollup_endpoint',
+      'rollup_endpoint_rt',
+      'rollup_ip',
+      'rollup_state',
+      'rollup_status',
+    ]);
     expect(new Set(snapshot.access_logs?.indexes.map((i) => i[0]))).toEqual(
       new Set([
         'PRIMARY',
@@ -95,7 +103,15 @@ describe('db init', () => {
     expect(again.result).toMatchObject({
       databaseCreated: false,
       created: [],
-      unchanged: ['table access_logs', 'table load_history'],
+      unchanged: [
+        'table access_logs',
+        'table load_history',
+        'table rollup_state',
+        'table rollup_status',
+        'table rollup_endpoint',
+        'table rollup_ip',
+        'table rollup_endpoint_rt',
+      ],
     });
     expect(await schemaSnapshot(database)).toEqual(before);
   });

@@ -3,6 +3,7 @@
  * local stack runs (s3rver through src/local/s3-server.ts): the events it handles are the
  * notifications that endpoint sent for real uploads.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,14 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localIngestClients } from '../../src/aws/local-endpoints.js';
 import { getJsonObject } from '../../src/aws/s3.js';
+import { insertAccessLogRows } from '../../src/db/access-log-row.js';
+import type { InitResult } from '../../src/db/init.js';
 import type { LogFormat } from '../../src/db/log-formats.js';
+import { readRollupStates, verifyRollups } from '../../src/db/rollup-maintenance.js';
 import { LOAD_HISTORY_SQL } from '../../src/db/schema.js';
+import { generateTraffic } from '../../src/db/seed.js';
 import { type MariaDbServer, startMariaDb } from '../../src/db/server.js';
+import { INGEST_DB_PRIVILEGES } from '../../src/ingest/database.js';
 import { createIngestHandler, type IngestHandler } from '../../src/ingest/handler.js';
 import { type IngestResult, resultKey } from '../../src/ingest/layout.js';
 import { type LocalS3, type S3NotificationEvent, startLocalS3 } from '../../src/local/s3-server.js';
@@ -290,7 +296,18 @@ describe('ingest handler: direct invocations', () => {
     expect(init).toMatchObject({
       ok: true,
       action: 'init',
-      result: { created: ['table access_logs', 'table load_history'] },
+      result: {
+        created: [
+          'table access_logs',
+          'table load_history',
+          'table rollup_state',
+          'table rollup_status',
+          'table rollup_endpoint',
+          'table rollup_ip',
+          'table rollup_endpoint_rt',
+        ],
+        backfilled: { ids: 0, remaining: 0 },
+      },
     });
     expect(again).toMatchObject({ ok: true, result: { created: [] } });
     expect(load).toMatchObject({
@@ -347,6 +364,86 @@ describe('ingest handler: direct invocations', () => {
         error: { message: `s3://${BUCKET}/logs/none.log no longer exists; nothing to load` },
       },
     });
+  });
+});
+
+describe('ingest handler: rollups, as its own database user', () => {
+  let db: TestDatabase;
+  let writer: { user: string; password: string };
+  let handler: IngestHandler;
+  beforeEach(async () => {
+    db = await createTestDatabase('ingest_rollups', { schema: false });
+    // Exactly the rights the local stack gives the function's user (and docs/ingest.md asks for).
+    writer = { user: `ingest_${randomBytes(4).toString('hex')}`, password: randomBytes(12).toString('hex') };
+    await db.pool.query(`CREATE USER '${writer.user}'@'%' IDENTIFIED BY '${writer.password}'`);
+    await db.pool.query(`GRANT ${INGEST_DB_PRIVILEGES} ON \`${db.database}\`.* TO '${writer.user}'@'%'`);
+    handler = handlerFor({ ...db, ...writer });
+  });
+  afterEach(async () => {
+    await handler.close();
+    await db.pool.query(`DROP USER '${writer.user}'@'%'`);
+    await db.drop();
+  });
+
+  const requestsCounted = async () => {
+    const [r] = await db.pool.query("SELECT SUM(n) AS n FROM rollup_status WHERE grain = 'day'");
+    return Number((r as { n: number | null }[])[0]?.n ?? 0);
+  };
+
+  it('an S3 event writes its rows and their rollups together; a failed one leaves neither', async () => {
+    // Prepare
+    await handler({ action: 'init' }, context('init'));
+    const good = await upload('logs/rollups/good.log', logText('combined', rows));
+    const gz = gzipSync(
+      logText(
+        'combined',
+        rows.map((r) => ({ ...r, ip_address: '203.0.113.99' })),
+      ),
+    );
+    const cut = await upload('logs/rollups/cut.log.gz', gz.subarray(0, Math.floor(gz.length / 2)));
+
+    // Act
+    const loaded = await handler(good, context('good'));
+    const failed = handler(cut, context('cut'));
+
+    // Assess
+    expect(loaded).toMatchObject({ results: [{ status: 'loaded', loaded: 50 }] });
+    await expect(failed).rejects.toThrow(/not valid gzip/);
+    expect(await count(db)).toBe(50);
+    expect(await requestsCounted()).toBe(50);
+    const [ips] = await db.pool.query(
+      "SELECT COUNT(*) AS n FROM rollup_ip WHERE ip_address = '203.0.113.99'",
+    );
+    expect(Number((ips as { n: number }[])[0]?.n)).toBe(0);
+    expect((await verifyRollups(db.pool)).differences).toBe(0);
+  });
+
+  it('init counts rows that predate the rollups until its time budget runs short; init again finishes', async () => {
+    // Prepare: a table from before rollups, with rows no writer counted
+    await db.pool.query(`${SCHEMA_SQL}\n${LOAD_HISTORY_SQL}`);
+    await insertAccessLogRows(db.pool, [
+      ...generateTraffic({ rows: 400, days: 2, seed: 3, end: new Date() }),
+    ]);
+
+    // Act: 3 s left is all reserve (src/ingest/handler.ts timeReserveMs), so not one chunk fits
+    const short = (await handler({ action: 'init' }, context('short', 3000))) as {
+      ok: boolean;
+      result: InitResult;
+    };
+    const statesBetween = await readRollupStates(db.pool);
+    const again = (await handler({ action: 'init' }, context('again'))) as {
+      ok: boolean;
+      result: InitResult;
+    };
+
+    // Assess
+    expect(short.ok).toBe(true);
+    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 3 * 400 });
+    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false]);
+    expect(again.result.backfilled).toMatchObject({ ids: 400, remaining: 0 });
+    expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
+    expect(await requestsCounted()).toBe(400);
+    expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
 });
 

@@ -237,7 +237,7 @@ describe('the ingest function, invoked', () => {
   });
 });
 
-describe('db stats --remote through the CLI', () => {
+describe('db stats and db init --remote through the CLI', () => {
   it('names the default bucket from the account and region, and prints the stats', async () => {
     // Prepare
     const config = join(scratchDir(), 'config.json');
@@ -284,6 +284,49 @@ describe('db stats --remote through the CLI', () => {
     ).toEqual({
       action: 'stats',
     });
+  });
+
+  it('db init --remote says how many rows the function left to count, and that running it again continues', async () => {
+    // Prepare: the function ran short of time while building the rollups
+    const config = join(scratchDir(), 'config.json');
+    writeFileSync(config, '{"region":"eu-west-1"}\n');
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: '111122223333', Arn: 'arn:aws:iam::111122223333:user/me' });
+    const backfilled = {
+      tables: ['rollup_endpoint', 'rollup_ip', 'rollup_status'],
+      ids: 0,
+      remaining: 1_500_000,
+    };
+    lambda.on(InvokeCommand).resolves({
+      ...meta,
+      StatusCode: 200,
+      Payload: payload({
+        ok: true,
+        action: 'init',
+        result: { database: 'chatbot_db', databaseCreated: false, created: [], unchanged: [], backfilled },
+      }),
+    });
+    const ui = recordingUi();
+
+    // Act
+    const code = await main(['node', 'chatbot-ops', '--config', config, 'db', 'init', '--remote'], {
+      ui,
+      awsFactory: createAwsClients,
+    });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(ui.err.join('\n')).toContain(
+      'rollups: 1,500,000 existing rows still to count (the function ran short of time); run the same db init again to continue.',
+    );
+    expect(ui.out.join('\n')).not.toContain('Nothing to do');
+    expect(ui.results[0]).toMatchObject({ backfilled });
+    expect(
+      JSON.parse(
+        new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array),
+      ),
+    ).toEqual({ action: 'init', createDatabase: true });
   });
 
   it('refuses --local without --remote, and --db-host with --remote, before any call', async () => {

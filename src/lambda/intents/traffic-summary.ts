@@ -1,5 +1,15 @@
-/** get_traffic_summary: totals, error rate, top endpoints and IPs, status classes, over a window. */
+/**
+ * get_traffic_summary: totals, error rate, top endpoints and IPs, status classes, over a window.
+ * Each part comes from its rollup table once that is ready (rollup-queries.ts), else from access_logs.
+ */
 import { integerParam, withDefault } from '../params.js';
+import {
+  countedWindow,
+  readRollupView,
+  rollupRange,
+  statusCountsFromRollups,
+  topKeysFromRollups,
+} from '../rollup-queries.js';
 import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
 import {
@@ -25,16 +35,25 @@ export const trafficSummary = defineIntent({
     'Request count, error count and rate, top endpoints, top IPs and status classes over a time window.',
   params: { ...WINDOW_PARAMS, top_n: TOP_N_PARAM },
   async run(db, params, { now }) {
-    const window = resolveWindow(params, now);
+    const asked = resolveWindow(params, now);
+    const view = await readRollupView(db);
+    const window = countedWindow(asked, view.floor);
     const where = new Where().window(window);
-    // Three independent scans, one connection each: the pool runs them side by side.
+    const range = view.ready.size > 0 ? await rollupRange(db, window) : null;
+    // Three independent reads, one connection each: the pool runs them side by side.
     const [statuses, endpoints, ips] = await Promise.all([
-      db.select<{ status: number; n: number }>(statusCountsSql(where), where.values),
-      topEndpoints(db, where, { topN: params.top_n, window, byChecksum: true }),
-      db.select<{ k: string; n: number }>(
-        `SELECT ip_address AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY ip_address ORDER BY n DESC, k LIMIT ?`,
-        [...where.values, params.top_n],
-      ),
+      view.ready.has('status')
+        ? statusCountsFromRollups(db, range)
+        : db.select<{ status: number; n: number }>(statusCountsSql(where), where.values),
+      view.ready.has('endpoint')
+        ? topKeysFromRollups(db, 'endpoint', range, params.top_n)
+        : topEndpoints(db, where, { topN: params.top_n, window, byChecksum: true }),
+      view.ready.has('ip')
+        ? topKeysFromRollups(db, 'ip', range, params.top_n)
+        : db.select<{ k: string; n: number }>(
+            `SELECT ip_address AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY ip_address ORDER BY n DESC, k LIMIT ?`,
+            [...where.values, params.top_n],
+          ),
     ]);
     const total = totalOf(statuses);
     const errors = errorsOf(statuses);
@@ -46,7 +65,7 @@ export const trafficSummary = defineIntent({
         top_endpoints: countMap(endpoints),
         top_ips: countMap(ips),
         status_breakdown: statusBreakdown(statuses),
-        window: describeWindow(window),
+        window: describeWindow(asked),
       },
       rows: statuses.length + endpoints.length + ips.length,
     };

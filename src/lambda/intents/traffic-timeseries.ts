@@ -1,6 +1,10 @@
-/** get_traffic_timeseries: requests and errors per minute, hour or day, empty buckets included. */
+/**
+ * get_traffic_timeseries: requests and errors per minute, hour or day, empty buckets included.
+ * Counts come from the status rollup once it is ready (rollup-queries.ts), else from access_logs.
+ */
 import { invalidParam } from '../errors.js';
 import { enumParam, withDefault } from '../params.js';
+import { countedWindow, readRollupView, seriesFromRollups } from '../rollup-queries.js';
 import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
 import { TABLE, Where } from './sql.js';
@@ -54,22 +58,30 @@ export const trafficTimeseries = defineIntent({
     ),
   },
   async run(db, params, { now }) {
-    const window = resolveWindow(params, now);
+    const asked = resolveWindow(params, now);
     const interval: Interval = params.interval;
     const bucketMs = INTERVAL_SECONDS[interval] * 1000;
-    let range = window;
+    const view = await readRollupView(db);
+    // The buckets span the window asked for; what a running prune is deleting counts as no traffic.
+    const counted = countedWindow(asked, view.floor);
+    let range = asked;
     let rows = 0;
     if (!range) {
       const [bounds] = await db.select<{ first: Date | null; last: Date | null }>(
         `SELECT MIN(\`timestamp\`) AS first, MAX(\`timestamp\`) AS last FROM ${TABLE}`,
       );
       rows += 1;
+      const first =
+        bounds?.first && view.floor && bounds.first.getTime() < view.floor.getTime()
+          ? view.floor
+          : bounds?.first;
       range =
-        bounds?.first && bounds.last
-          ? { start: bounds.first, end: new Date(bounds.last.getTime() + 1) }
+        first && bounds?.last && first.getTime() <= bounds.last.getTime()
+          ? { start: first, end: new Date(bounds.last.getTime() + 1) }
           : null;
     }
     if (!range) return { data: { interval, buckets: [], window: null }, rows };
+    const countRange = asked ? (counted as { start: Date; end: Date }) : range;
 
     const first = Math.floor(range.start.getTime() / bucketMs) * bucketMs;
     const count = Math.ceil((range.end.getTime() - first) / bucketMs);
@@ -78,28 +90,44 @@ export const trafficTimeseries = defineIntent({
         'interval',
         `${interval} buckets over this window would be ${count}, more than ${MAX_BUCKETS}; use a larger interval or a shorter window`,
       );
-    let counted: BucketCount[];
-    if (count <= RANGE_COUNT_MAX_BUCKETS) {
-      const perBucket = countPerBucketRange(range, first, count, bucketMs);
-      counted = await db.select<BucketCount>(perBucket.sql, perBucket.values);
+    let bucketCounts: BucketCount[];
+    if (view.ready.has('status')) {
+      const series = await seriesFromRollups(
+        db,
+        { from: countRange.start.getTime(), to: countRange.end.getTime() },
+        interval,
+      );
+      // Several rollup rows (a day's hours, the raw edges) may fall in one bucket of the series.
+      const sums = new Map<number, BucketCount>();
+      for (const row of series) {
+        const bucket = Math.floor((row.bucket - first) / bucketMs);
+        const into = sums.get(bucket) ?? { bucket, requests: 0, errors: 0 };
+        into.requests += row.requests;
+        into.errors = Number(into.errors) + row.errors;
+        sums.set(bucket, into);
+      }
+      bucketCounts = [...sums.values()];
+    } else if (count <= RANGE_COUNT_MAX_BUCKETS) {
+      const perBucket = countPerBucketRange(countRange, first, count, bucketMs);
+      bucketCounts = await db.select<BucketCount>(perBucket.sql, perBucket.values);
     } else {
-      const where = new Where().window(range);
-      counted = await db.select<BucketCount>(
+      const where = new Where().window(countRange);
+      bucketCounts = await db.select<BucketCount>(
         `SELECT TIMESTAMPDIFF(SECOND, ?, \`timestamp\`) DIV ? AS bucket, COUNT(*) AS requests, SUM(status_code >= 400) AS errors
          FROM ${TABLE} ${where} GROUP BY bucket`,
         [new Date(first), INTERVAL_SECONDS[interval], ...where.values],
       );
     }
-    rows += counted.length;
-    const byBucket = new Map(counted.map((row) => [Number(row.bucket), row]));
+    rows += bucketCounts.length;
+    const byBucket = new Map(bucketCounts.map((row) => [Number(row.bucket), row]));
     const buckets = Array.from({ length: count }, (_, index) => {
       const row = byBucket.get(index);
       return {
         start: new Date(first + index * bucketMs).toISOString(),
-        requests: row ? row.requests : 0,
+        requests: row ? Number(row.requests) : 0,
         errors: row ? Number(row.errors) : 0,
       };
     });
-    return { data: { interval, buckets, window: describeWindow(window) }, rows };
+    return { data: { interval, buckets, window: describeWindow(asked) }, rows };
   },
 });

@@ -1,0 +1,369 @@
+/**
+ * Aggregates from the rollup tables (src/lambda/rollup-tables.ts): a window is cut into whole buckets
+ * (days, hours, minutes: read from a rollup table) and the raw ranges left at its edges (read from
+ * access_logs), and the two are added up in one statement. The answers are exactly what the same
+ * aggregate over access_logs gives (test/lambda/rollup-exactness.test.ts checks it on random data
+ * and windows); a table is used only once its backfill is complete (rollup_state), else the
+ * intents read access_logs as before.
+ *
+ * Top lists use each bucket's busiest keys (index `leaders`): the union of the K busiest of every
+ * piece are the candidates, counted exactly; a key outside them has at most the sum of every
+ * piece's K-th count, so when the N-th candidate is above that sum the top N are known. Otherwise
+ * K grows, and past MAX_LEADERS the window is grouped whole.
+ */
+
+import type { Database } from './database.js';
+import { ApiError } from './errors.js';
+import {
+  bucketStarts,
+  combineSql,
+  cutWindow,
+  floorTo,
+  GATE,
+  GRAIN_MS,
+  type Grain,
+  RESPONSE_TIMES_TABLE,
+  ROLLUP_TABLES,
+  type RollupMeasure,
+  type RollupTable,
+  rollupTableName,
+  type TimeRange,
+} from './rollup-tables.js';
+import type { TimeWindow } from './window.js';
+
+export type RollupName = RollupTable['name'];
+
+/** What rollup_state says for this request: which tables may be read, and a running prune's floor. */
+export interface RollupView {
+  ready: ReadonlySet<RollupName>;
+  /** While `db prune` runs: rows before this are being deleted and no longer count. */
+  floor: Date | null;
+}
+
+const NO_ROLLUPS: RollupView = { ready: new Set(), floor: null };
+/** Past this many per bucket, grouping the whole window is cheaper than asking for more leaders. */
+const MAX_LEADERS = 4_000;
+/** Latest DATETIME MariaDB stores: the open end of "all time" once a prune floor bounds its start. */
+const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
+
+const isMissingTable = (err: unknown) =>
+  err instanceof ApiError && (err.cause as { code?: string } | undefined)?.code === 'ER_NO_SUCH_TABLE';
+
+/** Read rollup_state; a database without it (made before rollups existed) has none. */
+export async function readRollupView(db: Database): Promise<RollupView> {
+  let rows: { name: string; backfill_to: number; backfilled: number; prune_floor: Date | null }[];
+  try {
+    rows = await db.select('SELECT name, backfill_to, backfilled, prune_floor FROM rollup_state');
+  } catch (err) {
+    if (isMissingTable(err)) return NO_ROLLUPS;
+    throw err;
+  }
+  const ready = new Set<RollupName>();
+  let floor: Date | null = null;
+  for (const row of rows) {
+    if (row.name === GATE) {
+      floor = row.prune_floor;
+      continue;
+    }
+    const def = ROLLUP_TABLES.find((d) => rollupTableName(d) === row.name);
+    if (def && Number(row.backfilled) >= Number(row.backfill_to)) ready.add(def.name);
+  }
+  return { ready, floor };
+}
+
+/**
+ * The window an aggregate counts: the asked one, minus what a running prune is deleting. An
+ * empty result (start = end) counts nothing, on either path.
+ */
+export function countedWindow(window: TimeWindow, floor: Date | null): TimeWindow {
+  if (!floor) return window;
+  if (!window) return { start: floor, end: END_OF_TIME };
+  const start = window.start.getTime() < floor.getTime() ? floor : window.start;
+  return { start, end: start.getTime() > window.end.getTime() ? start : window.end };
+}
+
+/**
+ * A bounded range for the rollups: all time becomes the whole days holding rows (every row lies
+ * in one day bucket, so no raw edge is left). Null when there is nothing to count.
+ */
+export async function rollupRange(db: Database, window: TimeWindow): Promise<TimeRange | null> {
+  let from: number;
+  let to: number;
+  if (window && window.end.getTime() !== END_OF_TIME.getTime()) {
+    from = window.start.getTime();
+    to = window.end.getTime();
+  } else {
+    const [bounds] = await db.select<{ first: Date | null; last: Date | null }>(
+      'SELECT MIN(`timestamp`) AS first, MAX(`timestamp`) AS last FROM access_logs',
+    );
+    if (!bounds?.first || !bounds.last) return null;
+    const day = GRAIN_MS.day;
+    from = Math.floor(bounds.first.getTime() / day) * day;
+    to = Math.floor(bounds.last.getTime() / day) * day + day;
+    if (window) from = Math.max(from, window.start.getTime());
+  }
+  return from < to ? { from, to } : null;
+}
+
+interface Sql {
+  sql: string;
+  values: unknown[];
+}
+
+const col = (name: string) => `\`${name}\``;
+
+/**
+ * One statement adding a table's measures over a range: its whole buckets from the rollup table,
+ * its edges from access_logs; optionally per key, optionally only where `filter` holds (a
+ * condition on the key column, which has the same name in both tables).
+ */
+function windowAggregate(
+  def: RollupTable,
+  range: TimeRange,
+  options: { perKey: boolean; filter?: Sql; measures?: readonly RollupMeasure[] },
+): Sql | null {
+  const { buckets, raw } = cutWindow(range, def.grains);
+  const measures = options.measures ?? def.measures;
+  const key = col(def.key.column);
+  const filter = options.filter ? ` AND ${options.filter.sql}` : '';
+  const filterValues = options.filter?.values ?? [];
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const b of buckets) {
+    // With a key filter, each bucket is named: the primary key (grain, bucket, key) then finds
+    // each (bucket, key) directly instead of reading every key of the range.
+    const starts = options.filter ? bucketStarts(b).map((t) => new Date(t)) : [];
+    const when = options.filter
+      ? `bucket IN (${starts.map(() => '?').join(', ')})`
+      : 'bucket >= ? AND bucket < ?';
+    parts.push(
+      `SELECT ${options.perKey ? `${key} AS k, ` : ''}${measures.map((m) => `${combineSql(m)} AS ${col(m.column)}`).join(', ')}
+       FROM ${rollupTableName(def)} WHERE grain = ? AND ${when}${filter}${options.perKey ? ` GROUP BY ${key}` : ''}`,
+    );
+    values.push(b.grain, ...(options.filter ? starts : [new Date(b.from), new Date(b.to)]), ...filterValues);
+  }
+  for (const r of raw) {
+    parts.push(
+      `SELECT ${options.perKey ? `${key} AS k, ` : ''}${measures.map((m) => `${m.sql} AS ${col(m.column)}`).join(', ')}
+       FROM access_logs WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${filter}${options.perKey ? ` GROUP BY ${key}` : ''}`,
+    );
+    values.push(new Date(r.from), new Date(r.to), ...filterValues);
+  }
+  if (parts.length === 0) return null;
+  const outer = measures.map((m) => `${combineSql(m)} AS ${col(m.column)}`).join(', ');
+  return {
+    sql: `SELECT ${options.perKey ? 'k, ' : ''}${outer} FROM (${parts.join(' UNION ALL ')}) t${options.perKey ? ' GROUP BY k' : ''}`,
+    values,
+  };
+}
+
+/** A key's measures, by column name. */
+export type KeyRow = { k: string; n: number } & Record<string, unknown>;
+
+const table = (name: RollupName) => ROLLUP_TABLES.find((d) => d.name === name) as RollupTable;
+
+/** Requests per status code over a range: what `statusCountsSql` gives on access_logs. */
+export async function statusCountsFromRollups(
+  db: Database,
+  range: TimeRange | null,
+): Promise<{ status: number; n: number }[]> {
+  const q = range && windowAggregate(table('status'), range, { perKey: true });
+  if (!q) return [];
+  const rows = await db.select<{ k: number; n: number }>(q.sql, q.values);
+  return rows.map((r) => ({ status: Number(r.k), n: Number(r.n) }));
+}
+
+/** One key's measures over a range (get_ip_activity's totals, get_endpoint_stats for one path). */
+export async function keyTotalsFromRollups(
+  db: Database,
+  name: RollupName,
+  key: string,
+  range: TimeRange | null,
+): Promise<KeyRow | null> {
+  const def = table(name);
+  const filter = { sql: `${col(def.key.column)} = ?`, values: [key] };
+  const q = range && windowAggregate(def, range, { perKey: true, filter });
+  const [row] = q ? await db.select<KeyRow>(q.sql, q.values) : [];
+  return row ? { ...row, n: Number(row.n) } : null;
+}
+
+/** Per-bucket request and error counts for a time series: whole buckets at grains up to `interval`. */
+export async function seriesFromRollups(
+  db: Database,
+  range: TimeRange,
+  interval: Grain,
+): Promise<{ bucket: number; requests: number; errors: number }[]> {
+  const def = table('status');
+  const grains = def.grains.filter((g) => GRAIN_MS[g] <= GRAIN_MS[interval]);
+  const { buckets, raw } = cutWindow(range, grains);
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const b of buckets) {
+    parts.push(
+      `SELECT bucket AS b, SUM(n) AS requests, SUM(IF(status_code >= 400, n, 0)) AS errors FROM ${rollupTableName(def)}
+       WHERE grain = ? AND bucket >= ? AND bucket < ? GROUP BY bucket`,
+    );
+    values.push(b.grain, new Date(b.from), new Date(b.to));
+  }
+  for (const r of raw) {
+    // A raw edge is shorter than the finest grain, so it lies inside one bucket of the series.
+    parts.push(
+      'SELECT ? AS b, COUNT(*) AS requests, SUM(status_code >= 400) AS errors FROM access_logs WHERE `timestamp` >= ? AND `timestamp` < ?',
+    );
+    values.push(new Date(r.from), new Date(r.from), new Date(r.to));
+  }
+  if (parts.length === 0) return [];
+  const rows = await db.select<{ b: Date; requests: number; errors: number | null }>(
+    parts.join(' UNION ALL '),
+    values,
+  );
+  return rows.map((r) => ({
+    bucket: new Date(r.b).getTime(),
+    requests: Number(r.requests),
+    errors: Number(r.errors ?? 0),
+  }));
+}
+
+/**
+ * The `topN` busiest keys of a rollup table over a range (count, then key in the column's
+ * collation, as `ORDER BY n DESC, k` on access_logs orders them), with `measures` summed for each.
+ */
+export async function topKeysFromRollups(
+  db: Database,
+  name: 'endpoint' | 'ip',
+  range: TimeRange | null,
+  topN: number,
+  measures: readonly string[] = ['n'],
+): Promise<KeyRow[]> {
+  if (!range) return [];
+  const def = table(name);
+  const wanted = def.measures.filter((m) => m.column === 'n' || measures.includes(m.column));
+  const { buckets, raw } = cutWindow(range, def.grains);
+  const key = col(def.key.column);
+  // Each piece's busiest keys, from the `leaders` index. A raw edge lies in buckets of the finest
+  // grain that the window only partly covers: a key counts no more in the edge than in that whole
+  // bucket, so the bucket's leaders serve as the edge's (its exact counts come from the rows below).
+  const finest = def.grains.reduce((a, b) => (GRAIN_MS[a] < GRAIN_MS[b] ? a : b));
+  const starts: { grain: Grain; start: number }[] = [];
+  for (const b of buckets) for (const start of bucketStarts(b)) starts.push({ grain: b.grain, start });
+  for (const r of raw)
+    for (let t = floorTo(r.from, finest); t < r.to; t += GRAIN_MS[finest])
+      starts.push({ grain: finest, start: t });
+  const pieces = starts.map(({ grain, start }) => ({
+    sql: `${key} AS k, n FROM ${rollupTableName(def)} WHERE grain = ? AND bucket = ? ORDER BY n DESC LIMIT ?`,
+    values: [grain, new Date(start)],
+  }));
+  if (pieces.length === 0) return [];
+
+  for (let leaders = 2 * topN + 10; leaders <= MAX_LEADERS; leaders *= 4) {
+    // The piece number is a loop counter, never input: safe as SQL text.
+    const rows = await db.select<{ p: number; k: string; n: number }>(
+      pieces.map((p, i) => `(SELECT ${i} AS p, ${p.sql})`).join(' UNION ALL '),
+      pieces.flatMap((p) => [...p.values, leaders]),
+    );
+    const perPiece = new Map<number, number[]>();
+    for (const row of rows) {
+      const counts = perPiece.get(Number(row.p)) ?? [];
+      counts.push(Number(row.n));
+      perPiece.set(Number(row.p), counts);
+    }
+    // A key missing from a piece's list has at most that piece's last listed count (0 if the list is whole).
+    let outsiderBound = 0;
+    for (const counts of perPiece.values())
+      if (counts.length >= leaders) outsiderBound += Math.min(...counts);
+    const candidates = [...new Set(rows.map((r) => r.k))];
+    if (candidates.length === 0) return [];
+    const q = windowAggregate(def, range, {
+      perKey: true,
+      measures: wanted,
+      filter: { sql: `${key} IN (${candidates.map(() => '?').join(', ')})`, values: candidates },
+    }) as Sql;
+    const totals = await db.select<KeyRow>(`${q.sql} ORDER BY n DESC, k`, q.values);
+    const settled = totals.length >= topN ? Number(totals[topN - 1]?.n) > outsiderBound : outsiderBound === 0;
+    if (settled) return totals.slice(0, topN).map((r) => ({ ...r, n: Number(r.n) }));
+  }
+  // Keys too evenly spread for the leaders to settle it: group the whole window.
+  const all = windowAggregate(def, range, { perKey: true, measures: wanted }) as Sql;
+  const rows = await db.select<KeyRow>(`${all.sql} ORDER BY n DESC, k LIMIT ?`, [...all.values, topN]);
+  return rows.map((r) => ({ ...r, n: Number(r.n) }));
+}
+
+/**
+ * The nearest-rank 95th percentile of each path's response times over a range: the whole days
+ * from `rollup_endpoint_rt` where it holds all of that day's timed requests (its count equals
+ * `rt_count`), the rest of the range from the path's rows, value by value. A path whose values do
+ * not add up to `timed` (a write landed between the statements) is left out of the map: the
+ * caller then reads its percentile from the rows.
+ */
+export async function p95FromRollups(
+  db: Database,
+  paths: { k: string; timed: number }[],
+  range: TimeRange,
+): Promise<Map<string, number>> {
+  const result = new Map<string, number>();
+  if (paths.length === 0) return result;
+  const endpoint = rollupTableName(table('endpoint'));
+  const days: number[] = [];
+  for (const b of cutWindow(range, ['week', 'day']).buckets)
+    for (let t = b.from; t < b.to; t += GRAIN_MS.day) days.push(t);
+  const keys = paths.map((p) => p.k);
+  const complete = new Map<string, Set<number>>(keys.map((k) => [k, new Set()]));
+  if (days.length > 0) {
+    const rows = await db.select<{ k: string; day: Date }>(
+      `SELECT h.endpoint AS k, h.day FROM (
+         SELECT day, endpoint, SUM(n) AS s FROM ${RESPONSE_TIMES_TABLE}
+         WHERE day IN (${days.map(() => '?').join(', ')}) AND endpoint IN (${keys.map(() => '?').join(', ')})
+         GROUP BY day, endpoint) h
+       JOIN ${endpoint} r ON r.grain = 'day' AND r.bucket = h.day AND r.endpoint = h.endpoint AND r.rt_count = h.s`,
+      [...days.map((d) => new Date(d)), ...keys],
+    );
+    for (const row of rows) complete.get(row.k)?.add(new Date(row.day).getTime());
+  }
+  // Per path: its complete days from the counts, everything else in the range from its rows.
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  paths.forEach((path, i) => {
+    const covered = [...(complete.get(path.k) ?? [])].sort((a, b) => a - b);
+    if (covered.length > 0) {
+      parts.push(
+        `SELECT ${i} AS p, response_time_ms AS v, SUM(n) AS n FROM ${RESPONSE_TIMES_TABLE}
+         WHERE day IN (${covered.map(() => '?').join(', ')}) AND endpoint = ? GROUP BY response_time_ms`,
+      );
+      values.push(...covered.map((d) => new Date(d)), path.k);
+    }
+    let from = range.from;
+    for (const day of [...covered, range.to]) {
+      if (day > from) {
+        parts.push(
+          `SELECT ${i} AS p, response_time_ms AS v, COUNT(*) AS n FROM access_logs
+           WHERE endpoint = ? AND \`timestamp\` >= ? AND \`timestamp\` < ? AND response_time_ms IS NOT NULL
+           GROUP BY response_time_ms`,
+        );
+        values.push(path.k, new Date(from), new Date(Math.min(day, range.to)));
+      }
+      from = day + GRAIN_MS.day;
+    }
+  });
+  const counts = await db.select<{ p: number; v: number; n: number }>(parts.join(' UNION ALL '), values);
+  const perPath = paths.map(() => new Map<number, number>());
+  for (const row of counts) {
+    const into = perPath[Number(row.p)] as Map<number, number>;
+    into.set(Number(row.v), (into.get(Number(row.v)) ?? 0) + Number(row.n));
+  }
+  paths.forEach((path, i) => {
+    const byValue = perPath[i] as Map<number, number>;
+    let total = 0;
+    for (const n of byValue.values()) total += n;
+    if (total !== path.timed || total === 0) return;
+    const rank = Math.ceil((95 * total) / 100);
+    let seen = 0;
+    for (const v of [...byValue.keys()].sort((a, b) => a - b)) {
+      seen += byValue.get(v) as number;
+      if (seen >= rank) {
+        result.set(path.k, v);
+        return;
+      }
+    }
+  });
+  return result;
+}

@@ -1,0 +1,311 @@
+/**
+ * The rollup tables: pre-aggregated counts of access_logs per time bucket, kept by every writer in
+ * the same transaction as the rows (src/db/rollup-writer.ts) and read by the aggregate intents for
+ * the whole buckets of a window (rollup-queries.ts). This module is the single description of
+ * them: DDL, what each column adds up, and the bucket arithmetic. It lives with the backend, which
+ * is bundled alone, and is pure (no driver): the db tools import it from here.
+ *
+ * Each table has one key column (the dimension: status code, path, client address), a grain
+ * column (minute, hour or day), the bucket's start (UTC) and measures that merge by sum, min or
+ * max. Adding a dimension is one more entry in ROLLUP_TABLES; changing an entry's columns means
+ * bumping its `version`, which gives it a new table name: `db init` builds the new table beside
+ * the old one (backfill), then drops the old one. docs/ (or README "Rollups") explains the
+ * measured choices: which grains, and why per-address and per-path tables stop at the hour.
+ */
+
+/**
+ * The access_logs columns the rollups read, as a writer holds a row before it is written
+ * (src/db/access-log-row.ts has the whole row; any RolledUpRow is one of these). A new dimension
+ * adds its column here.
+ */
+export interface RolledUpRow {
+  /** Milliseconds since the epoch, UTC. */
+  timestamp: number;
+  ip_address: string;
+  endpoint: string;
+  status_code: number;
+  response_time_ms: number | null;
+}
+
+/**
+ * Bucket sizes. A week is 7 days counted from the epoch (so weeks start on Thursdays, 00:00 UTC):
+ * fixed-width buckets keep the arithmetic one division, and nothing shows a week to the user;
+ * it only lets long windows read 13 rows per key where days would need 90.
+ */
+export type Grain = 'minute' | 'hour' | 'day' | 'week';
+export const GRAIN_MS: Record<Grain, number> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+};
+/** Coarsest first: the order windows are cut in. */
+export const GRAINS_COARSE_FIRST: readonly Grain[] = ['week', 'day', 'hour', 'minute'];
+
+export interface RollupMeasure {
+  column: string;
+  /** SQL column type. */
+  type: string;
+  /** How two values of the same bucket and key combine. */
+  merge: 'sum' | 'min' | 'max';
+  /** The value one access_logs row contributes (JavaScript side, for writers). */
+  of(row: RolledUpRow): number;
+  /** The same over a group of access_logs rows, in SQL (backfill, verify, window edges). */
+  sql: string;
+}
+
+export interface RollupTable {
+  /** Short name, used in messages and by the intents. */
+  name: 'status' | 'endpoint' | 'ip';
+  /** Bumped when columns change: the table name changes with it, so old and new can coexist. */
+  version: number;
+  grains: readonly Grain[];
+  key: {
+    column: 'status_code' | 'endpoint' | 'ip_address';
+    /** Same type and collation as the access_logs column, so grouping and ordering agree with it. */
+    type: string;
+    of(row: RolledUpRow): string | number;
+  };
+  measures: readonly RollupMeasure[];
+  /** Whether the table serves top lists: an index (grain, bucket, n) gives each bucket's busiest keys. */
+  leaders: boolean;
+}
+
+const COUNT = 'BIGINT UNSIGNED NOT NULL';
+/** A DATETIME(3) in UTC as milliseconds since the epoch, whatever the session's time zone. */
+const EPOCH_MS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', `timestamp`) DIV 1000";
+const requests: RollupMeasure = { column: 'n', type: COUNT, merge: 'sum', of: () => 1, sql: 'COUNT(*)' };
+const errors: RollupMeasure = {
+  column: 'errors',
+  type: COUNT,
+  merge: 'sum',
+  of: (r) => (r.status_code >= 400 ? 1 : 0),
+  sql: 'SUM(status_code >= 400)',
+};
+const statusClass = (digit: number): RollupMeasure => ({
+  column: `n_${digit}xx`,
+  type: COUNT,
+  merge: 'sum',
+  of: (r) => (r.status_code >= digit * 100 && r.status_code < digit * 100 + 100 ? 1 : 0),
+  sql: `SUM(status_code BETWEEN ${digit * 100} AND ${digit * 100 + 99})`,
+});
+
+export const ROLLUP_TABLES: readonly RollupTable[] = [
+  {
+    name: 'status',
+    version: 1,
+    grains: ['minute', 'hour', 'day'],
+    key: { column: 'status_code', type: 'SMALLINT UNSIGNED NOT NULL', of: (r) => r.status_code },
+    measures: [requests],
+    leaders: false,
+  },
+  {
+    name: 'endpoint',
+    version: 1,
+    grains: ['hour', 'day', 'week'],
+    key: { column: 'endpoint', type: 'VARCHAR(700) COLLATE utf8mb4_bin NOT NULL', of: (r) => r.endpoint },
+    measures: [
+      requests,
+      errors,
+      {
+        column: 'rt_sum',
+        type: COUNT,
+        merge: 'sum',
+        of: (r) => r.response_time_ms ?? 0,
+        sql: 'COALESCE(SUM(response_time_ms), 0)',
+      },
+      {
+        column: 'rt_count',
+        type: COUNT,
+        merge: 'sum',
+        of: (r) => (r.response_time_ms === null ? 0 : 1),
+        sql: 'COUNT(response_time_ms)',
+      },
+    ],
+    leaders: true,
+  },
+  {
+    name: 'ip',
+    version: 1,
+    grains: ['day', 'week'],
+    key: {
+      column: 'ip_address',
+      type: 'VARCHAR(45) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL',
+      of: (r) => r.ip_address,
+    },
+    measures: [
+      requests,
+      errors,
+      statusClass(1),
+      statusClass(2),
+      statusClass(3),
+      statusClass(4),
+      statusClass(5),
+      // Milliseconds since the epoch (UTC), not DATETIME(3): writers send numbers, no dates to format.
+      {
+        column: 'first_seen',
+        type: 'BIGINT NOT NULL',
+        merge: 'min',
+        of: (r) => r.timestamp,
+        sql: `MIN(${EPOCH_MS})`,
+      },
+      {
+        column: 'last_seen',
+        type: 'BIGINT NOT NULL',
+        merge: 'max',
+        of: (r) => r.timestamp,
+        sql: `MAX(${EPOCH_MS})`,
+      },
+    ],
+    leaders: true,
+  },
+];
+
+/** The table a definition lives in: `rollup_ip`, then `rollup_ip_v2` once its columns change. */
+export function rollupTableName(def: Pick<RollupTable, 'name' | 'version'>): string {
+  return def.version === 1 ? `rollup_${def.name}` : `rollup_${def.name}_v${def.version}`;
+}
+
+export function rollupByName(name: RollupTable['name']): RollupTable {
+  const def = ROLLUP_TABLES.find((t) => t.name === name);
+  if (!def) throw new Error(`no rollup table named ${name}`);
+  return def;
+}
+
+/**
+ * Bookkeeping, one row per rollup table plus the writers' gate ('*'):
+ * - `backfill_to`: rows with an id up to this predate the table (no writer added them to it); the
+ *   backfill counts them, and the table answers queries once `backfilled` reaches it;
+ * - the gate row: every writer holds a shared lock on it for its transaction, so `db init` (adding
+ *   a table) and `db rollup --repair` can wait until no write is half done; its `prune_floor` is
+ *   set while `db prune` runs: aggregates then ignore rows before it, so the rows and rollups a
+ *   prune has not yet deleted never show as a half-deleted day.
+ */
+export const ROLLUP_STATE_SQL = `CREATE TABLE IF NOT EXISTS rollup_state (
+  name         VARCHAR(64)     CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  backfill_to  BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  backfilled   BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  prune_floor  DATETIME        NULL,
+  updated_at   DATETIME(3)     NOT NULL,
+  PRIMARY KEY (name)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;
+export const GATE = '*';
+
+/** CREATE TABLE IF NOT EXISTS for one rollup table. */
+export function rollupTableSql(def: RollupTable): string {
+  const k = def.key.column;
+  const columns = [
+    `\`${k}\` ${def.key.type}`,
+    `grain ENUM('minute', 'hour', 'day', 'week') NOT NULL`,
+    'bucket DATETIME NOT NULL',
+    ...def.measures.map((m) => `\`${m.column}\` ${m.type}`),
+  ];
+  // Time first: a load of recent logs appends at the end of the tree, and a prune removes its start.
+  const keys = [
+    `PRIMARY KEY (grain, bucket, \`${k}\`)`,
+    ...(def.leaders ? ['KEY leaders (grain, bucket, n)'] : []),
+  ];
+  return `CREATE TABLE IF NOT EXISTS ${rollupTableName(def)} (\n  ${[...columns, ...keys].join(',\n  ')}\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;
+}
+
+/** SQL for a bucket's start from `timestamp`, at a grain (DATETIME values are UTC). */
+export function bucketSql(grain: Grain, column = '`timestamp`'): string {
+  switch (grain) {
+    case 'minute':
+      return `DATE_FORMAT(${column}, '%Y-%m-%d %H:%i:00')`;
+    case 'hour':
+      return `DATE_FORMAT(${column}, '%Y-%m-%d %H:00:00')`;
+    case 'day':
+      return `CAST(DATE(${column}) AS DATETIME)`;
+    case 'week':
+      return `(CAST('1970-01-01' AS DATETIME) + INTERVAL (DATEDIFF(${column}, '1970-01-01') DIV 7 * 7) DAY)`;
+  }
+}
+
+/** `ON DUPLICATE KEY UPDATE` assignments adding a delta row to an existing one. */
+export function mergeAssignments(def: RollupTable): string {
+  return def.measures
+    .map((m) => {
+      const c = `\`${m.column}\``;
+      if (m.merge === 'sum') return `${c} = ${c} + VALUES(${c})`;
+      return `${c} = ${m.merge === 'min' ? 'LEAST' : 'GREATEST'}(${c}, VALUES(${c}))`;
+    })
+    .join(', ');
+}
+
+/** SQL aggregate combining a measure over several rollup rows. */
+export function combineSql(m: RollupMeasure): string {
+  return `${m.merge.toUpperCase()}(\`${m.column}\`)`;
+}
+
+export const floorTo = (ms: number, grain: Grain): number =>
+  Math.floor(ms / GRAIN_MS[grain]) * GRAIN_MS[grain];
+export const ceilTo = (ms: number, grain: Grain): number => Math.ceil(ms / GRAIN_MS[grain]) * GRAIN_MS[grain];
+
+/** A half-open time range, milliseconds since the epoch. */
+export interface TimeRange {
+  from: number;
+  to: number;
+}
+
+/** Whole buckets of one grain: every bucket starting in [from, to). */
+export interface BucketRange extends TimeRange {
+  grain: Grain;
+}
+
+/**
+ * Cut [from, to) into whole buckets, coarsest first, and what is left at the edges: e.g. with
+ * day and hour grains, 09:30 on day 1 to 10:15 on day 4 is raw 09:30-10:00, hours 10:00-24:00 of
+ * day 1, days 2 and 3, hours 00:00-10:00 of day 4, raw 10:00-10:15. At most two ranges per grain
+ * and two raw ranges; every instant of [from, to) is in exactly one of them.
+ */
+export function cutWindow(
+  range: TimeRange,
+  grains: readonly Grain[],
+): { buckets: BucketRange[]; raw: TimeRange[] } {
+  const ordered = GRAINS_COARSE_FIRST.filter((g) => grains.includes(g));
+  const buckets: BucketRange[] = [];
+  const raw: TimeRange[] = [];
+  const cut = (from: number, to: number, level: number) => {
+    if (from >= to) return;
+    const grain = ordered[level];
+    if (grain === undefined) {
+      raw.push({ from, to });
+      return;
+    }
+    const start = ceilTo(from, grain);
+    const end = floorTo(to, grain);
+    if (start >= end) {
+      cut(from, to, level + 1);
+      return;
+    }
+    cut(from, start, level + 1);
+    buckets.push({ grain, from: start, to: end });
+    cut(end, to, level + 1);
+  };
+  cut(range.from, range.to, 0);
+  return { buckets, raw };
+}
+
+/** The start of every bucket in a range, oldest first. */
+export function bucketStarts(range: BucketRange): number[] {
+  const step = GRAIN_MS[range.grain];
+  const out: number[] = [];
+  for (let t = range.from; t < range.to; t += step) out.push(t);
+  return out;
+}
+
+/**
+ * Response times per UTC day and busy path, value by value: what `get_endpoint_stats` reads its
+ * p95 from instead of the rows. Writers do not keep it: `db rollup --percentiles` builds it for
+ * past days, and a (day, path) is used only while its count equals the path's `rt_count` in
+ * rollup_endpoint for that day, so a day that gained or lost rows since is read from the rows.
+ */
+export const RESPONSE_TIMES_TABLE = 'rollup_endpoint_rt';
+export const RESPONSE_TIMES_SQL = `CREATE TABLE IF NOT EXISTS ${RESPONSE_TIMES_TABLE} (
+  day              DATETIME          NOT NULL,
+  endpoint         VARCHAR(700)      COLLATE utf8mb4_bin NOT NULL,
+  response_time_ms INT UNSIGNED      NOT NULL,
+  n                BIGINT UNSIGNED   NOT NULL,
+  PRIMARY KEY (day, endpoint, response_time_ms)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;

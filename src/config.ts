@@ -18,12 +18,16 @@ export interface ChatbotConfig {
     memory: number;
     timeout: number;
     logRetentionDays: number;
+    /** Reserved concurrency: at most this many instances at once (each holds a small DB pool). Unset: none reserved. */
+    reservedConcurrency?: number;
   };
   vpc: {
     vpcId?: string;
     subnetIds: string[];
     rdsSecurityGroupId?: string;
     lambdaSecurityGroupName: string;
+    /** Create an interface endpoint for Secrets Manager in the function's subnets (with database.secretArn). */
+    secretsManagerEndpoint: boolean;
   };
   database: {
     host?: string;
@@ -64,6 +68,14 @@ export interface ChatbotConfig {
     maxQueryLimit: number;
     queryTimeoutMs: number;
   };
+  /** X-Ray active tracing on the function and the API stage. */
+  tracing: { enabled: boolean };
+  /** A CloudWatch dashboard of the function's and the API's metrics. */
+  dashboard: { enabled: boolean; name?: string };
+  /** A regional WAF web ACL on the API stage: a rate limit per address and AWS's common rule set. */
+  waf: { enabled: boolean; name?: string; rateLimit: number };
+  /** The stage's access logs, as JSON, in their own log group. */
+  accessLogs: { enabled: boolean; logGroupName?: string; retentionDays: number };
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   tags: Record<string, string>;
   local: {
@@ -99,7 +111,7 @@ export function defaultConfig(): ChatbotConfig {
       timeout: 30,
       logRetentionDays: 30,
     },
-    vpc: { subnetIds: [], lambdaSecurityGroupName: 'lambda-chatbot-sg' },
+    vpc: { subnetIds: [], lambdaSecurityGroupName: 'lambda-chatbot-sg', secretsManagerEndpoint: false },
     database: { port: 3306, name: 'chatbot_db', user: 'app_user', passwordEnv: 'DB_PASSWORD' },
     api: { name: 'chatbot-api', resource: 'chatbot', stage: 'prod', endpointType: 'REGIONAL' },
     usagePlan: {
@@ -118,6 +130,10 @@ export function defaultConfig(): ChatbotConfig {
       periodSeconds: 300,
     },
     limits: { maxPayloadSize: 1048576, maxQueryLimit: 1000, queryTimeoutMs: 25000 },
+    tracing: { enabled: false },
+    dashboard: { enabled: false },
+    waf: { enabled: false, rateLimit: 2000 },
+    accessLogs: { enabled: false, retentionDays: 30 },
     logLevel: 'INFO',
     tags: { 'managed-by': 'chatbot-ops' },
     local: { port: 3000, rows: 20000 },
@@ -164,6 +180,14 @@ const stringList =
     }
     return undefined;
   };
+/** The retention periods CloudWatch Logs accepts, in days. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+const retentionDays: Check = (v, p) =>
+  typeof v === 'number' && RETENTION_DAYS.includes(v)
+    ? undefined
+    : `${p} must be one of ${RETENTION_DAYS.join(', ')}`;
 const stringMap: Check = (v, p) => {
   if (!isObject(v)) return `${p} must be an object of strings`;
   for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') return `${p}.${k} must be a string`;
@@ -203,18 +227,16 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     architecture: oneOf('x86_64', 'arm64'),
     memory: int(128, 10240),
     timeout: int(1, 900),
-    logRetentionDays: oneOf(
-      ...[
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-        3653,
-      ].map(String),
-    ),
+    logRetentionDays: oneOf(...RETENTION_DAYS.map(String)),
+    // Lambda's default regional limit is 1,000 and can be raised; 0 would stop every invocation.
+    reservedConcurrency: int(1, 100_000),
   },
   vpc: {
     vpcId: pattern(/^vpc-[0-9a-f]+$/, 'a VPC id such as vpc-0abc123'),
     subnetIds: uniqueSubnets,
     rdsSecurityGroupId: pattern(/^sg-[0-9a-f]+$/, 'a security group id such as sg-0abc123'),
     lambdaSecurityGroupName: str,
+    secretsManagerEndpoint: bool,
   },
   database: {
     host,
@@ -254,6 +276,25 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     maxPayloadSize: int(1, 10 * 1024 * 1024),
     maxQueryLimit: int(1, 100000),
     queryTimeoutMs: int(100, 900000),
+  },
+  tracing: { enabled: bool },
+  dashboard: {
+    enabled: bool,
+    name: pattern(/^[A-Za-z0-9_-]{1,255}$/, 'a dashboard name (letters, digits, - and _)'),
+  },
+  waf: {
+    enabled: bool,
+    name: pattern(/^[\w-]{1,128}$/, 'a web ACL name (letters, digits, - and _)'),
+    // WAF's rate-based rules count requests per address over 5 minutes, from 10 up.
+    rateLimit: int(10, 2_000_000_000),
+  },
+  accessLogs: {
+    enabled: bool,
+    logGroupName: pattern(
+      /^[\w#/.-]{1,512}$/,
+      'a log group name such as /aws/apigateway/chatbot-api/prod/access',
+    ),
+    retentionDays,
   },
   logLevel: oneOf('DEBUG', 'INFO', 'WARN', 'ERROR'),
   tags: stringMap,
@@ -343,6 +384,13 @@ const CROSS_CHECKS: { fields: string[]; problem(c: ChatbotConfig): string | unde
         : undefined,
   },
 ];
+
+/** Every field the config accepts, as dotted paths (`function.memory`, `region`): the docs' config table lists each. */
+export function configFields(): string[] {
+  return Object.entries(SCHEMA).flatMap(([key, rule]) =>
+    typeof rule === 'function' ? [key] : Object.keys(rule).map((field) => `${key}.${field}`),
+  );
+}
 
 /** Validate a parsed config document and merge it over the defaults. Throws UserError naming every bad field. */
 export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): ChatbotConfig {

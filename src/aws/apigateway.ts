@@ -7,6 +7,7 @@
  */
 import {
   type APIGatewayClient,
+  BadRequestException,
   ConflictException,
   CreateApiKeyCommand,
   CreateDeploymentCommand,
@@ -19,6 +20,7 @@ import {
   DeleteStageCommand,
   DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
+  GetAccountCommand,
   GetApiKeyCommand,
   GetDeploymentCommand,
   GetStageCommand,
@@ -34,8 +36,10 @@ import {
   paginateGetUsagePlans,
   TagResourceCommand,
   TooManyRequestsException,
+  UpdateAccountCommand,
   UpdateMethodCommand,
   UpdateRestApiCommand,
+  UpdateStageCommand,
   UpdateUsagePlanCommand,
 } from '@aws-sdk/client-api-gateway';
 import { UserError } from '../errors.js';
@@ -288,15 +292,34 @@ export async function putLambdaProxyIntegration(
   );
 }
 
-/** The stage's current deployment id, or undefined when the stage does not exist. */
+/** A stage: which deployment it serves, and the stage settings the deploy steps manage. */
+export interface StageState {
+  deploymentId: string;
+  /** X-Ray active tracing of the stage. */
+  tracingEnabled: boolean;
+  /** Where access logs go, and in which format; undefined when access logging is off. */
+  accessLog: { destinationArn: string; format: string } | undefined;
+  /** The WAF web ACL associated with the stage, if any. */
+  webAclArn: string | undefined;
+}
+
+/** The stage, or undefined when it does not exist. */
 export async function findStage(
   apigw: APIGatewayClient,
   apiId: string,
   stage: string,
-): Promise<{ deploymentId: string } | undefined> {
+): Promise<StageState | undefined> {
   try {
     const out = await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: stage }));
-    return { deploymentId: out.deploymentId ?? '' };
+    const log = out.accessLogSettings;
+    return {
+      deploymentId: out.deploymentId ?? '',
+      tracingEnabled: out.tracingEnabled === true,
+      accessLog: log?.destinationArn
+        ? { destinationArn: log.destinationArn, format: log.format ?? '' }
+        : undefined,
+      webAclArn: out.webAclArn || undefined,
+    };
   } catch (err) {
     if (err instanceof NotFoundException) return undefined;
     throw err;
@@ -324,7 +347,18 @@ export async function listStages(apigw: APIGatewayClient, apiId: string): Promis
   }
 }
 
-/** A stage's ARN, which TagResource takes. */
+/** Change stage settings (tracing, access logging) with patch operations; none sends nothing. */
+export async function updateStage(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+  patchOperations: PatchOperation[],
+): Promise<void> {
+  if (patchOperations.length > 0)
+    await apigw.send(new UpdateStageCommand({ restApiId: apiId, stageName: stage, patchOperations }));
+}
+
+/** The stage's ARN, as TagResource, WAF and IAM name it. */
 export function stageArn(p: { partition: string; region: string; apiId: string; stage: string }): string {
   return `arn:${p.partition}:apigateway:${p.region}::/restapis/${p.apiId}/stages/${p.stage}`;
 }
@@ -354,6 +388,47 @@ export async function deleteStage(
   }
 }
 
+/**
+ * The role API Gateway uses to write any stage's logs to CloudWatch in this account and region
+ * (one setting for every API), or undefined when none is set.
+ */
+export async function getAccountCloudWatchRole(apigw: APIGatewayClient): Promise<string | undefined> {
+  const out = await apigw.send(new GetAccountCommand({}));
+  return out.cloudwatchRoleArn || undefined;
+}
+
+/** How long to retry the account setting while a role made seconds ago is not yet usable. */
+export const ACCOUNT_ROLE_BUDGET_MS = 60_000;
+
+/**
+ * Set the account's CloudWatch role. A role created seconds ago is not yet visible to API Gateway
+ * (IAM is eventually consistent), which refuses it with a BadRequestException ("The role ARN does
+ * not have required permissions") and no more specific code: with `justCreated`, that refusal is
+ * retried within a minute; otherwise it is the answer.
+ */
+export async function setAccountCloudWatchRole(
+  apigw: APIGatewayClient,
+  roleArn: string,
+  options: { justCreated: boolean; clock: Clock },
+): Promise<void> {
+  const started = options.clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await apigw.send(
+        new UpdateAccountCommand({
+          patchOperations: [{ op: 'replace', path: '/cloudwatchRoleArn', value: roleArn }],
+        }),
+      );
+      return;
+    } catch (err) {
+      const waited = options.clock.now() - started;
+      if (!(err instanceof BadRequestException) || !options.justCreated || waited >= ACCOUNT_ROLE_BUDGET_MS)
+        throw err;
+      await options.clock.sleep(Math.min(2000 * attempt, 10_000));
+    }
+  }
+}
+
 /** What a deployment serves, per path and method (its `apisummary`). */
 export type DeployedMethods = Record<
   string,
@@ -362,7 +437,10 @@ export type DeployedMethods = Record<
 
 export interface DeploymentInfo {
   createdDate: Date | undefined;
-  methods: DeployedMethods;
+  /** What it was made with: chatbot-ops writes the definition's fingerprint here (src/deploy/api.ts). */
+  description: string;
+  /** Undefined when the answer had no API summary (AWS API emulators leave it out). */
+  methods: DeployedMethods | undefined;
 }
 
 /**
@@ -379,16 +457,19 @@ export async function getDeployment(
     const out = await apigw.send(
       new GetDeploymentCommand({ restApiId: apiId, deploymentId, embed: ['apisummary'] }),
     );
-    const methods: DeployedMethods = {};
-    for (const [path, verbs] of Object.entries(out.apiSummary ?? {})) {
-      methods[path] = {};
-      for (const [verb, m] of Object.entries(verbs ?? {}))
-        methods[path][verb] = {
-          apiKeyRequired: m.apiKeyRequired === true,
-          authorizationType: m.authorizationType ?? 'NONE',
-        };
+    let methods: DeployedMethods | undefined;
+    if (out.apiSummary) {
+      methods = {};
+      for (const [path, verbs] of Object.entries(out.apiSummary)) {
+        methods[path] = {};
+        for (const [verb, m] of Object.entries(verbs ?? {}))
+          methods[path][verb] = {
+            apiKeyRequired: m.apiKeyRequired === true,
+            authorizationType: m.authorizationType ?? 'NONE',
+          };
+      }
     }
-    return { createdDate: out.createdDate, methods };
+    return { createdDate: out.createdDate, description: out.description ?? '', methods };
   } catch (err) {
     if (err instanceof NotFoundException) return undefined;
     throw err;

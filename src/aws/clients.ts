@@ -10,9 +10,12 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { RDSClient } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
+import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { packageVersion } from '../version.js';
+import { CALL_FIELD } from './failures.js';
 import { createS3Client } from './s3.js';
 
 export interface AwsSettings {
@@ -37,6 +40,8 @@ export interface AwsClients {
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
   readonly sts: STSClient;
+  readonly rds: RDSClient;
+  readonly wafv2: WAFV2Client;
   readonly s3: S3Client;
 }
 
@@ -55,15 +60,38 @@ type AnyClient = {
   };
 };
 
+const callName = (context: { clientName?: string; commandName?: string }) =>
+  `${(context.clientName ?? 'Client').replace(/Client$/, '')}.${(context.commandName ?? 'Command').replace(/Command$/, '')}`;
+
 function countCalls(client: AnyClient, counter: CallCounter): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const key = `${(context.clientName ?? 'Client').replace(/Client$/, '')}.${(context.commandName ?? 'Command').replace(/Command$/, '')}`;
+      const key = callName(context);
       counter.set(key, (counter.get(key) ?? 0) + 1);
       return next(args);
     },
     // First of all: one count per send(), however many attempts the retry middleware makes.
     { step: 'initialize', priority: 'high', name: 'chatbotOpsCallCounter' },
+  );
+}
+
+/**
+ * Put the command's name on every error it throws (hidden, see src/aws/failures.ts): an emulator's
+ * HTML error page reaches the caller as a bare SyntaxError, which alone does not say which call
+ * the endpoint could not answer.
+ */
+function nameFailedCalls(client: AnyClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err !== null && typeof err === 'object' && !(CALL_FIELD in err))
+          Object.defineProperty(err, CALL_FIELD, { value: callName(context), enumerable: false });
+        throw err;
+      }
+    },
+    { step: 'initialize', priority: 'high', name: 'chatbotOpsCallName' },
   );
 }
 
@@ -120,6 +148,7 @@ export function createAwsClients(
   const lazy = <T>(name: string, make: () => T): T => {
     if (!cache.has(name)) {
       const client = make();
+      nameFailedCalls(client as unknown as AnyClient);
       if (counter) countCalls(client as unknown as AnyClient, counter);
       decorate?.(client);
       cache.set(name, client);
@@ -149,6 +178,12 @@ export function createAwsClients(
     },
     get sts() {
       return lazy('sts', () => new STSClient(base));
+    },
+    get rds() {
+      return lazy('rds', () => new RDSClient(base));
+    },
+    get wafv2() {
+      return lazy('wafv2', () => new WAFV2Client(base));
     },
     get s3() {
       return lazy('s3', () => createS3Client(base));

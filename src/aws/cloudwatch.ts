@@ -1,14 +1,19 @@
 /**
  * CloudWatch alarms: read the ones we manage (by name, or every metric alarm a filter picks, with its
- * tags), put one, tag one, delete them. Nothing here prints.
+ * tags), put one, tag one, delete them; and dashboards by name. Nothing here prints.
  */
 import {
   type CloudWatchClient,
+  DashboardNotFoundError,
   DeleteAlarmsCommand,
+  DeleteDashboardsCommand,
+  GetDashboardCommand,
   ListTagsForResourceCommand,
   type MetricAlarm,
+  PutDashboardCommand,
   PutMetricAlarmCommand,
   paginateDescribeAlarms,
+  ResourceNotFound,
   ResourceNotFoundException,
   TagResourceCommand,
 } from '@aws-sdk/client-cloudwatch';
@@ -145,4 +150,26 @@ export async function putAlarm(
 /** Delete the named alarms; names that do not exist are ignored by CloudWatch. */
 export async function deleteAlarms(cloudwatch: CloudWatchClient, names: string[]): Promise<void> {
   if (names.length > 0) await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: names }));
+}
+
+/** A dashboard's body (JSON text), or undefined when there is no dashboard by that name. */
+export async function getDashboard(cloudwatch: CloudWatchClient, name: string): Promise<string | undefined> {
+  try {
+    const out = await cloudwatch.send(new GetDashboardCommand({ DashboardName: name }));
+    return out.DashboardBody ?? '';
+  } catch (err) {
+    // The service names the error ResourceNotFound; the SDK may map it to either class.
+    if (err instanceof DashboardNotFoundError || err instanceof ResourceNotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Create or replace the dashboard (PutDashboard is an upsert by name). */
+export async function putDashboard(cloudwatch: CloudWatchClient, name: string, body: string): Promise<void> {
+  await cloudwatch.send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
+}
+
+/** Delete dashboards; one that does not exist fails the call, so only name those that do. */
+export async function deleteDashboards(cloudwatch: CloudWatchClient, names: string[]): Promise<void> {
+  if (names.length > 0) await cloudwatch.send(new DeleteDashboardsCommand({ DashboardNames: names }));
 }

@@ -1,14 +1,17 @@
 /**
  * EC2, narrowed to what the Lambda's network needs: VPCs, subnets (with whether they route to an
- * internet gateway), security groups and their rules, and the network interfaces Lambda leaves in
- * a group. EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
+ * internet gateway), security groups and their rules, the network interfaces Lambda leaves in a
+ * group, and VPC endpoints (interface endpoints such as Secrets Manager's; gateway endpoints such as
+ * S3's use the same calls with route tables). EC2 reports errors by code only (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`),
  * carried as the exception's `name`: translated here, never by message text. Nothing here prints.
  */
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CreateVpcEndpointCommand,
   DeleteSecurityGroupCommand,
+  DeleteVpcEndpointsCommand,
   type EC2Client,
   EC2ServiceException,
   type Filter,
@@ -17,6 +20,7 @@ import {
   paginateDescribeRouteTables,
   paginateDescribeSecurityGroups,
   paginateDescribeSubnets,
+  paginateDescribeVpcEndpoints,
   paginateDescribeVpcs,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
@@ -379,4 +383,99 @@ export async function findPublicSubnets(
 ): Promise<Set<string>> {
   const routing = await describeSubnetRouting(ec2, vpcId, subnetIds);
   return new Set(subnetIds.filter((id) => routing.get(id)?.internetGateway));
+}
+
+export interface VpcEndpointInfo {
+  id: string;
+  /** `Interface` (network interfaces in subnets, with security groups) or `Gateway` (route tables). */
+  type: string;
+  serviceName: string;
+  vpcId: string;
+  /** Lower case: `available`, `pending`, `deleting`... */
+  state: string;
+  privateDns: boolean;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  routeTableIds: string[];
+  tags: Record<string, string>;
+}
+
+/** The endpoints of a VPC for one service, e.g. `com.amazonaws.us-east-1.secretsmanager`. */
+export async function findVpcEndpoints(
+  ec2: EC2Client,
+  vpcId: string,
+  serviceName: string,
+): Promise<VpcEndpointInfo[]> {
+  const found: VpcEndpointInfo[] = [];
+  for await (const page of paginateDescribeVpcEndpoints(pagesOf(ec2), {
+    Filters: [
+      { Name: 'vpc-id', Values: [vpcId] },
+      { Name: 'service-name', Values: [serviceName] },
+    ],
+  }))
+    for (const e of page.VpcEndpoints ?? [])
+      found.push({
+        id: e.VpcEndpointId ?? '',
+        type: e.VpcEndpointType ?? '',
+        serviceName: e.ServiceName ?? serviceName,
+        vpcId: e.VpcId ?? vpcId,
+        state: (e.State ?? '').toLowerCase(),
+        privateDns: Boolean(e.PrivateDnsEnabled),
+        subnetIds: [...(e.SubnetIds ?? [])].sort(),
+        securityGroupIds: (e.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])).sort(),
+        routeTableIds: [...(e.RouteTableIds ?? [])].sort(),
+        tags: Object.fromEntries((e.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      });
+  return found;
+}
+
+/** An endpoint to make: an interface endpoint in subnets with security groups, or a gateway endpoint on route tables. */
+export type VpcEndpointSpec = {
+  vpcId: string;
+  serviceName: string;
+  tags: Record<string, string>;
+} & (
+  | { type: 'Interface'; subnetIds: string[]; securityGroupIds: string[]; privateDns: boolean }
+  | { type: 'Gateway'; routeTableIds: string[] }
+);
+
+/** Create the endpoint; returns its id. */
+export async function createVpcEndpoint(ec2: EC2Client, spec: VpcEndpointSpec): Promise<string> {
+  const out = await ec2.send(
+    new CreateVpcEndpointCommand({
+      VpcId: spec.vpcId,
+      ServiceName: spec.serviceName,
+      VpcEndpointType: spec.type,
+      ...(spec.type === 'Interface'
+        ? {
+            SubnetIds: spec.subnetIds,
+            SecurityGroupIds: spec.securityGroupIds,
+            PrivateDnsEnabled: spec.privateDns,
+          }
+        : { RouteTableIds: spec.routeTableIds }),
+      TagSpecifications: [
+        {
+          ResourceType: 'vpc-endpoint',
+          Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })),
+        },
+      ],
+    }),
+  );
+  return out.VpcEndpoint?.VpcEndpointId ?? '';
+}
+
+/** Delete endpoints; ids already gone are not an error (EC2 reports them as unsuccessful items). */
+export async function deleteVpcEndpoints(ec2: EC2Client, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const out = await ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: ids }));
+  const failed = (out.Unsuccessful ?? []).filter((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound');
+  if (failed.length > 0) {
+    const first = failed[0];
+    throw new EC2ServiceException({
+      name: first?.Error?.Code ?? 'DeleteVpcEndpointsFailed',
+      $fault: 'client',
+      message: `could not delete ${failed.map((f) => f.ResourceId).join(', ')}: ${first?.Error?.Message ?? ''}`,
+      $metadata: {},
+    });
+  }
 }

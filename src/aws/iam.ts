@@ -39,6 +39,21 @@ export function decodePolicyDocument(text: string | undefined): PolicyDocument |
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
+/** One statement of a policy document, as far as the doctor's least-privilege checks read it. */
+export interface IamStatement {
+  Effect?: string;
+  Action?: unknown;
+  Resource?: unknown;
+}
+
+/** A statement's Action or Resource as a list of strings (IAM takes one value or a list). */
+export const policyValues = (v: unknown): string[] => asList(v).map(String);
+
+/** A document's statements (IAM takes one statement or a list). */
+export function policyStatements(doc: unknown): IamStatement[] {
+  return asList((doc as { Statement?: unknown } | undefined)?.Statement).filter(Boolean) as IamStatement[];
+}
+
 /** Sort arrays of scalars and keys of objects, make single values lists where IAM allows either. */
 function canonical(value: unknown, key = ''): unknown {
   const listKeys = new Set(['Statement', 'Action', 'NotAction', 'Resource', 'NotResource']);

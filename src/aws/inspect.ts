@@ -1,43 +1,11 @@
 /**
- * Read-only lookups that only `doctor` needs: VPC endpoints, quota usage, alarms found by their
- * metric (whatever their names) with their state. Nothing here prints.
+ * Read-only lookups that only `doctor` needs: quota usage, alarms found by their metric (whatever
+ * their names) with their state. (VPC endpoints moved to src/aws/ec2.ts, where deploy makes them.)
+ * Nothing here prints.
  */
 import { type APIGatewayClient, paginateGetUsage } from '@aws-sdk/client-api-gateway';
 import { type CloudWatchClient, DescribeAlarmsForMetricCommand } from '@aws-sdk/client-cloudwatch';
-import { type EC2Client, paginateDescribeVpcEndpoints } from '@aws-sdk/client-ec2';
 import { pagesOf } from './pages.js';
-
-export interface VpcEndpointInfo {
-  id: string;
-  type: string;
-  state: string;
-  privateDns: boolean;
-  subnetIds: string[];
-}
-
-/** Interface or gateway endpoints of a VPC for one service, e.g. `com.amazonaws.us-east-1.secretsmanager`. */
-export async function findVpcEndpoints(
-  ec2: EC2Client,
-  vpcId: string,
-  serviceName: string,
-): Promise<VpcEndpointInfo[]> {
-  const found: VpcEndpointInfo[] = [];
-  for await (const page of paginateDescribeVpcEndpoints(pagesOf(ec2), {
-    Filters: [
-      { Name: 'vpc-id', Values: [vpcId] },
-      { Name: 'service-name', Values: [serviceName] },
-    ],
-  }))
-    for (const e of page.VpcEndpoints ?? [])
-      found.push({
-        id: e.VpcEndpointId ?? '',
-        type: e.VpcEndpointType ?? '',
-        state: (e.State ?? '').toLowerCase(),
-        privateDns: Boolean(e.PrivateDnsEnabled),
-        subnetIds: e.SubnetIds ?? [],
-      });
-  return found;
-}
 
 /** First and last day (UTC, YYYY-MM-DD) of the quota period containing `now`. Weeks start on Monday. */
 export function quotaPeriodBounds(period: string, now: Date): { start: string; end: string; endsAt: Date } {

@@ -7,11 +7,15 @@ import {
   AddPermissionCommand,
   CreateFunctionCommand,
   DeleteFunctionCommand,
+  DeleteFunctionConcurrencyCommand,
+  GetAccountSettingsCommand,
+  GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
   GetPolicyCommand,
   InvalidParameterValueException,
   InvokeCommand,
   type LambdaClient,
+  PutFunctionConcurrencyCommand,
   RemovePermissionCommand,
   ResourceConflictException,
   ResourceNotFoundException,
@@ -41,6 +45,8 @@ export interface FunctionState extends FunctionSettings {
   codeSha256: string;
   state: string | undefined;
   lastUpdateStatus: string | undefined;
+  /** X-Ray: `Active` traces every invocation, `PassThrough` (Lambda's default) only sampled callers'. */
+  tracingMode: string;
 }
 
 /** The function's configuration, or undefined when there is no such function. */
@@ -62,6 +68,7 @@ export async function findFunction(lambda: LambdaClient, name: string): Promise<
       codeSha256: c.CodeSha256 ?? '',
       state: c.State,
       lastUpdateStatus: c.LastUpdateStatus,
+      tracingMode: c.TracingConfig?.Mode ?? 'PassThrough',
     };
   } catch (err) {
     if (err instanceof ResourceNotFoundException) return undefined;
@@ -428,4 +435,65 @@ export async function deleteFunction(lambda: LambdaClient, name: string): Promis
     if (err instanceof ResourceNotFoundException) return false;
     throw err;
   }
+}
+
+/** Set the function's X-Ray tracing mode, waiting for it to be ready before and after. */
+export async function updateFunctionTracing(
+  lambda: LambdaClient,
+  name: string,
+  mode: 'Active' | 'PassThrough',
+  timing: Timing,
+): Promise<void> {
+  await waitForFunctionReady(lambda, name, timing);
+  await withUpdateConflictRetry(lambda, name, timing, () =>
+    lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: name, TracingConfig: { Mode: mode } }),
+    ),
+  );
+  await waitForFunctionReady(lambda, name, timing);
+}
+
+/** The function's reserved concurrency; undefined when none is reserved (or no such function). */
+export async function getReservedConcurrency(
+  lambda: LambdaClient,
+  name: string,
+): Promise<number | undefined> {
+  try {
+    const out = await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
+    return out.ReservedConcurrentExecutions;
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/** Reserve concurrency for the function: at most this many instances run at once. */
+export async function putReservedConcurrency(
+  lambda: LambdaClient,
+  name: string,
+  count: number,
+): Promise<void> {
+  await lambda.send(
+    new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: count }),
+  );
+}
+
+/** Remove the reservation: the function shares the account's unreserved concurrency again. */
+export async function deleteReservedConcurrency(lambda: LambdaClient, name: string): Promise<void> {
+  try {
+    await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: name }));
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+}
+
+/** The account's concurrency in this region: the limit, and what no function has reserved. */
+export async function getAccountConcurrency(
+  lambda: LambdaClient,
+): Promise<{ limit: number | undefined; unreserved: number | undefined }> {
+  const out = await lambda.send(new GetAccountSettingsCommand({}));
+  return {
+    limit: out.AccountLimit?.ConcurrentExecutions,
+    unreserved: out.AccountLimit?.UnreservedConcurrentExecutions,
+  };
 }

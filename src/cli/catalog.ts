@@ -69,7 +69,7 @@ export const COMMAND_SUMMARIES: readonly CommandSummary[] = [
     module: 'deploy',
     term: 'deploy [options]',
     description:
-      'Create or update everything in AWS as one plan (guide steps 2-8): role, network, function, API, key, alarms',
+      'Create or update everything in AWS as one plan (guide steps 2-8): role, network, function, API, key, alarms, and the Next Steps the config switches on',
   },
   {
     name: 'create-role',
@@ -111,6 +111,47 @@ export const COMMAND_SUMMARIES: readonly CommandSummary[] = [
     description: 'CloudWatch alarms for Lambda errors, API 4XX and API 5XX (guide step 8)',
   },
   {
+    name: 'secrets-endpoint',
+    module: 'deploy',
+    term: 'secrets-endpoint [options]',
+    description:
+      'An interface VPC endpoint for Secrets Manager in the function subnets, HTTPS from the Lambda group only (vpc.secretsManagerEndpoint)',
+  },
+  {
+    name: 'concurrency',
+    module: 'deploy',
+    term: 'concurrency [options]',
+    description:
+      "Reserve the function's concurrency (function.reservedConcurrency), which bounds its database connections",
+  },
+  {
+    name: 'tracing',
+    module: 'deploy',
+    term: 'tracing [options]',
+    description:
+      'X-Ray active tracing on the function and the API stage, and the role permission it needs (tracing.enabled)',
+  },
+  {
+    name: 'access-logs',
+    module: 'deploy',
+    term: 'access-logs [options]',
+    description:
+      "The API stage's access logs as JSON in their own log group, with retention (accessLogs.enabled)",
+  },
+  {
+    name: 'waf',
+    module: 'deploy',
+    term: 'waf [options]',
+    description:
+      "A regional WAF web ACL (rate limit per address, AWS's common rule set) on the API stage (waf.enabled)",
+  },
+  {
+    name: 'dashboard',
+    module: 'deploy',
+    term: 'dashboard [options]',
+    description: "A CloudWatch dashboard of the function's and the API's metrics (dashboard.enabled)",
+  },
+  {
     name: 'status',
     module: 'status',
     term: 'status [options]',
@@ -121,7 +162,7 @@ export const COMMAND_SUMMARIES: readonly CommandSummary[] = [
     module: 'destroy',
     term: 'destroy [options]',
     description:
-      'Remove everything deploy created (alarms, usage plan, key, API, function, log group, security group, role); never the database',
+      "Remove everything deploy created (the Next Steps' resources, alarms, usage plan, key, API, function, log groups, security groups, role); never the database",
   },
   {
     name: 'package',

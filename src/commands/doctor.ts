@@ -1,9 +1,9 @@
 /**
  * `chatbot-ops doctor`: every Troubleshooting and Security Checklist item (docs/operate.md maps each to
- * its check) as a check
- * against the deployment (or, with --local, the local stack), each pass / warn / fail / skip with
- * its evidence and fix. Exit 1 when any check fails. Secrets are never shown: the password's
- * presence, never its value; key values never.
+ * its check) as a check against the deployment (or, with --local, the local stack), each pass / warn /
+ * fail / unknown / skip with its evidence and fix. Exit 1 when any check fails (with --strict also
+ * when one could not run). Secrets are never shown: the password's presence, never its value; key
+ * values never.
  */
 import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context } from '../cli/context.js';
@@ -18,6 +18,7 @@ interface DoctorFlags {
   local?: boolean;
   offline?: boolean;
   apiUrl?: string;
+  strict?: boolean;
 }
 
 /** Run the AWS checks. */
@@ -46,6 +47,7 @@ export const register: CommandModule = (program, run) => {
     .option('--local', 'check the local stack instead of AWS', false)
     .option('--offline', 'no live calls: skip the health invocation and the API calls', false)
     .option('--api-url <url>', 'send the live API calls here (a custom domain) instead of the invoke URL')
+    .option('--strict', 'exit 1 also when a check could not run (unknown), not only when one fails', false)
     .action(
       run(async (ctx, flags: DoctorFlags) => {
         if (flags.local && (flags.offline || flags.apiUrl)) {
@@ -60,7 +62,7 @@ export const register: CommandModule = (program, run) => {
         }
         if (ctx.ui.json) ctx.ui.result(reportDocument(results, { target: flags.local ? 'local' : 'aws' }));
         else for (const line of renderReport(results, ctx.ui.style)) ctx.ui.info(line);
-        return exitCodeOf(results);
+        return exitCodeOf(results, { strict: Boolean(flags.strict) });
       }),
     );
 };

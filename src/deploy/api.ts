@@ -3,7 +3,10 @@
  * is planned and made in place, then deployed), the /chatbot resource, POST with
  * an API key required, the Lambda proxy integration, the permission for API Gateway to invoke the
  * function from this API and route only, and a deployment to the stage when anything changed.
+ * Each deployment's description carries a fingerprint of the definition it was made from, so a
+ * later run knows what the stage serves even where GetDeployment gives no API summary.
  */
+import { createHash } from 'node:crypto';
 import {
   createDeployment,
   createResource,
@@ -57,11 +60,70 @@ export interface ApiDesired {
 export interface ApiCurrent {
   api: RestApiInfo | undefined;
   resources: ResourceInfo[];
-  /** The stage and what its deployment serves (see getDeployment). */
-  stage: { deploymentId: string; deployed: DeployedMethods } | undefined;
+  /**
+   * The stage and what its deployment serves: the API summary (undefined where the endpoint gives
+   * none) and the description, which holds the fingerprint (see getDeployment).
+   */
+  stage: { deploymentId: string; deployed: DeployedMethods | undefined; description: string } | undefined;
   /** Every stage of the API with its tags: the configured one, and any a rename left. */
   stages: StageInfo[];
   permissions: PolicyStatement[];
+}
+
+/** What a deployment freezes of the one route: everything that changes what a caller meets. */
+export interface ApiDefinition {
+  path: string;
+  httpMethod: string;
+  apiKeyRequired: boolean;
+  authorizationType: string;
+  integration: { type: string; httpMethod: string; uri: string } | undefined;
+}
+
+/** A short, stable digest of a definition: 16 hex digits of the SHA-256 of its canonical JSON. */
+export function definitionFingerprint(d: ApiDefinition): string {
+  const canonical = JSON.stringify([
+    d.path,
+    d.httpMethod,
+    d.apiKeyRequired,
+    d.authorizationType,
+    d.integration ? [d.integration.type, d.integration.httpMethod, d.integration.uri] : null,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** The description chatbot-ops gives a deployment: the fingerprint of what it froze. */
+export function deploymentDescription(fingerprint: string): string {
+  return `chatbot-ops deploy (definition ${fingerprint})`;
+}
+
+/** The fingerprint in a deployment's description; undefined for one chatbot-ops did not make (or made before it kept one). */
+export function fingerprintIn(description: string): string | undefined {
+  return /\(definition ([0-9a-f]{16})\)/.exec(description)?.[1];
+}
+
+/** The route the config wants, as a deployment would freeze it. */
+export function desiredDefinition(desired: ApiDesired): ApiDefinition {
+  return {
+    path: `/${desired.resource}`,
+    httpMethod: HTTP_METHOD,
+    apiKeyRequired: true,
+    authorizationType: 'NONE',
+    integration: { type: 'AWS_PROXY', httpMethod: 'POST', uri: desired.integrationUri },
+  };
+}
+
+/** The route as the API has it now (undefined without the resource or its POST). */
+export function currentDefinition(resources: ResourceInfo[], resource: string): ApiDefinition | undefined {
+  const path = `/${resource}`;
+  const method = resources.find((r) => r.path === path)?.methods[HTTP_METHOD];
+  if (!method) return undefined;
+  return {
+    path,
+    httpMethod: HTTP_METHOD,
+    apiKeyRequired: method.apiKeyRequired,
+    authorizationType: method.authorizationType,
+    integration: method.integration,
+  };
 }
 
 export function desiredApi(
@@ -100,7 +162,12 @@ export async function readApi(d: Deployment): Promise<ApiCurrent> {
   return {
     api,
     resources,
-    stage: stage && { ...stage, deployed: deployment?.methods ?? {} },
+    stage: stage && {
+      deploymentId: stage.deploymentId,
+      // A deployment that is gone serves nothing: the summary of nothing, and no description.
+      deployed: deployment ? deployment.methods : {},
+      description: deployment?.description ?? '',
+    },
     stages,
     permissions,
   };
@@ -197,25 +264,16 @@ function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
 }
 
 /**
- * The stage is deployed when a part of the API changes, or when the stage's deployment serves the
- * POST without the key requirement (or not at all). `redeploy` forces a deployment: API Gateway
- * keeps no record of "changed since the last deployment", and the deployment summary shows no
- * integration, so an integration changed by a run that failed before deploying goes unseen.
+ * The stage is deployed when a part of the API changes; when the definition the stage's deployment
+ * was made from (its fingerprint) differs from the one the config wants; or when the deployment's
+ * API summary is there and shows the POST without the key requirement (or not at all). What is
+ * unknown is not drift: a deployment without a fingerprint and an answer without a summary (AWS API
+ * emulators give none) do not by themselves cause a deployment. `redeploy` forces one.
  */
 export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = false): PlanItem[] {
   const parts = planApiParts(current, desired);
   // The permission lives on the function, not in the API: changing it needs no new deployment.
   const apiChanged = redeploy || hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
-  const live = current.stage ? stageServes(current.stage.deployed, desired) : [];
-  const deploy = apiChanged || live.length > 0;
-  const tagsNow = current.stages.find((s) => s.name === desired.stage)?.tags ?? {};
-  const untagged = Object.entries(desired.stageTags).some(([k, v]) => tagsNow[k] !== v);
-  const stage = current.stage
-    ? item('api', 'stage', desired.stage, deploy || untagged ? 'update' : 'unchanged', [
-        ...(deploy ? [...live, { field: 'deployment', from: current.stage.deploymentId, to: 'new' }] : []),
-        ...(untagged ? [{ field: 'tags', from: tagsNow, to: { ...tagsNow, ...desired.stageTags } }] : []),
-      ])
-    : item('api', 'stage', desired.stage, 'create');
   // Stages this deployment made under a name the config no longer gives (api.stage changed).
   const leftovers = current.stages
     .filter((s) => s.name !== desired.stage && desired.owns(s.tags))
@@ -228,13 +286,33 @@ export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = fal
         },
       ]),
     );
-  return [...parts, stage, ...leftovers];
+  const stage = current.stage;
+  if (!stage) return [...parts, item('api', 'stage', desired.stage, 'create'), ...leftovers];
+  const wanted = definitionFingerprint(desiredDefinition(desired));
+  const deployedFingerprint = fingerprintIn(stage.description);
+  const drift: FieldChange[] = [
+    ...(deployedFingerprint !== undefined && deployedFingerprint !== wanted
+      ? [{ field: 'definition', from: deployedFingerprint, to: wanted }]
+      : []),
+    ...(stage.deployed ? stageServes(stage.deployed, desired) : []),
+  ];
+  const deploy = apiChanged || drift.length > 0;
+  const tagsNow = current.stages.find((s) => s.name === desired.stage)?.tags ?? {};
+  const untagged = Object.entries(desired.stageTags).some(([k, v]) => tagsNow[k] !== v);
+  return [
+    ...parts,
+    item('api', 'stage', desired.stage, deploy || untagged ? 'update' : 'unchanged', [
+      ...(deploy ? [...drift, { field: 'deployment', from: stage.deploymentId, to: 'new' }] : []),
+      ...(untagged ? [{ field: 'tags', from: tagsNow, to: { ...tagsNow, ...desired.stageTags } }] : []),
+    ]),
+    ...leftovers,
+  ];
 }
 
 /**
- * How the deployed POST differs from what the config wants. This catches a run that changed the
- * method but failed before deploying it, and a stage deployed while the key was not required
- * (the live API open to anyone), which the API's current state alone does not show.
+ * How the deployed POST differs from what the config wants, by the deployment's API summary: a
+ * stage deployed while the key was not required (the live API open to anyone) shows here even when
+ * the deployment was made by hand, without a fingerprint.
  */
 function stageServes(deployed: DeployedMethods, desired: ApiDesired): FieldChange[] {
   const live = deployed[`/${desired.resource}`]?.[HTTP_METHOD];
@@ -302,7 +380,15 @@ export async function applyApi(
   const stageChanged = (field: string) =>
     stageItem?.action === 'create' || Boolean(stageItem?.changes.some((c) => c.field === field));
   if (stageChanged('deployment')) {
-    await createDeployment(apigateway, apiId, desired.stage, 'chatbot-ops deploy', env.timing.clock);
+    // The API now matches the config, so the deployment freezes the desired definition.
+    const fingerprint = definitionFingerprint(desiredDefinition(desired));
+    await createDeployment(
+      apigateway,
+      apiId,
+      desired.stage,
+      deploymentDescription(fingerprint),
+      env.timing.clock,
+    );
   }
   // CreateDeployment makes a new stage without tags; they are what finds it again after a rename.
   if (stageChanged('tags')) {
@@ -340,11 +426,12 @@ export const apiStep = defineStep({
   read: (d) => readApi(d),
   plan: (current, desired, ctx) => planApi(current, desired, ctx.inputs.flags?.redeploy === true),
   apply: (env, current, desired, items) => applyApi(env, current, desired, items),
-  // The next plan compares the stage's deployed methods (key requirement) with the config, but not
-  // the deployed integration: a changed integration left undeployed needs an explicit redeploy.
+  // The next plan compares the deployment's fingerprint with the config, so an integration changed
+  // and left undeployed is deployed by the re-run; only a stage deployed by hand (no fingerprint)
+  // can hide it.
   failureHint: (items) =>
     items.some((i) => i.kind === 'integration' && i.action === 'update')
-      ? 'If the stage was not deployed after the integration change, re-run with --redeploy.'
+      ? 'If the stage was last deployed by hand, re-run with --redeploy.'
       : undefined,
   destroy: {
     read: (d) => d.restApi(),

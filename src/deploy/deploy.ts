@@ -174,8 +174,10 @@ function stepFailure(step: DeployStep, items: PlanItem[], err: unknown): UserErr
       : '';
   const hint = err instanceof UserError && err.hint ? `${err.hint} ` : '';
   const stepHint = step.failureHint(items);
+  // The guide's numbered steps read "guide step 3"; the others name their section ("guide: Next Steps 5").
+  const guide = /^\d/.test(step.guideStep) ? `guide step ${step.guideStep}` : `guide: ${step.guideStep}`;
   return new UserError(
-    `step "${step.command}" (guide step ${step.guideStep}) failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,
+    `step "${step.command}" (${guide}) failed on ${pendingItems.join(', ') || step.title}: ${name}${message}`,
     {
       hint: `${hint}${stepHint ? `${stepHint} ` : ''}Fix the cause, then re-run: it continues from what already exists (nothing is created twice).`,
       cause: err,

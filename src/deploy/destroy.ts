@@ -1,6 +1,7 @@
 /**
  * `destroy`: remove what deploy made, each step's resources in the reverse of the steps' order
- * (src/deploy/steps.ts): alarms; the usage plan (its keys and stages detached first) and the keys;
+ * (src/deploy/steps.ts): the Next Steps' resources (dashboard, web ACL, access log group, Secrets
+ * Manager endpoint), whatever the config says now; alarms; the usage plan (its keys and stages detached first) and the keys;
  * the API; the function and its log group unless kept; the Lambda security group once Lambda has
  * released its network interfaces, and the RDS group's rule for it; the role last. Never the
  * database. Everything is read first (duplicate names refuse before anything goes); every read

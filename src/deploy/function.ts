@@ -344,7 +344,12 @@ export const functionStep = defineStep({
     return applyFunction(env, current, complete(desired, current, ctx));
   },
   destroy: {
-    options: [{ flags: '--keep-logs', description: "keep the function's log group" }],
+    options: [
+      {
+        flags: '--keep-logs',
+        description: "keep the log groups (the function's, and the API's access logs)",
+      },
+    ],
     read: async (d) => {
       const [fn, logGroup] = await Promise.all([d.function(), d.logGroup()]);
       return { exists: fn !== undefined, logGroup: logGroup?.name };

@@ -126,3 +126,21 @@ export function summarizePlan(items: PlanItem[]): string {
   ];
   return parts.join(', ');
 }
+
+/**
+ * The item of something an opt-in in the config adds (a setting or a resource): `create` when it is
+ * wanted and absent, `delete` when it is there and no longer wanted, `update` when wanted, there,
+ * and `changes` says it differs; no item at all when it is neither wanted nor there, so a plan
+ * with every opt-in off shows nothing of them.
+ */
+export function optInItem(
+  step: StepName,
+  kind: string,
+  resource: string,
+  wanted: boolean,
+  present: boolean,
+  changes: FieldChange[] = [],
+): PlanItem[] {
+  if (wanted) return [createOrUpdate(step, kind, resource, present, changes)];
+  return present ? [item(step, kind, resource, 'delete')] : [];
+}

@@ -27,6 +27,7 @@ import {
   type ResourceInfo,
   type RestApiInfo,
   type StageInfo,
+  type StageState,
   type UsagePlanInfo,
 } from '../aws/apigateway.js';
 import type { AwsClients } from '../aws/clients.js';
@@ -199,7 +200,7 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
     async (): Promise<RestApiInfo | undefined> =>
       theOne(await restApis(), 'REST API', config.api.name, 'api.name'),
   );
-  const stage = memoize(async (): Promise<{ deploymentId: string } | undefined> => {
+  const stage = memoize(async (): Promise<StageState | undefined> => {
     const api = await restApi();
     return api ? findStage(aws.apigateway, api.id, config.api.stage) : undefined;
   });

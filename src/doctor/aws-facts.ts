@@ -20,37 +20,44 @@ import type { AwsClients } from '../aws/clients.js';
 import {
   describeSubnetRouting,
   findSecurityGroup,
+  findVpcEndpoints,
   listSubnets,
   type SecurityGroupState,
   type SubnetInfo,
   type SubnetRouting,
+  type VpcEndpointInfo,
 } from '../aws/ec2.js';
 import { getInlinePolicy, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam.js';
-import {
-  type AlarmStatus,
-  findAlarmsForMetric,
-  findVpcEndpoints,
-  getQuotaUsage,
-  quotaPeriodBounds,
-  type VpcEndpointInfo,
-} from '../aws/inspect.js';
+import { type AlarmStatus, findAlarmsForMetric, getQuotaUsage, quotaPeriodBounds } from '../aws/inspect.js';
 import {
   type DirectInvocation,
   type FunctionState,
+  getAccountConcurrency,
   invokeFunction,
   type PolicyStatement,
 } from '../aws/lambda.js';
 import { filterLogEvents, functionLogGroup, type LogEvent } from '../aws/log-events.js';
 import type { LogGroupState } from '../aws/logs.js';
+import {
+  type DbInstanceInfo,
+  engineVersionStatus,
+  findDbInstanceByEndpoint,
+  userParameter,
+} from '../aws/rds.js';
 import { type AwsSession, parseArn, resolveAwsSession } from '../aws/sts.js';
 import { callApi } from '../client/api-client.js';
 import type { ChatbotConfig } from '../config.js';
+import { readAccessLogGroup, readAccountCloudWatchRole } from '../deploy/access-logs.js';
+import { readReservedConcurrency } from '../deploy/concurrency.js';
+import { readDashboard } from '../deploy/dashboard.js';
+import { readWebAcl } from '../deploy/waf.js';
 import { DuplicateNameError, openDeployment } from '../deployment/deployment.js';
 import { memoize, required, skipBecause } from './engine.js';
 
 /** One HTTP answer from the deployed API. */
 export interface ApiAnswer {
   status: number;
+  headers: Record<string, string>;
   body: string;
   ms: number;
 }
@@ -58,7 +65,7 @@ export interface ApiAnswer {
 /** One `health` POST through the backend's HTTP client, with the key or without any, timed. */
 export async function callHealth(url: string, apiKey: string | null): Promise<ApiAnswer> {
   const r = await callApi(url, JSON.stringify({ intent: 'health' }), { apiKey, timeoutMs: 35_000 });
-  return { status: r.status, body: r.text, ms: r.ms };
+  return { status: r.status, headers: r.headers, body: r.text, ms: r.ms };
 }
 
 export interface AwsFactsOptions {
@@ -161,6 +168,12 @@ export function createAwsFacts(o: AwsFactsOptions) {
   const secretsEndpoints = memoize(async (): Promise<VpcEndpointInfo[]> => {
     const s = await session();
     return findVpcEndpoints(aws.ec2, await vpcId(), `com.amazonaws.${s.region}.secretsmanager`);
+  });
+  /** The security groups of the Secrets Manager endpoints, by id (those that exist). */
+  const secretsEndpointGroups = memoize(async (): Promise<SecurityGroupState[]> => {
+    const ids = [...new Set((await secretsEndpoints()).flatMap((e) => e.securityGroupIds))];
+    const groups = await Promise.all(ids.map((id) => findSecurityGroup(aws.ec2, id)));
+    return groups.filter((g): g is SecurityGroupState => g !== undefined);
   });
 
   const restApis = after(() => d.restApis());
@@ -299,6 +312,48 @@ export function createAwsFacts(o: AwsFactsOptions) {
     return { url, withKey, withoutKey };
   });
 
+  // The Next Steps the config can switch on: read through the same functions their deploy steps use.
+  const webAcl = after(() => readWebAcl(d));
+  const dashboard = after(() => readDashboard(d));
+  const accessLogGroup = after(() => readAccessLogGroup(d));
+  const accountCloudWatchRole = after(() => readAccountCloudWatchRole(d));
+  /** The function's reserved concurrency (undefined: none). */
+  const reservedConcurrency = memoize(async (): Promise<number | undefined> => {
+    await deployedFn();
+    return readReservedConcurrency(d);
+  });
+  const accountConcurrency = after(() => getAccountConcurrency(aws.lambda));
+
+  /** The RDS instance behind database.host (undefined: none has it); skip when the config names no host. */
+  const dbLookup = after(async (): Promise<DbInstanceInfo | undefined> => {
+    const host = config.database.host;
+    if (!host)
+      skipBecause(
+        'database.host is not in the config (with database.secretArn the endpoint is in the secret, which the CLI does not read)',
+      );
+    return findDbInstanceByEndpoint(aws.rds, host);
+  });
+  const dbInstance = async (): Promise<DbInstanceInfo> =>
+    required(
+      await dbLookup(),
+      `no RDS instance in this account and region has the endpoint ${config.database.host}`,
+    );
+  /** Whether RDS still offers the instance's engine version: available, deprecated, or undefined (not listed). */
+  const engineStatus = memoize(async (): Promise<string | undefined> => {
+    const db = await dbInstance();
+    return engineVersionStatus(aws.rds, db.engine, db.engineVersion);
+  });
+  /** max_connections as the instance's parameter group sets it; undefined for the engine's default. */
+  const maxConnectionsParameter = memoize(async (): Promise<{ group: string; value: string } | undefined> => {
+    const db = await dbInstance();
+    // AWS's default groups (default.<engine><version>) keep the default formula: no need to ask.
+    for (const group of db.parameterGroups.filter((g) => !g.startsWith('default.'))) {
+      const value = await userParameter(aws.rds, group, 'max_connections');
+      if (value !== undefined) return { group, value };
+    }
+    return undefined;
+  });
+
   return {
     config,
     now,
@@ -313,6 +368,7 @@ export function createAwsFacts(o: AwsFactsOptions) {
     lambdaGroups,
     rdsGroup,
     secretsEndpoints,
+    secretsEndpointGroups,
     restApis,
     restApi,
     resource,
@@ -334,6 +390,16 @@ export function createAwsFacts(o: AwsFactsOptions) {
     health,
     badInput,
     apiProbe,
+    webAcl,
+    dashboard,
+    accessLogGroup,
+    accountCloudWatchRole,
+    reservedConcurrency,
+    accountConcurrency,
+    dbLookup,
+    dbInstance,
+    engineStatus,
+    maxConnectionsParameter,
     /** Values that must never reach the output: the keys read so far, the local DB password. */
     secrets: (): string[] => [
       ...secrets,

@@ -1,18 +1,21 @@
 /**
  * The doctor's check engine: independent checks run concurrently, each ending in pass / warn /
- * fail / skip with one line of evidence and, when something is wrong, the fix. A check that
- * crashes is a fail of that check, never of the whole run. Checks read shared, memoized facts,
+ * fail / unknown / skip with one line of evidence and, when something is wrong or could not be
+ * seen, the fix or what to try. `fail` is kept for a resource that is wrong; a check that could not
+ * run (its read was refused, the endpoint answered an HTML page, the answer does not say) is
+ * `unknown`, never `fail`, and never stops the other checks. Checks read shared, memoized facts,
  * so two checks that need the same AWS read cause one call.
  */
+import { whyNoAnswer } from '../aws/failures.js';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'unknown' | 'skip';
 
 /** What one check concluded. */
 export interface Verdict {
   status: CheckStatus;
-  /** One line: what was seen (never a secret's value). */
+  /** One line: what was seen, or why nothing could be (never a secret's value). */
   evidence: string;
-  /** What to do about it; present for warn and fail. */
+  /** What to do about it (warn, fail), or what to try (unknown). */
   fix?: string;
 }
 
@@ -39,6 +42,12 @@ export const pass = (evidence: string): Verdict => ({ status: 'pass', evidence }
 export const warn = (evidence: string, fix: string): Verdict => ({ status: 'warn', evidence, fix });
 export const fail = (evidence: string, fix: string): Verdict => ({ status: 'fail', evidence, fix });
 export const skip = (reason: string): Verdict => ({ status: 'skip', evidence: reason });
+/** The check could not reach a verdict: `reason` says why, `tryThis` what might let it. */
+export const unknown = (reason: string, tryThis: string): Verdict => ({
+  status: 'unknown',
+  evidence: reason,
+  fix: tryThis,
+});
 
 /** A read done once per run (shared with the deployment model): later callers share its promise. */
 export { memoize } from '../deployment/deployment.js';
@@ -82,11 +91,11 @@ export async function runChecks<F>(
     let verdict: Verdict;
     if (s?.status === 'fulfilled') verdict = s.value;
     else if (s?.reason instanceof CheckSkipped) verdict = skip(s.reason.message);
-    else
-      verdict = fail(
-        `the check itself failed: ${errorText(s?.reason)}`,
-        'Re-run with --verbose; if it persists, check the permissions of your AWS credentials for this read.',
-      );
+    else {
+      // A read that failed says nothing about the resource: the check could not run.
+      const { reason, tryThis } = whyNoAnswer(s?.reason);
+      verdict = unknown(reason, tryThis);
+    }
     return {
       id: check.id,
       group: check.group,
@@ -98,25 +107,27 @@ export async function runChecks<F>(
   });
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof Error) return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
-  return String(err);
-}
-
 export interface DoctorSummary {
   pass: number;
   warn: number;
   fail: number;
+  unknown: number;
   skip: number;
 }
 
 export function summarize(results: readonly CheckResult[]): DoctorSummary {
-  const s: DoctorSummary = { pass: 0, warn: 0, fail: 0, skip: 0 };
+  const s: DoctorSummary = { pass: 0, warn: 0, fail: 0, unknown: 0, skip: 0 };
   for (const r of results) s[r.status] += 1;
   return s;
 }
 
-/** Exit code of a doctor run: 1 when any check failed. Warnings do not fail the run. */
-export function exitCodeOf(results: readonly CheckResult[]): number {
-  return results.some((r) => r.status === 'fail') ? 1 : 0;
+/**
+ * Exit code of a doctor run: 1 when any check failed (a resource is wrong). Warnings, skips and
+ * checks that could not run do not fail the run, since nothing is known to be wrong; `strict`
+ * makes a check that could not run fail it too (for a gate that must see every check pass).
+ */
+export function exitCodeOf(results: readonly CheckResult[], options: { strict?: boolean } = {}): number {
+  if (results.some((r) => r.status === 'fail')) return 1;
+  if (options.strict && results.some((r) => r.status === 'unknown')) return 1;
+  return 0;
 }

@@ -29,7 +29,8 @@ const CONNECTION_GONE_CODES = new Set([
   'ERR_STREAM_DESTROYED',
 ]);
 
-const POOL_SIZE = 3;
+/** Connections one container may hold: `doctor` multiplies it by the concurrency to compare with max_connections. */
+export const POOL_SIZE = 3;
 /** In-memory temporary table limit per statement (allocated only as rows arrive). */
 const TEMP_TABLE_BYTES = 64 * 1024 * 1024;
 /** Requests waiting for a connection beyond this many are refused at once (pool exhausted). */

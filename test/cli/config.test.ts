@@ -41,7 +41,11 @@ describe('config', () => {
     const config = parseConfig({ function: { memory: 512 }, vpc: { subnetIds: ['subnet-0a1b'] } });
     expect(config.function.memory).toBe(512);
     expect(config.function.timeout).toBe(30);
-    expect(config.vpc).toEqual({ subnetIds: ['subnet-0a1b'], lambdaSecurityGroupName: 'lambda-chatbot-sg' });
+    expect(config.vpc).toEqual({
+      subnetIds: ['subnet-0a1b'],
+      lambdaSecurityGroupName: 'lambda-chatbot-sg',
+      secretsManagerEndpoint: false,
+    });
   });
 
   it.each([
@@ -84,6 +88,12 @@ describe('config', () => {
       'database.host includes a port: give the host name alone (the port is set on its own) (set database.host to "db.example.com" and database.port to 3307)',
     ],
     [{ api: { endpointType: 'PRIVATE' } }, 'api.endpointType PRIVATE is not supported'],
+    [{ function: { logRetentionDays: 2 } }, 'function.logRetentionDays must be one of 1, 3, 5, 7, 14, 30'],
+    [{ function: { reservedConcurrency: 0 } }, 'function.reservedConcurrency must be a whole number from 1'],
+    [{ waf: { rateLimit: 5 } }, 'waf.rateLimit must be a whole number from 10'],
+    [{ accessLogs: { retentionDays: '30' } }, 'accessLogs.retentionDays must be one of'],
+    [{ tracing: { enabled: 'yes' } }, 'tracing.enabled must be true or false'],
+    [{ vpc: { secretsManagerEndpoint: 1 } }, 'vpc.secretsManagerEndpoint must be true or false'],
   ])('rejects %j naming the problem, as bad usage (exit 2)', (doc, message) => {
     expect(() => parseConfig(doc)).toThrow(UserError);
     expect(() => parseConfig(doc)).toThrow(message);
@@ -109,6 +119,32 @@ describe('config', () => {
 
     expect(parse).toThrow('function.timeout must be a whole number from 1 to 900');
     expect(parse).toThrow(expect.objectContaining({ message: expect.not.stringContaining('longer than') }));
+  });
+
+  it('reads the opt-in sections over their defaults (all off)', () => {
+    expect(defaultConfig()).toMatchObject({
+      tracing: { enabled: false },
+      dashboard: { enabled: false },
+      waf: { enabled: false, rateLimit: 2000 },
+      accessLogs: { enabled: false, retentionDays: 30 },
+      vpc: { secretsManagerEndpoint: false },
+    });
+    expect(defaultConfig().function.reservedConcurrency).toBeUndefined();
+
+    const config = parseConfig({
+      function: { reservedConcurrency: 20, logRetentionDays: 14 },
+      tracing: { enabled: true },
+      dashboard: { enabled: true, name: 'chatbot' },
+      waf: { enabled: true, rateLimit: 500 },
+      accessLogs: { enabled: true, retentionDays: 90 },
+      vpc: { secretsManagerEndpoint: true },
+    });
+
+    expect(config.function).toMatchObject({ reservedConcurrency: 20, logRetentionDays: 14 });
+    expect(config.dashboard).toEqual({ enabled: true, name: 'chatbot' });
+    expect(config.waf).toEqual({ enabled: true, rateLimit: 500 });
+    expect(config.accessLogs).toEqual({ enabled: true, retentionDays: 90 });
+    expect(config.vpc.secretsManagerEndpoint).toBe(true);
   });
 
   it('saves only what differs from the defaults, and reads it back the same', () => {

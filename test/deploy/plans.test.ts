@@ -4,7 +4,15 @@ import type { ResourceInfo } from '../../src/aws/apigateway.js';
 import type { AwsSession } from '../../src/aws/sts.js';
 import { defaultConfig } from '../../src/config.js';
 import { alarmChanges, desiredAlarms, planAlarms } from '../../src/deploy/alarms.js';
-import { desiredApi, planApi } from '../../src/deploy/api.js';
+import {
+  currentDefinition,
+  definitionFingerprint,
+  deploymentDescription,
+  desiredApi,
+  desiredDefinition,
+  fingerprintIn,
+  planApi,
+} from '../../src/deploy/api.js';
 import {
   acceptedKeyValues,
   desiredFunction,
@@ -269,6 +277,7 @@ describe('function', () => {
       codeSha256: 'OLD',
       state: 'Active',
       lastUpdateStatus: 'Successful',
+      tracingMode: 'PassThrough',
     };
 
     const [logGroup, item] = planFunction({ fn, logGroup: { name: d.logGroup.name, retentionDays: 7 } }, d);
@@ -314,7 +323,7 @@ describe('api', () => {
       {
         api,
         resources: resources(d.integrationUri),
-        stage: { deploymentId: 'd1', deployed: keyRequired },
+        stage: { deploymentId: 'd1', deployed: keyRequired, description: 'chatbot-ops deploy' },
         stages: [
           { name: 'prod', deploymentId: 'd1', tags: {} },
           { name: 'beta', deploymentId: 'd0', tags: d.stageTags },
@@ -362,7 +371,7 @@ describe('api', () => {
       {
         api,
         resources: resources(d.integrationUri),
-        stage: { deploymentId: 'd1', deployed: keyRequired },
+        stage: { deploymentId: 'd1', deployed: keyRequired, description: 'chatbot-ops deploy' },
         stages: tagged,
         permissions: [permission],
       },
@@ -372,7 +381,7 @@ describe('api', () => {
       {
         api,
         resources: resources(d.integrationUri, false),
-        stage: { deploymentId: 'd1', deployed: keyRequired },
+        stage: { deploymentId: 'd1', deployed: keyRequired, description: 'chatbot-ops deploy' },
         stages: tagged,
         permissions: [permission],
       },
@@ -403,7 +412,7 @@ describe('api', () => {
         {
           api,
           resources: resources(d.integrationUri),
-          stage: { deploymentId: 'd1', deployed },
+          stage: { deploymentId: 'd1', deployed, description: 'chatbot-ops deploy' },
           stages: tagged,
           permissions: [permission],
         },
@@ -421,6 +430,76 @@ describe('api', () => {
       ]);
     },
   );
+});
+
+describe('api: what the stage serves, by fingerprint', () => {
+  const d = desiredApi(config(), session, {
+    functionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:chatbot-backend',
+  });
+  const api = { id: 'a1', name: 'chatbot-api', endpointTypes: ['REGIONAL'], createdDate: undefined };
+  const route = (uri: string): ResourceInfo[] => [
+    { id: 'root', parentId: undefined, path: '/', pathPart: undefined, methods: {} },
+    {
+      id: 'r1',
+      parentId: 'root',
+      path: '/chatbot',
+      pathPart: 'chatbot',
+      methods: {
+        POST: {
+          apiKeyRequired: true,
+          authorizationType: 'NONE',
+          integration: { type: 'AWS_PROXY', httpMethod: 'POST', uri },
+        },
+      },
+    },
+  ];
+  const permission = {
+    Sid: 'chatbot-ops-apigateway-invoke',
+    Condition: { ArnLike: { 'AWS:SourceArn': d.sourceArn('a1') } },
+  };
+  const summary = { '/chatbot': { POST: { apiKeyRequired: true, authorizationType: 'NONE' } } };
+  const wanted = definitionFingerprint(desiredDefinition(d));
+  const stageOf = (description: string, deployed: typeof summary | undefined) =>
+    planApi(
+      {
+        api,
+        resources: route(d.integrationUri),
+        stage: { deploymentId: 'd1', deployed, description },
+        stages: [{ name: 'prod', deploymentId: 'd1', tags: d.stageTags }],
+        permissions: [permission],
+      },
+      d,
+    ).find((i) => i.kind === 'stage');
+
+  it('writes the fingerprint into the description and reads it back', () => {
+    expect(wanted).toMatch(/^[0-9a-f]{16}$/);
+    expect(fingerprintIn(deploymentDescription(wanted))).toBe(wanted);
+    expect(fingerprintIn('chatbot-ops deploy')).toBeUndefined();
+    expect(currentDefinition(route(d.integrationUri), 'chatbot')).toEqual(desiredDefinition(d));
+    expect(definitionFingerprint({ ...desiredDefinition(d), apiKeyRequired: false })).not.toBe(wanted);
+  });
+
+  it.each([
+    ['no API summary (an emulator), the same fingerprint', deploymentDescription(wanted), undefined],
+    ['no API summary and no fingerprint: unknown is not drift', 'deployed by hand', undefined],
+    ['an agreeing API summary and no fingerprint (made before fingerprints)', 'chatbot-ops deploy', summary],
+    ['an agreeing API summary and the same fingerprint', deploymentDescription(wanted), summary],
+  ])('leaves the stage alone with %s', (_what, description, deployed) => {
+    expect(stageOf(description, deployed)).toMatchObject({ action: 'unchanged', changes: [] });
+  });
+
+  it.each([
+    ['without an API summary', undefined],
+    ['though the API summary agrees', summary],
+  ])('redeploys when the deployment was made from another definition, %s', (_what, deployed) => {
+    expect(stageOf(deploymentDescription('0123456789abcdef'), deployed)).toMatchObject({
+      action: 'update',
+      changes: [
+        { field: 'definition', from: '0123456789abcdef', to: wanted },
+        { field: 'deployment', from: 'd1', to: 'new' },
+      ],
+    });
+  });
 });
 
 describe('usage plan and key', () => {

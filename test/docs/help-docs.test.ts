@@ -7,7 +7,15 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
-import { type CliCommand, checkCommandLine, cliFromProgram, helpDocsProblems } from './help-docs.js';
+import { configFields } from '../../src/config.js';
+import {
+  type CliCommand,
+  checkCommandLine,
+  cliFromProgram,
+  configDocsProblems,
+  documentedConfigFields,
+  helpDocsProblems,
+} from './help-docs.js';
 import { type MarkdownFile, readProjectDocs } from './markdown.js';
 
 async function realCli(): Promise<CliCommand> {
@@ -45,6 +53,45 @@ describe('the CLI and its docs', () => {
     expect(find('logs')?.options.map((o) => o.names)).toContainEqual(['-f', '--follow']);
     expect(cli.options.map((o) => o.flags)).toEqual(expect.arrayContaining(['-V, --version', '-h, --help']));
     expect(find('db')?.children.map((c) => c.path.at(-1))).not.toContain('help');
+  });
+});
+
+describe('the config and its docs', () => {
+  it('every field the config accepts has a row in the config table, and the table names no other', () => {
+    const problems = configDocsProblems(configFields(), readProjectDocs());
+
+    expect(problems, `\n\n${problems.join('\n\n')}\n`).toEqual([]);
+  });
+
+  it("the Next Steps' switches are among them, each with its own command documented", async () => {
+    const cli = await realCli();
+    const nextSteps = {
+      'vpc.secretsManagerEndpoint': 'secrets-endpoint',
+      'function.reservedConcurrency': 'concurrency',
+      'tracing.enabled': 'tracing',
+      'dashboard.enabled': 'dashboard',
+      'waf.enabled': 'waf',
+      'accessLogs.enabled': 'access-logs',
+    };
+
+    expect(documentedConfigFields(readProjectDocs())).toEqual(expect.arrayContaining(Object.keys(nextSteps)));
+    for (const command of Object.values(nextSteps))
+      expect(cli.children.find((c) => c.path.join(' ') === command)?.options.map((o) => o.flags)).toEqual([
+        '--dry-run',
+      ]);
+  });
+
+  it('reads fields written after a full one as `.name`, and names what is missing or extra', () => {
+    const deploy = {
+      path: 'docs/deploy.md',
+      text: '## The config file (`x.json`)\n\n| field | default |\n|---|---|\n| `waf.enabled` / `.rateLimit` | 1 |\n| `region` | 2 |\n| `waf.nmae` | 3 |\n',
+    };
+
+    expect(documentedConfigFields([deploy])).toEqual(['waf.enabled', 'waf.rateLimit', 'region', 'waf.nmae']);
+    expect(configDocsProblems(['region', 'waf.enabled', 'waf.rateLimit', 'waf.name'], [deploy])).toEqual([
+      expect.stringContaining('The config field `waf.name` is not in the config table of docs/deploy.md'),
+      expect.stringContaining('lists `waf.nmae`, which the config does not accept'),
+    ]);
   });
 });
 

@@ -332,3 +332,38 @@ export function helpDocsProblems(root: CliCommand, files: MarkdownFile[]): strin
     ...checkCommandLines(root, files),
   ];
 }
+
+/** Where the config's fields are documented: the `field` table under this heading. */
+export const CONFIG_TABLE = { file: 'docs/deploy.md', heading: 'The config file' };
+
+/**
+ * The fields the config table names. A first cell holds one or more in backticks; a field written
+ * `.timeout` belongs to the section of the full one before it (`function.memory` / `.timeout`).
+ */
+export function documentedConfigFields(files: MarkdownFile[]): string[] {
+  const file = files.find((f) => f.path === CONFIG_TABLE.file);
+  const heading = file && headingsOf(file.text).find((h) => h.raw.startsWith(CONFIG_TABLE.heading));
+  if (!file || !heading) return [];
+  return tableRows(sectionLines(file.text, heading), 'field').flatMap((row) => {
+    let section = '';
+    return inlineCode(tableCells(row.text)[0] ?? '').map((code) => {
+      if (code.startsWith('.')) return `${section}${code}`;
+      section = code.includes('.') ? code.slice(0, code.indexOf('.')) : code;
+      return code;
+    });
+  });
+}
+
+/** Config fields the table lacks, and fields it names that the config does not accept. */
+export function configDocsProblems(fields: string[], files: MarkdownFile[]): string[] {
+  const documented = documentedConfigFields(files);
+  const where = `the config table of ${CONFIG_TABLE.file} ("${CONFIG_TABLE.heading} ...")`;
+  return [
+    ...fields
+      .filter((f) => !documented.includes(f))
+      .map((f) => `The config field \`${f}\` is not in ${where}: add a row with its default and meaning.`),
+    ...documented
+      .filter((f) => !fields.includes(f))
+      .map((f) => `${where} lists \`${f}\`, which the config does not accept: remove it or fix its name.`),
+  ];
+}

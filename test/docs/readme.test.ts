@@ -36,7 +36,8 @@ describe('README.md', () => {
     const rows = [...readme.matchAll(/^\| (\d+)\. [^|]*\| \[`([a-z-]+)`\]/gm)].map((m) => [m[2], m[1]]);
     const numbered = new Map(rows as [string, string][]);
 
-    for (const step of STEPS)
+    // The guide's numbered steps; its Next Steps share one row, a config switch each.
+    for (const step of STEPS.filter((s) => /^\d+$/.test(s.guideStep)))
       expect([step.command, numbered.get(step.command)]).toEqual([step.command, step.guideStep]);
   });
 });

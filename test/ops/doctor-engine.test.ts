@@ -61,11 +61,27 @@ describe('check engine', () => {
     expect(results.map((r) => [r.id, r.status, r.evidence])).toEqual([
       ['slow', 'pass', 'done'],
       ['second', 'warn', 'seen'],
-      ['crash', 'fail', 'the check itself failed: TypeError: cannot read x of undefined'],
+      ['crash', 'unknown', 'the check itself failed: TypeError: cannot read x of undefined'],
       ['needs', 'skip', 'n is too small'],
     ]);
-    expect(exitCodeOf(results)).toBe(1);
-    expect(exitCodeOf(results.filter((r) => r.status !== 'fail'))).toBe(0);
+    expect(results[2]?.fix).toMatch(/Run it again with --verbose/);
+  });
+
+  it('a check that could not run is not a failed check: exit 0, 1 only with strict; a fail is 1 either way', () => {
+    const result = (status: 'pass' | 'warn' | 'fail' | 'unknown' | 'skip') => ({
+      id: status,
+      group: 'g',
+      title: 't',
+      status,
+      evidence: '',
+    });
+    const couldNotRun = [result('pass'), result('warn'), result('skip'), result('unknown')];
+
+    expect(exitCodeOf(couldNotRun)).toBe(0);
+    expect(exitCodeOf(couldNotRun, { strict: true })).toBe(1);
+    expect(exitCodeOf([...couldNotRun.slice(0, 3)], { strict: true })).toBe(0);
+    expect(exitCodeOf([result('pass'), result('fail')])).toBe(1);
+    expect(exitCodeOf([result('pass'), result('fail')], { strict: true })).toBe(1);
   });
 
   it('redacts secrets from every result, whatever a check put in it', async () => {

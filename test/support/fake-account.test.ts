@@ -8,6 +8,7 @@ import * as cw from '@aws-sdk/client-cloudwatch';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as lambda from '@aws-sdk/client-lambda';
 import * as sts from '@aws-sdk/client-sts';
+import * as waf from '@aws-sdk/client-wafv2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/aws/clients.js';
 import { hashApiKey } from '../../src/lambda/api-keys.js';
@@ -306,6 +307,172 @@ describe('CloudWatch', () => {
       ['any-name', 'INSUFFICIENT_DATA'],
     ]);
     expect((await find('other')).MetricAlarms).toEqual([]);
+  });
+});
+
+describe('what the Next Steps use', () => {
+  /** A REST API with a stage made the way deploy makes it. */
+  const withStage = async (
+    aws: AwsClients,
+    description = 'chatbot-ops deploy (definition 0123456789abcdef)',
+  ) => {
+    const api = await aws.apigateway.send(
+      new apigw.CreateRestApiCommand({ name: 'a', endpointConfiguration: { types: ['REGIONAL'] } }),
+    );
+    const resource = await aws.apigateway.send(
+      new apigw.CreateResourceCommand({
+        restApiId: api.id,
+        parentId: api.rootResourceId,
+        pathPart: 'chatbot',
+      }),
+    );
+    await aws.apigateway.send(
+      new apigw.PutMethodCommand({
+        restApiId: api.id,
+        resourceId: resource.id,
+        httpMethod: 'POST',
+        authorizationType: 'NONE',
+        apiKeyRequired: true,
+      }),
+    );
+    const dep = await aws.apigateway.send(
+      new apigw.CreateDeploymentCommand({ restApiId: api.id, stageName: 'prod', description }),
+    );
+    return { apiId: api.id ?? '', deploymentId: dep.id ?? '' };
+  };
+
+  it('GetDeployment keeps the description, and leaves out the API summary with omitApiSummary, as emulators do', async () => {
+    const aws = start({ omitApiSummary: true });
+    const { apiId, deploymentId } = await withStage(aws);
+
+    const out = await aws.apigateway.send(
+      new apigw.GetDeploymentCommand({ restApiId: apiId, deploymentId, embed: ['apisummary'] }),
+    );
+
+    expect(out.description).toBe('chatbot-ops deploy (definition 0123456789abcdef)');
+    expect(out.apiSummary).toBeUndefined();
+  });
+
+  it('refuses stage access logging until the account has a CloudWatch role API Gateway may assume', async () => {
+    const aws = start();
+    const { apiId } = await withStage(aws);
+    const logging = () =>
+      aws.apigateway.send(
+        new apigw.UpdateStageCommand({
+          restApiId: apiId,
+          stageName: 'prod',
+          patchOperations: [
+            { op: 'replace', path: '/accessLogSettings/destinationArn', value: 'arn:aws:logs:x' },
+          ],
+        }),
+      );
+    const setRole = (name: string) =>
+      aws.apigateway.send(
+        new apigw.UpdateAccountCommand({
+          patchOperations: [
+            { op: 'replace', path: '/cloudwatchRoleArn', value: `arn:aws:iam::123456789012:role/${name}` },
+          ],
+        }),
+      );
+    fake.roles.set('gw', {
+      arn: 'arn:aws:iam::123456789012:role/gw',
+      trust: '{"Principal":{"Service":"apigateway.amazonaws.com"}}',
+      tags: {},
+      attached: [],
+      inline: new Map(),
+    });
+
+    await expect(logging()).rejects.toThrow(/CloudWatch Logs role ARN must be set/);
+    await expect(setRole('missing')).rejects.toBeInstanceOf(apigw.BadRequestException);
+    await setRole('gw');
+    await logging();
+
+    const stage = await aws.apigateway.send(
+      new apigw.GetStageCommand({ restApiId: apiId, stageName: 'prod' }),
+    );
+    expect(stage.accessLogSettings).toEqual({ destinationArn: 'arn:aws:logs:x' });
+  });
+
+  it('a web ACL changes only with its current lock token, is not deleted while associated, and can be slow to see a stage', async () => {
+    const aws = start({ wafUnavailableAttempts: 1 });
+    const { apiId } = await withStage(aws);
+    const acl = await aws.wafv2.send(
+      new waf.CreateWebACLCommand({
+        Name: 'w',
+        Scope: 'REGIONAL',
+        DefaultAction: { Allow: {} },
+        VisibilityConfig: { SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: 'w' },
+      }),
+    );
+    const { Id, ARN, LockToken } = acl.Summary ?? {};
+    const stageArn = fake.stageArn(apiId, 'prod');
+    const associate = () =>
+      aws.wafv2.send(new waf.AssociateWebACLCommand({ WebACLArn: ARN, ResourceArn: stageArn }));
+
+    await expect(associate()).rejects.toBeInstanceOf(waf.WAFUnavailableEntityException);
+    await associate();
+    await expect(
+      aws.wafv2.send(new waf.DeleteWebACLCommand({ Name: 'w', Id, Scope: 'REGIONAL', LockToken })),
+    ).rejects.toBeInstanceOf(waf.WAFAssociatedItemException);
+    await aws.wafv2.send(
+      new waf.UpdateWebACLCommand({
+        Name: 'w',
+        Id,
+        Scope: 'REGIONAL',
+        LockToken,
+        DefaultAction: { Allow: {} },
+        VisibilityConfig: { SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: 'w' },
+      }),
+    );
+    await aws.wafv2.send(new waf.DisassociateWebACLCommand({ ResourceArn: stageArn }));
+    await expect(
+      aws.wafv2.send(new waf.DeleteWebACLCommand({ Name: 'w', Id, Scope: 'REGIONAL', LockToken })),
+    ).rejects.toBeInstanceOf(waf.WAFOptimisticLockException);
+    expect(
+      (await aws.apigateway.send(new apigw.GetStageCommand({ restApiId: apiId, stageName: 'prod' })))
+        .webAclArn,
+    ).toBeUndefined();
+  });
+
+  it("a VPC endpoint's security group is in use until the endpoint is deleted", async () => {
+    const aws = start();
+    const group = await aws.ec2.send(
+      new ec2.CreateSecurityGroupCommand({ VpcId: VPC, GroupName: 'e', Description: 'e' }),
+    );
+    const endpoint = await aws.ec2.send(
+      new ec2.CreateVpcEndpointCommand({
+        VpcId: VPC,
+        ServiceName: 'com.amazonaws.us-east-1.secretsmanager',
+        VpcEndpointType: 'Interface',
+        SecurityGroupIds: [group.GroupId ?? ''],
+      }),
+    );
+    const remove = () => aws.ec2.send(new ec2.DeleteSecurityGroupCommand({ GroupId: group.GroupId }));
+
+    await expect(remove()).rejects.toMatchObject({ name: 'DependencyViolation' });
+    await aws.ec2.send(
+      new ec2.DeleteVpcEndpointsCommand({ VpcEndpointIds: [endpoint.VpcEndpoint?.VpcEndpointId ?? ''] }),
+    );
+    await remove();
+
+    expect(fake.groups.has(group.GroupId ?? '')).toBe(false);
+  });
+
+  it('reserves concurrency only while the account keeps 100 unreserved', async () => {
+    const aws = withRole(start());
+    await createFunction(aws);
+    const reserve = (n: number) =>
+      aws.lambda.send(
+        new lambda.PutFunctionConcurrencyCommand({ FunctionName: 'fn', ReservedConcurrentExecutions: n }),
+      );
+
+    await expect(reserve(901)).rejects.toBeInstanceOf(lambda.InvalidParameterValueException);
+    await reserve(900);
+
+    expect(
+      (await aws.lambda.send(new lambda.GetAccountSettingsCommand({}))).AccountLimit
+        ?.UnreservedConcurrentExecutions,
+    ).toBe(100);
   });
 });
 

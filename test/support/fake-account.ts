@@ -6,26 +6,34 @@
  * same behaviour instead of drifting mock set-ups. What it models, and what it does not:
  *
  * - State, kept in the shapes AWS returns: the IAM roles with managed and inline policies; the VPC's
- *   subnets (with free addresses), route tables, security groups and their rules, VPC endpoints;
- *   Lambda functions (Pending / InProgress for `pollsUntilReady` polls, a new role not assumable
- *   for `rolePropagation` attempts, a VPC function refused while its role has no network-interface
- *   policy or for `networkPermissionPropagation` attempts after it got one, updates refused while one
- *   is in progress, the resource policy);
- *   log groups and their events; REST APIs with resources, methods, integrations, stages and the
- *   deployments they froze; API keys (with creation dates and tags), usage plans with their stages
- *   and keys, the account's throttle ceiling, quota usage; metric alarms with their state; the STS
- *   identity.
- * - AWS's rules where chatbot-ops relies on them: duplicates refused (a role, a group, a method),
- *   missing things are each service's NotFound error, a group in use cannot be deleted, a plan on a
- *   stage cannot be deleted, network interfaces linger `eniPollsAfterDelete` polls after a
- *   function goes, a throttle above the account's ceiling is silently clamped.
+ *   subnets (with free addresses), route tables, security groups and their rules, VPC endpoints
+ *   (created and deleted; their groups count as in use); Lambda functions (Pending / InProgress for
+ *   `pollsUntilReady` polls, a new role not assumable for `rolePropagation` attempts, a VPC
+ *   function refused while its role has no network-interface policy or for
+ *   `networkPermissionPropagation` attempts after it got one, updates refused while one is in
+ *   progress, the resource policy, tracing mode, reserved concurrency) and the account's
+ *   concurrency; log groups and their events; REST APIs with resources, methods, integrations,
+ *   stages (tracing, access log settings, the associated web ACL) and the deployments they froze
+ *   with their descriptions (`omitApiSummary`: GetDeployment answers without the API summary, as
+ *   AWS API emulators do); API Gateway's account CloudWatch role; API keys (with creation dates and
+ *   tags), usage plans with their stages and keys, the account's throttle ceiling, quota usage;
+ *   metric alarms with their state; dashboards; WAF regional web ACLs with lock tokens and their
+ *   associations; RDS instances, parameter groups' user-set parameters and engine versions
+ *   (`dbInstances`, `dbParameters`, `engineVersions`: read-only, set by tests); the STS identity.
+ * - AWS's rules where chatbot-ops relies on them: duplicates refused (a role, a group, a method, a
+ *   web ACL), missing things are each service's NotFound error, a group in use cannot be deleted,
+ *   a plan on a stage cannot be deleted, network interfaces linger `eniPollsAfterDelete` polls
+ *   after a function goes, a throttle above the account's ceiling is silently clamped, access
+ *   logging refused while the account has no CloudWatch role, a web ACL changed or deleted only
+ *   with its current lock token and not deleted while associated, WAF not seeing a new stage for
+ *   `wafUnavailableAttempts` associations.
  * - The function's answers: direct invocations answer `health` as a healthy backend and anything
  *   else 400 INVALID_PARAMS (`directAnswers` replaces either). The deployed API is served on
  *   127.0.0.1, at the emulator's path (`/restapis/<id>/<stage>/_user_request_/<resource>`) and at a
  *   custom domain's (`/<stage>/<resource>`), as API Gateway and the function would answer: 403
  *   without an enabled key on a plan of that stage (when the deployed method requires one), 401
  *   when the key's hash is not in the function's API_KEYS, else the healthy answer (`httpAnswers`
- *   replaces either answer).
+ *   replaces either answer, with its own content type: an emulator's HTML error page, say).
  * - Not modelled: pagination (every list is one page), FilterLogEvents' filter patterns (every
  *   event of the window matches), eventual consistency beyond role propagation and lingering
  *   interfaces, permissions (every call is allowed unless a test makes it fail: `failOnce`,
@@ -43,7 +51,9 @@ import * as cwl from '@aws-sdk/client-cloudwatch-logs';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as iam from '@aws-sdk/client-iam';
 import * as lambda from '@aws-sdk/client-lambda';
+import * as rds from '@aws-sdk/client-rds';
 import * as sts from '@aws-sdk/client-sts';
+import * as waf from '@aws-sdk/client-wafv2';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { type CallCounter, createAwsClients } from '../../src/aws/clients.js';
 import type { Clock, Timing } from '../../src/aws/timing.js';
@@ -90,6 +100,8 @@ interface FakeFunction {
   policy: Record<string, unknown>[];
   /** GetFunction polls left before State becomes Active / LastUpdateStatus Successful. */
   pendingPolls: number;
+  /** Reserved concurrency (PutFunctionConcurrency); undefined: none. */
+  reservedConcurrency?: number;
 }
 
 /** What a direct invocation answers, as Lambda returns it (or the error Invoke throws). */
@@ -145,6 +157,8 @@ export const INVALID_PARAMS_RESPONSE = {
 export interface HttpAnswer {
   status: number;
   body: string;
+  /** Default application/json. */
+  contentType?: string;
 }
 
 export interface FakeAccountOptions {
@@ -152,6 +166,10 @@ export interface FakeAccountOptions {
   pollsUntilReady?: number;
   /** Network interfaces that linger in the Lambda group for this many polls after the function is deleted. */
   eniPollsAfterDelete?: number;
+  /** GetDeployment answers without `apiSummary`, whatever `embed` asks (as moto and other emulators do). */
+  omitApiSummary?: boolean;
+  /** How many AssociateWebACL calls fail with WAFUnavailableEntityException (a stage WAF does not see yet). */
+  wafUnavailableAttempts?: number;
 }
 
 export class FakeAccount {
@@ -162,7 +180,7 @@ export class FakeAccount {
   private services = new Map<string, { service: string; table: Map<string, Handler> }>();
   /** In mock mode, the aws-sdk-client-mock stub of each client, by service: `stubs.lambda.commandCalls(...)`. */
   stubs: Record<
-    'sts' | 'iam' | 'ec2' | 'lambda' | 'logs' | 'apigateway' | 'cloudwatch',
+    'sts' | 'iam' | 'ec2' | 'lambda' | 'logs' | 'apigateway' | 'cloudwatch' | 'rds' | 'wafv2',
     AwsStub<any, any, any>
   > = {} as never;
   /** Services whose every call fails with this error (a denied permission, say). */
@@ -337,9 +355,38 @@ export class FakeAccount {
    * which is what the read-back after a usage plan change must catch.
    */
   accountThrottleLimit = { rateLimit: Number.POSITIVE_INFINITY, burstLimit: Number.POSITIVE_INFINITY };
+  /** Deployment id → the description it was made with. */
+  deploymentDescriptions = new Map<string, string>();
+  /** `<apiId>/<stage>` → the stage settings UpdateStage changes (tracingEnabled, accessLogSettings). */
+  stageSettings = new Map<string, Input>();
+  /** API Gateway's account settings in this region (GetAccount). */
+  apiGatewayAccount: { cloudwatchRoleArn?: string } = {};
+  /** Lambda's account limits in this region (GetAccountSettings). */
+  lambdaAccountLimit = { ConcurrentExecutions: 1000 };
+  /** Dashboards by name: their body. */
+  dashboards = new Map<string, string>();
+  /** Regional web ACLs by id, in GetWebACL's shape, with their lock token and tags. */
+  webAcls = new Map<string, Input>();
+  /** Resource ARN (a stage's) → the ARN of the web ACL in front of it. */
+  webAclAssociations = new Map<string, string>();
+  /** RDS instances, in DescribeDBInstances' shape. */
+  dbInstances: Input[] = [];
+  /** Parameter group name → its parameters (ParameterName, ParameterValue, Source 'user' or 'engine-default'). */
+  dbParameters: Record<string, Input[]> = {};
+  /** Engine versions RDS knows (Engine, EngineVersion, Status 'available' or 'deprecated'). */
+  engineVersions: Input[] = [
+    { Engine: 'mariadb', EngineVersion: '10.11.9', Status: 'available' },
+    { Engine: 'mariadb', EngineVersion: '10.4.34', Status: 'deprecated' },
+  ];
 
   constructor(options: FakeAccountOptions = {}) {
-    this.options = { pollsUntilReady: 0, eniPollsAfterDelete: 0, ...options };
+    this.options = {
+      pollsUntilReady: 0,
+      eniPollsAfterDelete: 0,
+      omitApiSummary: false,
+      wafUnavailableAttempts: 0,
+      ...options,
+    };
     this.groups.set(RDS_SG, {
       GroupId: RDS_SG,
       GroupName: 'rds-chatbot',
@@ -375,6 +422,8 @@ export class FakeAccount {
     this.install('CloudWatchLogs', cwl.CloudWatchLogsClient, this.logsHandlers());
     this.install('APIGateway', apigw.APIGatewayClient, this.apigwHandlers());
     this.install('CloudWatch', cw.CloudWatchClient, this.cloudwatchHandlers());
+    this.install('RDS', rds.RDSClient, this.rdsHandlers());
+    this.install('WAFV2', waf.WAFV2Client, this.wafHandlers());
     return this;
   }
 
@@ -420,7 +469,16 @@ export class FakeAccount {
 
   /** Every call to this service fails with `error` from now on (e.g. a permission the caller lacks). */
   failAll(
-    service: 'STS' | 'IAM' | 'EC2' | 'Lambda' | 'CloudWatchLogs' | 'APIGateway' | 'CloudWatch',
+    service:
+      | 'STS'
+      | 'IAM'
+      | 'EC2'
+      | 'Lambda'
+      | 'CloudWatchLogs'
+      | 'APIGateway'
+      | 'CloudWatch'
+      | 'RDS'
+      | 'WAFV2',
     error: Error,
   ): void {
     this.failingServices.set(service, error);
@@ -481,7 +539,7 @@ export class FakeAccount {
       req.resume();
       req.on('end', () => {
         const answer = this.answerApi(req.url ?? '', apiKey);
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json' });
         res.end(answer.body);
       });
     });
@@ -522,6 +580,8 @@ export class FakeAccount {
       CloudWatchLogs: 'logs',
       APIGateway: 'apigateway',
       CloudWatch: 'cloudwatch',
+      RDS: 'rds',
+      WAFV2: 'wafv2',
     } as const;
     this.stubs[key[service as keyof typeof key]] = stub;
   }
@@ -687,9 +747,10 @@ export class FakeAccount {
   }
 
   private enis(groupId: string): string[] {
-    const inUse = [...this.functions.values()].some((f) =>
-      (f.config.VpcConfig?.SecurityGroupIds ?? []).includes(groupId),
-    );
+    const inUse =
+      [...this.functions.values()].some((f) =>
+        (f.config.VpcConfig?.SecurityGroupIds ?? []).includes(groupId),
+      ) || this.vpcEndpoints.some((e) => (e.Groups ?? []).some((g: Input) => g.GroupId === groupId));
     const lingering = this.lingeringEnis.get(groupId) ?? 0;
     if (!inUse && lingering > 0) this.lingeringEnis.set(groupId, lingering - 1);
     return inUse || lingering > 0 ? ['eni-0lambda1', 'eni-0lambda2'] : [];
@@ -845,6 +906,41 @@ export class FakeAccount {
           })),
         }),
       ],
+      [
+        ec2.CreateVpcEndpointCommand,
+        (i) => {
+          for (const g of i.SecurityGroupIds ?? []) this.group(g);
+          const endpoint = {
+            VpcEndpointId: this.id('vpce-0'),
+            VpcEndpointType: i.VpcEndpointType,
+            VpcId: i.VpcId,
+            ServiceName: i.ServiceName,
+            State: 'available',
+            PrivateDnsEnabled: i.PrivateDnsEnabled === true,
+            SubnetIds: [...(i.SubnetIds ?? [])],
+            RouteTableIds: [...(i.RouteTableIds ?? [])],
+            Groups: (i.SecurityGroupIds ?? []).map((GroupId: string) => ({ GroupId })),
+            Tags: i.TagSpecifications?.[0]?.Tags ?? [],
+          };
+          this.vpcEndpoints.push(endpoint);
+          return { VpcEndpoint: structuredClone(endpoint) };
+        },
+      ],
+      [
+        ec2.DeleteVpcEndpointsCommand,
+        (i) => {
+          const unknown = i.VpcEndpointIds.filter(
+            (id: string) => !this.vpcEndpoints.some((e) => e.VpcEndpointId === id),
+          );
+          this.vpcEndpoints = this.vpcEndpoints.filter((e) => !i.VpcEndpointIds.includes(e.VpcEndpointId));
+          return {
+            Unsuccessful: unknown.map((ResourceId: string) => ({
+              ResourceId,
+              Error: { Code: 'InvalidVpcEndpoint.NotFound', Message: 'not found' },
+            })),
+          };
+        },
+      ],
     ];
   }
 
@@ -917,6 +1013,7 @@ export class FakeAccount {
             CodeSha256: sha(i.Code.ZipFile),
             State: this.options.pollsUntilReady > 0 ? 'Pending' : 'Active',
             LastUpdateStatus: 'Successful',
+            TracingConfig: { Mode: i.TracingConfig?.Mode ?? 'PassThrough' },
           };
           this.functions.set(i.FunctionName, {
             config,
@@ -940,6 +1037,7 @@ export class FakeAccount {
           if (i.Timeout) c.Timeout = i.Timeout;
           if (i.Environment) c.Environment = { Variables: { ...i.Environment.Variables } };
           if (i.VpcConfig) c.VpcConfig = { ...i.VpcConfig, VpcId: VPC };
+          if (i.TracingConfig) c.TracingConfig = { Mode: i.TracingConfig.Mode };
           startUpdate(f);
           return structuredClone(c);
         },
@@ -1007,6 +1105,55 @@ export class FakeAccount {
           // The log tail comes back only when asked for (LogType Tail), as Lambda does.
           const { LogResult, ...rest } = answer;
           return { ...rest, ...(i.LogType === 'Tail' && LogResult ? { LogResult } : {}) };
+        },
+      ],
+      [
+        lambda.GetFunctionConcurrencyCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          return f.reservedConcurrency === undefined
+            ? {}
+            : { ReservedConcurrentExecutions: f.reservedConcurrency };
+        },
+      ],
+      [
+        lambda.PutFunctionConcurrencyCommand,
+        (i) => {
+          const f = this.fn(i.FunctionName);
+          const others = [...this.functions.values()]
+            .filter((o) => o !== f)
+            .reduce((sum, o) => sum + (o.reservedConcurrency ?? 0), 0);
+          // Lambda keeps 100 unreserved for the functions without a reservation.
+          if (others + i.ReservedConcurrentExecutions > this.lambdaAccountLimit.ConcurrentExecutions - 100)
+            throw new lambda.InvalidParameterValueException({
+              message:
+                "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].",
+              ...meta,
+            });
+          f.reservedConcurrency = i.ReservedConcurrentExecutions;
+          return { ReservedConcurrentExecutions: f.reservedConcurrency };
+        },
+      ],
+      [
+        lambda.DeleteFunctionConcurrencyCommand,
+        (i) => {
+          this.fn(i.FunctionName).reservedConcurrency = undefined;
+          return {};
+        },
+      ],
+      [
+        lambda.GetAccountSettingsCommand,
+        () => {
+          const reserved = [...this.functions.values()].reduce(
+            (sum, f) => sum + (f.reservedConcurrency ?? 0),
+            0,
+          );
+          return {
+            AccountLimit: {
+              ConcurrentExecutions: this.lambdaAccountLimit.ConcurrentExecutions,
+              UnreservedConcurrentExecutions: this.lambdaAccountLimit.ConcurrentExecutions - reserved,
+            },
+          };
         },
       ],
       [
@@ -1155,6 +1302,11 @@ export class FakeAccount {
         (i) => {
           this.api(i.restApiId);
           this.apis.delete(i.restApiId);
+          // Its stages go, with their settings and whatever web ACL was in front of them.
+          for (const key of [...this.stageSettings.keys()])
+            if (key.startsWith(`${i.restApiId}/`)) this.stageSettings.delete(key);
+          for (const arn of [...this.webAclAssociations.keys()])
+            if (arn.includes(`/restapis/${i.restApiId}/`)) this.webAclAssociations.delete(arn);
           return {};
         },
       ],
@@ -1230,7 +1382,63 @@ export class FakeAccount {
           const d = this.api(i.restApiId).stages.get(i.stageName);
           if (!d)
             throw new apigw.NotFoundException({ message: 'Invalid stage identifier specified', ...meta });
-          return { stageName: i.stageName, deploymentId: d };
+          const webAclArn = this.webAclAssociations.get(this.stageArn(i.restApiId, i.stageName));
+          return {
+            stageName: i.stageName,
+            deploymentId: d,
+            tracingEnabled: false,
+            ...structuredClone(this.stageSettings.get(`${i.restApiId}/${i.stageName}`) ?? {}),
+            ...(webAclArn ? { webAclArn } : {}),
+          };
+        },
+      ],
+      [
+        apigw.UpdateStageCommand,
+        (i) => {
+          if (!this.api(i.restApiId).stages.has(i.stageName))
+            throw new apigw.NotFoundException({ message: 'Invalid stage identifier specified', ...meta });
+          const key = `${i.restApiId}/${i.stageName}`;
+          const settings = { ...(this.stageSettings.get(key) ?? {}) };
+          for (const op of i.patchOperations) {
+            if (op.path === '/tracingEnabled') settings.tracingEnabled = op.value === 'true';
+            else if (op.path === '/accessLogSettings' && op.op === 'remove')
+              delete settings.accessLogSettings;
+            else if (String(op.path).startsWith('/accessLogSettings/')) {
+              if (!this.apiGatewayAccount.cloudwatchRoleArn)
+                throw new apigw.BadRequestException({
+                  message: 'CloudWatch Logs role ARN must be set in account settings to enable logging',
+                  ...meta,
+                });
+              const field = String(op.path).split('/')[2] ?? '';
+              settings.accessLogSettings = { ...settings.accessLogSettings, [field]: op.value };
+            } else throw new apigw.BadRequestException({ message: `Invalid patch path ${op.path}`, ...meta });
+          }
+          this.stageSettings.set(key, settings);
+          return { stageName: i.stageName, ...structuredClone(settings) };
+        },
+      ],
+      [apigw.GetAccountCommand, () => ({ ...this.apiGatewayAccount })],
+      [
+        apigw.UpdateAccountCommand,
+        (i) => {
+          for (const op of i.patchOperations) {
+            if (op.path !== '/cloudwatchRoleArn') continue;
+            const name = String(op.value).split('/').pop() ?? '';
+            const role = this.roles.get(name);
+            // API Gateway checks that it may assume the role (a role IAM has not propagated yet fails too).
+            if (
+              !role?.trust.includes('apigateway.amazonaws.com') ||
+              (this.rolePropagation.get(name) ?? 0) > 0
+            ) {
+              this.rolePropagation.set(name, Math.max(0, (this.rolePropagation.get(name) ?? 0) - 1));
+              throw new apigw.BadRequestException({
+                message: 'The role ARN does not have required permissions set to API Gateway',
+                ...meta,
+              });
+            }
+            this.apiGatewayAccount.cloudwatchRoleArn = op.value;
+          }
+          return { ...this.apiGatewayAccount };
         },
       ],
       [
@@ -1280,7 +1488,8 @@ export class FakeAccount {
               };
           this.deployments.set(id, summary);
           this.deploymentDates.set(id, new Date());
-          return { id };
+          this.deploymentDescriptions.set(id, i.description ?? '');
+          return { id, description: i.description };
         },
       ],
       [
@@ -1292,7 +1501,12 @@ export class FakeAccount {
           return {
             id: i.deploymentId,
             createdDate: this.deploymentDates.get(i.deploymentId),
-            ...(i.embed?.includes('apisummary') ? { apiSummary: structuredClone(summary) } : {}),
+            ...(this.deploymentDescriptions.has(i.deploymentId)
+              ? { description: this.deploymentDescriptions.get(i.deploymentId) }
+              : {}),
+            ...(i.embed?.includes('apisummary') && !this.options.omitApiSummary
+              ? { apiSummary: structuredClone(summary) }
+              : {}),
           };
         },
       ],
@@ -1536,6 +1750,200 @@ export class FakeAccount {
             this.alarms.delete(n);
             this.alarmTags.delete(n);
           }
+          return {};
+        },
+      ],
+      [
+        cw.GetDashboardCommand,
+        (i) => {
+          const body = this.dashboards.get(i.DashboardName);
+          if (body === undefined)
+            throw new cw.DashboardNotFoundError({ message: 'Dashboard does not exist', ...meta });
+          return { DashboardName: i.DashboardName, DashboardBody: body };
+        },
+      ],
+      [
+        cw.PutDashboardCommand,
+        (i) => {
+          JSON.parse(i.DashboardBody);
+          this.dashboards.set(i.DashboardName, i.DashboardBody);
+          return { DashboardValidationMessages: [] };
+        },
+      ],
+      [
+        cw.DeleteDashboardsCommand,
+        (i) => {
+          if (i.DashboardNames.some((n: string) => !this.dashboards.has(n)))
+            throw new cw.DashboardNotFoundError({ message: 'Dashboard does not exist', ...meta });
+          for (const n of i.DashboardNames) this.dashboards.delete(n);
+          return {};
+        },
+      ],
+    ];
+  }
+
+  // ---- RDS (read-only) -------------------------------------------------------------------------
+  private rdsHandlers(): [new (i: any) => any, Handler][] {
+    return [
+      [
+        rds.DescribeDBInstancesCommand,
+        (i) => {
+          const found = i.DBInstanceIdentifier
+            ? this.dbInstances.filter((d) => d.DBInstanceIdentifier === i.DBInstanceIdentifier)
+            : this.dbInstances;
+          if (i.DBInstanceIdentifier && found.length === 0)
+            throw new rds.DBInstanceNotFoundFault({
+              message: `DBInstance ${i.DBInstanceIdentifier} not found.`,
+              ...meta,
+            });
+          return { DBInstances: structuredClone(found) };
+        },
+      ],
+      [
+        rds.DescribeDBParametersCommand,
+        (i) => {
+          const params = this.dbParameters[i.DBParameterGroupName];
+          if (!params)
+            throw new rds.DBParameterGroupNotFoundFault({
+              message: `DBParameterGroup not found: ${i.DBParameterGroupName}`,
+              ...meta,
+            });
+          return { Parameters: structuredClone(params.filter((p) => !i.Source || p.Source === i.Source)) };
+        },
+      ],
+      [
+        rds.DescribeDBEngineVersionsCommand,
+        (i) => ({
+          DBEngineVersions: this.engineVersions.filter(
+            (v) =>
+              (!i.Engine || v.Engine === i.Engine) &&
+              (!i.EngineVersion || v.EngineVersion === i.EngineVersion) &&
+              (i.IncludeAll || v.Status === 'available'),
+          ),
+        }),
+      ],
+    ];
+  }
+
+  // ---- WAF (regional) --------------------------------------------------------------------------
+  /** The ARN WAF and IAM give an API stage. */
+  stageArn(apiId: string, stage: string): string {
+    return `arn:aws:apigateway:${REGION}::/restapis/${apiId}/stages/${stage}`;
+  }
+
+  private wafHandlers(): [new (i: any) => any, Handler][] {
+    const acl = (id: string, name?: string) => {
+      const a = this.webAcls.get(id);
+      if (!a || (name !== undefined && a.Name !== name))
+        throw new waf.WAFNonexistentItemException({
+          message: 'AWS WAF couldn’t perform the operation because your resource doesn’t exist.',
+          ...meta,
+        });
+      return a;
+    };
+    const checkToken = (a: Input, token: string) => {
+      if (a.LockToken !== token)
+        throw new waf.WAFOptimisticLockException({
+          message:
+            'AWS WAF couldn’t save your changes because someone changed the resource after you started to edit it.',
+          ...meta,
+        });
+    };
+    const summary = (a: Input) => ({
+      Name: a.Name,
+      Id: a.Id,
+      ARN: a.ARN,
+      LockToken: a.LockToken,
+      Description: a.Description,
+    });
+    let unavailableLeft = this.options.wafUnavailableAttempts;
+    return [
+      [waf.ListWebACLsCommand, () => ({ WebACLs: [...this.webAcls.values()].map(summary) })],
+      [
+        waf.GetWebACLCommand,
+        (i) => {
+          const a = acl(i.Id, i.Name);
+          const { LockToken, Tags: _tags, ...webAcl } = a;
+          return { WebACL: structuredClone(webAcl), LockToken };
+        },
+      ],
+      [
+        waf.CreateWebACLCommand,
+        (i) => {
+          if ([...this.webAcls.values()].some((a) => a.Name === i.Name))
+            throw new waf.WAFDuplicateItemException({
+              message:
+                'AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.',
+              ...meta,
+            });
+          const id = this.id('acl-');
+          const a = {
+            Name: i.Name,
+            Id: id,
+            ARN: `arn:aws:wafv2:${REGION}:${ACCOUNT}:regional/webacl/${i.Name}/${id}`,
+            Description: i.Description,
+            DefaultAction: structuredClone(i.DefaultAction),
+            Rules: structuredClone(i.Rules ?? []),
+            VisibilityConfig: structuredClone(i.VisibilityConfig),
+            LockToken: this.id('lock-'),
+            Tags: structuredClone(i.Tags ?? []),
+          };
+          this.webAcls.set(id, a);
+          return { Summary: summary(a) };
+        },
+      ],
+      [
+        waf.UpdateWebACLCommand,
+        (i) => {
+          const a = acl(i.Id, i.Name);
+          checkToken(a, i.LockToken);
+          Object.assign(a, {
+            Description: i.Description,
+            DefaultAction: structuredClone(i.DefaultAction),
+            Rules: structuredClone(i.Rules ?? []),
+            VisibilityConfig: structuredClone(i.VisibilityConfig),
+            LockToken: this.id('lock-'),
+          });
+          return { NextLockToken: a.LockToken };
+        },
+      ],
+      [
+        waf.DeleteWebACLCommand,
+        (i) => {
+          const a = acl(i.Id, i.Name);
+          checkToken(a, i.LockToken);
+          if ([...this.webAclAssociations.values()].includes(a.ARN))
+            throw new waf.WAFAssociatedItemException({
+              message:
+                'AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.',
+              ...meta,
+            });
+          this.webAcls.delete(i.Id);
+          return {};
+        },
+      ],
+      [
+        waf.AssociateWebACLCommand,
+        (i) => {
+          const a = [...this.webAcls.values()].find((x) => x.ARN === i.WebACLArn);
+          const stage = /\/restapis\/([^/]+)\/stages\/([^/]+)$/.exec(i.ResourceArn);
+          if (!a || !stage || !this.apis.get(stage[1] ?? '')?.stages.has(stage[2] ?? ''))
+            throw new waf.WAFNonexistentItemException({ message: 'resource does not exist', ...meta });
+          if (unavailableLeft > 0) {
+            unavailableLeft--;
+            throw new waf.WAFUnavailableEntityException({
+              message: 'AWS WAF couldn’t retrieve the resource that you requested. Retry your request.',
+              ...meta,
+            });
+          }
+          this.webAclAssociations.set(i.ResourceArn, i.WebACLArn);
+          return {};
+        },
+      ],
+      [
+        waf.DisassociateWebACLCommand,
+        (i) => {
+          this.webAclAssociations.delete(i.ResourceArn);
           return {};
         },
       ],

@@ -4,9 +4,10 @@
  * "HTTPS only").
  */
 import type { MethodInfo, ResourceInfo } from '../../aws/apigateway.js';
+import { currentDefinition, definitionFingerprint, fingerprintIn } from '../../deploy/api.js';
 import { DuplicateNameError } from '../../deployment/deployment.js';
 import type { AwsFacts } from '../aws-facts.js';
-import { type Check, fail, pass, required, warn } from '../engine.js';
+import { type Check, fail, pass, required, unknown, warn } from '../engine.js';
 
 const CREATE_API = 'Run `chatbot-ops create-api` (guide step 5)';
 
@@ -145,17 +146,35 @@ export const apiChecks: Check<AwsFacts>[] = [
       }
       const deployed = await f.deployed();
       const path = `/${f.config.api.resource}`;
-      const live = deployed?.methods[path]?.POST;
-      if (!live) {
-        return fail(
-          `the stage ${stageName} serves deployment ${stage.deploymentId}, which has no POST ${path}: the method was added after the last deployment`,
-          `Deploy the API again: ${CREATE_API}.`,
+      const resource = await f.resource();
+      const current = resource?.methods.POST;
+      // What the deployment froze: its API summary where the endpoint gives one (AWS API emulators
+      // do not), and the fingerprint chatbot-ops writes into its description.
+      const frozen = fingerprintIn(deployed?.description ?? '');
+      const now = currentDefinition(resource ? [resource] : [], f.config.api.resource);
+      if (deployed?.methods) {
+        const live = deployed.methods[path]?.POST;
+        if (!live) {
+          return fail(
+            `the stage ${stageName} serves deployment ${stage.deploymentId}, which has no POST ${path}: the method was added after the last deployment`,
+            `Deploy the API again: ${CREATE_API}.`,
+          );
+        }
+        if (current && current.apiKeyRequired !== live.apiKeyRequired) {
+          return fail(
+            `the method changed after the last deployment: the stage serves apiKeyRequired ${live.apiKeyRequired}, the method now says ${current.apiKeyRequired}`,
+            `Deploy the API again: ${CREATE_API}.`,
+          );
+        }
+      } else if (frozen === undefined || now === undefined) {
+        return unknown(
+          `the endpoint gave no API summary for deployment ${stage.deploymentId}${frozen === undefined ? ', and its description carries no chatbot-ops fingerprint' : ''}: what the stage serves cannot be read`,
+          '`chatbot-ops create-api --redeploy` deploys the current definition with a fingerprint; against AWS, GetDeployment with embed=apisummary shows what a stage serves.',
         );
       }
-      const current = (await f.resource())?.methods.POST;
-      if (current && current.apiKeyRequired !== live.apiKeyRequired) {
+      if (frozen !== undefined && now !== undefined && frozen !== definitionFingerprint(now)) {
         return fail(
-          `the method changed after the last deployment: the stage serves apiKeyRequired ${live.apiKeyRequired}, the method now says ${current.apiKeyRequired}`,
+          `the stage ${stageName} serves deployment ${stage.deploymentId}, made from another definition of POST ${path} than the API has now (fingerprint ${frozen}, now ${definitionFingerprint(now)}): the method or its integration changed after the last deployment`,
           `Deploy the API again: ${CREATE_API}.`,
         );
       }

@@ -2,6 +2,7 @@
  * Who we are and the function itself (guide steps 2 and 3; Troubleshooting "Lambda Timeout";
  * Security Checklist "credentials in environment variables", "IAM role follows least privilege").
  */
+import { policyStatements, policyValues } from '../../aws/iam.js';
 import { HANDLER } from '../../deploy/function.js';
 import { ENI_POLICY, GUIDE_VPC_POLICY } from '../../deploy/role.js';
 import { readSettings } from '../../lambda/settings.js';
@@ -228,9 +229,9 @@ export const functionChecks: Check<AwsFacts>[] = [
           broad.push(`${name(arn)} (writes to every log group, so the scoped logs policy restricts nothing)`);
       }
       for (const p of role.inline) {
-        for (const s of statements(p.document)) {
-          const actions = list(s.Action);
-          const resources = list(s.Resource);
+        for (const s of policyStatements(p.document)) {
+          const actions = policyValues(s.Action);
+          const resources = policyValues(s.Resource);
           const wildcardAction = actions.some((a) => a === '*' || /^[a-z0-9-]+:\*$/i.test(a));
           const wildcardResource = resources.some(
             (r) => r === '*' || /^arn:aws[\w-]*:logs:\*:\*:\*$/.test(r),
@@ -258,18 +259,3 @@ export const functionChecks: Check<AwsFacts>[] = [
     },
   },
 ];
-
-interface Statement {
-  Effect?: string;
-  Action?: unknown;
-  Resource?: unknown;
-}
-
-function list(v: unknown): string[] {
-  return Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
-}
-
-function statements(doc: unknown): Statement[] {
-  const s = (doc as { Statement?: unknown } | undefined)?.Statement;
-  return (Array.isArray(s) ? s : s ? [s] : []) as Statement[];
-}

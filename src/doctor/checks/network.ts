@@ -8,6 +8,7 @@ import type { AwsFacts } from '../aws-facts.js';
 import { type Check, fail, pass, skipBecause, warn } from '../engine.js';
 
 const MYSQL = 3306;
+const HTTPS = 443;
 const CONFIGURE_VPC = 'Run `chatbot-ops configure-vpc` (guide step 4)';
 /** Lambda needs an address per subnet and security-group combination, more while scaling out. */
 const FEW_ADDRESSES = 16;
@@ -182,8 +183,31 @@ export const networkChecks: Check<AwsFacts>[] = [
         return pass('not needed: the credentials come from the environment, not Secrets Manager');
       const [endpoints, routing] = await Promise.all([f.secretsEndpoints(), f.routing()]);
       const ready = endpoints.filter((e) => e.state === 'available');
-      if (ready.some((e) => e.privateDns))
-        return pass(`VPC endpoint ${ready.map((e) => e.id).join(', ')} (private DNS)`);
+      const withDns = ready.filter((e) => e.privateDns);
+      if (withDns.length > 0) {
+        // The endpoint's network interfaces answer only what their security groups admit.
+        const groups = await f.secretsEndpointGroups();
+        const admits = withDns.some((e) =>
+          groups
+            .filter((g) => e.securityGroupIds.includes(g.id))
+            .some((g) =>
+              g.ingress.some(
+                (r) =>
+                  coversPort(r, HTTPS) &&
+                  (r.cidr !== undefined ||
+                    (r.groupId !== undefined && fn.securityGroupIds.includes(r.groupId))),
+              ),
+            ),
+        );
+        if (!admits)
+          return fail(
+            `VPC endpoint ${withDns.map((e) => e.id).join(', ')} admits no HTTPS (TCP 443) from the function's security groups ${fn.securityGroupIds.join(', ')}: reading the secret times out`,
+            "Allow TCP 443 from the Lambda security group in the endpoint's security group (`chatbot-ops secrets-endpoint` makes an endpoint with such a group).",
+          );
+        return pass(
+          `VPC endpoint ${withDns.map((e) => e.id).join(', ')} (private DNS, HTTPS from the function's group)`,
+        );
+      }
       const viaNat = [...routing].filter(([, r]) => r.nat).map(([id]) => id);
       if (viaNat.length === routing.size && routing.size > 0)
         return pass('every subnet routes through a NAT gateway');
@@ -195,7 +219,7 @@ export const networkChecks: Check<AwsFacts>[] = [
       }
       return fail(
         `DB_SECRET_ARN is set but ${viaNat.length === 0 ? 'no subnet' : `only ${viaNat.join(', ')}`} has a NAT route and the VPC has no secretsmanager endpoint: reading the secret times out`,
-        "Add an interface VPC endpoint for com.amazonaws.<region>.secretsmanager (private DNS on, HTTPS from the Lambda group) or a NAT gateway route to the function's subnets.",
+        "Set vpc.secretsManagerEndpoint and run `chatbot-ops secrets-endpoint` (an interface VPC endpoint for com.amazonaws.<region>.secretsmanager, private DNS on, HTTPS from the Lambda group), or add a NAT gateway route to the function's subnets.",
       );
     },
   },

@@ -8,8 +8,9 @@
 import type { AlarmStatus } from '../../aws/inspect.js';
 import { parseLogLine } from '../../aws/log-events.js';
 import { notBackendAnswer, summarizeBody } from '../../client/body-text.js';
+import { notFromTheApi } from '../../deploy/smoke-test.js';
 import type { AwsFacts, HealthProbe } from '../aws-facts.js';
-import { type Check, fail, pass, skipBecause, type Verdict, warn } from '../engine.js';
+import { type Check, fail, pass, skipBecause, unknown, type Verdict, warn } from '../engine.js';
 
 const NETWORK_FIX =
   'The function cannot reach the database: check that it is in the VPC (`chatbot-ops configure-vpc`), that the Lambda group allows egress TCP 3306 to the RDS group and the RDS group admits 3306 from it, and that RDS is in the same VPC; `chatbot-ops doctor` shows each under Network.';
@@ -72,12 +73,13 @@ export function judgeHealth(probe: HealthProbe): Verdict {
     const { cause, fix } = classifyDatabaseFailure(`${probe.functionError}\n${probe.logTail ?? ''}`);
     return fail(`the function failed: ${probe.functionError}${rid}; likely ${cause}`, fix);
   }
-  // An answer that is not the backend's envelope says nothing about the database.
-  const notBackend = notBackendAnswer(probe.body, { intent: 'health' });
-  if (notBackend) {
-    return fail(
-      `health answered ${probe.statusCode}, but ${notBackend}${rid}`,
-      "Deploy the chatbot backend with `chatbot-ops create-function` (the handler must be lambda_function.lambda_handler); against an emulator, check that it runs the function's code rather than a stand-in.",
+  // Every answer of the backend, good or bad, says `success`; anything else did not come from its
+  // code (an AWS API emulator that does not run Lambda code echoes the event, or answers a stock
+  // text), so it says nothing about the database: unknown, not failed.
+  if (notBackendAnswer(probe.body, { intent: 'health' })) {
+    return unknown(
+      `the invocation answered ${probe.statusCode} with something that is not the backend's answer (${probe.body.slice(0, 80) || 'empty'})${rid}: its code did not run`,
+      "Against AWS, deploy the backend's code (`chatbot-ops create-function`, handler lambda_function.lambda_handler); an emulator that does not run Lambda code cannot answer this check.",
     );
   }
   const body = JSON.parse(probe.body) as {
@@ -243,6 +245,14 @@ export const runtimeChecks: Check<AwsFacts>[] = [
     async run(f) {
       const p = await f.apiProbe();
       const seen = `with key ${p.withKey.status} (${p.withKey.ms} ms), without ${p.withoutKey.status}`;
+      const foreign =
+        notFromTheApi(p.withKey.status, p.withKey.headers, p.withKey.body) ??
+        notFromTheApi(p.withoutKey.status, p.withoutKey.headers, p.withoutKey.body);
+      if (foreign)
+        return unknown(
+          `${p.url} answered ${foreign}: the deployed API could not be reached from here`,
+          'Check the URL (--api-url for a custom domain); an AWS API emulator may not serve the stage URL.',
+        );
       const problems: { evidence: string; fix: string }[] = [];
       if (p.withoutKey.status !== 403) {
         problems.push({

@@ -32,6 +32,7 @@ import { loadLogs } from '../src/db/load.js';
 import { applySchema, LOAD_HISTORY_SQL } from '../src/db/schema.js';
 import { generateTraffic } from '../src/db/seed.js';
 import { type MariaDbServer, startMariaDb } from '../src/db/server.js';
+import { classifyUserAgent } from '../src/db/user-agent.js';
 
 const LINES = 1_000_000;
 const SAMPLE_LINES = 20_000;
@@ -178,7 +179,29 @@ async function sampleComparison(server: MariaDbServer, sampleFile: string): Prom
   console.log(`  ratio: db load is ${(singleS / batchedS).toFixed(1)}x faster than one INSERT per line`);
 }
 
+/**
+ * What classifying user agents (src/db/user-agent.ts) costs a writer, in process: the distinct
+ * agents of a million seeded rows parsed once each, then one cached look-up per row.
+ */
+function classificationCost(): void {
+  const agents: (string | null)[] = [];
+  for (const row of generateTraffic({ rows: LINES, days: 30, seed: 11, end: END }))
+    agents.push(row.user_agent);
+  const distinct = [...new Set(agents)];
+  let t = process.hrtime.bigint();
+  for (const agent of distinct) classifyUserAgent(agent === null ? null : `${agent} `);
+  const firstNs = Number(process.hrtime.bigint() - t) / distinct.length;
+  t = process.hrtime.bigint();
+  for (const agent of agents) classifyUserAgent(agent);
+  const perRowNs = Number(process.hrtime.bigint() - t) / agents.length;
+  console.log(
+    `user-agent classification (in process, load average ${loadavg()[0]?.toFixed(1)}): ${distinct.length} distinct agents in ${LINES.toLocaleString('en-US')} rows; ` +
+      `${(firstNs / 1000).toFixed(0)} µs to parse one, then ${perRowNs.toFixed(0)} ns per row from the cache (${((perRowNs * LINES) / 1e9).toFixed(2)} s per million rows)`,
+  );
+}
+
 export async function run(): Promise<void> {
+  classificationCost();
   const dir = mkdtempSync(join(tmpdir(), 'chatbot-ops-bench-load-'));
   let server: MariaDbServer | undefined;
   try {

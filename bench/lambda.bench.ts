@@ -127,6 +127,23 @@ const SCENARIOS: Scenario[] = [
     params: { interval: 'day', hours: 720 },
     windowed: true,
   },
+  // Issue 15: the questions about who visits; these read the rows, so the 24h and 30-day figures
+  // show how they grow with the window. `bots: exclude` on the summary leaves the rollups too.
+  {
+    label: 'get_traffic_summary bots=exclude (24h)',
+    intent: 'get_traffic_summary',
+    params: { bots: 'exclude' },
+    windowed: true,
+  },
+  { label: 'get_visitors (24h)', intent: 'get_visitors', params: {}, windowed: true },
+  { label: 'get_visitors (30 days)', intent: 'get_visitors', params: { hours: 720 }, windowed: true },
+  { label: 'get_not_found (30 days)', intent: 'get_not_found', params: { hours: 720 }, windowed: true },
+  { label: 'get_referrers (24h)', intent: 'get_referrers', params: {}, windowed: true },
+  { label: 'get_referrers (30 days)', intent: 'get_referrers', params: { hours: 720 }, windowed: true },
+  { label: 'get_user_agents (24h)', intent: 'get_user_agents', params: {}, windowed: true },
+  { label: 'get_user_agents (30 days)', intent: 'get_user_agents', params: { hours: 720 }, windowed: true },
+  { label: 'get_bandwidth (24h)', intent: 'get_bandwidth', params: {}, windowed: true },
+  { label: 'get_bandwidth (30 days)', intent: 'get_bandwidth', params: { hours: 720 }, windowed: true },
   { label: 'health', intent: 'health', params: {}, windowed: false },
 ];
 

@@ -77,6 +77,8 @@ export interface ChatbotConfig {
   /** The stage's access logs, as JSON, in their own log group. */
   accessLogs: { enabled: boolean; logGroupName?: string; retentionDays: number };
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** The site's own host names: get_referrers leaves out referrals from them (the function's SITE_HOSTS). */
+  siteHosts: string[];
   tags: Record<string, string>;
   local: {
     port: number;
@@ -135,6 +137,7 @@ export function defaultConfig(): ChatbotConfig {
     waf: { enabled: false, rateLimit: 2000 },
     accessLogs: { enabled: false, retentionDays: 30 },
     logLevel: 'INFO',
+    siteHosts: [],
     tags: { 'managed-by': 'chatbot-ops' },
     local: { port: 3000, rows: 20000 },
     ingest: {
@@ -297,6 +300,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     retentionDays,
   },
   logLevel: oneOf('DEBUG', 'INFO', 'WARN', 'ERROR'),
+  siteHosts: stringList(pattern(/^[A-Za-z0-9.-]{1,253}$/, 'a host name such as www.example.com')),
   tags: stringMap,
   local: { port: int(0, 65535), rows: int(0, 100_000_000) },
   ingest: {

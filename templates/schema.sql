@@ -15,6 +15,12 @@ CREATE TABLE IF NOT EXISTS access_logs (
   response_time_ms INT UNSIGNED      NULL,
   referrer         TEXT              NULL,
   user_agent       TEXT              NULL,
+  -- From user_agent, set by the writer as the row is written (src/db/user-agent.ts); NULL until
+  -- then for rows written by anything else, which `db init` classifies. Appended, nullable
+  -- columns: adding them to an existing table is instant in MariaDB.
+  is_bot           TINYINT UNSIGNED  NULL,
+  browser          VARCHAR(64)       NULL,
+  os               VARCHAR(64)       NULL,
   PRIMARY KEY (id),
   -- Windowed scans and keyset pagination, newest first: (timestamp, id). The aggregates read the
   -- rollup tables for whole buckets, so this index no longer carries their columns (it did, to be

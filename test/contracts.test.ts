@@ -132,4 +132,26 @@ describe('environmentFor and readSettings: the function reads what deploy and lo
     expect(Object.keys(env)).not.toContain('DB_PASSWORD');
     expect(readSettings(env)).toMatchObject({ ok: true, settings: { db: { kind: 'secret' } } });
   });
+
+  it('siteHosts: SITE_HOSTS only when set, read back lower-case; a malformed one refused by name', () => {
+    const config = defaultConfig();
+    config.database.host = 'db.example.internal';
+    expect(Object.keys(environmentFor(config, { dbPassword: 'pw', apiKeyValues: ['k'] }))).not.toContain(
+      'SITE_HOSTS',
+    );
+
+    config.siteHosts = ['Example.org', 'www.example.org'];
+    const env = environmentFor(config, { dbPassword: 'pw', apiKeyValues: ['k'] });
+
+    expect(env.SITE_HOSTS).toBe('Example.org,www.example.org');
+    expect(readSettings(env)).toMatchObject({
+      ok: true,
+      settings: { siteHosts: ['example.org', 'www.example.org'] },
+    });
+    expect(readSettings({ ...env, SITE_HOSTS: 'example.org, https://x/' })).toEqual({
+      ok: false,
+      problems: ['SITE_HOSTS must be host names separated by commas, such as example.com,www.example.com'],
+      logLevel: 'INFO',
+    });
+  });
 });

@@ -7,6 +7,9 @@
 import { type ApiResponse, callApi, type RetryTiming } from './api-client.js';
 import { summarizeBody } from './body-text.js';
 import type {
+  Bandwidth,
+  BandwidthParams,
+  CountParams,
   EndpointStats,
   EndpointStatsParams,
   ErrorLogParams,
@@ -19,10 +22,15 @@ import type {
   LogEntry,
   LogFilterParams,
   LogPage,
+  NotFound,
+  Referrers,
+  TopParams,
   TrafficSummary,
   TrafficSummaryParams,
   TrafficTimeseries,
   TrafficTimeseriesParams,
+  UserAgents,
+  Visitors,
 } from './intent-types.js';
 
 export type { ApiResponse } from './api-client.js';
@@ -321,6 +329,26 @@ export class ChatbotClient {
     options?: RequestOptions,
   ): Promise<TrafficTimeseries> {
     return this.call('get_traffic_timeseries', params, options);
+  }
+
+  getVisitors(params: CountParams = {}, options?: RequestOptions): Promise<Visitors> {
+    return this.call('get_visitors', params, options);
+  }
+
+  getNotFound(params: TopParams = {}, options?: RequestOptions): Promise<NotFound> {
+    return this.call('get_not_found', params, options);
+  }
+
+  getReferrers(params: TopParams = {}, options?: RequestOptions): Promise<Referrers> {
+    return this.call('get_referrers', params, options);
+  }
+
+  getUserAgents(params: TopParams = {}, options?: RequestOptions): Promise<UserAgents> {
+    return this.call('get_user_agents', params, options);
+  }
+
+  getBandwidth(params: BandwidthParams = {}, options?: RequestOptions): Promise<Bandwidth> {
+    return this.call('get_bandwidth', params, options);
   }
 
   health(options?: RequestOptions): Promise<Health> {

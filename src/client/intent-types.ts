@@ -20,6 +20,17 @@ export interface WindowParams {
 /** `data.window` of an answer: the window used, null for all time. */
 export type WindowEcho = { start: string; end: string } | null;
 
+/**
+ * Bots (classified by user agent when rows are written): `include` (default) counts every
+ * request, `exclude` only those that are not bots, `only` only the bots.
+ */
+export type BotsFilter = 'include' | 'exclude' | 'only';
+
+/** What every intent that counts requests takes besides the window. */
+export interface CountParams extends WindowParams {
+  bots?: BotsFilter;
+}
+
 export interface StatusBreakdown {
   '2xx': number;
   '3xx': number;
@@ -27,7 +38,7 @@ export interface StatusBreakdown {
   '5xx': number;
 }
 
-export interface TrafficSummaryParams extends WindowParams {
+export interface TrafficSummaryParams extends CountParams {
   /** Entries in each top list, 1..50 (default 5). */
   top_n?: number;
 }
@@ -88,7 +99,7 @@ export interface LogPage {
   next_cursor: string | null;
 }
 
-export interface IpActivityParams extends WindowParams {
+export interface IpActivityParams extends CountParams {
   ip_address: string;
   top_n?: number;
 }
@@ -105,7 +116,7 @@ export interface IpActivity {
   methods: Record<string, number>;
 }
 
-export interface EndpointStatsParams extends WindowParams {
+export interface EndpointStatsParams extends CountParams {
   /** Only this exact path. */
   endpoint?: string;
   top_n?: number;
@@ -125,7 +136,7 @@ export interface EndpointStats {
   endpoints: EndpointStat[];
 }
 
-export interface TrafficTimeseriesParams extends WindowParams {
+export interface TrafficTimeseriesParams extends CountParams {
   /** Bucket size (default hour); buckets start on whole UTC minutes, hours or days. */
   interval?: 'minute' | 'hour' | 'day';
 }
@@ -135,6 +146,81 @@ export interface TrafficTimeseries {
   interval: 'minute' | 'hour' | 'day';
   /** Every bucket of the window, empty ones as zeros. */
   buckets: { start: string; requests: number; errors: number }[];
+}
+
+export interface VisitorDay {
+  /** The UTC day, YYYY-MM-DD. */
+  date: string;
+  /** Distinct (address, day, user agent). */
+  visitors: number;
+  human_visitors: number;
+  bot_visitors: number;
+  requests: number;
+}
+
+export interface Visitors {
+  window: WindowEcho;
+  /** Sums of the days. */
+  visitors: number;
+  human_visitors: number;
+  bot_visitors: number;
+  days: VisitorDay[];
+}
+
+export interface TopParams extends CountParams {
+  /** Entries in each top list, 1..50 (default 5). */
+  top_n?: number;
+}
+
+export interface NotFound {
+  window: WindowEcho;
+  total_not_found: number;
+  visitors: number;
+  paths: { endpoint: string; hits: number; visitors: number; last_seen: string | null }[];
+}
+
+export interface Referrers {
+  window: WindowEcho;
+  total_requests: number;
+  /** No referrer, "-", or no scheme://. */
+  direct_requests: number;
+  referred_requests: number;
+  /** From the site's own hosts (SITE_HOSTS); left out of sites and urls. */
+  self_referred_requests: number;
+  site_hosts: string[];
+  sites: { host: string; requests: number }[];
+  urls: { url: string; requests: number }[];
+}
+
+export interface FamilyShare {
+  name: string;
+  requests: number;
+  /** 0..1 with 4 decimals. */
+  share: number;
+}
+
+export interface UserAgents {
+  window: WindowEcho;
+  total_requests: number;
+  bot_requests: number;
+  bot_share: number;
+  /** Of the requests that are not bots. */
+  browsers: FamilyShare[];
+  operating_systems: FamilyShare[];
+  /** Share of all requests. */
+  top_bots: FamilyShare[];
+}
+
+export interface BandwidthParams extends TopParams {
+  /** Only this exact path. */
+  endpoint?: string;
+}
+
+export interface Bandwidth {
+  window: WindowEcho;
+  total_bytes: number;
+  days: { date: string; bytes: number; requests: number }[];
+  top_endpoints: { endpoint: string; bytes: number; requests: number }[];
 }
 
 export interface Health {
@@ -174,6 +260,11 @@ export interface Intents {
   get_ip_activity: { params: IpActivityParams; data: IpActivity };
   get_endpoint_stats: { params: EndpointStatsParams; data: EndpointStats };
   get_traffic_timeseries: { params: TrafficTimeseriesParams; data: TrafficTimeseries };
+  get_visitors: { params: CountParams; data: Visitors };
+  get_not_found: { params: TopParams; data: NotFound };
+  get_referrers: { params: TopParams; data: Referrers };
+  get_user_agents: { params: TopParams; data: UserAgents };
+  get_bandwidth: { params: BandwidthParams; data: Bandwidth };
   health: { params: Record<string, never>; data: Health };
   list_intents: { params: Record<string, never>; data: IntentList };
 }

@@ -133,6 +133,8 @@ export const register: CommandModule = (program, run) => {
           result.backfilled ??= { tables: [], ids: 0, remaining: 0 };
           if (result.backfilled.ids > 0)
             ctx.ui.info(`built rollups from ${count(result.backfilled.ids)} existing rows`);
+          if (result.classified && result.classified.rows > 0)
+            ctx.ui.info(`classified the user agents of ${count(result.classified.rows)} existing rows`);
         } else {
           const target = resolveDbTarget(ctx, opts, { localDb: runningLocalDatabase() });
           ctx.ui.debug(
@@ -140,18 +142,32 @@ export const register: CommandModule = (program, run) => {
           );
           where = describeDbTarget(target);
           let spinner: ReturnType<typeof ctx.ui.spinner> | undefined;
+          let classifying: ReturnType<typeof ctx.ui.spinner> | undefined;
+          let builtRows = 0;
           result = await initDatabase(target, {
             createDatabase: opts.createDatabase,
+            onClassify: (p) => {
+              // The rollup backfill, when there was one, has finished by now.
+              spinner?.succeed(`built rollups from ${count(builtRows)} existing rows`);
+              spinner = undefined;
+              const text = `classifying user agents of existing rows: ${count(p.done)} of ${count(p.total)}`;
+              if (classifying) classifying.text(text);
+              else classifying = ctx.ui.spinner(text);
+            },
             onBackfill: (p) => {
+              builtRows = p.done;
               const text = `building rollups from existing rows: ${count(p.done)} of ${count(p.total)} (${p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100}%)`;
               if (spinner) spinner.text(text);
               else spinner = ctx.ui.spinner(text);
             },
           }).catch((err) => {
-            spinner?.fail('stopped; run db init again to continue where it stopped');
+            (classifying ?? spinner)?.fail('stopped; run db init again to continue where it stopped');
             throw err;
           });
           spinner?.succeed(`built rollups from ${count(result.backfilled.ids)} existing rows`);
+          classifying?.succeed(
+            `classified the user agents of ${count(result.classified?.rows ?? 0)} existing rows`,
+          );
         }
         ctx.ui.info(where);
         ctx.ui.info(
@@ -161,11 +177,20 @@ export const register: CommandModule = (program, run) => {
         );
         for (const c of result.created) ctx.ui.info(`  created ${c}`);
         for (const u of result.unchanged) ctx.ui.info(`  ${u}: already there, left alone`);
+        if (result.classified && result.classified.remaining > 0)
+          ctx.ui.warn(
+            `user agents: ${count(result.classified.remaining)} existing rows still to classify (the function ran short of time); run the same db init again to continue. Until then they count as not bots.`,
+          );
         if (result.backfilled.remaining > 0)
           ctx.ui.warn(
             `rollups: ${count(result.backfilled.remaining)} existing rows still to count (the function ran short of time); run the same db init again to continue. Until then the aggregates read the rows.`,
           );
-        else if (!result.databaseCreated && result.created.length === 0 && result.backfilled.ids === 0)
+        else if (
+          !result.databaseCreated &&
+          result.created.length === 0 &&
+          result.backfilled.ids === 0 &&
+          !result.classified?.rows
+        )
           ctx.ui.info('Nothing to do: the schema is up to date.');
         ctx.ui.result({ target: where, ...result });
       }),

@@ -287,7 +287,7 @@ export const register: CommandModule = (program, run) => {
     .description(describeCommand('invoke'))
     .argument(
       '[intent]',
-      'get_traffic_summary, get_access_logs, get_error_logs, get_ip_activity, get_endpoint_stats, get_traffic_timeseries, health, list_intents',
+      'get_traffic_summary, get_access_logs, get_error_logs, get_ip_activity, get_endpoint_stats, get_traffic_timeseries, get_visitors, get_not_found, get_referrers, get_user_agents, get_bandwidth, health, list_intents',
     )
     .option('--ip <address>', 'ip_address')
     .option('--endpoint <path>', 'endpoint (exact path; end it with * for a prefix)')

@@ -3,6 +3,7 @@
  * writes a batch of them. Both paths share this so the column list and value shapes cannot drift.
  */
 import type { Queryable } from './schema.js';
+import { classifyUserAgent } from './user-agent.js';
 
 export interface AccessLogRow {
   /** Milliseconds since the epoch, UTC (stored as DATETIME(3) in UTC). */
@@ -34,6 +35,10 @@ export const ACCESS_LOG_COLUMNS = [
   'response_time_ms',
   'referrer',
   'user_agent',
+  // Derived from user_agent as the row is written (user-agent.ts): not part of AccessLogRow.
+  'is_bot',
+  'browser',
+  'os',
 ] as const;
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
@@ -65,17 +70,23 @@ const INSERT_SQL = `INSERT INTO access_logs (${ACCESS_LOG_COLUMNS.map((c) => `\`
 /** Insert a batch of rows in one statement (values escaped by the driver). */
 export async function insertAccessLogRows(conn: Queryable, rows: readonly AccessLogRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const values = rows.map((r) => [
-    sqlDateTime(r.timestamp),
-    r.ip_address,
-    r.method,
-    r.endpoint,
-    r.query_string,
-    r.status_code,
-    r.bytes_sent,
-    r.response_time_ms,
-    r.referrer,
-    r.user_agent,
-  ]);
+  const values = rows.map((r) => {
+    const agent = classifyUserAgent(r.user_agent);
+    return [
+      sqlDateTime(r.timestamp),
+      r.ip_address,
+      r.method,
+      r.endpoint,
+      r.query_string,
+      r.status_code,
+      r.bytes_sent,
+      r.response_time_ms,
+      r.referrer,
+      r.user_agent,
+      agent.is_bot,
+      agent.browser,
+      agent.os,
+    ];
+  });
   await conn.query(INSERT_SQL, [values]);
 }

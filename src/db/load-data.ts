@@ -11,6 +11,7 @@
 import { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
 import { ACCESS_LOG_COLUMNS, type AccessLogRow, sqlDateTime } from './access-log-row.js';
+import { classifyUserAgent } from './user-agent.js';
 
 const LOAD_DATA_SQL =
   "LOAD DATA LOCAL INFILE 'chatbot-ops-rows' INTO TABLE access_logs CHARACTER SET utf8mb4 " +
@@ -36,7 +37,8 @@ const num = (n: number | null) => (n === null ? NULL_FIELD : String(n));
 export function rowsAsTsv(rows: readonly AccessLogRow[]): string {
   let out = '';
   for (const r of rows) {
-    out += `${sqlDateTime(r.timestamp)}\t${tsvField(r.ip_address)}\t${tsvField(r.method)}\t${tsvField(r.endpoint)}\t${tsvField(r.query_string)}\t${r.status_code}\t${num(r.bytes_sent)}\t${num(r.response_time_ms)}\t${tsvField(r.referrer)}\t${tsvField(r.user_agent)}\n`;
+    const agent = classifyUserAgent(r.user_agent);
+    out += `${sqlDateTime(r.timestamp)}\t${tsvField(r.ip_address)}\t${tsvField(r.method)}\t${tsvField(r.endpoint)}\t${tsvField(r.query_string)}\t${r.status_code}\t${num(r.bytes_sent)}\t${num(r.response_time_ms)}\t${tsvField(r.referrer)}\t${tsvField(r.user_agent)}\t${agent.is_bot}\t${tsvField(agent.browser)}\t${tsvField(agent.os)}\n`;
   }
   return out;
 }

@@ -2,9 +2,10 @@
  * Applying templates/schema.sql, plus the small bookkeeping table
  * `db load` uses to stay convergent. Idempotent: tables are created only when missing, and an
  * existing table that lacks one of the schema's indexes gets just that index added (and an index
- * whose columns differ from the schema's is rebuilt), so a table made by hand (the manual
- * deployment creates it with its own SQL), or by an older version, is brought up to what the intents need. Columns are never
- * altered: data is not this command's to change.
+ * whose columns differ from the schema's is rebuilt), and a column the schema has and the table
+ * lacks is appended (the user-agent classification added three), so a table made by hand (the manual
+ * deployment creates it with its own SQL), or by an older version, is brought up to what the intents need. Existing
+ * columns are never altered: data is not this command's to change.
  */
 import { readFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
@@ -34,6 +35,8 @@ export interface SchemaTable {
   sql: string;
   /** Secondary indexes declared in the statement: name and column list as written. */
   indexes: { name: string; columns: string }[];
+  /** Columns in order: name and definition as written. */
+  columns: { name: string; definition: string }[];
 }
 
 /**
@@ -70,7 +73,12 @@ export function parseSchemaTables(sql: string): SchemaTable[] {
     for (const m of statement.matchAll(/^\s*(?:UNIQUE\s+)?KEY\s+`?(\w+)`?\s*\((.*)\)\s*,?\s*$/gim)) {
       if (m[1] && m[2]) indexes.push({ name: m[1], columns: m[2] });
     }
-    return { name: head[1], sql: statement, indexes };
+    const columns: SchemaTable['columns'] = [];
+    for (const m of statement.matchAll(/^\s*`?(\w+)`?\s+([A-Z].*?)\s*,?\s*$/gm)) {
+      if (m[1] && m[2] && !/^(PRIMARY|KEY|UNIQUE|CONSTRAINT|CREATE|\))$/i.test(m[1]))
+        columns.push({ name: m[1], definition: m[2] });
+    }
+    return { name: head[1], sql: statement, indexes, columns };
   });
 }
 
@@ -79,6 +87,15 @@ async function existingTables(conn: Queryable): Promise<Set<string>> {
     'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
   );
   return new Set((rows as { name: string }[]).map((r) => r.name));
+}
+
+/** Column names of a table, lower-case. */
+async function existingColumns(conn: Queryable, table: string): Promise<Set<string>> {
+  const [rows] = await conn.query(
+    'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [table],
+  );
+  return new Set((rows as { name: string }[]).map((r) => r.name.toLowerCase()));
 }
 
 /** Existing indexes of a table: name to column list in order. */
@@ -130,6 +147,14 @@ export async function applySchema(
       await db.query(table.sql);
       created.push(`table ${table.name}`);
       continue;
+    }
+    const haveColumns = await existingColumns(db, table.name);
+    for (const column of table.columns) {
+      if (haveColumns.has(column.name.toLowerCase())) continue;
+      await db.query(
+        `ALTER TABLE \`${table.name}\` ADD COLUMN IF NOT EXISTS \`${column.name}\` ${column.definition}`,
+      );
+      created.push(`column ${table.name}.${column.name}`);
     }
     const have = await existingIndexes(db, table.name);
     for (const ix of table.indexes) {

@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { S3, S3Location } from '../aws/s3.js';
+import { classifyUnclassifiedRows } from '../db/agent-backfill.js';
 import { ensureDatabase, schemaRightsError } from '../db/create-database.js';
 import type { InitResult } from '../db/init.js';
 import { type LoadOptions, type LoadReport, LoadStoppedError, loadLogs } from '../db/load.js';
@@ -371,8 +372,16 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
               remaining === undefined
                 ? Number.POSITIVE_INFINITY
                 : Date.now() + remaining - timeReserveMs(remaining);
-            const backfilled = await backfillRollups(pool, { shouldStop: () => Date.now() >= stopAt });
-            const result: InitResult = { database: names.database, databaseCreated, ...applied, backfilled };
+            const shouldStop = () => Date.now() >= stopAt;
+            const backfilled = await backfillRollups(pool, { shouldStop });
+            const classified = await classifyUnclassifiedRows(pool, { shouldStop });
+            const result: InitResult = {
+              database: names.database,
+              databaseCreated,
+              ...applied,
+              backfilled,
+              classified,
+            };
             return { ok: true, action, result };
           } catch (err) {
             throw schemaRightsError(err, names);

@@ -165,6 +165,7 @@ export function createHandler(options: HandlerOptions = {}): BackendHandler {
         cursorKey,
         intents: INTENTS,
         maxQueryLimit: settings.maxQueryLimit,
+        siteHosts: settings.siteHosts,
       });
       rows = answer.rows;
       result = respond(200, requestId, { success: true, data: answer.data });

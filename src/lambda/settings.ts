@@ -25,6 +25,8 @@ export interface Settings {
   maxQueryLimit: number;
   queryTimeoutMs: number;
   logLevel: LogLevel;
+  /** SITE_HOSTS, lower-case: the site's own hosts, whose referrals get_referrers leaves out. */
+  siteHosts: string[];
 }
 
 export type SettingsResult =
@@ -141,6 +143,7 @@ export interface EnvironmentSource {
   };
   limits: { maxPayloadSize: number; maxQueryLimit: number; queryTimeoutMs: number };
   logLevel: string;
+  siteHosts?: readonly string[];
 }
 
 /**
@@ -170,6 +173,7 @@ export function environmentFor(
     MAX_QUERY_LIMIT: String(config.limits.maxQueryLimit),
     QUERY_TIMEOUT_MS: String(config.limits.queryTimeoutMs),
     LOG_LEVEL: config.logLevel,
+    ...(config.siteHosts && config.siteHosts.length > 0 ? { SITE_HOSTS: config.siteHosts.join(',') } : {}),
   };
 }
 
@@ -210,6 +214,13 @@ export function readSettings(env: Env): SettingsResult {
   // Upper bound: Lambda's own 15-minute maximum run time.
   const queryTimeoutMs = integer('QUERY_TIMEOUT_MS', 25000, 1, 900000);
 
+  const siteHosts = (set('SITE_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  if (siteHosts.some((h) => !/^[a-z0-9.-]{1,253}$/.test(h)))
+    problems.push('SITE_HOSTS must be host names separated by commas, such as example.com,www.example.com');
+
   if (problems.length > 0 || db === undefined || logLevel === undefined)
     return { ok: false, problems, logLevel: logLevel ?? 'INFO' };
   return {
@@ -222,6 +233,7 @@ export function readSettings(env: Env): SettingsResult {
       maxQueryLimit,
       queryTimeoutMs,
       logLevel,
+      siteHosts,
     },
     warnings,
   };

@@ -88,6 +88,7 @@ describe('config', () => {
       'database.host includes a port: give the host name alone (the port is set on its own) (set database.host to "db.example.com" and database.port to 3307)',
     ],
     [{ api: { endpointType: 'PRIVATE' } }, 'api.endpointType PRIVATE is not supported'],
+    [{ siteHosts: ['https://example.org/'] }, 'siteHosts[0] must be a host name'],
     [{ function: { logRetentionDays: 2 } }, 'function.logRetentionDays must be one of 1, 3, 5, 7, 14, 30'],
     [{ function: { reservedConcurrency: 0 } }, 'function.reservedConcurrency must be a whole number from 1'],
     [{ waf: { rateLimit: 5 } }, 'waf.rateLimit must be a whole number from 10'],

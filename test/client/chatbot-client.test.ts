@@ -109,6 +109,11 @@ describe('one typed method per intent, against the local stack', () => {
       get_ip_activity: 'getIpActivity',
       get_endpoint_stats: 'getEndpointStats',
       get_traffic_timeseries: 'getTrafficTimeseries',
+      get_visitors: 'getVisitors',
+      get_not_found: 'getNotFound',
+      get_referrers: 'getReferrers',
+      get_user_agents: 'getUserAgents',
+      get_bandwidth: 'getBandwidth',
       health: 'health',
       list_intents: 'listIntents',
     };

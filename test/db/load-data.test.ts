@@ -52,7 +52,10 @@ describe('tsvField / rowsAsTsv', () => {
     ]);
 
     // Assess
-    expect(tsv).toBe('2026-01-02 03:04:05.678\t::1\tGET\t/a\t\\N\t404\t\\N\t12\t\\N\tx\\ty\n');
+    // The last three: is_bot, browser and os, classified from the agent as the row is written.
+    expect(tsv).toBe(
+      '2026-01-02 03:04:05.678\t::1\tGET\t/a\t\\N\t404\t\\N\t12\t\\N\tx\\ty\t0\tUnknown\tUnknown\n',
+    );
   });
 });
 

@@ -5,6 +5,7 @@
  * response times where they are complete (`db rollup --percentiles`), else from the rows.
  */
 
+import { BOTS_PARAM, type BotsFilter, rollupsFor } from '../bots.js';
 import type { Database } from '../database.js';
 import { stringParam } from '../params.js';
 import {
@@ -42,13 +43,18 @@ async function p95FromRows(
   db: Database,
   paths: { k: string; timed: number }[],
   window: TimeWindow,
+  bots: BotsFilter,
 ): Promise<Map<string, number>> {
   const p95 = new Map<string, number>();
   if (paths.length === 0) return p95;
   const parts: string[] = [];
   const values: unknown[] = [];
   paths.forEach((row, index) => {
-    const only = new Where().add('endpoint = ?', row.k).window(window).add('response_time_ms IS NOT NULL');
+    const only = new Where()
+      .add('endpoint = ?', row.k)
+      .window(window)
+      .bots(bots)
+      .add('response_time_ms IS NOT NULL');
     parts.push(
       `(SELECT ? AS i, response_time_ms AS p95 FROM ${TABLE} ${only} ORDER BY response_time_ms LIMIT 1 OFFSET ?)`,
     );
@@ -67,10 +73,11 @@ export const endpointStats = defineIntent({
     ...WINDOW_PARAMS,
     endpoint: stringParam('Only this exact path.', 700),
     top_n: TOP_N_PARAM,
+    bots: BOTS_PARAM,
   },
   async run(db, params, { now }) {
     const asked = resolveWindow(params, now);
-    const view = await readRollupView(db);
+    const view = rollupsFor(await readRollupView(db), params.bots);
     const window = countedWindow(asked, view.floor);
     let top: KeyRow[];
     let range: TimeRange | null = null;
@@ -83,11 +90,12 @@ export const endpointStats = defineIntent({
         top = one ? [one] : [];
       }
     } else {
-      const where = new Where().window(window);
+      const where = new Where().window(window).bots(params.bots);
       if (params.endpoint !== undefined) where.add('endpoint = ?', params.endpoint);
       top = await topEndpoints<KeyRow>(db, where, {
         topN: params.top_n,
         window,
+        bots: params.bots,
         // One endpoint asked for: its own index finds its rows, nothing to rank.
         byChecksum: params.endpoint === undefined,
         aggregates: RAW_MEASURES,
@@ -98,7 +106,7 @@ export const endpointStats = defineIntent({
       .map((row) => ({ k: row.k, timed: Number(row.rt_count) }));
     const p95 = range ? await p95FromRollups(db, timed, range) : new Map<string, number>();
     const fromRows = timed.filter((row) => !p95.has(row.k));
-    for (const [k, v] of await p95FromRows(db, fromRows, window)) p95.set(k, v);
+    for (const [k, v] of await p95FromRows(db, fromRows, window, params.bots)) p95.set(k, v);
     return {
       data: {
         endpoints: top.map((row) => {

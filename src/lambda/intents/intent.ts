@@ -14,6 +14,8 @@ export interface IntentContext {
   intents: readonly Intent[];
   /** MAX_QUERY_LIMIT, so list_intents shows the real upper bound of `limit`. */
   maxQueryLimit: number;
+  /** The site's own hosts (SITE_HOSTS): get_referrers leaves out referrals from them. */
+  siteHosts?: readonly string[];
 }
 
 export interface IntentResult {

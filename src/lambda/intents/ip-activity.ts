@@ -5,6 +5,7 @@
  * rollups keyed by address and path would be nearly as large as the table (docs explain).
  */
 
+import { BOTS_PARAM, rollupsFor } from '../bots.js';
 import type { Database } from '../database.js';
 import { ipAddressParam, required } from '../params.js';
 import { countedWindow, keyTotalsFromRollups, readRollupView, rollupRange } from '../rollup-queries.js';
@@ -30,12 +31,13 @@ export const ipActivity = defineIntent({
     ip_address: required(ipAddressParam('The client address (IPv4 or IPv6).')),
     ...WINDOW_PARAMS,
     top_n: TOP_N_PARAM,
+    bots: BOTS_PARAM,
   },
   async run(db, params, { now }) {
     const asked = resolveWindow(params, now);
-    const view = await readRollupView(db);
+    const view = rollupsFor(await readRollupView(db), params.bots);
     const window = countedWindow(asked, view.floor);
-    const where = new Where().add('ip_address = ?', params.ip_address).window(window);
+    const where = new Where().add('ip_address = ?', params.ip_address).window(window).bots(params.bots);
     const [summary, endpoints, methods] = await Promise.all([
       view.ready.has('ip') ? summaryFromRollups(db, params.ip_address, window) : summaryFromRows(db, where),
       db.select<{ k: string; n: number }>(

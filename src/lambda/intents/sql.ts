@@ -2,6 +2,7 @@
  * Small pieces of SQL shared by the intents. Only fixed text lives here; every value a caller
  * influences is a `?` placeholder bound server-side.
  */
+import { type BotsFilter, botCondition } from '../bots.js';
 import type { TimeWindow } from '../window.js';
 
 export const TABLE = 'access_logs';
@@ -19,6 +20,13 @@ export class Where {
 
   window(window: TimeWindow): this {
     if (window) this.add('`timestamp` >= ? AND `timestamp` < ?', window.start, window.end);
+    return this;
+  }
+
+  /** Only the requests the `bots` filter keeps. */
+  bots(bots: BotsFilter): this {
+    const condition = botCondition(bots);
+    if (condition) this.add(condition);
     return this;
   }
 
@@ -70,10 +78,22 @@ export function statusBreakdown(counts: StatusCounts): Record<string, number> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Share of errors, 0..1, rounded to 4 decimals; 0 when there were no requests. */
-export function errorRate(errors: number, total: number): number {
-  return total === 0 ? 0 : Math.round((errors / total) * 10000) / 10000;
+/** A part's share of a whole, 0..1, rounded to 4 decimals; 0 when the whole is 0. */
+export function share(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 10000) / 10000;
 }
+
+/** Share of errors, 0..1, rounded to 4 decimals; 0 when there were no requests. */
+export const errorRate = share;
+
+/**
+ * One visitor, as GoAccess counts them: the same client address, UTC day and user agent (the
+ * agent by its MD5, so the distinct set holds 16 bytes, not the text; a missing agent is one value).
+ */
+export const VISITOR_KEY = "ip_address, DATE(`timestamp`), MD5(COALESCE(user_agent, ''))";
+
+/** The UTC day of `timestamp` as YYYY-MM-DD text (of a group's rows, which share it). */
+export const DAY_TEXT = "DATE_FORMAT(MIN(`timestamp`), '%Y-%m-%d')";
 
 /** {key: count} in the order the rows came (already sorted by count, then key). */
 export function countMap(rows: { k: string; n: number }[]): Record<string, number> {

@@ -13,6 +13,7 @@
  * For all time, or one endpoint, the path index is read in path order and the plain form streams
  * without that table.
  */
+import type { BotsFilter } from '../bots.js';
 import type { Database } from '../database.js';
 import type { TimeWindow } from '../window.js';
 import { TABLE, Where } from './sql.js';
@@ -26,7 +27,14 @@ export interface EndpointGroup {
 export async function topEndpoints<T extends EndpointGroup = EndpointGroup>(
   db: Database,
   where: Where,
-  options: { topN: number; window: TimeWindow; byChecksum: boolean; aggregates?: string[] },
+  options: {
+    topN: number;
+    window: TimeWindow;
+    /** The `bots` filter `where` holds, for the exact recount. */
+    bots: BotsFilter;
+    byChecksum: boolean;
+    aggregates?: string[];
+  },
 ): Promise<T[]> {
   const extra = (options.aggregates ?? []).map((a) => `, ${a}`).join('');
   const plain = () =>
@@ -46,6 +54,7 @@ export async function topEndpoints<T extends EndpointGroup = EndpointGroup>(
   if (top.length === 0) return top;
   const exact = new Where()
     .window(options.window)
+    .bots(options.bots)
     .add(`endpoint IN (${top.map(() => '?').join(', ')})`, ...top.map((row) => row.k));
   const counts = await db.select<{ k: string; n: number }>(
     `SELECT endpoint AS k, COUNT(*) AS n FROM ${TABLE} ${exact} GROUP BY endpoint`,

@@ -2,6 +2,7 @@
  * get_traffic_summary: totals, error rate, top endpoints and IPs, status classes, over a window.
  * Each part comes from its rollup table once that is ready (rollup-queries.ts), else from access_logs.
  */
+import { BOTS_PARAM, rollupsFor } from '../bots.js';
 import { integerParam, withDefault } from '../params.js';
 import {
   countedWindow,
@@ -33,12 +34,12 @@ export const trafficSummary = defineIntent({
   name: 'get_traffic_summary',
   description:
     'Request count, error count and rate, top endpoints, top IPs and status classes over a time window.',
-  params: { ...WINDOW_PARAMS, top_n: TOP_N_PARAM },
+  params: { ...WINDOW_PARAMS, top_n: TOP_N_PARAM, bots: BOTS_PARAM },
   async run(db, params, { now }) {
     const asked = resolveWindow(params, now);
-    const view = await readRollupView(db);
+    const view = rollupsFor(await readRollupView(db), params.bots);
     const window = countedWindow(asked, view.floor);
-    const where = new Where().window(window);
+    const where = new Where().window(window).bots(params.bots);
     const range = view.ready.size > 0 ? await rollupRange(db, window) : null;
     // Three independent reads, one connection each: the pool runs them side by side.
     const [statuses, endpoints, ips] = await Promise.all([
@@ -47,7 +48,7 @@ export const trafficSummary = defineIntent({
         : db.select<{ status: number; n: number }>(statusCountsSql(where), where.values),
       view.ready.has('endpoint')
         ? topKeysFromRollups(db, 'endpoint', range, params.top_n)
-        : topEndpoints(db, where, { topN: params.top_n, window, byChecksum: true }),
+        : topEndpoints(db, where, { topN: params.top_n, window, bots: params.bots, byChecksum: true }),
       view.ready.has('ip')
         ? topKeysFromRollups(db, 'ip', range, params.top_n)
         : db.select<{ k: string; n: number }>(

@@ -2,6 +2,7 @@
  * get_traffic_timeseries: requests and errors per minute, hour or day, empty buckets included.
  * Counts come from the status rollup once it is ready (rollup-queries.ts), else from access_logs.
  */
+import { BOTS_PARAM, type BotsFilter, botCondition, rollupsFor } from '../bots.js';
 import { invalidParam } from '../errors.js';
 import { enumParam, withDefault } from '../params.js';
 import { countedWindow, readRollupView, seriesFromRollups } from '../rollup-queries.js';
@@ -31,14 +32,17 @@ function countPerBucketRange(
   first: number,
   count: number,
   bucketMs: number,
+  bots: BotsFilter,
 ) {
   const values: unknown[] = [];
+  const condition = botCondition(bots);
+  const filter = condition ? ` AND ${condition}` : '';
   const parts = Array.from({ length: count }, (_, index) => {
     const from = Math.max(range.start.getTime(), first + index * bucketMs);
     const to = Math.min(range.end.getTime(), first + (index + 1) * bucketMs);
     values.push(new Date(from), new Date(to));
     // The index is a number from this loop, never input: safe as SQL text.
-    return `SELECT ${index} AS bucket, COUNT(*) AS requests, SUM(status_code >= 400) AS errors FROM ${TABLE} WHERE \`timestamp\` >= ? AND \`timestamp\` < ?`;
+    return `SELECT ${index} AS bucket, COUNT(*) AS requests, SUM(status_code >= 400) AS errors FROM ${TABLE} WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${filter}`;
   });
   return { sql: parts.join(' UNION ALL '), values };
 }
@@ -56,12 +60,13 @@ export const trafficTimeseries = defineIntent({
       ] as Interval[]),
       'hour' as Interval,
     ),
+    bots: BOTS_PARAM,
   },
   async run(db, params, { now }) {
     const asked = resolveWindow(params, now);
     const interval: Interval = params.interval;
     const bucketMs = INTERVAL_SECONDS[interval] * 1000;
-    const view = await readRollupView(db);
+    const view = rollupsFor(await readRollupView(db), params.bots);
     // The buckets span the window asked for; what a running prune is deleting counts as no traffic.
     const counted = countedWindow(asked, view.floor);
     let range = asked;
@@ -108,10 +113,10 @@ export const trafficTimeseries = defineIntent({
       }
       bucketCounts = [...sums.values()];
     } else if (count <= RANGE_COUNT_MAX_BUCKETS) {
-      const perBucket = countPerBucketRange(countRange, first, count, bucketMs);
+      const perBucket = countPerBucketRange(countRange, first, count, bucketMs, params.bots);
       bucketCounts = await db.select<BucketCount>(perBucket.sql, perBucket.values);
     } else {
-      const where = new Where().window(countRange);
+      const where = new Where().window(countRange).bots(params.bots);
       bucketCounts = await db.select<BucketCount>(
         `SELECT TIMESTAMPDIFF(SECOND, ?, \`timestamp\`) DIV ? AS bucket, COUNT(*) AS requests, SUM(status_code >= 400) AS errors
          FROM ${TABLE} ${where} GROUP BY bucket`,

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from './errors.js';
+import { databaseHostProblem } from './lambda/settings.js';
 
 export interface ChatbotConfig {
   region?: string;
@@ -43,7 +44,7 @@ export interface ChatbotConfig {
     name: string;
     resource: string;
     stage: string;
-    endpointType: 'REGIONAL' | 'EDGE' | 'PRIVATE';
+    endpointType: 'REGIONAL' | 'EDGE';
   };
   usagePlan: {
     name: string;
@@ -57,6 +58,8 @@ export interface ChatbotConfig {
     enabled: boolean;
     lambdaErrorsThreshold: number;
     api4xxThreshold: number;
+    /** API Gateway 5XXError: the backend's 503 (database down) and 504 (query timeout) answers. */
+    api5xxThreshold: number;
     periodSeconds: number;
     snsTopicArn?: string;
   };
@@ -143,7 +146,13 @@ export function defaultConfig(): ChatbotConfig {
       quotaLimit: 100000,
       quotaPeriod: 'MONTH',
     },
-    alarms: { enabled: true, lambdaErrorsThreshold: 10, api4xxThreshold: 50, periodSeconds: 300 },
+    alarms: {
+      enabled: true,
+      lambdaErrorsThreshold: 10,
+      api4xxThreshold: 50,
+      api5xxThreshold: 0,
+      periodSeconds: 300,
+    },
     limits: { maxPayloadSize: 1048576, maxQueryLimit: 1000, queryTimeoutMs: 25000 },
     tracing: { enabled: false },
     dashboard: { enabled: false },
@@ -218,6 +227,29 @@ const stringMap: Check = (v, p) => {
   return undefined;
 };
 
+const uniqueSubnets: Check = (v, p) => {
+  const e = stringList(pattern(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc123'))(v, p);
+  if (e) return e;
+  const ids = v as string[];
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  return repeated.length > 0 ? `${p} lists ${[...new Set(repeated)].join(', ')} more than once` : undefined;
+};
+const host: Check = (v, p) => {
+  if (typeof v !== 'string') return `${p} must be a host name`;
+  const problem = databaseHostProblem(v);
+  if (!problem) return undefined;
+  const split = splitDatabaseEndpoint(v);
+  const fix =
+    'host' in split
+      ? ` (set ${p} to "${split.host}"${split.port !== undefined ? ` and database.port to ${split.port}` : ''})`
+      : '';
+  return `${p} ${problem}${fix}`;
+};
+const endpointType: Check = (v, p) =>
+  v === 'PRIVATE'
+    ? `${p} PRIVATE is not supported: a private API needs an execute-api VPC endpoint and a resource policy, which chatbot-ops does not build; use REGIONAL (the default) or EDGE`
+    : oneOf('REGIONAL', 'EDGE')(v, p);
+
 /** The schema: every known field and its check. Unknown fields are errors (typos must not pass silently). */
 const SCHEMA: Record<string, Check | Record<string, Check>> = {
   region: pattern(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
@@ -234,13 +266,13 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   },
   vpc: {
     vpcId: pattern(/^vpc-[0-9a-f]+$/, 'a VPC id such as vpc-0abc123'),
-    subnetIds: stringList(pattern(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc123')),
+    subnetIds: uniqueSubnets,
     rdsSecurityGroupId: pattern(/^sg-[0-9a-f]+$/, 'a security group id such as sg-0abc123'),
     lambdaSecurityGroupName: str,
     secretsManagerEndpoint: bool,
   },
   database: {
-    host: str,
+    host,
     port: int(1, 65535),
     name: pattern(/^[A-Za-z0-9_$]{1,64}$/, 'a database name (letters, digits, _ and $)'),
     user: str,
@@ -253,7 +285,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     name: str,
     resource: pattern(/^[A-Za-z0-9._-]+$/, 'a path part such as chatbot'),
     stage: pattern(/^[A-Za-z0-9_-]+$/, 'a stage name such as prod'),
-    endpointType: oneOf('REGIONAL', 'EDGE', 'PRIVATE'),
+    endpointType,
   },
   usagePlan: {
     name: str,
@@ -269,6 +301,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     enabled: bool,
     lambdaErrorsThreshold: int(0, 1_000_000),
     api4xxThreshold: int(0, 1_000_000),
+    api5xxThreshold: int(0, 1_000_000),
     periodSeconds: int(60, 86400),
     snsTopicArn: pattern(/^arn:aws[\w-]*:sns:/, 'an SNS topic ARN'),
   },
@@ -348,6 +381,75 @@ function ingestConflicts(config: ChatbotConfig): string[] {
   ];
 }
 
+/** Fields people put in the config that belong elsewhere: the message says where. */
+const MISPLACED: Record<string, string> = {
+  'database.password':
+    'database.password: the password never goes in the config file; put it in the environment variable DB_PASSWORD (database.passwordEnv names another one), or use database.secretArn',
+};
+
+/** Edit distance, for "did you mean": small, so only near misses are suggested. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number;
+      const cost = a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function unknownField(path: string, known: string[]): string {
+  if (MISPLACED[path]) return MISPLACED[path];
+  const name = path.split('.').pop() ?? path;
+  const prefix = path.includes('.') ? `${path.slice(0, path.lastIndexOf('.'))}.` : '';
+  const near = known
+    .map((k) => ({ k, d: editDistance(name, k) }))
+    .filter(({ k, d }) => d <= Math.max(1, Math.floor(Math.min(k.length, name.length) / 3)))
+    .sort((x, y) => x.d - y.d)[0];
+  return `unknown field "${path}"${near ? ` (did you mean "${prefix}${near.k}"?)` : ''}`;
+}
+
+/**
+ * Checks that involve two fields, run on the merged config; one whose fields were already refused
+ * on their own is skipped (its message would be about a value that is not there).
+ */
+const CROSS_CHECKS: { fields: string[]; problem(c: ChatbotConfig): string | undefined }[] = [
+  {
+    fields: ['usagePlan.burstLimit', 'usagePlan.rateLimit'],
+    problem: (c) =>
+      c.usagePlan.burstLimit < c.usagePlan.rateLimit
+        ? 'usagePlan.burstLimit must be at least usagePlan.rateLimit (API Gateway throttles below the rate otherwise)'
+        : undefined,
+  },
+  {
+    fields: ['limits.queryTimeoutMs'],
+    problem: (c) =>
+      c.limits.queryTimeoutMs >= 29000
+        ? 'limits.queryTimeoutMs must be under 29000 (API Gateway ends the integration at 29 s)'
+        : undefined,
+  },
+  {
+    fields: ['ingest.resultsPrefix', 'ingest.prefix'],
+    // The ingest function writes its results there: inside the watched prefix it would trigger itself.
+    problem: (c) =>
+      c.ingest.resultsPrefix.startsWith(c.ingest.prefix) || c.ingest.prefix.startsWith(c.ingest.resultsPrefix)
+        ? 'ingest.resultsPrefix must lie outside ingest.prefix (and the other way round)'
+        : undefined,
+  },
+  {
+    fields: ['function.timeout', 'limits.queryTimeoutMs'],
+    problem: (c) =>
+      c.function.timeout * 1000 <= c.limits.queryTimeoutMs
+        ? `function.timeout (${c.function.timeout} s) must be longer than limits.queryTimeoutMs (${c.limits.queryTimeoutMs} ms): Lambda would end the function ("Task timed out") before a slow query is cut off`
+        : undefined,
+  },
+];
+
 /** Every field the config accepts, as dotted paths (`function.memory`, `region`): the docs' config table lists each. */
 export function configFields(): string[] {
   return Object.entries(SCHEMA).flatMap(([key, rule]) =>
@@ -357,52 +459,55 @@ export function configFields(): string[] {
 
 /** Validate a parsed config document and merge it over the defaults. Throws UserError naming every bad field. */
 export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): ChatbotConfig {
-  if (!isObject(doc as Json)) throw new UserError(`${source}: the config must be a JSON object`);
+  if (!isObject(doc as Json)) {
+    throw new UserError(
+      `${source}: the config must be a JSON object (${Array.isArray(doc) ? 'it is a list' : `it is ${doc === null ? 'null' : typeof doc}`})`,
+      { hint: 'Start from {} and add the fields you need; docs/deploy.md lists them.', exitCode: 2 },
+    );
+  }
   const problems: string[] = [];
+  const refused = new Set<string>();
   const merged = defaultConfig() as unknown as Record<string, Json>;
   for (const [key, value] of Object.entries(doc as Record<string, Json>)) {
     const rule = SCHEMA[key];
     if (rule === undefined) {
-      problems.push(`unknown field "${key}"`);
+      problems.push(unknownField(key, Object.keys(SCHEMA)));
     } else if (typeof rule === 'function') {
       const e = rule(value, key);
-      if (e) problems.push(e);
-      else merged[key] = value;
+      if (e) {
+        problems.push(e);
+        refused.add(key);
+      } else merged[key] = value;
     } else if (!isObject(value)) {
       problems.push(`${key} must be an object`);
+      for (const field of Object.keys(rule)) refused.add(`${key}.${field}`);
     } else {
       const section = { ...(merged[key] as Record<string, Json>) };
       for (const [field, fv] of Object.entries(value)) {
         const check = rule[field];
         const path = `${key}.${field}`;
-        if (check === undefined) problems.push(`unknown field "${path}"`);
+        if (check === undefined) problems.push(unknownField(path, Object.keys(rule)));
         else {
           // logRetentionDays is numeric in JSON but checked against the allowed list as text.
           const e = check(field === 'logRetentionDays' && typeof fv === 'number' ? String(fv) : fv, path);
-          if (e) problems.push(e);
-          else section[field] = fv;
+          if (e) {
+            problems.push(e);
+            refused.add(path);
+          } else section[field] = fv;
         }
       }
       merged[key] = section;
     }
   }
   const config = merged as unknown as ChatbotConfig;
-  if (problems.length === 0 && config.usagePlan.burstLimit < config.usagePlan.rateLimit) {
-    problems.push(
-      'usagePlan.burstLimit must be at least usagePlan.rateLimit (API Gateway throttles below the rate otherwise)',
-    );
+  for (const check of CROSS_CHECKS) {
+    if (check.fields.some((f) => refused.has(f))) continue;
+    const problem = check.problem(config);
+    if (problem) problems.push(problem);
   }
-  if (
-    problems.length === 0 &&
-    (config.ingest.resultsPrefix.startsWith(config.ingest.prefix) ||
-      config.ingest.prefix.startsWith(config.ingest.resultsPrefix))
-  ) {
-    // The ingest function writes its results there: inside the watched prefix it would trigger itself.
-    problems.push('ingest.resultsPrefix must lie outside ingest.prefix (and the other way round)');
-  }
-  if (problems.length === 0) problems.push(...ingestConflicts(config));
-  if (problems.length === 0 && config.limits.queryTimeoutMs >= 29000) {
-    problems.push('limits.queryTimeoutMs must be under 29000 (API Gateway ends the integration at 29 s)');
+  // Checked once every field is right on its own: the ingest function's resources must be its own.
+  if (problems.length === 0) {
+    problems.push(...ingestConflicts(config));
   }
   if (problems.length > 0) {
     throw new UserError(`${source} is not valid:\n  - ${problems.join('\n  - ')}`, {
@@ -411,6 +516,22 @@ export function parseConfig(doc: unknown, source = DEFAULT_CONFIG_FILE): Chatbot
     });
   }
   return config;
+}
+
+/** Line and column (1-based) of a character offset in a text. */
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lines = before.split('\n');
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+/** JSON.parse's complaint with where it is: Node 20 gives an offset only, later versions a line too. */
+export function jsonErrorAt(text: string, err: Error): string {
+  const m = / in JSON at position (\d+)(?: \(line \d+ column \d+\))?/.exec(err.message);
+  const offset = m ? Number(m[1]) : /end of JSON input/.test(err.message) ? text.length : undefined;
+  if (offset === undefined) return err.message;
+  const { line, column } = lineAndColumn(text, offset);
+  return `${err.message.replace(m?.[0] ?? '', '')} at line ${line}, column ${column}`;
 }
 
 /**
@@ -427,13 +548,49 @@ export function loadConfig(path: string | undefined): {
     if (path !== undefined) throw new UserError(`config file ${file} not found`, { exitCode: 2 });
     return { config: defaultConfig(), path: file, exists: false };
   }
+  const text = readFileSync(file, 'utf8');
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${file} is not valid JSON: ${(err as Error).message}`, { exitCode: 2 });
+    throw new UserError(`${file} is not valid JSON: ${jsonErrorAt(text, err as Error)}`, { exitCode: 2 });
   }
   return { config: parseConfig(doc, file), path: file, exists: true };
+}
+
+/**
+ * What a pasted database endpoint means: the host name alone and, when it carried one, the port.
+ * `mysql://db.example:3306`, `db.example:3306` and `db.example` all give host `db.example`. A user,
+ * password or path in it is refused (the password must never be saved).
+ */
+export function splitDatabaseEndpoint(text: string): { host: string; port?: number } | { problem: string } {
+  const t = text.trim();
+  let hostPart = t;
+  let port: number | undefined;
+  if (/^[A-Za-z][A-Za-z0-9+.:-]*:\/\//.test(t)) {
+    let url: URL;
+    try {
+      url = new URL(t.replace(/^jdbc:/i, ''));
+    } catch {
+      return { problem: 'is not a URL or a host name' };
+    }
+    if (url.username || url.password)
+      return { problem: 'holds a user or password: give the host name only (the password is never saved)' };
+    if (url.pathname !== '' && url.pathname !== '/')
+      return { problem: 'names a database: give the host name only (database.name holds the database)' };
+    hostPart = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    port = url.port ? Number(url.port) : undefined;
+  } else {
+    const m = /^([^:]+):(\d{1,5})$/.exec(t);
+    if (m) {
+      hostPart = m[1] as string;
+      port = Number(m[2]);
+    }
+  }
+  if (port !== undefined && (port < 1 || port > 65535)) return { problem: `port ${port} is out of range` };
+  const problem = databaseHostProblem(hostPart);
+  if (problem) return { problem };
+  return { host: hostPart, ...(port !== undefined ? { port } : {}) };
 }
 
 /** Write only the fields that differ from the defaults, so the file stays short and readable. */

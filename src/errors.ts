@@ -17,6 +17,16 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * The user stopped the run (Ctrl-C at a prompt, or during a change): exit code 130, as for SIGINT.
+ * Printed without "Error:": it is not a failure of the tool.
+ */
+export class Cancelled extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: 130, ...(hint === undefined ? {} : { hint }) });
+  }
+}
+
 /** Bad flags or arguments: exit code 2. */
 export class UsageError extends UserError {
   constructor(message: string, hint?: string) {

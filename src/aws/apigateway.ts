@@ -17,12 +17,14 @@ import {
   CreateUsagePlanKeyCommand,
   DeleteApiKeyCommand,
   DeleteRestApiCommand,
+  DeleteStageCommand,
   DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
   GetAccountCommand,
   GetApiKeyCommand,
   GetDeploymentCommand,
   GetStageCommand,
+  GetStagesCommand,
   NotFoundException,
   type PatchOperation,
   PutIntegrationCommand,
@@ -32,16 +34,56 @@ import {
   paginateGetRestApis,
   paginateGetUsagePlanKeys,
   paginateGetUsagePlans,
+  TagResourceCommand,
+  TooManyRequestsException,
   UpdateAccountCommand,
   UpdateMethodCommand,
+  UpdateRestApiCommand,
   UpdateStageCommand,
   UpdateUsagePlanCommand,
 } from '@aws-sdk/client-api-gateway';
+import { UserError } from '../errors.js';
 import { pagesOf } from './pages.js';
-import type { Clock } from './timing.js';
+import { type Clock, systemClock } from './timing.js';
 
 /** The largest page API Gateway's list calls return. */
 const PAGE = 500;
+
+/**
+ * How long to keep retrying a call API Gateway throttles. Its control plane has fixed per-account
+ * limits no request can raise (CreateDeployment 1 per 5 s, UpdateUsagePlan 1 per 20 s, DeleteRestApi
+ * 1 per 30 s): the SDK's own retries give up within seconds, well inside one such window.
+ */
+export const THROTTLE_BUDGET_MS = 120_000;
+
+/**
+ * Send, and again while API Gateway answers TooManyRequestsException, waiting what it asks for
+ * (`retryAfterSeconds`, else growing pauses) within THROTTLE_BUDGET_MS.
+ */
+async function whileThrottled<T>(what: string, clock: Clock, send: () => Promise<T>): Promise<T> {
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof TooManyRequestsException)) throw err;
+      const waited = clock.now() - started;
+      if (waited >= THROTTLE_BUDGET_MS) {
+        throw new UserError(
+          `API Gateway still refuses ${what} after ${Math.round(waited / 1000)} s: too many requests (its per-account limit for this call)`,
+          {
+            hint: 'Another deploy or script may be calling API Gateway in this account; wait a minute and run the same command again.',
+            cause: err,
+          },
+        );
+      }
+      const asked = Number(err.retryAfterSeconds);
+      const pause =
+        Number.isFinite(asked) && asked > 0 ? asked * 1000 : Math.min(5000 * 2 ** (attempt - 1), 30_000);
+      await clock.sleep(pause);
+    }
+  }
+}
 
 export interface RestApiInfo {
   id: string;
@@ -128,9 +170,33 @@ export async function createRestApi(
   return { id: out.id ?? '', rootResourceId: out.rootResourceId };
 }
 
-export async function deleteRestApi(apigw: APIGatewayClient, apiId: string): Promise<boolean> {
+/**
+ * Change the API's endpoint type (EDGE ⇄ REGIONAL): a patch that replaces the current type. The
+ * stage serves the new type once it is deployed again.
+ */
+export async function setEndpointType(
+  apigw: APIGatewayClient,
+  apiId: string,
+  from: string,
+  to: string,
+): Promise<void> {
+  await apigw.send(
+    new UpdateRestApiCommand({
+      restApiId: apiId,
+      patchOperations: [{ op: 'replace', path: `/endpointConfiguration/types/${from}`, value: to }],
+    }),
+  );
+}
+
+export async function deleteRestApi(
+  apigw: APIGatewayClient,
+  apiId: string,
+  clock: Clock = systemClock,
+): Promise<boolean> {
   try {
-    await apigw.send(new DeleteRestApiCommand({ restApiId: apiId }));
+    await whileThrottled('DeleteRestApi', clock, () =>
+      apigw.send(new DeleteRestApiCommand({ restApiId: apiId })),
+    );
     return true;
   } catch (err) {
     if (err instanceof NotFoundException) return false;
@@ -260,6 +326,27 @@ export async function findStage(
   }
 }
 
+export interface StageInfo {
+  name: string;
+  deploymentId: string;
+  tags: Record<string, string>;
+}
+
+/** Every stage of the API with its tags (GetStages answers in one call: stages are not paged). */
+export async function listStages(apigw: APIGatewayClient, apiId: string): Promise<StageInfo[]> {
+  try {
+    const out = await apigw.send(new GetStagesCommand({ restApiId: apiId }));
+    return (out.item ?? []).map((st) => ({
+      name: st.stageName ?? '',
+      deploymentId: st.deploymentId ?? '',
+      tags: { ...(st.tags ?? {}) },
+    }));
+  } catch (err) {
+    if (err instanceof NotFoundException) return [];
+    throw err;
+  }
+}
+
 /** Change stage settings (tracing, access logging) with patch operations; none sends nothing. */
 export async function updateStage(
   apigw: APIGatewayClient,
@@ -271,9 +358,34 @@ export async function updateStage(
     await apigw.send(new UpdateStageCommand({ restApiId: apiId, stageName: stage, patchOperations }));
 }
 
-/** The stage's ARN, as WAF and IAM name it. */
+/** The stage's ARN, as TagResource, WAF and IAM name it. */
 export function stageArn(p: { partition: string; region: string; apiId: string; stage: string }): string {
   return `arn:${p.partition}:apigateway:${p.region}::/restapis/${p.apiId}/stages/${p.stage}`;
+}
+
+/** Add or change tags on an API Gateway resource (a stage: CreateDeployment makes it without tags). */
+export async function tagApiResource(
+  apigw: APIGatewayClient,
+  resourceArn: string,
+  tags: Record<string, string>,
+): Promise<void> {
+  await apigw.send(new TagResourceCommand({ resourceArn, tags }));
+}
+
+/** Delete a stage; one already gone is fine. */
+export async function deleteStage(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+  clock: Clock = systemClock,
+): Promise<void> {
+  try {
+    await whileThrottled('DeleteStage', clock, () =>
+      apigw.send(new DeleteStageCommand({ restApiId: apiId, stageName: stage })),
+    );
+  } catch (err) {
+    if (!(err instanceof NotFoundException)) throw err;
+  }
 }
 
 /**
@@ -370,9 +482,10 @@ export async function createDeployment(
   apiId: string,
   stage: string,
   description: string,
+  clock: Clock = systemClock,
 ): Promise<string> {
-  const out = await apigw.send(
-    new CreateDeploymentCommand({ restApiId: apiId, stageName: stage, description }),
+  const out = await whileThrottled('CreateDeployment', clock, () =>
+    apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: stage, description })),
   );
   return out.id ?? '';
 }
@@ -382,15 +495,40 @@ export async function findUsagePlansByName(apigw: APIGatewayClient, name: string
   const found: UsagePlanInfo[] = [];
   for await (const page of paginateGetUsagePlans(pagesOf(apigw, PAGE), {}))
     for (const p of page.items ?? [])
-      if (p.name === name && p.id)
-        found.push({
-          id: p.id,
-          name,
-          throttle: { rateLimit: p.throttle?.rateLimit, burstLimit: p.throttle?.burstLimit },
-          quota: { limit: p.quota?.limit, period: p.quota?.period, offset: p.quota?.offset },
-          apiStages: (p.apiStages ?? []).map((s) => ({ apiId: s.apiId ?? '', stage: s.stage ?? '' })),
-        });
+      if (p.name === name && p.id) found.push(usagePlanInfo({ ...p, id: p.id }));
   return found;
+}
+
+/** Usage plans that list this API stage, whatever their names. */
+export async function findUsagePlansOnStage(
+  apigw: APIGatewayClient,
+  apiId: string,
+  stage: string,
+): Promise<UsagePlanInfo[]> {
+  const found: UsagePlanInfo[] = [];
+  for await (const page of paginateGetUsagePlans(pagesOf(apigw, PAGE), {}))
+    for (const p of page.items ?? [])
+      if (p.id && (p.apiStages ?? []).some((s) => s.apiId === apiId && s.stage === stage))
+        found.push(usagePlanInfo(p as typeof p & { id: string }));
+  return found;
+}
+
+function usagePlanInfo(p: {
+  id: string;
+  name?: string | undefined;
+  throttle?: { rateLimit?: number | undefined; burstLimit?: number | undefined } | undefined;
+  quota?:
+    | { limit?: number | undefined; period?: string | undefined; offset?: number | undefined }
+    | undefined;
+  apiStages?: { apiId?: string | undefined; stage?: string | undefined }[] | undefined;
+}): UsagePlanInfo {
+  return {
+    id: p.id,
+    name: p.name ?? '',
+    throttle: { rateLimit: p.throttle?.rateLimit, burstLimit: p.throttle?.burstLimit },
+    quota: { limit: p.quota?.limit, period: p.quota?.period, offset: p.quota?.offset },
+    apiStages: (p.apiStages ?? []).map((s) => ({ apiId: s.apiId ?? '', stage: s.stage ?? '' })),
+  };
 }
 
 export async function createUsagePlan(
@@ -422,14 +560,23 @@ export async function updateUsagePlan(
   apigw: APIGatewayClient,
   planId: string,
   patchOperations: PatchOperation[],
+  clock: Clock = systemClock,
 ): Promise<void> {
   if (patchOperations.length > 0)
-    await apigw.send(new UpdateUsagePlanCommand({ usagePlanId: planId, patchOperations }));
+    await whileThrottled('UpdateUsagePlan', clock, () =>
+      apigw.send(new UpdateUsagePlanCommand({ usagePlanId: planId, patchOperations })),
+    );
 }
 
-export async function deleteUsagePlan(apigw: APIGatewayClient, planId: string): Promise<boolean> {
+export async function deleteUsagePlan(
+  apigw: APIGatewayClient,
+  planId: string,
+  clock: Clock = systemClock,
+): Promise<boolean> {
   try {
-    await apigw.send(new DeleteUsagePlanCommand({ usagePlanId: planId }));
+    await whileThrottled('DeleteUsagePlan', clock, () =>
+      apigw.send(new DeleteUsagePlanCommand({ usagePlanId: planId })),
+    );
     return true;
   } catch (err) {
     if (err instanceof NotFoundException) return false;

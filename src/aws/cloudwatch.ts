@@ -1,6 +1,6 @@
 /**
- * CloudWatch alarms by name: read the ones we manage, put one, delete them; and dashboards by name.
- * Nothing here prints.
+ * CloudWatch alarms: read the ones we manage (by name, or every metric alarm a filter picks, with its
+ * tags), put one, tag one, delete them; and dashboards by name. Nothing here prints.
  */
 import {
   type CloudWatchClient,
@@ -8,10 +8,14 @@ import {
   DeleteAlarmsCommand,
   DeleteDashboardsCommand,
   GetDashboardCommand,
+  ListTagsForResourceCommand,
+  type MetricAlarm,
   PutDashboardCommand,
   PutMetricAlarmCommand,
   paginateDescribeAlarms,
   ResourceNotFound,
+  ResourceNotFoundException,
+  TagResourceCommand,
 } from '@aws-sdk/client-cloudwatch';
 import { pagesOf } from './pages.js';
 
@@ -31,6 +35,23 @@ export interface AlarmSpec {
   alarmActions: string[];
 }
 
+function specOf(a: MetricAlarm & { AlarmName: string }): AlarmSpec {
+  return {
+    name: a.AlarmName,
+    description: a.AlarmDescription ?? '',
+    namespace: a.Namespace ?? '',
+    metricName: a.MetricName ?? '',
+    dimensions: Object.fromEntries((a.Dimensions ?? []).map((d) => [d.Name ?? '', d.Value ?? ''])),
+    statistic: (a.Statistic ?? 'Sum') as AlarmSpec['statistic'],
+    periodSeconds: a.Period ?? 0,
+    evaluationPeriods: a.EvaluationPeriods ?? 0,
+    threshold: a.Threshold ?? 0,
+    comparison: (a.ComparisonOperator ?? '') as AlarmSpec['comparison'],
+    treatMissingData: (a.TreatMissingData ?? '') as AlarmSpec['treatMissingData'],
+    alarmActions: [...(a.AlarmActions ?? [])].sort(),
+  };
+}
+
 /** The named metric alarms that exist, keyed by name, in the same shape as AlarmSpec. */
 export async function findAlarms(
   cloudwatch: CloudWatchClient,
@@ -42,28 +63,66 @@ export async function findAlarms(
     AlarmNames: names,
     AlarmTypes: ['MetricAlarm'],
   })) {
-    for (const a of page.MetricAlarms ?? []) {
-      if (!a.AlarmName) continue;
-      found.set(a.AlarmName, {
-        name: a.AlarmName,
-        description: a.AlarmDescription ?? '',
-        namespace: a.Namespace ?? '',
-        metricName: a.MetricName ?? '',
-        dimensions: Object.fromEntries((a.Dimensions ?? []).map((d) => [d.Name ?? '', d.Value ?? ''])),
-        statistic: (a.Statistic ?? 'Sum') as AlarmSpec['statistic'],
-        periodSeconds: a.Period ?? 0,
-        evaluationPeriods: a.EvaluationPeriods ?? 0,
-        threshold: a.Threshold ?? 0,
-        comparison: (a.ComparisonOperator ?? '') as AlarmSpec['comparison'],
-        treatMissingData: (a.TreatMissingData ?? '') as AlarmSpec['treatMissingData'],
-        alarmActions: [...(a.AlarmActions ?? [])].sort(),
-      });
-    }
+    for (const a of page.MetricAlarms ?? [])
+      if (a.AlarmName) found.set(a.AlarmName, specOf({ ...a, AlarmName: a.AlarmName }));
   }
   return found;
 }
 
-/** Create or replace the alarm (PutMetricAlarm is an upsert by name). */
+/** An alarm as found with its ARN and tags. */
+export interface TaggedAlarm extends AlarmSpec {
+  arn: string;
+  tags: Record<string, string>;
+}
+
+/**
+ * Every metric alarm of the region that `pick` keeps, with its tags. Alarms cannot be listed by tag,
+ * so every page is read and only the picked ones are asked for their tags (one call each).
+ */
+export async function findAlarmsWithTags(
+  cloudwatch: CloudWatchClient,
+  pick: (alarm: AlarmSpec) => boolean,
+): Promise<Map<string, TaggedAlarm>> {
+  const picked: { spec: AlarmSpec; arn: string }[] = [];
+  for await (const page of paginateDescribeAlarms(pagesOf(cloudwatch), { AlarmTypes: ['MetricAlarm'] }))
+    for (const a of page.MetricAlarms ?? []) {
+      if (!a.AlarmName) continue;
+      const spec = specOf({ ...a, AlarmName: a.AlarmName });
+      if (pick(spec)) picked.push({ spec, arn: a.AlarmArn ?? '' });
+    }
+  const found = new Map<string, TaggedAlarm>();
+  const tagged = await Promise.all(
+    picked.map(async ({ spec, arn }) => {
+      try {
+        const out = await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
+        const tags = Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+        return { ...spec, arn, tags };
+      } catch (err) {
+        // Deleted between the list and this call: it is not there any more.
+        if (err instanceof ResourceNotFoundException) return undefined;
+        throw err;
+      }
+    }),
+  );
+  for (const a of tagged) if (a) found.set(a.name, a);
+  return found;
+}
+
+/** Add or change tags on an alarm (PutMetricAlarm sets tags only when it creates the alarm). */
+export async function tagAlarm(
+  cloudwatch: CloudWatchClient,
+  arn: string,
+  tags: Record<string, string>,
+): Promise<void> {
+  await cloudwatch.send(
+    new TagResourceCommand({
+      ResourceARN: arn,
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+}
+
+/** Create or replace the alarm (PutMetricAlarm is an upsert by name; `tags` count only when it creates). */
 export async function putAlarm(
   cloudwatch: CloudWatchClient,
   alarm: AlarmSpec,

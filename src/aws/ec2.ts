@@ -77,14 +77,17 @@ export function isEc2Error(err: unknown, code: string): boolean {
 const nameTag = (tags: { Key?: string; Value?: string }[] | undefined) =>
   tags?.find((t) => t.Key === 'Name')?.Value;
 
+/** What a rule lets through, without its peer: `TCP 3306`, `all traffic`. */
+export function describePorts(rule: SgRule): string {
+  return rule.protocol === '-1'
+    ? 'all traffic'
+    : `${rule.protocol.toUpperCase()} ${rule.fromPort === rule.toPort ? rule.fromPort : `${rule.fromPort}-${rule.toPort}`}`;
+}
+
 /** A stable text form of a rule, for comparing and for showing in a plan. */
 export function describeRule(rule: SgRule): string {
-  const proto =
-    rule.protocol === '-1'
-      ? 'all traffic'
-      : `${rule.protocol.toUpperCase()} ${rule.fromPort === rule.toPort ? rule.fromPort : `${rule.fromPort}-${rule.toPort}`}`;
   const peer = rule.groupId ?? rule.cidr ?? rule.cidrV6 ?? rule.prefixListId ?? '?';
-  return `${proto} ${peer}`;
+  return `${describePorts(rule)} ${peer}`;
 }
 
 function flattenPermissions(perms: IpPermission[] | undefined): SgRule[] {
@@ -138,19 +141,19 @@ async function describeGroups(
   return groups;
 }
 
-/** The security group with this name in this VPC (in any VPC when none is given), or undefined. */
-export async function findSecurityGroupByName(
+/** The security groups with this name in this VPC (one at most), or in every VPC when none is given. */
+export async function findSecurityGroupsByName(
   ec2: EC2Client,
   vpcId: string | undefined,
   name: string,
-): Promise<SecurityGroupState | undefined> {
+): Promise<SecurityGroupState[]> {
   const groups = await describeGroups(ec2, {
     Filters: [
       ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
       { Name: 'group-name', Values: [name] },
     ],
   });
-  return groups[0] ? toState(groups[0]) : undefined;
+  return groups.map(toState);
 }
 
 /** The security group with this id, or undefined when it does not exist. */
@@ -212,22 +215,43 @@ export async function authorizeRules(
   }
 }
 
-/** Remove rules; a rule or group already gone is not an error. */
+/**
+ * Remove rules; a rule or group already gone is not an error. Returns the rules EC2 says it did not
+ * match: for these it may answer success and list them (`UnknownIpPermissions`) instead of failing,
+ * so a caller that must know a rule is gone reads the group again.
+ */
 export async function revokeRules(
   ec2: EC2Client,
   groupId: string,
   direction: 'ingress' | 'egress',
   rules: SgRule[],
-): Promise<void> {
-  if (rules.length === 0) return;
+): Promise<SgRule[]> {
+  if (rules.length === 0) return [];
   const input = { GroupId: groupId, IpPermissions: rules.map((r) => toPermission(r)) };
   try {
-    if (direction === 'ingress') await ec2.send(new RevokeSecurityGroupIngressCommand(input));
-    else await ec2.send(new RevokeSecurityGroupEgressCommand(input));
+    const out =
+      direction === 'ingress'
+        ? await ec2.send(new RevokeSecurityGroupIngressCommand(input))
+        : await ec2.send(new RevokeSecurityGroupEgressCommand(input));
+    return flattenPermissions(out.UnknownIpPermissions);
   } catch (err) {
-    if (isEc2Error(err, 'InvalidPermission.NotFound') || isEc2Error(err, 'InvalidGroup.NotFound')) return;
+    if (isEc2Error(err, 'InvalidPermission.NotFound') || isEc2Error(err, 'InvalidGroup.NotFound')) return [];
     throw err;
   }
+}
+
+/**
+ * The groups with a rule whose peer is `groupId`: ingress (`ip-permission.group-id`) or egress
+ * (`egress.ip-permission.group-id`). While any such rule exists EC2 refuses to delete the group
+ * (DependencyViolation), whatever the config says the RDS group is.
+ */
+export async function findGroupsReferencing(ec2: EC2Client, groupId: string): Promise<SecurityGroupState[]> {
+  const [ingress, egress] = await Promise.all([
+    describeGroups(ec2, { Filters: [{ Name: 'ip-permission.group-id', Values: [groupId] }] }),
+    describeGroups(ec2, { Filters: [{ Name: 'egress.ip-permission.group-id', Values: [groupId] }] }),
+  ]);
+  const byId = new Map([...ingress, ...egress].map((g) => [g.GroupId ?? '', toState(g)]));
+  return [...byId.values()];
 }
 
 /**

@@ -79,21 +79,89 @@ export async function findFunction(lambda: LambdaClient, name: string): Promise<
 }
 
 /**
- * THE ROLE-PROPAGATION QUIRK. A role created seconds ago is not yet visible to Lambda (IAM is
- * eventually consistent), and CreateFunction fails with InvalidParameterValueException whose only
- * distinguishing mark is the message "The role defined for the function cannot be assumed by
- * Lambda." AWS gives no code for it, so this is the one place that matches message text.
+ * IAM PROPAGATION MESSAGES: THE ONE PLACE THAT READS LAMBDA'S ERROR TEXT. IAM is eventually
+ * consistent: for a few seconds (rarely a minute) after a role is created or a policy attached,
+ * Lambda does not see it, and CreateFunction / UpdateFunctionConfiguration fail with
+ * InvalidParameterValueException, distinguishable only by the message. AWS gives no code for either,
+ * so each is matched here, with what the spinner says while waiting for it.
  */
-export function isRoleNotYetAssumable(err: unknown): boolean {
-  return err instanceof InvalidParameterValueException && /cannot be assumed by Lambda/i.test(err.message);
+const IAM_NOT_YET_VISIBLE: {
+  message: RegExp;
+  waitingFor: string;
+  gaveUp: (role: string) => string;
+  hint: string;
+}[] = [
+  {
+    // "The role defined for the function cannot be assumed by Lambda."
+    message: /cannot be assumed by Lambda/i,
+    waitingFor: 'the new role to be usable by Lambda',
+    gaveUp: (role) => `Lambda still cannot assume the role ${role}`,
+    hint: "Check the role's trust policy allows lambda.amazonaws.com (`chatbot-ops create-role` puts it back), then re-run; IAM changes can take a minute to propagate.",
+  },
+  {
+    // "The provided execution role does not have permissions to call CreateNetworkInterface on EC2"
+    message: /execution role does not have permissions to call \w*NetworkInterface\w* on EC2/i,
+    waitingFor: "the role's network-interface permissions to reach Lambda",
+    gaveUp: (role) => `Lambda still says the role ${role} may not create network interfaces`,
+    hint: 'Check the role has AWSLambdaENIManagementAccess (`chatbot-ops create-role` attaches it), then re-run; IAM changes can take a minute to propagate.',
+  },
+];
+
+/** Which IAM change Lambda does not see yet, when `err` says so (see IAM_NOT_YET_VISIBLE); else undefined. */
+function iamNotYetVisibleEntry(err: unknown) {
+  if (!(err instanceof InvalidParameterValueException)) return undefined;
+  return IAM_NOT_YET_VISIBLE.find((m) => m.message.test(err.message));
 }
 
-/** How long to keep retrying while the role propagates (IAM usually takes 5–15 s, rarely a minute). */
+/** What Lambda is still waiting to see from IAM, for a spinner; undefined for any other error. */
+export function iamNotYetVisible(err: unknown): string | undefined {
+  return iamNotYetVisibleEntry(err)?.waitingFor;
+}
+
+/** The role-propagation case alone. */
+export function isRoleNotYetAssumable(err: unknown): boolean {
+  return iamNotYetVisibleEntry(err) === IAM_NOT_YET_VISIBLE[0];
+}
+
+/** How long to keep retrying while IAM propagates (usually 5–15 s, rarely a minute). */
 export const ROLE_PROPAGATION_BUDGET_MS = 120_000;
 
+/** Called before each retry: the attempt about to be made, the time waited, and what for. */
+export type OnIamRetry = (attempt: number, waitedMs: number, waitingFor: string) => void;
+
 /**
- * Create the function from a zip. Retries, with growing pauses inside a ~2 minute budget, while the
- * role cannot be assumed yet; `onRetry` lets the caller say so on its spinner.
+ * Send, and send again with growing pauses inside the ~2 minute budget while Lambda reports that an
+ * IAM change has not reached it yet (see IAM_NOT_YET_VISIBLE). Any other error is thrown at once.
+ */
+async function whileIamPropagates<T>(
+  clock: Clock,
+  roleArn: string,
+  send: () => Promise<T>,
+  onRetry?: OnIamRetry,
+): Promise<T> {
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const waitingFor = iamNotYetVisibleEntry(err);
+      if (!waitingFor) throw err;
+      const waited = clock.now() - started;
+      if (waited >= ROLE_PROPAGATION_BUDGET_MS) {
+        throw new UserError(`${waitingFor.gaveUp(roleArn)} after ${Math.round(waited / 1000)} s`, {
+          hint: waitingFor.hint,
+          cause: err,
+        });
+      }
+      onRetry?.(attempt + 1, waited, waitingFor.waitingFor);
+      await clock.sleep(Math.min(2000 * 2 ** (attempt - 1), 15_000));
+    }
+  }
+}
+
+/**
+ * Create the function from a zip, retrying while IAM propagates (a new role, a policy attached
+ * seconds ago); `onRetry` lets the caller say so on its spinner.
  */
 export async function createFunction(
   lambda: LambdaClient,
@@ -105,12 +173,13 @@ export async function createFunction(
     description?: string;
   },
   clock: Clock,
-  onRetry?: (attempt: number, waitedMs: number) => void,
+  onRetry?: OnIamRetry,
 ): Promise<string> {
-  const started = clock.now();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const out = await lambda.send(
+  const out = await whileIamPropagates(
+    clock,
+    fn.roleArn,
+    () =>
+      lambda.send(
         new CreateFunctionCommand({
           FunctionName: fn.name,
           Runtime: fn.runtime as never,
@@ -127,24 +196,10 @@ export async function createFunction(
           Tags: fn.tags,
           Description: fn.description ?? 'chatbot traffic backend (managed by chatbot-ops)',
         }),
-      );
-      return out.FunctionArn ?? '';
-    } catch (err) {
-      const waited = clock.now() - started;
-      if (!isRoleNotYetAssumable(err)) throw err;
-      if (waited >= ROLE_PROPAGATION_BUDGET_MS) {
-        throw new UserError(
-          `Lambda still cannot assume the role ${fn.roleArn} after ${Math.round(waited / 1000)} s`,
-          {
-            hint: "Check the role's trust policy allows lambda.amazonaws.com, then re-run; IAM changes can take a minute to propagate.",
-            cause: err,
-          },
-        );
-      }
-      onRetry?.(attempt, waited);
-      await clock.sleep(Math.min(2000 * 2 ** (attempt - 1), 15_000));
-    }
-  }
+      ),
+    onRetry,
+  );
+  return out.FunctionArn ?? '';
 }
 
 /**
@@ -214,12 +269,16 @@ export async function updateFunctionCode(
   await waitForFunctionReady(lambda, name, timing);
 }
 
-/** Change only the configuration fields given. */
+/**
+ * Change only the configuration fields given. A new role or VPC configuration is retried while IAM
+ * propagates, as on creation.
+ */
 export async function updateFunctionConfiguration(
   lambda: LambdaClient,
   name: string,
   changes: Partial<Omit<FunctionSettings, 'architecture'>>,
   timing: Timing,
+  onRetry?: OnIamRetry,
 ): Promise<void> {
   await waitForFunctionReady(lambda, name, timing);
   const vpc =
@@ -228,7 +287,7 @@ export async function updateFunctionConfiguration(
           VpcConfig: { SubnetIds: changes.subnetIds ?? [], SecurityGroupIds: changes.securityGroupIds ?? [] },
         }
       : {};
-  await withUpdateConflictRetry(lambda, name, timing, () =>
+  const send = () =>
     lambda.send(
       new UpdateFunctionConfigurationCommand({
         FunctionName: name,
@@ -240,7 +299,9 @@ export async function updateFunctionConfiguration(
         ...(changes.environment !== undefined ? { Environment: { Variables: changes.environment } } : {}),
         ...vpc,
       }),
-    ),
+    );
+  await withUpdateConflictRetry(lambda, name, timing, () =>
+    whileIamPropagates(timing.clock, changes.roleArn ?? name, send, onRetry),
   );
   await waitForFunctionReady(lambda, name, timing);
 }

@@ -4,6 +4,7 @@ import type { AwsClients, AwsSettings } from '../aws/clients.js';
 import { realTiming, type Timing } from '../aws/timing.js';
 import { type ChatbotConfig, loadConfig } from '../config.js';
 import { UserError } from '../errors.js';
+import { type Interrupts, processInterrupts, whileInterruptible } from './interrupt.js';
 import type { Ui } from './ui.js';
 
 export interface GlobalOptions {
@@ -22,10 +23,17 @@ export interface Context {
   /** The validated config (defaults when the file is absent), loaded on first use. */
   config(): ChatbotConfig;
   configPath(): string;
+  /** False when the config file is absent and the defaults stand in for it. */
+  configExists(): boolean;
   /** AWS clients with region / profile / endpoint applied, built on first use. */
   aws(): AwsClients;
   /** The clock and waiter delays for waiting on AWS (real ones unless a test passes others). */
   timing(): Timing;
+  /**
+   * Run a change to AWS so that Ctrl-C meanwhile prints `stopped()` (where it stopped, how to
+   * continue) and exits 130 (src/cli/interrupt.ts).
+   */
+  interruptible<T>(stopped: () => string[], work: () => Promise<T>): Promise<T>;
 }
 
 /** Dependencies a test may replace; the real CLI passes none. */
@@ -38,10 +46,12 @@ export interface Deps {
   awsFactory?: (settings: AwsSettings) => AwsClients;
   /** A fake clock and short waiter delays, so waits on AWS take no real time in tests. */
   timing?: Timing;
+  /** Where Ctrl-C comes from and how the process ends (a test fires it itself). */
+  interrupts?: Interrupts;
 }
 
 export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context {
-  let loaded: { config: ChatbotConfig; path: string } | undefined;
+  let loaded: { config: ChatbotConfig; path: string; exists: boolean } | undefined;
   let clients: AwsClients | undefined;
   const load = () => {
     loaded ??= loadConfig(options.config);
@@ -52,6 +62,7 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
     options,
     config: () => load().config,
     configPath: () => load().path,
+    configExists: () => load().exists,
     aws: () => {
       if (!clients) {
         const region = options.region ?? load().config.region;
@@ -68,6 +79,8 @@ export function makeContext(options: GlobalOptions, ui: Ui, deps: Deps): Context
       return clients;
     },
     timing: () => deps.timing ?? realTiming,
+    interruptible: (stopped, work) =>
+      whileInterruptible(deps.interrupts ?? processInterrupts, (line) => ui.warn(line), stopped, work),
   };
 }
 

@@ -2,21 +2,23 @@
  * The chatbot-ops command line: global options, the command list, and the one place where
  * errors become messages and exit codes (0 success, 1 failed operation or check, 2 bad usage).
  */
-import { Command, CommanderError, Option } from 'commander';
-import { loadCommands } from '../commands/index.js';
-import { UserError } from '../errors.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { COMMANDS, loadCommands } from '../commands/index.js';
+import { Cancelled, UserError } from '../errors.js';
 import { packageVersion } from '../version.js';
+import { COMMAND_SUMMARIES } from './catalog.js';
 import { type Action, type Deps, type GlobalOptions, makeContext } from './context.js';
 import { terminalUi } from './terminal-ui.js';
-import type { Ui } from './ui.js';
+import { PromptUnavailable, type Ui } from './ui.js';
 
 /** The program with the commands `argv` needs (see loadCommands). */
 export async function buildProgram(
   argv: readonly string[],
   given: Deps,
   exit: { code: number },
+  options: { allCommands?: boolean } = {},
 ): Promise<Command> {
-  const commands = await loadCommands(argv);
+  const commands = await loadCommands(argv, { all: options.allCommands ?? false });
   const deps: Deps =
     commands.aws && !given.awsFactory
       ? { ...given, awsFactory: (await import('../aws/clients.js')).createAwsClients }
@@ -54,7 +56,20 @@ export async function buildProgram(
       exit.code = typeof code === 'number' ? code : 0;
     };
 
-  for (const register of commands.modules) register(program, run);
+  // The modules the argv needs register their commands; every other command stands in the list as
+  // its line of src/cli/catalog.ts, so `--help` and "did you mean" load no module.
+  const terms = new Map<Command, string>();
+  for (const entry of COMMANDS) {
+    const register = commands.loaded.get(entry.module);
+    if (register) {
+      register(program, run);
+      continue;
+    }
+    for (const c of COMMAND_SUMMARIES.filter((s) => s.module === entry.module))
+      terms.set(program.command(c.name).description(c.description), c.term);
+  }
+  const help = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd) ?? help.subcommandTerm(cmd) });
   return program;
 }
 
@@ -81,17 +96,29 @@ export async function main(argv: string[], deps: Deps = {}): Promise<number> {
         return 0;
       return 2;
     }
+    if (err instanceof Cancelled) {
+      writeErr(err.message);
+      if (err.hint) writeErr(`  ${err.hint}`);
+      return err.exitCode;
+    }
     if (err instanceof UserError) {
       writeErr(`Error: ${err.message}`);
       if (err.hint) writeErr(`  ${err.hint}`);
       if (verbose && err.cause) writeErr(String((err.cause as Error).stack ?? err.cause));
       return err.exitCode;
     }
-    if (err instanceof Error && /^unexpected prompt: /.test(err.message)) {
+    if (
+      err instanceof PromptUnavailable ||
+      (err instanceof Error && /^unexpected prompt: /.test(err.message))
+    ) {
+      const question =
+        err instanceof PromptUnavailable ? err.question : err.message.replace(/^unexpected prompt: /, '');
+      writeErr(`Error: this needs an answer: ${question} (no terminal to ask on)`);
       writeErr(
-        `Error: ${err.message.replace('unexpected prompt', 'this needs an answer')} (no terminal to ask on)`,
+        err instanceof PromptUnavailable && err.kind === 'confirm'
+          ? '  Add --yes to go ahead without asking (or --dry-run, where the command has it, to only see what would change).'
+          : '  Pass the value as a flag or in the config file, or run on a terminal.',
       );
-      writeErr('  Pass the value as a flag or in the config file, or run on a terminal.');
       return 2;
     }
     const e = err as Error;

@@ -4,29 +4,54 @@
  * inquirer on the first prompt, ora only when standard error is a terminal. `mcp` over stdio and
  * every scripted run never load them.
  */
+import { Cancelled } from '../errors.js';
 import { makeStyle, noPrompts, type Prompter, type Spinner, type Ui } from './ui.js';
 
-const prompts = () => import('@inquirer/prompts');
+type PromptsModule = typeof import('@inquirer/prompts');
 
-const inquirerPrompter: Prompter = {
-  input: async (message, o) =>
-    (await prompts()).input({
-      message,
-      ...(o?.default === undefined ? {} : { default: o.default }),
-      ...(o?.validate ? { validate: o.validate } : {}),
-    }),
-  password: async (message) => (await prompts()).password({ message, mask: '*' }),
-  confirm: async (message, defaultValue) =>
-    (await prompts()).confirm({ message, default: defaultValue ?? false }),
-  select: async (message, choices, defaultValue) =>
-    (await prompts()).select({
-      message,
-      choices,
-      ...(defaultValue === undefined ? {} : { default: defaultValue }),
-    }),
-  checkbox: async (message, choices, o) =>
-    (await prompts()).checkbox({ message, choices, required: o?.required ?? false }),
-};
+/**
+ * Inquirer answers Ctrl-C at a prompt by rejecting with ExitPromptError ("User force closed the
+ * prompt"), which would print as a crash and exit 1. Every prompt comes before any change, so it is
+ * a cancellation: said plainly, exit 130 as for SIGINT. (Inquirer's own README tells it by `name`.)
+ */
+async function cancellable<T>(ask: Promise<T>): Promise<T> {
+  try {
+    return await ask;
+  } catch (err) {
+    if ((err as Error)?.name === 'ExitPromptError')
+      throw new Cancelled('Cancelled at the prompt: nothing was changed.');
+    throw err;
+  }
+}
+
+/** Prompts through inquirer, loaded on the first prompt (`load` lets a test stand in for it). */
+export function inquirerPrompter(
+  load: () => Promise<PromptsModule> = () => import('@inquirer/prompts'),
+): Prompter {
+  return {
+    input: async (message, o) =>
+      cancellable(
+        (await load()).input({
+          message,
+          ...(o?.default === undefined ? {} : { default: o.default }),
+          ...(o?.validate ? { validate: o.validate } : {}),
+        }),
+      ),
+    password: async (message) => cancellable((await load()).password({ message, mask: '*' })),
+    confirm: async (message, defaultValue) =>
+      cancellable((await load()).confirm({ message, default: defaultValue ?? false })),
+    select: async (message, choices, defaultValue) =>
+      cancellable(
+        (await load()).select({
+          message,
+          choices,
+          ...(defaultValue === undefined ? {} : { default: defaultValue }),
+        }),
+      ),
+    checkbox: async (message, choices, o) =>
+      cancellable((await load()).checkbox({ message, choices, required: o?.required ?? false })),
+  };
+}
 
 export async function terminalUi(options: { json: boolean; verbose: boolean }): Promise<Ui> {
   const spinners = Boolean(process.stderr.isTTY) && !options.json;
@@ -74,7 +99,7 @@ export async function terminalUi(options: { json: boolean; verbose: boolean }): 
         stop: () => o.stop(),
       };
     },
-    prompt: stdinTty ? inquirerPrompter : noPrompts,
+    prompt: stdinTty ? inquirerPrompter() : noPrompts,
     style,
   };
 }

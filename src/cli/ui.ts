@@ -18,6 +18,8 @@ export interface Choice<T> {
   name: string;
   value: T;
   description?: string;
+  /** For a checkbox: chosen already (what the config has and still fits). */
+  checked?: boolean;
 }
 
 /** Prompts: the interactive parts of a command. Tests pass a scripted implementation. */
@@ -78,13 +80,24 @@ export function makeStyle(enabled: boolean): Style {
   };
 }
 
+/** A prompt with no terminal to ask on (or, in a test, one the test did not expect). */
+export class PromptUnavailable extends Error {
+  override readonly name = 'PromptUnavailable';
+  constructor(
+    readonly kind: keyof Prompter,
+    readonly question: string,
+  ) {
+    super(`unexpected prompt: ${question}`);
+  }
+}
+
 /** A prompter for non-interactive runs: any prompt is an error that says which flag to pass instead. */
 export const noPrompts: Prompter = {
-  input: (m) => Promise.reject(new Error(`unexpected prompt: ${m}`)),
-  password: (m) => Promise.reject(new Error(`unexpected prompt: ${m}`)),
-  confirm: (m) => Promise.reject(new Error(`unexpected prompt: ${m}`)),
-  select: (m) => Promise.reject(new Error(`unexpected prompt: ${m}`)),
-  checkbox: (m) => Promise.reject(new Error(`unexpected prompt: ${m}`)),
+  input: (m) => Promise.reject(new PromptUnavailable('input', m)),
+  password: (m) => Promise.reject(new PromptUnavailable('password', m)),
+  confirm: (m) => Promise.reject(new PromptUnavailable('confirm', m)),
+  select: (m) => Promise.reject(new PromptUnavailable('select', m)),
+  checkbox: (m) => Promise.reject(new PromptUnavailable('checkbox', m)),
 };
 
 const silentSpinner: Spinner = { text() {}, succeed() {}, fail() {}, warn() {}, stop() {} };

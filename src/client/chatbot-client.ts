@@ -5,6 +5,7 @@
  * retries with full jitter on 429 and 5xx only, cursor iteration, and failures as ChatbotApiError.
  */
 import { type ApiResponse, callApi, type RetryTiming } from './api-client.js';
+import { summarizeBody } from './body-text.js';
 import type {
   Bandwidth,
   BandwidthParams,
@@ -148,7 +149,7 @@ export function errorFromResponse(r: ApiResponse): ChatbotApiError {
   }
   const message = isRecord(j) && typeof j.message === 'string' ? j.message : undefined;
   const errorCode = gatewayCode(r.status, message);
-  const text = message ?? (r.text.trim().slice(0, 200) || 'no body');
+  const text = message ?? summarizeBody(r.text);
   return new ChatbotApiError(`${r.status} ${errorCode}: ${text}`, { ...common, errorCode });
 }
 

@@ -3,6 +3,7 @@
  * told apart from the function's (401, 400, 5xx); docs/backend.md, "chatbot-ops invoke", lists each answer and its explanation.
  */
 import type { ApiResponse } from './api-client.js';
+import { summarizeBody } from './body-text.js';
 import { requestIdOf } from './chatbot-client.js';
 import type { ApiTarget } from './target.js';
 
@@ -120,13 +121,13 @@ export function explainFailure(
     };
   }
   if (r.status >= 500) {
-    const what = fn.error ? `${fn.error}${fn.code ? ` (${fn.code})` : ''}` : (gw ?? r.text.slice(0, 200));
+    const what = fn.error ? `${fn.error}${fn.code ? ` (${fn.code})` : ''}` : (gw ?? summarizeBody(r.text));
     return {
       message: `${r.status} ${what}${requestId ? ` [request id ${requestId}]` : ''}`,
       ...(logsHint ? { hint: logsHint } : {}),
     };
   }
   return {
-    message: `${r.status} ${fn.error ?? gw ?? r.text.slice(0, 200)}${fn.code ? ` (${fn.code})` : ''}`,
+    message: `${r.status} ${fn.error ?? gw ?? summarizeBody(r.text)}${fn.code ? ` (${fn.code})` : ''}`,
   };
 }

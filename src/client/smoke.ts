@@ -3,6 +3,7 @@
  * for a good request, and the refusals for a missing key, a wrong key, an unknown intent and bad params.
  */
 import type { ApiResponse } from './api-client.js';
+import { summarizeBody } from './body-text.js';
 import { ChatbotClient } from './chatbot-client.js';
 import { explainFailure } from './explain.js';
 import type { ApiTarget } from './target.js';
@@ -31,7 +32,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** The documented success envelope; returns its data or a complaint. */
 function success(r: ApiResponse): Record<string, unknown> | string {
-  if (r.status !== 200) return `expected 200, got ${r.status} ${r.text.slice(0, 120)}`;
+  if (r.status !== 200) return `expected 200, got ${r.status} ${summarizeBody(r.text, 120)}`;
   const j = r.json;
   if (!isObject(j)) return 'the body is not a JSON object';
   if (j.success !== true) return 'success is not true';
@@ -42,7 +43,7 @@ function success(r: ApiResponse): Record<string, unknown> | string {
 
 function failure(r: ApiResponse, statuses: number[], code?: string): string | undefined {
   if (!statuses.includes(r.status))
-    return `expected ${statuses.join(' or ')}, got ${r.status} ${r.text.slice(0, 120)}`;
+    return `expected ${statuses.join(' or ')}, got ${r.status} ${summarizeBody(r.text, 120)}`;
   if (code === undefined) return undefined;
   const j = r.json;
   if (!isObject(j) || j.success !== false) return 'expected {"success": false, ...}';

@@ -3,6 +3,7 @@
  * as a table with every assumption shown (memory and architecture from the config).
  * Reads no AWS: prices are list prices, not the account's bill.
  */
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import { DEFAULT_ASSUMPTIONS, estimateMonthlyCost, renderCostTable } from '../cost/estimate.js';
 import { UsageError } from '../errors.js';
@@ -36,7 +37,7 @@ interface CostFlags {
 export const register: CommandModule = (program, run) => {
   program
     .command('cost')
-    .description("the guide's monthly cost estimate for a request volume (list prices, assumptions shown)")
+    .description(describeCommand('cost'))
     .option('--requests <n>', 'requests per month (500000, 250k, 2M)', '1M')
     .option(
       '--avg-duration-ms <ms>',

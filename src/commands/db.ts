@@ -5,6 +5,7 @@
  * table bounded.
  */
 import { type Command, Option } from 'commander';
+import { describeCommand } from '../cli/catalog.js';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { printable } from '../cli/printable.js';
 import { parseTimeFlag } from '../client/request-body.js';
@@ -112,11 +113,7 @@ function printStats(ctx: Context, s: DbStats): void {
 }
 
 export const register: CommandModule = (program, run) => {
-  const db = program
-    .command('db')
-    .description(
-      'the access-log database: create the schema, load logs, seed synthetic traffic, show statistics',
-    );
+  const db = program.command('db').description(describeCommand('db'));
 
   withDbFlags(db.command('init'), { remote: true })
     .description(

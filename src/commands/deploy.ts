@@ -8,24 +8,20 @@
 import type { Command } from 'commander';
 import { invokeUrl } from '../aws/apigateway.js';
 import { resolveAwsSession } from '../aws/sts.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context } from '../cli/context.js';
+import type { Spinner } from '../cli/ui.js';
 import { type LoadedCode, loadFunctionCode } from '../deploy/code.js';
 import { applyPlan, readAndPlan } from '../deploy/deploy.js';
-import { databasePassword } from '../deploy/function.js';
+import { databasePassword, missingPasswordError } from '../deploy/function.js';
 import { askForMissingSettings } from '../deploy/interactive.js';
 import { formatPlan, hasChanges, type StepName, summarizePlan } from '../deploy/plan.js';
 import { runSmokeTest, type SmokeResult } from '../deploy/smoke-test.js';
-import type { StepOption } from '../deploy/step.js';
+import type { DeployStep, StepOption } from '../deploy/step.js';
 import { STEP_GROUPS, STEPS } from '../deploy/steps.js';
+import { currentKeyReport, openDeployment } from '../deployment/deployment.js';
 import { UsageError, UserError } from '../errors.js';
 import { generateApiKeyValue } from '../lambda/api-keys.js';
-
-/** The step commands' names, for src/commands/index.ts (which loads this module for them). */
-export const commandNames = (): string[] => [
-  'deploy',
-  ...STEPS.map((s) => s.command),
-  ...STEP_GROUPS.map((g) => g.command),
-];
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -53,10 +49,13 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
 
   const withFunction = steps.includes('function');
   const dbPassword = withFunction ? (promptedPassword ?? databasePassword(config, !flags.dryRun)) : undefined;
+  // A dry run shows the plan all the same, then says the deploy would stop for the password.
+  const passwordMissing = withFunction && !config.database.secretArn && dbPassword === undefined;
   let code: LoadedCode | undefined;
   if (STEPS.some((s) => s.usesCode && steps.includes(s.name))) {
     const spinner = ui.spinner(flags.zip ? `Reading ${flags.zip}` : 'Packaging src/lambda');
     code = await loadFunctionCode(flags.zip);
+    for (const w of code.warnings) ui.warn(w);
     spinner.succeed(
       `Package ${code.source}: ${(code.sizeBytes / 1024).toFixed(0)} KiB, SHA-256 ${code.sha256Base64}`,
     );
@@ -69,7 +68,8 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     newKeyValue: steps.includes('usage-plan') ? generateApiKeyValue() : '',
     flags,
   };
-  const plan = await readAndPlan({ aws, session }, inputs, steps);
+  const deployment = openDeployment(aws, config);
+  const plan = await readAndPlan({ aws, session, deployment }, inputs, steps);
 
   ui.info(`Plan for account ${session.account} in ${session.region}:`);
   for (const line of formatPlan(plan.items)) ui.info(line);
@@ -84,7 +84,10 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
 
   if (flags.dryRun) {
     ui.info('Dry run: nothing was changed.');
-    ui.result({ ...summary, dryRun: true, applied: false });
+    const key = flags.showKey ? await currentKeyReport(deployment) : undefined;
+    if (key) ui.info(key.line);
+    ui.result({ ...summary, dryRun: true, applied: false, ...(key?.value ? { apiKey: key.value } : {}) });
+    if (passwordMissing) throw missingPasswordError(config, true);
     return 0;
   }
   const changes = hasChanges(plan.items);
@@ -94,18 +97,43 @@ async function runSteps(ctx: Context, steps: StepName[], flags: DeployFlags): Pr
     return 1;
   }
 
-  const result = await applyPlan(aws, session, ctx.timing(), inputs, plan, {
-    onStep: (step) => {
-      const spinner = ui.spinner(`${step.title} (${step.command})`);
-      return {
-        progress: (text) => spinner.text(`${step.title}: ${text}`),
-        done: (ok) =>
-          ok
-            ? spinner.succeed(`${step.title} (${step.command})`)
-            : spinner.fail(`${step.title} (${step.command})`),
-      };
-    },
-  });
+  // Where the run stands, for a Ctrl-C: the step applying now and what its spinner last said.
+  let current: { step: DeployStep; spinner: Spinner; doing: string } | undefined;
+  let lastDone: DeployStep | undefined;
+  const command =
+    steps.length === STEPS.length ? 'deploy' : (STEPS.find((s) => s.name === steps[0])?.command ?? 'deploy');
+  const stopped = (): string[] => {
+    const rerun = `Run \`chatbot-ops ${command}\` again: it reads what exists and continues from there (nothing is made twice).`;
+    if (current) {
+      current.spinner.fail(`${current.step.title} (${current.step.command}) interrupted`);
+      return [
+        `Interrupted during step "${current.step.command}" (guide step ${current.step.guideStep})${current.doing ? `, ${current.doing}` : ''}: AWS may have finished part of it.`,
+        rerun,
+      ];
+    }
+    if (lastDone) return [`Interrupted after step "${lastDone.command}", before the next one.`, rerun];
+    return ['Interrupted before any change: nothing was changed.'];
+  };
+  const result = await ctx.interruptible(stopped, () =>
+    applyPlan(aws, session, ctx.timing(), inputs, plan, {
+      onStep: (step) => {
+        const spinner = ui.spinner(`${step.title} (${step.command})`);
+        current = { step, spinner, doing: '' };
+        return {
+          progress: (text) => {
+            if (current) current.doing = text;
+            spinner.text(`${step.title}: ${text}`);
+          },
+          done: (ok) => {
+            current = undefined;
+            if (ok) lastDone = step;
+            if (ok) spinner.succeed(`${step.title} (${step.command})`);
+            else spinner.fail(`${step.title} (${step.command})`);
+          },
+        };
+      },
+    }),
+  );
   if (!changes) ui.info('Everything is already in place: nothing changed.');
   const keyCreated = plan.items.some((i) => i.kind === 'API key' && i.action === 'create');
   if (keyCreated && !steps.includes('function')) {
@@ -191,9 +219,7 @@ const dryRun = (cmd: Command) => cmd.option('--dry-run', 'show the plan only; ch
 
 export const register: CommandModule = (program, run) => {
   const deploy = dryRun(program.command('deploy'))
-    .description(
-      'Create or update everything in AWS as one plan (guide steps 2-8): role, network, function, API, key, alarms, and the Next Steps the config switches on',
-    )
+    .description(describeCommand('deploy'))
     .option(
       '--interactive',
       'ask for what the config lacks, with choices read from the account, and save it',

@@ -3,6 +3,7 @@
  * showing what goes and asking. Never the database. Re-runnable: an empty account succeeds.
  */
 import { resolveAwsSession } from '../aws/sts.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import { applyDestroy, planDestroy, readForDestroy } from '../deploy/destroy.js';
 import { formatPlan } from '../deploy/plan.js';
@@ -11,11 +12,7 @@ import { openDeployment } from '../deployment/deployment.js';
 import { UsageError } from '../errors.js';
 
 export const register: CommandModule = (program, run) => {
-  const cmd = program
-    .command('destroy')
-    .description(
-      "Remove everything deploy created (the Next Steps' resources, alarms, usage plan, key, API, function, log groups, security groups, role); never the database",
-    );
+  const cmd = program.command('destroy').description(describeCommand('destroy'));
   // Each step's own removal options (--keep-logs), then the command's.
   for (const option of STEPS.flatMap((s) => s.destroyOptions)) cmd.option(option.flags, option.description);
   cmd.option('--dry-run', 'show what would be removed; remove nothing', false).action(
@@ -28,6 +25,11 @@ export const register: CommandModule = (program, run) => {
         );
       }
       const config = ctx.config();
+      if (!ctx.configExists()) {
+        ui.warn(
+          `no ${ctx.configPath()} here: looking for the default names (function ${config.function.name}, API ${config.api.name}, usage plan ${config.usagePlan.name}, role ${config.function.role}, security group ${config.vpc.lambdaSecurityGroupName} in any VPC) and for what deploy tagged as theirs; run where the config is, or pass --config FILE, for a deployment with other names`,
+        );
+      }
       const aws = ctx.aws();
       const session = await resolveAwsSession(aws);
       const deployment = openDeployment(aws, config);
@@ -58,18 +60,31 @@ export const register: CommandModule = (program, run) => {
       }
       const spinner = ui.spinner('Removing');
       const reports: string[] = [];
+      let doing = '';
+      const stopped = () => {
+        spinner.fail('Removing interrupted');
+        return [
+          `Interrupted${doing ? ` while ${doing}` : ''}: some resources may be gone, others not yet.`,
+          'Run `chatbot-ops destroy` again: it finds what is left and removes it.',
+        ];
+      };
       try {
-        await applyDestroy(
-          {
-            aws,
-            session,
-            timing: ctx.timing(),
-            progress: (t) => spinner.text(t),
-            report: (t) => reports.push(t),
-          },
-          current,
-          config,
-          flags,
+        await ctx.interruptible(stopped, () =>
+          applyDestroy(
+            {
+              aws,
+              session,
+              timing: ctx.timing(),
+              progress: (t) => {
+                doing = t;
+                spinner.text(t);
+              },
+              report: (t) => reports.push(t),
+            },
+            current,
+            config,
+            flags,
+          ),
         );
       } catch (err) {
         spinner.fail('Removing stopped');

@@ -5,6 +5,7 @@
  * when one could not run). Secrets are never shown: the password's presence, never its value; key
  * values never.
  */
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context } from '../cli/context.js';
 import { AWS_CHECKS } from '../doctor/aws-checks.js';
 import { createAwsFacts } from '../doctor/aws-facts.js';
@@ -42,7 +43,7 @@ export async function runLocalDoctor(ctx: Context): Promise<CheckResult[]> {
 export const register: CommandModule = (program, run) => {
   program
     .command('doctor')
-    .description("check the deployment against the guide's Troubleshooting and Security Checklist")
+    .description(describeCommand('doctor'))
     .option('--local', 'check the local stack instead of AWS', false)
     .option('--offline', 'no live calls: skip the health invocation and the API calls', false)
     .option('--api-url <url>', 'send the live API calls here (a custom domain) instead of the invoke URL')

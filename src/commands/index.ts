@@ -1,13 +1,17 @@
 /**
- * Every command of the CLI, in the order `--help` lists them. Each module registers its own commands.
- * Modules are imported only when one of their commands runs: the AWS SDK clients and the deploy code
- * take about 100 MB and a second or more to load, which `db load`, `local up` or `--version` should
- * not pay for. `names` and `moreNames` must list every top-level command a module registers (a test
- * checks it).
+ * Every command module of the CLI, in the order `--help` lists them. Each module registers its own
+ * commands; src/cli/catalog.ts lists them with their help, so the list of commands (`--help`, a
+ * misspelt command) is built without importing any module. Modules are imported only when one of
+ * their commands runs: the AWS SDK clients and the deploy code take about 100 MB and a second or more
+ * to load, which `db load`, `local up`, `--help` or `--version` should not pay for. A test checks
+ * that each module registers exactly the commands the catalog gives it.
  */
+import { COMMAND_SUMMARIES, type CommandModuleName } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 
 export interface CommandEntry {
+  module: CommandModuleName;
+  /** The top-level commands it registers (from src/cli/catalog.ts). */
   names: readonly string[];
   load: () => Promise<CommandModule>;
   /**
@@ -15,11 +19,6 @@ export interface CommandEntry {
    * argv, for commands that need AWS only to find the deployed API.
    */
   aws?: true | ((argv: readonly string[]) => boolean);
-  /**
-   * Names known once the module is loaded: the deploy module registers one command per deploy step
-   * (src/deploy/steps.ts), so adding a step needs no edit here.
-   */
-  moreNames?: () => Promise<readonly string[]>;
 }
 
 /**
@@ -36,31 +35,33 @@ export function findsDeployedApi(argv: readonly string[], env: NodeJS.ProcessEnv
   return !otherTarget && !env.CHATBOT_API_URL;
 }
 
+const entry = (module: CommandModuleName, load: () => Promise<CommandModule>, aws?: CommandEntry['aws']) => ({
+  module,
+  names: COMMAND_SUMMARIES.filter((c) => c.module === module).map((c) => c.name),
+  load,
+  ...(aws ? { aws } : {}),
+});
+
 export const COMMANDS: readonly CommandEntry[] = [
-  {
-    names: ['db'],
-    // Only `--remote` (against AWS, not the local stack) calls AWS.
-    aws: (argv) => argv.includes('--remote') && !argv.includes('--local'),
-    load: async () => (await import('./db.js')).register,
-  },
-  { names: ['cost'], load: async () => (await import('./cost.js')).register },
-  { names: ['logs'], aws: true, load: async () => (await import('./logs.js')).register },
-  { names: ['doctor'], aws: true, load: async () => (await import('./doctor.js')).register },
-  { names: ['rotate-key'], aws: true, load: async () => (await import('./rotate-key.js')).register },
-  {
-    names: ['deploy'],
-    aws: true,
-    load: async () => (await import('./deploy.js')).register,
-    moreNames: async () => (await import('./deploy.js')).commandNames(),
-  },
-  { names: ['status'], aws: true, load: async () => (await import('./status.js')).register },
-  { names: ['destroy'], aws: true, load: async () => (await import('./destroy.js')).register },
-  { names: ['package'], load: async () => (await import('./package.js')).register },
-  { names: ['local'], load: async () => (await import('./local.js')).register },
-  { names: ['invoke'], aws: findsDeployedApi, load: async () => (await import('./invoke.js')).register },
-  { names: ['test'], aws: findsDeployedApi, load: async () => (await import('./test.js')).register },
-  { names: ['mcp'], aws: findsDeployedApi, load: async () => (await import('./mcp.js')).register },
-  { names: ['tools'], aws: findsDeployedApi, load: async () => (await import('./tools.js')).register },
+  // Only `db --remote` (against AWS, not the local stack) calls AWS.
+  entry(
+    'db',
+    async () => (await import('./db.js')).register,
+    (argv) => argv.includes('--remote') && !argv.includes('--local'),
+  ),
+  entry('cost', async () => (await import('./cost.js')).register),
+  entry('logs', async () => (await import('./logs.js')).register, true),
+  entry('doctor', async () => (await import('./doctor.js')).register, true),
+  entry('rotate-key', async () => (await import('./rotate-key.js')).register, true),
+  entry('deploy', async () => (await import('./deploy.js')).register, true),
+  entry('status', async () => (await import('./status.js')).register, true),
+  entry('destroy', async () => (await import('./destroy.js')).register, true),
+  entry('package', async () => (await import('./package.js')).register),
+  entry('local', async () => (await import('./local.js')).register),
+  entry('invoke', async () => (await import('./invoke.js')).register, findsDeployedApi),
+  entry('test', async () => (await import('./test.js')).register, findsDeployedApi),
+  entry('mcp', async () => (await import('./mcp.js')).register, findsDeployedApi),
+  entry('tools', async () => (await import('./tools.js')).register, findsDeployedApi),
 ];
 
 /** Global options that take a value: the word after them is not the command's name. */
@@ -79,23 +80,27 @@ export function commandWord(argv: readonly string[]): string | undefined {
 }
 
 /**
- * The command modules an argv needs: the one owning its command word, or all of them for help, an
- * unknown word (so commander can suggest the closest name) or no command at all (none for --version);
- * and whether any of them calls AWS.
+ * The command modules an argv needs: the one owning its command word (for `help <command>`, that
+ * command's), or none for `--help`, `help` and no command at all, whose list of commands comes from
+ * src/cli/catalog.ts. A word the catalog lacks loads every module: a deploy step registered in
+ * src/deploy/steps.ts but not yet in the catalog still runs, and for a misspelt command (an error
+ * path, where a second does not matter) commander suggests the closest name. `all` loads every module
+ * (the docs test walks every command's options). Also: whether a module loaded calls AWS.
  */
 export async function loadCommands(
   argv: readonly string[],
-): Promise<{ modules: CommandModule[]; aws: boolean }> {
+  options: { all?: boolean } = {},
+): Promise<{ loaded: ReadonlyMap<CommandModuleName, CommandModule>; aws: boolean }> {
   const word = commandWord(argv);
-  let owner = COMMANDS.find((entry) => word !== undefined && entry.names.includes(word));
-  for (const entry of COMMANDS) {
-    if (owner || word === undefined || !entry.moreNames) continue;
-    if ((await entry.moreNames()).includes(word)) owner = entry;
-  }
-  const versionOnly = word === undefined && argv.some((arg) => arg === '--version' || arg === '-V');
-  const entries = owner ? [owner] : versionOnly ? [] : COMMANDS;
+  const helpFor =
+    word === 'help' ? argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-')) : undefined;
+  const name = helpFor ?? word;
+  const owners = COMMANDS.filter((e) => name !== undefined && e.names.includes(name));
+  const unknown = name !== undefined && name !== 'help' && owners.length === 0;
+  const entries = options.all || unknown ? COMMANDS : owners;
+  const modules = await Promise.all(entries.map((e) => e.load()));
   return {
-    modules: await Promise.all(entries.map((entry) => entry.load())),
-    aws: entries.some((entry) => (typeof entry.aws === 'function' ? entry.aws(argv) : entry.aws === true)),
+    loaded: new Map(entries.map((e, i) => [e.module, modules[i] as CommandModule])),
+    aws: entries.some((e) => (typeof e.aws === 'function' ? e.aws(argv) : e.aws === true)),
   };
 }

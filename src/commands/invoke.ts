@@ -3,6 +3,7 @@
  * local, any URL, or the function directly), answered as a table or key/value lines, or the body with --json.
  */
 import { readFileSync } from 'node:fs';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context, GlobalOptions } from '../cli/context.js';
 import { invokedAs } from '../cli/invoked-as.js';
 import { type ApiResponse, isRetryable, type RetryTiming, withRetries } from '../client/api-client.js';
@@ -283,7 +284,7 @@ export async function invokeAction(
 export const register: CommandModule = (program, run) => {
   const command = program
     .command('invoke')
-    .description('call the chatbot API with one intent (deployed API by default; --local, --url or --direct)')
+    .description(describeCommand('invoke'))
     .argument(
       '[intent]',
       'get_traffic_summary, get_access_logs, get_error_logs, get_ip_activity, get_endpoint_stats, get_traffic_timeseries, get_visitors, get_not_found, get_referrers, get_user_agents, get_bandwidth, health, list_intents',

@@ -5,6 +5,7 @@
 import { createWriteStream, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option } from 'commander';
+import { describeCommand } from '../cli/catalog.js';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { invokedAs } from '../cli/invoked-as.js';
 import { ChatbotClient } from '../client/chatbot-client.js';
@@ -368,11 +369,7 @@ async function status(ctx: Context): Promise<number> {
 }
 
 export const register: CommandModule = (program, run) => {
-  const local = program
-    .command('local')
-    .description(
-      'run the whole backend on 127.0.0.1: MariaDB, the packaged function, an API Gateway stand-in',
-    );
+  const local = program.command('local').description(describeCommand('local'));
   local
     .command('up')
     .description('start the local stack (foreground; --detach for the background)')

@@ -12,6 +12,7 @@ import {
   type LogEvent,
   parseLogLine,
 } from '../aws/log-events.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import type { Style } from '../cli/ui.js';
 import { UsageError } from '../errors.js';
@@ -81,7 +82,7 @@ interface LogsFlags {
 export const register: CommandModule = (program, run) => {
   program
     .command('logs')
-    .description("the function's CloudWatch log events, rendered readably (--json: raw events)")
+    .description(describeCommand('logs'))
     .option('--since <time>', 'how far back: 30s, 10m, 2h, 1d, or an ISO time', '10m')
     .option('--filter <pattern>', 'CloudWatch Logs filter pattern, e.g. ERROR or "Task timed out"')
     .option('-f, --follow', 'keep printing new events (every 2 s) until Ctrl-C', false)

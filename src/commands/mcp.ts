@@ -5,6 +5,7 @@
  * Over stdio by default (standard output then carries only the protocol; everything else goes to
  * standard error), or Streamable HTTP with --http PORT on 127.0.0.1.
  */
+import { describeCommand } from '../cli/catalog.js';
 import { assertInteger, type CommandModule, type Context } from '../cli/context.js';
 import { ChatbotClient } from '../client/chatbot-client.js';
 import {
@@ -91,9 +92,7 @@ export async function mcpAction(ctx: Context, flags: McpFlags): Promise<number> 
 export const register: CommandModule = (program, run) => {
   const command = program
     .command('mcp')
-    .description(
-      'serve the backend as MCP tools for a language model (stdio; --http PORT for Streamable HTTP)',
-    )
+    .description(describeCommand('mcp'))
     .option(
       '--http <port>',
       'serve Streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio (0: a free port)',

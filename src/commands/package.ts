@@ -2,6 +2,7 @@
  * `chatbot-ops package` (guide step 3): bundle src/lambda and zip it reproducibly; print size and hashes.
  */
 import { resolve } from 'node:path';
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import { buildLambdaZip } from '../package/bundle.js';
 
@@ -10,9 +11,7 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 export const register: CommandModule = (program, run) => {
   program
     .command('package')
-    .description(
-      'bundle src/lambda with esbuild and zip it into lambda_function.zip (same source, same bytes)',
-    )
+    .description(describeCommand('package'))
     .option('--out-dir <dir>', 'folder for lambda_function.zip', 'dist')
     .action(
       run(async (ctx, opts: { outDir: string }) => {

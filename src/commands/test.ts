@@ -2,16 +2,13 @@
  * `chatbot-ops test` (guide step 7): the smoke suite against the deployed API, the local stack (--local)
  * or any URL, one line per check with its timing; exit 1 when any check fails.
  */
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule } from '../cli/context.js';
 import { addTargetOptions, resolveTarget, type TargetFlags } from '../client/resolve-target.js';
 import { runSmokeChecks } from '../client/smoke.js';
 
 export const register: CommandModule = (program, run) => {
-  const command = program
-    .command('test')
-    .description(
-      'smoke-test the API: documented answers, and refusals without a key, with a wrong key and bad requests',
-    );
+  const command = program.command('test').description(describeCommand('test'));
   addTargetOptions(command).action(
     run(async (ctx, flags: TargetFlags) => {
       const target = await resolveTarget(ctx, flags);

@@ -4,6 +4,7 @@
  * drift from the backend. `--offline` makes them from the intent table bundled with this CLI instead,
  * without asking any backend.
  */
+import { describeCommand } from '../cli/catalog.js';
 import type { CommandModule, Context } from '../cli/context.js';
 import { ChatbotClient } from '../client/chatbot-client.js';
 import {
@@ -72,7 +73,7 @@ export async function toolsAction(ctx: Context, flags: ToolsFlags): Promise<numb
 export const register: CommandModule = (program, run) => {
   const command = program
     .command('tools')
-    .description("print the tool definitions for a language model, from the backend's list_intents")
+    .description(describeCommand('tools'))
     .option('--format <format>', `${TOOL_FORMATS.join(', ')}`, 'mcp')
     .option('--offline', 'from the intents bundled with this CLI, asking no backend')
     .option(...retryOption(2));

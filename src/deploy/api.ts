@@ -1,5 +1,6 @@
 /**
- * Guide step 5: the REST API. Found or created by name (REGIONAL), the /chatbot resource, POST with
+ * Guide step 5: the REST API. Found or created by name (REGIONAL, or EDGE: a change between the two
+ * is planned and made in place, then deployed), the /chatbot resource, POST with
  * an API key required, the Lambda proxy integration, the permission for API Gateway to invoke the
  * function from this API and route only, and a deployment to the stage when anything changed.
  * Each deployment's description carries a fingerprint of the definition it was made from, so a
@@ -12,17 +13,24 @@ import {
   createRestApi,
   type DeployedMethods,
   deleteRestApi,
+  deleteStage,
+  findUsagePlansOnStage,
   listResources,
   putLambdaProxyIntegration,
   putMethod,
   type ResourceInfo,
   type RestApiInfo,
+  type StageInfo,
+  setEndpointType,
   setMethodApiKeyRequired,
+  stageArn,
+  tagApiResource,
+  updateUsagePlan,
 } from '../aws/apigateway.js';
 import { addInvokePermission, type PolicyStatement, removePermission } from '../aws/lambda.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownedBy, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { createOrUpdate, type FieldChange, hasChanges, item, type PlanItem, pending } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
@@ -40,7 +48,13 @@ export interface ApiDesired {
   /** Undefined until the API exists (its id is part of the ARN). */
   integrationUri: string;
   sourceArn: (apiId: string) => string;
+  /** The ARN TagResource takes for a stage of the API. */
+  stageArn: (apiId: string, stage: string) => string;
   tags: Record<string, string>;
+  /** What the stage is tagged with: the config's tags and the owner tags. */
+  stageTags: Record<string, string>;
+  /** Whether a resource with these tags is this deployment's (see ownedBy). */
+  owns: (tags: Readonly<Record<string, string>>) => boolean;
 }
 
 export interface ApiCurrent {
@@ -51,6 +65,8 @@ export interface ApiCurrent {
    * none) and the description, which holds the fingerprint (see getDeployment).
    */
   stage: { deploymentId: string; deployed: DeployedMethods | undefined; description: string } | undefined;
+  /** Every stage of the API with its tags: the configured one, and any a rename left. */
+  stages: StageInfo[];
   permissions: PolicyStatement[];
 }
 
@@ -127,14 +143,22 @@ export function desiredApi(
     integrationUri: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${refs.functionArn}/invocations`,
     sourceArn: (apiId) =>
       `arn:${partition}:execute-api:${region}:${account}:${apiId}/*/${HTTP_METHOD}/${resource}`,
-    tags: config.tags,
+    stageArn: (apiId, stage) => stageArn({ partition, region, apiId, stage }),
+    tags: ownerTags(config),
+    stageTags: ownerTags(config),
+    owns: (tags) => ownedBy(tags, config),
   };
 }
 
 export async function readApi(d: Deployment): Promise<ApiCurrent> {
   const [api, permissions] = await Promise.all([d.restApi(), d.functionPermissions()]);
-  if (!api) return { api, resources: [], stage: undefined, permissions };
-  const [resources, stage, deployment] = await Promise.all([d.resources(), d.stage(), d.stageDeployment()]);
+  if (!api) return { api, resources: [], stage: undefined, stages: [], permissions };
+  const [resources, stage, deployment, stages] = await Promise.all([
+    d.resources(),
+    d.stage(),
+    d.stageDeployment(),
+    d.stages(),
+  ]);
   return {
     api,
     resources,
@@ -144,12 +168,33 @@ export async function readApi(d: Deployment): Promise<ApiCurrent> {
       deployed: deployment ? deployment.methods : {},
       description: deployment?.description ?? '',
     },
+    stages,
     permissions,
   };
 }
 
 const findPermission = (current: ApiCurrent) =>
   current.permissions.find((s) => s.Sid === PERMISSION_STATEMENT_ID);
+
+/**
+ * The endpoint type the API has against the config's. EDGE and REGIONAL convert into each other in
+ * place; a PRIVATE API needs a resource policy and a VPC endpoint that chatbot-ops does not manage,
+ * so it is refused rather than half-converted.
+ */
+export function endpointTypeChanges(api: RestApiInfo, desired: ApiDesired): FieldChange[] {
+  const types = api.endpointTypes;
+  if (types.includes('PRIVATE')) {
+    throw new UserError(
+      `the REST API ${desired.name} (${api.id}) is PRIVATE: chatbot-ops manages REGIONAL and EDGE APIs only`,
+      {
+        hint: `Set api.name to a new name for chatbot-ops to create its own API, or convert ${api.id} to ${desired.endpointType} yourself (remove its resource policy first).`,
+      },
+    );
+  }
+  return types.length === 1 && types[0] === desired.endpointType
+    ? []
+    : [{ field: 'endpoint type', from: types.join(', ') || null, to: desired.endpointType }];
+}
 
 /** Items for everything but the stage; the stage is deployed when any of these changes. */
 function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
@@ -159,7 +204,13 @@ function planApiParts(current: ApiCurrent, desired: ApiDesired): PlanItem[] {
   const apiId = current.api?.id ?? pending(desired.name);
   const items: PlanItem[] = [
     current.api
-      ? item('api', 'REST API', `${desired.name} (${current.api.id})`, 'unchanged')
+      ? createOrUpdate(
+          'api',
+          'REST API',
+          `${desired.name} (${current.api.id})`,
+          true,
+          endpointTypeChanges(current.api, desired),
+        )
       : item('api', 'REST API', desired.name, 'create', [
           { field: 'endpoint type', from: null, to: desired.endpointType },
         ]),
@@ -223,8 +274,20 @@ export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = fal
   const parts = planApiParts(current, desired);
   // The permission lives on the function, not in the API: changing it needs no new deployment.
   const apiChanged = redeploy || hasChanges(parts.filter((p) => p.kind !== 'invoke permission'));
+  // Stages this deployment made under a name the config no longer gives (api.stage changed).
+  const leftovers = current.stages
+    .filter((s) => s.name !== desired.stage && desired.owns(s.tags))
+    .map((s) =>
+      item('api', 'stage', s.name, 'delete', [
+        {
+          field: 'serves',
+          from: `deployment ${s.deploymentId} (api.stage is now ${desired.stage})`,
+          to: null,
+        },
+      ]),
+    );
   const stage = current.stage;
-  if (!stage) return [...parts, item('api', 'stage', desired.stage, 'create')];
+  if (!stage) return [...parts, item('api', 'stage', desired.stage, 'create'), ...leftovers];
   const wanted = definitionFingerprint(desiredDefinition(desired));
   const deployedFingerprint = fingerprintIn(stage.description);
   const drift: FieldChange[] = [
@@ -234,15 +297,15 @@ export function planApi(current: ApiCurrent, desired: ApiDesired, redeploy = fal
     ...(stage.deployed ? stageServes(stage.deployed, desired) : []),
   ];
   const deploy = apiChanged || drift.length > 0;
+  const tagsNow = current.stages.find((s) => s.name === desired.stage)?.tags ?? {};
+  const untagged = Object.entries(desired.stageTags).some(([k, v]) => tagsNow[k] !== v);
   return [
     ...parts,
-    item(
-      'api',
-      'stage',
-      desired.stage,
-      deploy ? 'update' : 'unchanged',
-      deploy ? [...drift, { field: 'deployment', from: stage.deploymentId, to: 'new' }] : [],
-    ),
+    item('api', 'stage', desired.stage, deploy || untagged ? 'update' : 'unchanged', [
+      ...(deploy ? [...drift, { field: 'deployment', from: stage.deploymentId, to: 'new' }] : []),
+      ...(untagged ? [{ field: 'tags', from: tagsNow, to: { ...tagsNow, ...desired.stageTags } }] : []),
+    ]),
+    ...leftovers,
   ];
 }
 
@@ -290,6 +353,12 @@ export async function applyApi(
       });
     resourceId = await createResource(apigateway, apiId, root.id, desired.resource);
   }
+  const typeChange = plan
+    .find((p) => p.kind === 'REST API')
+    ?.changes.find((c) => c.field === 'endpoint type');
+  if (current.api && typeChange) {
+    await setEndpointType(apigateway, apiId, current.api.endpointTypes[0] ?? '', desired.endpointType);
+  }
   const target = { apiId, resourceId, httpMethod: HTTP_METHOD };
   if (action('method') === 'create') await putMethod(apigateway, { ...target, apiKeyRequired: true });
   else if (action('method') === 'update')
@@ -307,10 +376,35 @@ export async function applyApi(
       sourceArn: desired.sourceArn(apiId),
     });
   }
-  if (action('stage') !== 'unchanged') {
+  const stageItem = plan.find((p) => p.kind === 'stage' && p.resource === desired.stage);
+  const stageChanged = (field: string) =>
+    stageItem?.action === 'create' || Boolean(stageItem?.changes.some((c) => c.field === field));
+  if (stageChanged('deployment')) {
     // The API now matches the config, so the deployment freezes the desired definition.
     const fingerprint = definitionFingerprint(desiredDefinition(desired));
-    await createDeployment(apigateway, apiId, desired.stage, deploymentDescription(fingerprint));
+    await createDeployment(
+      apigateway,
+      apiId,
+      desired.stage,
+      deploymentDescription(fingerprint),
+      env.timing.clock,
+    );
+  }
+  // CreateDeployment makes a new stage without tags; they are what finds it again after a rename.
+  if (stageChanged('tags')) {
+    await tagApiResource(apigateway, desired.stageArn(apiId, desired.stage), desired.stageTags);
+  }
+  for (const old of plan.filter((p) => p.kind === 'stage' && p.action === 'delete')) {
+    // A usage plan still listing the stage would keep serving keys for it: it goes off the plans first.
+    for (const usagePlan of await findUsagePlansOnStage(apigateway, apiId, old.resource)) {
+      await updateUsagePlan(
+        apigateway,
+        usagePlan.id,
+        [{ op: 'remove', path: '/apiStages', value: `${apiId}:${old.resource}` }],
+        env.timing.clock,
+      );
+    }
+    await deleteStage(apigateway, apiId, old.resource, env.timing.clock);
   }
   return apiId;
 }
@@ -320,8 +414,6 @@ export const apiStep = defineStep({
   command: 'create-api',
   title: 'API Gateway REST API',
   guideStep: '5',
-  description:
-    'REST API with POST /<resource>, API key required, Lambda proxy integration, deployment (guide step 5)',
   options: [{ flags: '--redeploy', description: 'deploy the API stage even when no API setting changed' }],
   needs: ['function'],
   provides: {
@@ -347,7 +439,7 @@ export const apiStep = defineStep({
     async apply(env, api) {
       if (!api) return;
       env.removing(`REST API ${api.id}`);
-      await deleteRestApi(env.aws.apigateway, api.id);
+      await deleteRestApi(env.aws.apigateway, api.id, env.timing.clock);
     },
   },
 });

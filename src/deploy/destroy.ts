@@ -48,6 +48,7 @@ export async function applyDestroy(
           ...env,
           removing: (what) => {
             removing = what;
+            env.progress(`removing ${what}`);
           },
         },
         config,

@@ -17,7 +17,7 @@ import { functionLogGroup } from '../aws/log-events.js';
 import { createLogGroup, deleteLogGroup, type LogGroupState, setLogRetention } from '../aws/logs.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { environmentFor } from '../lambda/settings.js';
 import type { FunctionCode } from './code.js';
@@ -65,16 +65,22 @@ export function acceptedKeyValues(current: FunctionCurrent, newKeyValue: string)
   return [...new Set([...values, ...(kept ? [kept] : [])])];
 }
 
+/** The error for a password the run needs and the shell does not have. */
+export function missingPasswordError(config: ChatbotConfig, dryRun = false): UserError {
+  return new UserError(
+    `the database password is not set: ${config.database.passwordEnv} is empty${dryRun ? ' (the plan above compares everything else; `deploy` stops here)' : ''}`,
+    {
+      hint: `export ${config.database.passwordEnv}=... (it goes into the function's environment, never into the config file), or set database.secretArn to use Secrets Manager.`,
+      exitCode: 2,
+    },
+  );
+}
+
 /** The database password from the variable the config names; a UserError when it is needed and unset. */
 export function databasePassword(config: ChatbotConfig, required: boolean): string | undefined {
   if (config.database.secretArn) return undefined;
   const value = process.env[config.database.passwordEnv];
-  if ((value === undefined || value === '') && required) {
-    throw new UserError(`the database password is not set: ${config.database.passwordEnv} is empty`, {
-      hint: `export ${config.database.passwordEnv}=... (it goes into the function's environment, never into the config file), or set database.secretArn to use Secrets Manager.`,
-      exitCode: 2,
-    });
-  }
+  if ((value === undefined || value === '') && required) throw missingPasswordError(config);
   return value === '' ? undefined : value;
 }
 
@@ -107,7 +113,7 @@ export function desiredFunction(
     uncomparedVariables:
       config.database.secretArn || 'DB_PASSWORD' in inputs.environment ? [] : ['DB_PASSWORD'],
     logGroup: { name: functionLogGroup(f.name), retentionDays: f.logRetentionDays },
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 
@@ -127,6 +133,15 @@ const shown = (name: string, value: string | undefined): unknown => {
   if (name === 'API_KEYS') return `(${value === '' ? 0 : value.split(',').length} key hash(es))`;
   return value;
 };
+
+/**
+ * Where the function's database is, as the plan and `status` show it: `host:port/name`, or the
+ * secret's ARN. Never the user or the password.
+ */
+export function databaseShown(environment: Record<string, string>): string {
+  if (environment.DB_SECRET_ARN) return `from Secrets Manager ${environment.DB_SECRET_ARN}`;
+  return `${environment.DB_HOST ?? '?'}:${environment.DB_PORT ?? '3306'}/${environment.DB_NAME ?? '?'}`;
+}
 
 /** Variable-by-variable differences, secrets redacted. */
 export function environmentChanges(
@@ -193,6 +208,7 @@ export function planFunction(
         { field: 'runtime', from: null, to: s.runtime },
         { field: 'memory', from: null, to: s.memory },
         { field: 'timeout', from: null, to: s.timeout },
+        { field: 'database', from: null, to: databaseShown(s.environment) },
         ...(desired.code ? [{ field: 'code', from: null, to: desired.code.sha256Base64 }] : []),
       ];
   return [
@@ -206,6 +222,12 @@ export function planFunction(
     createOrUpdate('function', 'Lambda function', desired.name, fn !== undefined, fnChanges),
   ];
 }
+
+/** The spinner's words while Lambda waits for an IAM change to reach it. */
+const iamProgress =
+  (env: StepEnv) =>
+  (attempt: number, waitedMs: number, waitingFor: string): void =>
+    env.progress(`waiting for ${waitingFor} (attempt ${attempt}, ${Math.round(waitedMs / 1000)} s)`);
 
 /** Make the function and its log group match; returns the function's ARN. */
 export async function applyFunction(
@@ -233,10 +255,7 @@ export async function applyFunction(
         ...(desired.description ? { description: desired.description } : {}),
       },
       env.timing.clock,
-      (attempt, waitedMs) =>
-        env.progress(
-          `waiting for the new role to be usable by Lambda (attempt ${attempt + 1}, ${Math.round(waitedMs / 1000)} s)`,
-        ),
+      iamProgress(env),
     );
     env.progress('waiting for the function to become Active (VPC network interfaces can take a minute)');
     await waitForFunctionReady(lambda, desired.name, env.timing);
@@ -274,6 +293,7 @@ export async function applyFunction(
           : {}),
       },
       env.timing,
+      iamProgress(env),
     );
   }
   if (functionCodeChanges(fn, desired).length > 0 && desired.code) {
@@ -310,7 +330,6 @@ export const functionStep = defineStep({
   command: 'create-function',
   title: 'Lambda function',
   guideStep: '3',
-  description: 'Create or update the Lambda function and its log group (guide step 3)',
   options: [{ flags: '--zip <file>', description: 'deploy this zip instead of packaging src/lambda' }],
   needs: ['role', 'network'],
   usesCode: true,

@@ -25,7 +25,7 @@ import {
   createVpcEndpoint,
   deleteVpcEndpoints,
   findManagedPrefixList,
-  findSecurityGroupByName,
+  findSecurityGroupsByName,
   findVpcEndpoints,
   liveEndpoint,
   type SecurityGroupState,
@@ -92,7 +92,8 @@ export function desiredIngestNetwork(config: ChatbotConfig, session: AwsSession)
 export function readIngestGroup(d: Deployment): Promise<SecurityGroupState | undefined> {
   const { vpcId } = d.config.vpc;
   const name = d.config.ingest.securityGroupName;
-  return d.cached(`sg:${name}`, () => findSecurityGroupByName(d.aws.ec2, vpcId, name));
+  // A name is unique within a VPC: one group at most.
+  return d.cached(`sg:${name}`, async () => (await findSecurityGroupsByName(d.aws.ec2, vpcId, name))[0]);
 }
 
 /** The VPC's S3 gateway endpoints, read once per run. */

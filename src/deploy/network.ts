@@ -8,7 +8,10 @@ import {
   authorizeRules,
   createSecurityGroup,
   deleteSecurityGroup,
+  describePorts,
   describeRule,
+  findGroupsReferencing,
+  findSecurityGroup,
   listNetworkInterfaceIds,
   revokeRules,
   type SecurityGroupState,
@@ -16,7 +19,7 @@ import {
   type SubnetInfo,
 } from '../aws/ec2.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { item, type PlanItem } from './plan.js';
 import { type DestroyEnv, defineStep, type StepEnv } from './step.js';
@@ -66,7 +69,7 @@ export function desiredNetwork(config: ChatbotConfig): NetworkDesired {
     rdsSecurityGroupId: config.vpc.rdsSecurityGroupId ?? '',
     lambdaSecurityGroupName: config.vpc.lambdaSecurityGroupName,
     httpsEgress: config.database.secretArn !== undefined,
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 
@@ -243,8 +246,9 @@ export async function applyFunctionGroup(
       description: shape.description,
       tags: shape.tags,
     });
-    // EC2 gives every new group an allow-all egress rule; it must go.
-    egress = [{ protocol: '-1', cidr: '0.0.0.0/0' }];
+    // EC2 gives every new group an allow-all egress rule, and in a dual-stack VPC a second one to
+    // ::/0; both must go, so what the group really has is read back rather than assumed.
+    egress = (await findSecurityGroup(ec2, groupId))?.egress ?? [{ protocol: '-1', cidr: '0.0.0.0/0' }];
   }
   const { revoke, authorize } = egressDelta(egress, wanted);
   await revokeRules(ec2, groupId, 'egress', revoke);
@@ -285,6 +289,66 @@ const rdsIngress = (found: FunctionGroupRemoval): SgRule | undefined => {
     ? rule
     : undefined;
 };
+
+/**
+ * What destroy finds of this step: the Lambda group, and every rule of another group whose peer it
+ * is (the RDS group's ingress from it, found by searching, so without a config, or with an RDS group
+ * changed since, the rule is still found).
+ */
+interface NetworkRemoval {
+  lambdaGroup: SecurityGroupState | undefined;
+  references: { group: SecurityGroupState; direction: 'ingress' | 'egress'; rules: SgRule[] }[];
+}
+
+async function readNetworkRemoval(d: Deployment): Promise<NetworkRemoval> {
+  const lambdaGroup = await d.lambdaSecurityGroup();
+  if (!lambdaGroup) return { lambdaGroup, references: [] };
+  const groups = await findGroupsReferencing(d.aws.ec2, lambdaGroup.id);
+  const references = groups
+    .filter((g) => g.id !== lambdaGroup.id)
+    .flatMap((group) =>
+      (['ingress', 'egress'] as const).map((direction) => ({
+        group,
+        direction,
+        rules: group[direction].filter((r) => r.groupId === lambdaGroup.id),
+      })),
+    )
+    .filter((r) => r.rules.length > 0);
+  return { lambdaGroup, references };
+}
+
+const ruleLine = (
+  group: SecurityGroupState,
+  direction: 'ingress' | 'egress',
+  rule: SgRule,
+  lambdaId: string,
+) =>
+  direction === 'ingress'
+    ? `${group.id} (${group.name}) ← ${describePorts(rule)} from ${lambdaId}`
+    : `${group.id} (${group.name}) → ${describePorts(rule)} to ${lambdaId}`;
+
+/**
+ * Revoke rules, then read the group again: EC2 may answer a revoke that matched nothing with success
+ * (listing the rule as unknown), and a group that still refers to the Lambda group keeps that group
+ * from being deleted.
+ */
+async function revokeAndVerify(
+  env: StepEnv,
+  ref: NetworkRemoval['references'][number],
+  lambdaId: string,
+): Promise<void> {
+  await revokeRules(env.aws.ec2, ref.group.id, ref.direction, ref.rules);
+  const after = await findSecurityGroup(env.aws.ec2, ref.group.id);
+  const left = (after?.[ref.direction] ?? []).filter((r) => r.groupId === lambdaId);
+  if (left.length > 0) {
+    throw new UserError(
+      `the ${ref.direction} rule ${ruleLine(ref.group, ref.direction, left[0] as SgRule, lambdaId)} is still there after revoking it`,
+      {
+        hint: `Remove it in the EC2 console (security group ${ref.group.id}, ${ref.direction} rules) or with aws ec2 revoke-security-group-${ref.direction} --group-id ${ref.group.id} --ip-permissions ..., then run destroy again.`,
+      },
+    );
+  }
+}
 
 /** What goes: the RDS group's rule, then the group. Pure. */
 export function planFunctionGroupRemoval(step: string, found: FunctionGroupRemoval): PlanItem[] {
@@ -351,8 +415,6 @@ export const networkStep = defineStep({
   command: 'configure-vpc',
   title: 'VPC security groups',
   guideStep: '4',
-  description:
-    'Lambda security group (MySQL to RDS only) and the RDS ingress rule; checks the subnets (guide step 4)',
   provides: {
     ref: 'lambdaSecurityGroupId',
     kind: 'security group',
@@ -365,11 +427,42 @@ export const networkStep = defineStep({
   warnings: (current, desired) => checkNetwork(current, desired).warnings,
   apply: (env, current, desired) => applyNetwork(env, current, desired),
   destroy: {
-    read: async (d): Promise<FunctionGroupRemoval> => {
-      const [group, rdsGroup] = await Promise.all([d.lambdaSecurityGroup(), d.rdsSecurityGroup()]);
-      return { group, rdsGroup };
+    read: (d) => readNetworkRemoval(d),
+    plan(found) {
+      const lambda = found.lambdaGroup;
+      if (!lambda) return [];
+      return [
+        ...found.references.flatMap((ref) =>
+          ref.rules.map((rule) =>
+            item(
+              'network',
+              `${ref.direction} rule`,
+              ruleLine(ref.group, ref.direction, rule, lambda.id),
+              'delete',
+            ),
+          ),
+        ),
+        item('network', 'security group', `${lambda.name} (${lambda.id})`, 'delete'),
+      ];
     },
-    plan: (found) => planFunctionGroupRemoval('network', found),
-    apply: (env, found) => removeFunctionGroup(env, found),
+    async apply(env, found) {
+      const lambda = found.lambdaGroup;
+      if (!lambda) return;
+      // Lambda releases a deleted function's network interfaces on its own schedule; the group
+      // cannot go while they hold it.
+      env.removing(`the network interfaces in ${lambda.id}`);
+      await waitForNetworkInterfacesGone(env, lambda.id);
+      for (const ref of found.references) {
+        env.removing(`the ${ref.direction} rules of ${ref.group.id} that refer to ${lambda.id}`);
+        await revokeAndVerify(env, ref, lambda.id);
+      }
+      env.removing(`security group ${lambda.id}`);
+      const outcome = await deleteSecurityGroup(env.aws.ec2, lambda.id);
+      if (outcome === 'in-use') {
+        throw new UserError(`the security group ${lambda.id} is still in use`, {
+          hint: `A network interface still uses it (aws ec2 describe-network-interfaces --filters Name=group-id,Values=${lambda.id}), or a rule of another group was added since; run destroy again.`,
+        });
+      }
+    },
   },
 });

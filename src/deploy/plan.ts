@@ -89,8 +89,10 @@ export function statusOf(action: PlanAction): 'missing' | 'drifted' | 'ok' | 'ex
         : 'ok';
 }
 
+/** A value for a plan line: text as it is (steps write it for people), anything else as JSON, cut at 80. */
 const short = (v: unknown): string => {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  if (typeof v === 'string') return v;
+  const s = JSON.stringify(v);
   return s === undefined ? '-' : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 };
 
@@ -104,7 +106,9 @@ export function formatPlan(items: PlanItem[]): string[] {
       lines.push(
         i.action === 'create'
           ? `        ${c.field}: ${short(c.to)}`
-          : `        ${c.field}: ${short(c.from)} → ${short(c.to)}`,
+          : i.action === 'delete'
+            ? `        ${c.field}: ${short(c.from)}`
+            : `        ${c.field}: ${short(c.from)} → ${short(c.to)}`,
       );
     }
   }

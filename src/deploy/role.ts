@@ -1,7 +1,13 @@
 /**
- * Guide step 2: the function's IAM role. Trust policy from templates/, the managed
- * AWSLambdaVPCAccessExecutionRole, an inline logs policy scoped to the function's own log group,
- * a read policy for the one Secrets Manager secret when the config names one, and tags.
+ * Guide step 2: the function's IAM role. Trust policy from templates/; the managed
+ * AWSLambdaENIManagementAccess (the network-interface permissions Lambda needs in a VPC, nothing
+ * else); an inline logs policy scoped to the function's own log group; a read policy for the one
+ * Secrets Manager secret when the config names one; and tags.
+ *
+ * The guide attaches AWSLambdaVPCAccessExecutionRole instead, which also allows writing to every log
+ * group in the account, so the scoped logs policy beside it would restrict nothing. A role that has
+ * it (made by the guide, or by an earlier chatbot-ops) gets AWSLambdaENIManagementAccess first and
+ * then loses it, in that order, so the function is never without its network permissions.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -9,6 +15,7 @@ import {
   createRole,
   deleteInlinePolicy,
   deleteRoleCompletely,
+  detachPolicy,
   type PolicyDocument,
   putInlinePolicy,
   type RoleState,
@@ -19,11 +26,17 @@ import {
 import { functionLogGroup } from '../aws/log-events.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
 
 export const LOGS_POLICY_NAME = 'CloudWatchLogsPolicy';
+/** Network interfaces only: create, describe, delete, assign and unassign addresses. */
+export const ENI_POLICY = 'AWSLambdaENIManagementAccess';
+/** The guide's choice: the same network permissions plus logs on every log group. */
+export const GUIDE_VPC_POLICY = 'AWSLambdaVPCAccessExecutionRole';
+const managedPolicyArn = (partition: string, name: string) =>
+  `arn:${partition}:iam::aws:policy/service-role/${name}`;
 export const SECRET_POLICY_NAME = 'SecretsManagerReadPolicy';
 
 const template = (name: string) => readFileSync(new URL(`../../templates/${name}`, import.meta.url), 'utf8');
@@ -33,6 +46,8 @@ export interface RoleDesired {
   arn: string;
   trustPolicy: PolicyDocument;
   managedPolicyArns: string[];
+  /** Managed policies to detach when present: replaced by narrower ones. */
+  replacedPolicyArns: string[];
   logsPolicy: PolicyDocument;
   /** Undefined: the role must not have the secret policy. */
   secretPolicy: PolicyDocument | undefined;
@@ -55,7 +70,8 @@ export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDes
     name: config.function.role,
     arn: `arn:${partition}:iam::${account}:role/${config.function.role}`,
     trustPolicy: JSON.parse(template('lambda-trust-policy.json')) as PolicyDocument,
-    managedPolicyArns: [`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`],
+    managedPolicyArns: [managedPolicyArn(partition, ENI_POLICY)],
+    replacedPolicyArns: [managedPolicyArn(partition, GUIDE_VPC_POLICY)],
     logsPolicy: JSON.parse(
       template('lambda-logs-policy.json').replaceAll('{{LogGroupArn}}', logGroupArn),
     ) as PolicyDocument,
@@ -72,7 +88,7 @@ export function desiredRole(config: ChatbotConfig, session: AwsSession): RoleDes
           ],
         }
       : undefined,
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 
@@ -92,6 +108,27 @@ function tagChanges(current: Record<string, string>, desired: Record<string, str
   return missing.length === 0 ? [] : [{ field: 'tags', from: current, to: desired }];
 }
 
+/**
+ * A policy document as a plan shows it: one "Allow actions on resources" per statement, whole (a
+ * JSON document cut at 80 characters would show nothing but its header).
+ */
+export function describePolicy(doc: PolicyDocument | undefined): string | null {
+  if (!doc) return null;
+  const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).join(', ');
+  return (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement])
+    .map((st) => {
+      const s = st as { Effect?: string; Action?: unknown; Resource?: unknown };
+      return `${s.Effect ?? 'Allow'} ${list(s.Action)} on ${list(s.Resource)}`;
+    })
+    .join('; ');
+}
+
+const policyChange = (from: PolicyDocument | undefined, to: PolicyDocument): FieldChange => ({
+  field: 'document',
+  from: describePolicy(from),
+  to: describePolicy(to),
+});
+
 export function planRole(current: RoleCurrent, desired: RoleDesired): PlanItem[] {
   const exists = current.role !== undefined;
   const roleChanges: FieldChange[] = exists
@@ -103,10 +140,28 @@ export function planRole(current: RoleCurrent, desired: RoleDesired): PlanItem[]
       ]
     : [{ field: 'trust', from: null, to: 'lambda.amazonaws.com' }];
   const items = [createOrUpdate('role', 'IAM role', desired.name, exists, exists ? roleChanges : [])];
+  const policyName = (arn: string) => arn.split('/').pop() ?? arn;
   for (const arn of desired.managedPolicyArns) {
     const attached = current.managedPolicyArns.includes(arn);
     items.push(
-      item('role', 'managed policy', arn.split('/').pop() ?? arn, attached ? 'unchanged' : 'create'),
+      item(
+        'role',
+        'policy attachment',
+        `${policyName(arn)} → ${desired.name}`,
+        attached ? 'unchanged' : 'create',
+        attached ? [] : [{ field: 'grants', from: null, to: 'EC2 network interfaces for the VPC (no logs)' }],
+      ),
+    );
+  }
+  for (const arn of desired.replacedPolicyArns.filter((a) => current.managedPolicyArns.includes(a))) {
+    items.push(
+      item('role', 'policy attachment', `${policyName(arn)} → ${desired.name}`, 'delete', [
+        {
+          field: 'why',
+          from: `it also lets the function write to every log group; ${desired.managedPolicyArns.map(policyName).join(', ')} and ${LOGS_POLICY_NAME} replace it`,
+          to: null,
+        },
+      ]),
     );
   }
   const logsSame = samePolicyDocument(current.logsPolicy, desired.logsPolicy);
@@ -116,7 +171,7 @@ export function planRole(current: RoleCurrent, desired: RoleDesired): PlanItem[]
       'inline policy',
       LOGS_POLICY_NAME,
       current.logsPolicy !== undefined,
-      logsSame ? [] : [{ field: 'document', from: current.logsPolicy ?? null, to: desired.logsPolicy }],
+      logsSame ? [] : [policyChange(current.logsPolicy, desired.logsPolicy)],
     ),
   );
   if (desired.secretPolicy) {
@@ -127,7 +182,7 @@ export function planRole(current: RoleCurrent, desired: RoleDesired): PlanItem[]
         'inline policy',
         SECRET_POLICY_NAME,
         current.secretPolicy !== undefined,
-        same ? [] : [{ field: 'document', from: current.secretPolicy ?? null, to: desired.secretPolicy }],
+        same ? [] : [policyChange(current.secretPolicy, desired.secretPolicy)],
       ),
     );
   } else if (current.secretPolicy) {
@@ -184,6 +239,10 @@ export async function applyRole(
     plan,
     'Execution role of the chatbot backend Lambda (managed by chatbot-ops)',
   );
+  // Only after the narrower policy is on: the function keeps its network permissions throughout.
+  for (const policyArn of desired.replacedPolicyArns) {
+    if (current.managedPolicyArns.includes(policyArn)) await detachPolicy(iam, desired.name, policyArn);
+  }
   for (const i of plan.filter((p) => p.kind === 'inline policy' && p.action !== 'unchanged')) {
     if (i.action === 'delete') await deleteInlinePolicy(iam, desired.name, i.resource);
     else if (i.resource === LOGS_POLICY_NAME)
@@ -199,8 +258,6 @@ export const roleStep = defineStep({
   command: 'create-role',
   title: 'IAM role',
   guideStep: '2',
-  description:
-    'IAM role for the function: trust policy, VPC access, logs policy scoped to its log group (guide step 2)',
   provides: {
     ref: 'roleArn',
     kind: 'IAM role',

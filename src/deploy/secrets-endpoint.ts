@@ -13,7 +13,7 @@ import {
   createVpcEndpoint,
   deleteSecurityGroup,
   deleteVpcEndpoints,
-  findSecurityGroupByName,
+  findSecurityGroupsByName,
   findVpcEndpoints,
   revokeRules,
   type SecurityGroupState,
@@ -183,7 +183,8 @@ export const secretsEndpointStep = defineStep({
     const [subnets, group] = await Promise.all([
       desired.enabled ? d.subnets() : Promise.resolve([]),
       needGroup && desired.vpcId
-        ? findSecurityGroupByName(d.aws.ec2, desired.vpcId, desired.groupName)
+        ? // A name is unique within a VPC: one group at most.
+          findSecurityGroupsByName(d.aws.ec2, desired.vpcId, desired.groupName).then((g) => g[0])
         : undefined,
     ]);
     return { endpoints, subnets, group };
@@ -243,7 +244,7 @@ export const secretsEndpointStep = defineStep({
     ): Promise<{ endpoint: VpcEndpointInfo | undefined; group: SecurityGroupState | undefined }> => {
       const endpoint = ours(await readSecretsEndpoints(d), endpointName(d.config));
       const group = d.config.vpc.vpcId
-        ? await findSecurityGroupByName(d.aws.ec2, d.config.vpc.vpcId, groupName(d.config))
+        ? (await findSecurityGroupsByName(d.aws.ec2, d.config.vpc.vpcId, groupName(d.config)))[0]
         : undefined;
       return { endpoint, group };
     },

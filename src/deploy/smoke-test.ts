@@ -32,6 +32,8 @@ export interface SmokeResult {
 /** How long to retry 403s: a new key or usage plan association takes a few seconds to reach the edge. */
 const KEY_PROPAGATION_MS = 60_000;
 
+const HEALTH = { intent: 'health' };
+
 const part = (outcome: SmokeOutcome, detail: string): SmokePart => ({
   outcome,
   ok: outcome === 'passed',
@@ -85,7 +87,7 @@ function judgeHealth(status: number | undefined, envelope: Envelope): SmokePart 
 async function directPart(aws: AwsClients, functionName: string): Promise<SmokePart> {
   let out: Awaited<ReturnType<typeof invokeFunction>>;
   try {
-    out = await invokeFunction(aws.lambda, functionName, { intent: 'health' });
+    out = await invokeFunction(aws.lambda, functionName, HEALTH);
   } catch (err) {
     return part('unreachable', `Lambda Invoke failed: ${errorLine(err)}`);
   }
@@ -105,7 +107,7 @@ async function apiPart(url: string, apiKey: string, clock: Clock): Promise<Smoke
   for (;;) {
     let res: Awaited<ReturnType<typeof callApi>>;
     try {
-      res = await callApi(url, JSON.stringify({ intent: 'health' }), { apiKey, timeoutMs: 35_000 });
+      res = await callApi(url, JSON.stringify(HEALTH), { apiKey, timeoutMs: 35_000 });
     } catch (err) {
       return { ...part('unreachable', `no answer from ${url}: ${errorLine(err)}`), status: undefined };
     }

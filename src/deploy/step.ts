@@ -9,6 +9,7 @@
 import type { AwsClients } from '../aws/clients.js';
 import type { AwsSession } from '../aws/sts.js';
 import type { Timing } from '../aws/timing.js';
+import { describeCommand } from '../cli/catalog.js';
 import type { ChatbotConfig } from '../config.js';
 import type { Deployment } from '../deployment/deployment.js';
 import type { FunctionCode } from './code.js';
@@ -102,8 +103,12 @@ export interface StepDefinition<Desired, Current, Removal> {
   title: string;
   /** The step of the manual deployment guide it replaces ('' for one the guide does not have: the ingest path). */
   guideStep: string;
-  /** The command's one-line help. */
-  description: string;
+  /**
+   * The command's one line of help, when not its line in src/cli/catalog.ts (where `--help` reads it
+   * without loading the steps). Only a step outside src/deploy/steps.ts (a test's) gives one: a
+   * listed step's command must match the catalog (test/cli/commands.test.ts).
+   */
+  description?: string;
   /** Options of its command, also accepted by `deploy`; read them from `inputs.flags`. */
   options?: StepOption[];
   /** Steps whose ids this one needs: read with it when it runs alone, and "run X first" when missing. */
@@ -176,6 +181,7 @@ export interface DeployStep {
   readonly command: string;
   readonly title: string;
   readonly guideStep: string;
+  /** The command's one line of help (see StepDefinition.description). */
   readonly description: string;
   readonly options: readonly StepOption[];
   readonly destroyOptions: readonly StepOption[];
@@ -200,7 +206,7 @@ export function defineStep<Desired, Current, Removal = never>(
     command: def.command,
     title: def.title,
     guideStep: def.guideStep,
-    description: def.description,
+    description: def.description ?? describeCommand(def.command),
     options: def.options ?? [],
     destroyOptions: destroy?.options ?? [],
     needs: def.needs ?? [],

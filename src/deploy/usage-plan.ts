@@ -17,7 +17,7 @@ import {
   updateUsagePlan,
 } from '../aws/apigateway.js';
 import type { ChatbotConfig } from '../config.js';
-import type { Deployment } from '../deployment/deployment.js';
+import { type Deployment, ownerTags } from '../deployment/deployment.js';
 import { UserError } from '../errors.js';
 import { createOrUpdate, type FieldChange, item, type PlanItem } from './plan.js';
 import { defineStep, type StepEnv } from './step.js';
@@ -53,7 +53,7 @@ export function desiredUsagePlan(config: ChatbotConfig, refs: { apiId: string })
     quotaPeriod: u.quotaPeriod,
     apiId: refs.apiId,
     stage: config.api.stage,
-    tags: config.tags,
+    tags: ownerTags(config),
   };
 }
 
@@ -151,7 +151,7 @@ export async function applyUsagePlan(
         ? { op: 'add' as const, path: '/apiStages', value: stageKey(desired) }
         : { op: 'replace' as const, path: `/${c.field.replace('.', '/')}`, value: String(c.to) },
     );
-    await updateUsagePlan(apigateway, planId, ops);
+    await updateUsagePlan(apigateway, planId, ops, env.timing.clock);
     changed = ops.length > 0;
   }
   if (!current.planKeyIds.has(keyId)) await addUsagePlanKey(apigateway, planId, keyId);
@@ -183,7 +183,6 @@ export const usagePlanStep = defineStep({
   command: 'create-usage-plan',
   title: 'API key and usage plan',
   guideStep: '6',
-  description: 'API key and usage plan with throttle, quota, stage and key (guide step 6)',
   options: [{ flags: '--show-key', description: 'print the API key value at the end (a secret)' }],
   needs: ['api'],
   desired: (ctx) => desiredUsagePlan(ctx.inputs.config, { apiId: ctx.refs.get('apiId') }),
@@ -233,8 +232,9 @@ export const usagePlanStep = defineStep({
             path: '/apiStages',
             value: `${s.apiId}:${s.stage}`,
           })),
+          env.timing.clock,
         );
-        await deleteUsagePlan(apigateway, p.id);
+        await deleteUsagePlan(apigateway, p.id, env.timing.clock);
       }
       for (const k of found.keyIds) {
         env.removing(`API key ${k}`);

@@ -9,6 +9,8 @@
  *   API keys are the exception: `rotate-key` gives the new key the old one's name on purpose.
  * - The current API key: the newest enabled key with the configured name that is on the usage plan.
  *   During a rotation that is the new key, the one `rotate-key --finish` keeps.
+ * - Ours by tag: what deploy makes carries OWNER_TAGS (the function's and the API's names), so an
+ *   alarm or a stage left by a rename is still found as ours, though no name in the config fits it.
  */
 import {
   type ApiKeyDetail,
@@ -20,18 +22,20 @@ import {
   getDeployment,
   listApiKeysNamed,
   listResources,
+  listStages,
   listUsagePlanKeys,
   type ResourceInfo,
   type RestApiInfo,
+  type StageInfo,
   type StageState,
   type UsagePlanInfo,
 } from '../aws/apigateway.js';
 import type { AwsClients } from '../aws/clients.js';
-import { type AlarmSpec, findAlarms } from '../aws/cloudwatch.js';
+import { type AlarmSpec, findAlarmsWithTags, type TaggedAlarm } from '../aws/cloudwatch.js';
 import {
   describeSubnetRouting,
   findSecurityGroup,
-  findSecurityGroupByName,
+  findSecurityGroupsByName,
   listSubnets,
   type SecurityGroupState,
   type SubnetInfo,
@@ -120,13 +124,66 @@ export function currentKeyOf(
   return keys.filter((k) => k.enabled && onPlan.has(k.id)).at(-1);
 }
 
-/** Names of the two alarms deploy puts (and destroy removes). */
-export function alarmNames(config: ChatbotConfig): { lambdaErrors: string; api4xx: string } {
+/**
+ * The current key for `--show-key` (status, deploy --dry-run): the line to print (holding the value:
+ * print it only when asked) and the value, or why there is none yet.
+ */
+export async function currentKeyReport(d: {
+  currentKey(): Promise<ApiKeyDetail | undefined>;
+  config: ChatbotConfig;
+}): Promise<{ line: string; value?: string }> {
+  const key = await d.currentKey();
+  if (key?.value) return { line: `API key (${key.name}, ${key.id}): ${key.value}`, value: key.value };
+  return {
+    line: `No API key named ${d.config.usagePlan.keyName} is on the usage plan yet: \`chatbot-ops deploy\` creates one (\`deploy --show-key\` prints it).`,
+  };
+}
+
+/** Names of the alarms deploy puts (and destroy removes). */
+export function alarmNames(config: ChatbotConfig): { lambdaErrors: string; api4xx: string; api5xx: string } {
   return {
     lambdaErrors: `${config.function.name}-errors`,
     api4xx: `${config.api.name}-${config.api.stage}-4xx`,
+    api5xx: `${config.api.name}-${config.api.stage}-5xx`,
   };
 }
+
+/** Tag keys that say which deployment made a resource: its function's and its API's names. */
+export const OWNER_TAGS = { function: 'chatbot-ops:function', api: 'chatbot-ops:api' } as const;
+
+/** The tags deploy puts on what it makes: the config's tags and the owner tags. */
+export function ownerTags(config: ChatbotConfig): Record<string, string> {
+  return { ...config.tags, [OWNER_TAGS.function]: config.function.name, [OWNER_TAGS.api]: config.api.name };
+}
+
+/**
+ * Whether tags mark a resource as this deployment's. Either name is enough: a rename changes one of
+ * them at a time (renaming both at once leaves the old resources to remove by hand).
+ */
+export function ownedBy(tags: Readonly<Record<string, string>>, config: ChatbotConfig): boolean {
+  return tags[OWNER_TAGS.function] === config.function.name || tags[OWNER_TAGS.api] === config.api.name;
+}
+
+/**
+ * The Lambda security group among those with its name. With vpc.vpcId (deploy needs it) there is
+ * one at most; without it (destroy in a folder with no config) each VPC may have one, and the owner
+ * tags pick ours; two that both look ours are refused with their ids.
+ */
+function lambdaGroupOf(groups: SecurityGroupState[], config: ChatbotConfig): SecurityGroupState | undefined {
+  if (groups.length <= 1) return groups[0];
+  const ours = groups.filter((g) => ownedBy(g.tags, config));
+  if (ours.length === 1) return ours[0];
+  const candidates = ours.length > 0 ? ours : groups;
+  throw new UserError(
+    `${candidates.length} security groups are named ${config.vpc.lambdaSecurityGroupName} (${candidates.map((g) => `${g.id} in ${g.vpcId}`).join(', ')}): chatbot-ops cannot tell which is yours`,
+    { hint: 'Set vpc.vpcId in the config (or run where the config is, or pass --config FILE).' },
+  );
+}
+
+/** The metrics deploy's alarms watch: an alarm on another metric is never taken for ours. */
+const ALARM_METRICS = new Set(['AWS/Lambda Errors', 'AWS/ApiGateway 4XXError', 'AWS/ApiGateway 5XXError']);
+/** Every description deploy writes ends so (src/deploy/alarms.ts). */
+const ALARM_DESCRIPTION_MARK = '(chatbot-ops)';
 
 export type Deployment = ReturnType<typeof openDeployment>;
 
@@ -206,8 +263,11 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
           : Promise.resolve(new Map()),
     ),
     lambdaSecurityGroup: memoize(
-      (): Promise<SecurityGroupState | undefined> =>
-        findSecurityGroupByName(aws.ec2, config.vpc.vpcId, config.vpc.lambdaSecurityGroupName),
+      async (): Promise<SecurityGroupState | undefined> =>
+        lambdaGroupOf(
+          await findSecurityGroupsByName(aws.ec2, config.vpc.vpcId, config.vpc.lambdaSecurityGroupName),
+          config,
+        ),
     ),
     rdsSecurityGroup: memoize(async (): Promise<SecurityGroupState | undefined> => {
       const id = config.vpc.rdsSecurityGroupId;
@@ -233,6 +293,11 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
       return api ? listResources(aws.apigateway, api.id) : [];
     }),
     stage,
+    /** Every stage of the API, with its tags (deploy's stage, and any left by a rename). */
+    stages: memoize(async (): Promise<StageInfo[]> => {
+      const api = await restApi();
+      return api ? listStages(aws.apigateway, api.id) : [];
+    }),
     /** What the stage's deployment serves; undefined without a stage (or a deployment gone). */
     stageDeployment: memoize(async (): Promise<DeploymentInfo | undefined> => {
       const [api, s] = await Promise.all([restApi(), stage()]);
@@ -270,10 +335,20 @@ export function openDeployment(aws: AwsClients, config: ChatbotConfig) {
       async (): Promise<ApiKeyDetail | undefined> => (await currentKey()) ?? (await apiKeys()).at(-1),
     ),
 
-    /** The alarms deploy manages that exist, by name. */
-    alarms: memoize((): Promise<Map<string, AlarmSpec>> => {
-      const names = alarmNames(config);
-      return findAlarms(aws.cloudwatch, [names.lambdaErrors, names.api4xx]);
+    /**
+     * The alarms that are ours, by name: those with today's names, and those tagged as this
+     * deployment's under another name (left by a rename). Each with its tags and ARN.
+     */
+    alarms: memoize(async (): Promise<Map<string, TaggedAlarm>> => {
+      const names = new Set(Object.values(alarmNames(config)));
+      const found = await findAlarmsWithTags(
+        aws.cloudwatch,
+        (a: AlarmSpec) =>
+          names.has(a.name) ||
+          (ALARM_METRICS.has(`${a.namespace} ${a.metricName}`) &&
+            a.description.endsWith(ALARM_DESCRIPTION_MARK)),
+      );
+      return new Map([...found].filter(([name, a]) => names.has(name) || ownedBy(a.tags, config)));
     }),
   };
 }

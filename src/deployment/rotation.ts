@@ -21,7 +21,7 @@ import { type FunctionState, updateFunctionConfiguration } from '../aws/lambda.j
 import type { Timing } from '../aws/timing.js';
 import { UserError } from '../errors.js';
 import { generateApiKeyValue, hashApiKey } from '../lambda/api-keys.js';
-import { currentKeyOf, type Deployment } from './deployment.js';
+import { currentKeyOf, type Deployment, ownerTags } from './deployment.js';
 
 /** Set on keys `rotate-key` creates, with the time: tells an interrupted rotation's key from a stray one. */
 export const ROTATION_TAG = 'chatbot-ops:rotation-started';
@@ -151,7 +151,7 @@ export async function startRotation(
     const id = await createApiKey(d.aws.apigateway, {
       name: config.usagePlan.keyName,
       value,
-      tags: { ...config.tags, [ROTATION_TAG]: utcStamp(new Date()) },
+      tags: { ...ownerTags(config), [ROTATION_TAG]: utcStamp(new Date()) },
     });
     done(`created key ${config.usagePlan.keyName} (${id})`);
     newKey = { id, name: config.usagePlan.keyName, enabled: true, createdDate: new Date(), tags: {}, value };
@@ -185,12 +185,28 @@ export interface FinishedRotation {
   retiredKeyIds: string[];
 }
 
-/** Stage 2. Refuses while a new key is not on the plan (that would leave no working key). */
-export async function finishRotation(
-  d: Deployment,
-  timing: Timing,
-  progress: RotationProgress,
-): Promise<FinishedRotation> {
+/** What `--finish` would do, read and checked, before anything changes. */
+export interface FinishPlan {
+  current: ApiKeyDetail;
+  /** The keys to retire, oldest first; empty when there is nothing to finish. */
+  older: ApiKeyDetail[];
+  /** The steps, as plan items (src/deploy/plan.ts shows them): detach, API_KEYS, delete. */
+  items: {
+    kind: string;
+    resource: string;
+    action: 'update' | 'delete';
+    changes: { field: string; from: unknown; to: unknown }[];
+  }[];
+  /** API_KEYS after the old hashes are gone. */
+  nextApiKeys: string;
+  target: RotationTarget;
+}
+
+/**
+ * Stage 2, planned: what retiring the older keys takes. Refuses while a new key is not on the plan
+ * (that would leave no working key). Reads only.
+ */
+export async function planFinishRotation(d: Deployment): Promise<FinishPlan> {
   const t = await readRotation(d);
   const { status } = t;
   if (status.pending) {
@@ -206,32 +222,75 @@ export async function finishRotation(
       { hint: 'Nothing can be retired without a working key: run `chatbot-ops create-usage-plan`.' },
     );
   }
-  if (status.older.length === 0) return { current, retiredKeyIds: [] };
-  // Order: off the plan first (API Gateway refuses the old key at once), then out of API_KEYS,
-  // then deleted; each step is skipped when already done, so a re-run converges.
   const onPlan = await d.planKeyIds();
-  for (const old of status.older) {
+  const before = t.fn.environment.API_KEYS ?? '';
+  const nextApiKeys = editApiKeys(
+    before,
+    [current.value],
+    status.older.flatMap((k) => (k.value ? [k.value] : [])),
+  );
+  const count = (v: string) => `(${v.split(',').filter(Boolean).length} key hash(es))`;
+  const items: FinishPlan['items'] =
+    status.older.length === 0
+      ? []
+      : [
+          ...status.older
+            .filter((k) => onPlan.has(k.id))
+            .map((k) => ({
+              kind: 'key association',
+              resource: `${k.name} (${k.id}) → ${t.plan.name}`,
+              action: 'delete' as const,
+              changes: [],
+            })),
+          ...(nextApiKeys !== before
+            ? [
+                {
+                  kind: 'Lambda function',
+                  resource: t.fn.name,
+                  action: 'update' as const,
+                  changes: [{ field: 'environment.API_KEYS', from: count(before), to: count(nextApiKeys) }],
+                },
+              ]
+            : []),
+          ...status.older.map((k) => ({
+            kind: 'API key',
+            resource: `${k.name} (${k.id})`,
+            action: 'delete' as const,
+            changes: k.createdDate ? [{ field: 'created', from: utcStamp(k.createdDate), to: null }] : [],
+          })),
+        ];
+  return { current, older: status.older, items, nextApiKeys, target: t };
+}
+
+/** Stage 2, applied: each part is skipped when already done, so a re-run converges. */
+export async function finishRotation(
+  d: Deployment,
+  planned: FinishPlan,
+  timing: Timing,
+  progress: RotationProgress,
+): Promise<FinishedRotation> {
+  const { current, older, target: t } = planned;
+  if (older.length === 0) return { current, retiredKeyIds: [] };
+  // Order: off the plan first (API Gateway refuses the old key at once), then out of API_KEYS,
+  // then deleted.
+  const onPlan = await d.planKeyIds();
+  for (const old of older) {
     if (!onPlan.has(old.id)) continue;
     const done = progress.begin(`detaching key ${old.id} from ${t.plan.name}`);
     await removeUsagePlanKey(d.aws.apigateway, t.plan.id, old.id);
     done(`key ${old.id} detached from the usage plan`);
   }
   const removing = progress.begin("removing the old keys' hashes from API_KEYS");
-  const next = editApiKeys(
-    t.fn.environment.API_KEYS,
-    [current.value],
-    status.older.flatMap((k) => (k.value ? [k.value] : [])),
-  );
-  const updated = await setApiKeys(t, next, timing);
+  const updated = await setApiKeys(t, planned.nextApiKeys, timing);
   removing(
     updated
       ? 'API_KEYS accepts only the new key (function updated)'
       : 'API_KEYS already accepts only the new key',
   );
-  for (const old of status.older) {
+  for (const old of older) {
     const done = progress.begin(`deleting key ${old.id}`);
     await deleteApiKey(d.aws.apigateway, old.id);
     done(`key ${old.id} deleted`);
   }
-  return { current, retiredKeyIds: status.older.map((k) => k.id) };
+  return { current, retiredKeyIds: older.map((k) => k.id) };
 }

@@ -239,21 +239,29 @@ export function createAwsFacts(o: AwsFactsOptions) {
     return { limit: plan.quota.limit, period: plan.quota.period, endsAt: bounds.endsAt, usage };
   });
 
-  const alarms = after(async (): Promise<{ lambdaErrors: AlarmStatus[]; api4xx: AlarmStatus[] }> => {
-    const [lambdaErrors, api4xx] = await Promise.all([
-      findAlarmsForMetric(aws.cloudwatch, {
-        namespace: 'AWS/Lambda',
-        metricName: 'Errors',
-        dimensions: { FunctionName: config.function.name },
-      }),
-      findAlarmsForMetric(aws.cloudwatch, {
-        namespace: 'AWS/ApiGateway',
-        metricName: '4XXError',
-        dimensions: { ApiName: config.api.name, Stage: config.api.stage },
-      }),
-    ]);
-    return { lambdaErrors, api4xx };
-  });
+  const alarms = after(
+    async (): Promise<{ lambdaErrors: AlarmStatus[]; api4xx: AlarmStatus[]; api5xx: AlarmStatus[] }> => {
+      const stage = { ApiName: config.api.name, Stage: config.api.stage };
+      const [lambdaErrors, api4xx, api5xx] = await Promise.all([
+        findAlarmsForMetric(aws.cloudwatch, {
+          namespace: 'AWS/Lambda',
+          metricName: 'Errors',
+          dimensions: { FunctionName: config.function.name },
+        }),
+        findAlarmsForMetric(aws.cloudwatch, {
+          namespace: 'AWS/ApiGateway',
+          metricName: '4XXError',
+          dimensions: stage,
+        }),
+        findAlarmsForMetric(aws.cloudwatch, {
+          namespace: 'AWS/ApiGateway',
+          metricName: '5XXError',
+          dimensions: stage,
+        }),
+      ]);
+      return { lambdaErrors, api4xx, api5xx };
+    },
+  );
   const logGroupName = functionLogGroup(config.function.name);
   const logGroup = after((): Promise<LogGroupState | undefined> => d.logGroup());
   const recentProblems = memoize(async (): Promise<LogEvent[]> => {

@@ -3,6 +3,8 @@
  * its processes, the database with the stack's own credentials, the API Gateway stand-in's key
  * check, the function's key check, and the throttle.
  */
+
+import { summarizeBody } from '../client/body-text.js';
 import type { ChatbotConfig } from '../config.js';
 import { countAccessLogsAt } from '../db/stats.js';
 import { isProcessAlive } from '../local/lifecycle.js';
@@ -124,7 +126,7 @@ export const LOCAL_CHECKS: readonly Check<LocalFacts>[] = [
         return pass(`${seen}: the stand-in accepts the key (the function's verdict is the next check)`);
       if (g.withKey.status !== 200) {
         return fail(
-          `${seen}: ${g.withKey.body.slice(0, 160)}`,
+          `${seen}: ${summarizeBody(g.withKey.body)}`,
           'See the function log in the `local up` terminal; restart with `local down`, `local up`.',
         );
       }

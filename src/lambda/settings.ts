@@ -5,6 +5,7 @@
  * problems are collected so the handler can log them once and answer INTERNAL_ERROR "backend
  * misconfigured" instead of crashing the container in a loop.
  */
+import { isIP } from 'node:net';
 import { hashApiKey, parseApiKeys } from './api-keys.js';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -44,6 +45,26 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
 type Env = Record<string, string | undefined>;
+
+/** A DNS name (RDS endpoints are), each label letters, digits, - or _ (some private zones use it). */
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/**
+ * Why `host` cannot be the database host, or undefined when it can: a host name or an IP address,
+ * nothing else. A URL (`mysql://db...:3306`) or `host:port` pasted from a console would otherwise be
+ * handed to the driver as a name that never resolves. Shared by the config check, `deploy
+ * --interactive` and the function itself (DB_HOST), so all three refuse the same values.
+ */
+export function databaseHostProblem(host: string): string | undefined {
+  const h = host.trim();
+  if (h === '') return 'is empty';
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(h))
+    return 'is a URL: give the host name alone, without a scheme such as mysql://';
+  if (isIP(h) !== 0 || HOST_NAME.test(h)) return undefined;
+  if (/^[^:]+:\d+$/.test(h)) return 'includes a port: give the host name alone (the port is set on its own)';
+  return 'must be a host name or an IP address (no user, path, port or spaces)';
+}
 
 /**
  * Where the database is and how to reach it: DB_SECRET_ARN, or DB_HOST / DB_PORT / DB_NAME /
@@ -87,7 +108,15 @@ export function readDatabaseSettings(env: Env): {
       if (value === undefined)
         problems.push(`${name} is not set (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD or DB_SECRET_ARN)`);
     }
-    if (host !== undefined && database !== undefined && user !== undefined && password !== undefined)
+    const hostProblem = host === undefined ? undefined : databaseHostProblem(host);
+    if (hostProblem) problems.push(`DB_HOST ${hostProblem}`);
+    if (
+      host !== undefined &&
+      !hostProblem &&
+      database !== undefined &&
+      user !== undefined &&
+      password !== undefined
+    )
       db = { kind: 'env', host, port, database, user, password };
   }
 

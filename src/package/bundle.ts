@@ -11,9 +11,11 @@ import archiver from 'archiver';
 import { type BuildOptions, build, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 import { UserError } from '../errors.js';
 
-export interface LambdaZip {
-  zipPath: string;
+/** The package built in memory: the zip, its source maps, sizes and hashes. */
+export interface BundledZip {
   zip: Buffer;
+  /** lambda_function.js.map and ingest_function.js.map, kept beside the zip when it is written (not in it). */
+  sourceMaps: { name: string; content: Uint8Array }[];
   sizeBytes: number;
   unzippedBytes: number;
   /** Base64 SHA-256 of the zip: what Lambda reports as CodeSha256. */
@@ -21,6 +23,11 @@ export interface LambdaZip {
   sha256Hex: string;
   buildMs: number;
   warnings: string[];
+}
+
+/** The package written to disk: as BundledZip, and where the zip is. */
+export interface LambdaZip extends BundledZip {
+  zipPath: string;
 }
 
 /** Lambda's limits for a deployment package uploaded directly (not through S3), and for the unzipped code. */
@@ -157,17 +164,20 @@ export function vendorFile(specifier: string): string {
 }
 
 /**
- * Bundle src/lambda/index.ts and zip it. Default output `dist/lambda_function.zip` under the project root.
+ * Bundle src/lambda/index.ts (and src/ingest/index.ts beside it) and zip them, in memory: nothing is
+ * written (deploy and status need only the bytes and the hash, and the CLI's own folder may be
+ * read-only). `buildLambdaZip` writes it.
  *
  * Packages the handler imports with `await import()` (mysql2, the RDS certificate set) go into their own
  * files under vendor/, required on first use: Node parses every byte of a file it loads, so keeping
  * 1 MB of driver code out of lambda_function.js keeps it out of the init phase, while the first request
  * loads it from the same zip. The source map goes beside the zip (for reading stack traces), not into it.
  */
-export async function buildLambdaZip(options: { outDir?: string; root?: string } = {}): Promise<LambdaZip> {
+export async function bundleLambdaZip(options: { root?: string } = {}): Promise<BundledZip> {
   const started = performance.now();
   const root = resolve(options.root ?? PROJECT_ROOT);
-  const outDir = resolve(root, options.outDir ?? 'dist');
+  // Only names the outputs for esbuild (write: false): nothing is written there.
+  const outDir = join(root, 'dist');
   const lazy = new Set<string>();
   const entries: { entry: string; file: string; define: Record<string, string> }[] = [
     { entry: join(root, 'src', 'lambda', 'index.ts'), file: BUNDLE_FILE, define: {} },
@@ -270,14 +280,9 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
   const zip = await reproducibleZip(files);
   checkPackageLimits({ zippedBytes: zip.length, unzippedBytes });
 
-  mkdirSync(outDir, { recursive: true });
-  const zipPath = join(outDir, ZIP_FILE);
-  writeFileSync(zipPath, zip);
-  for (const map of maps) writeFileSync(join(outDir, map.name), map.content);
-
   return {
-    zipPath,
     zip,
+    sourceMaps: maps,
     sizeBytes: zip.length,
     unzippedBytes,
     sha256Base64: createHash('sha256').update(zip).digest('base64'),
@@ -285,4 +290,18 @@ export async function buildLambdaZip(options: { outDir?: string; root?: string }
     buildMs: Math.round(performance.now() - started),
     warnings: [...esbuildWarnings, ...runtimeProvidedWarnings(inputs)],
   };
+}
+
+/**
+ * Bundle and write `lambda_function.zip` (and its source map) into `outDir`: default `dist/` under
+ * the project root; `chatbot-ops package` passes the folder it was run in.
+ */
+export async function buildLambdaZip(options: { outDir?: string; root?: string } = {}): Promise<LambdaZip> {
+  const bundled = await bundleLambdaZip(options.root ? { root: options.root } : {});
+  const outDir = resolve(options.root ?? PROJECT_ROOT, options.outDir ?? 'dist');
+  mkdirSync(outDir, { recursive: true });
+  const zipPath = join(outDir, ZIP_FILE);
+  writeFileSync(zipPath, bundled.zip);
+  for (const map of bundled.sourceMaps) writeFileSync(join(outDir, map.name), map.content);
+  return { ...bundled, zipPath };
 }

@@ -26,9 +26,11 @@ import {
 import {
   AddPermissionCommand,
   CreateFunctionCommand,
+  GetFunctionCommand,
   InvalidParameterValueException,
   LambdaClient,
   ResourceConflictException,
+  UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -43,7 +45,13 @@ import {
   findRole,
   samePolicyDocument,
 } from '../../src/aws/iam.js';
-import { addInvokePermission, createFunction, isRoleNotYetAssumable } from '../../src/aws/lambda.js';
+import {
+  addInvokePermission,
+  createFunction,
+  iamNotYetVisible,
+  isRoleNotYetAssumable,
+  updateFunctionConfiguration,
+} from '../../src/aws/lambda.js';
 import { findLogGroup } from '../../src/aws/logs.js';
 import { getJsonObject } from '../../src/aws/s3.js';
 import { resolveAwsSession } from '../../src/aws/sts.js';
@@ -265,8 +273,71 @@ describe('lambda', () => {
     );
 
     expect(arn).toBe('arn:f');
-    expect(retries).toEqual([1, 2]);
+    expect(retries).toEqual([2, 3]);
     expect(clock.slept).toBe(2000 + 4000);
+  });
+
+  const eniError = () =>
+    new InvalidParameterValueException({
+      message: 'The provided execution role does not have permissions to call CreateNetworkInterface on EC2',
+      ...meta,
+    });
+
+  it('names what Lambda waits for: the role, or its network-interface permissions; nothing else', () => {
+    expect(iamNotYetVisible(roleError())).toBe('the new role to be usable by Lambda');
+    expect(iamNotYetVisible(eniError())).toBe("the role's network-interface permissions to reach Lambda");
+    expect(iamNotYetVisible(new Error(eniError().message))).toBeUndefined();
+    expect(
+      iamNotYetVisible(
+        new InvalidParameterValueException({ message: 'Unzipped size must be smaller', ...meta }),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('retries creation while the network-interface permissions propagate, saying why', async () => {
+    lambda.on(CreateFunctionCommand).rejectsOnce(eniError()).resolves({ FunctionArn: 'arn:f' });
+    const clock = fakeClock();
+    const said: string[] = [];
+
+    const arn = await createFunction(new LambdaClient({ region: 'us-east-1' }), fn, clock, (a, _w, why) =>
+      said.push(`${a}: ${why}`),
+    );
+
+    expect(arn).toBe('arn:f');
+    expect(said).toEqual(["2: the role's network-interface permissions to reach Lambda"]);
+    expect(lambda.commandCalls(CreateFunctionCommand)).toHaveLength(2);
+  });
+
+  it('gives up on the network-interface message after the same two-minute budget, naming it', async () => {
+    lambda.on(CreateFunctionCommand).rejects(eniError());
+    const clock = fakeClock();
+
+    await expect(createFunction(new LambdaClient({ region: 'us-east-1' }), fn, clock)).rejects.toThrow(
+      /^Lambda still says the role arn:aws:iam::1:role\/r may not create network interfaces after 1\d\d s$/,
+    );
+    expect(clock.slept).toBeGreaterThanOrEqual(120_000);
+    expect(clock.slept).toBeLessThan(140_000);
+  });
+
+  it('retries a VPC configuration update while the permissions propagate', async () => {
+    lambda
+      .on(GetFunctionCommand)
+      .resolves({ Configuration: { State: 'Active', LastUpdateStatus: 'Successful' } });
+    lambda.on(UpdateFunctionConfigurationCommand).rejectsOnce(eniError()).resolves({});
+    const clock = fakeClock();
+    const timing = { clock, waiter: { minDelaySeconds: 0.001, maxDelaySeconds: 0.002, maxWaitSeconds: 5 } };
+
+    await updateFunctionConfiguration(
+      new LambdaClient({ region: 'us-east-1' }),
+      'f',
+      { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'] },
+      timing,
+    );
+
+    expect(lambda.commandCalls(UpdateFunctionConfigurationCommand).map((c) => c.args[0].input)).toEqual([
+      { FunctionName: 'f', VpcConfig: { SubnetIds: ['subnet-1'], SecurityGroupIds: ['sg-1'] } },
+      { FunctionName: 'f', VpcConfig: { SubnetIds: ['subnet-1'], SecurityGroupIds: ['sg-1'] } },
+    ]);
   });
 
   it('does not retry other creation errors', async () => {

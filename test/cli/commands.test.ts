@@ -1,24 +1,58 @@
-/** The command table: lazily loaded modules must still register exactly the names the table gives. */
-import { Command } from 'commander';
+/**
+ * The command table and the catalog of src/cli/catalog.ts: lazily loaded modules must register exactly
+ * the commands, terms and descriptions the catalog gives, since `--help` is built from the catalog.
+ */
+import { Command, Help } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { COMMAND_SUMMARIES } from '../../src/cli/catalog.js';
 import { makeContext } from '../../src/cli/context.js';
-import { main } from '../../src/cli/main.js';
+import { buildProgram, main } from '../../src/cli/main.js';
 import { recordingUi } from '../../src/cli/ui.js';
 import { COMMANDS, commandWord, loadCommands } from '../../src/commands/index.js';
 
 const noRun = () => async () => {};
 
 describe('the command table', () => {
-  it.each(COMMANDS.map((entry) => [entry.names[0], entry] as const))(
-    'the %s module registers exactly the names listed for it',
+  it.each(COMMANDS.map((entry) => [entry.module, entry] as const))(
+    'the %s module registers exactly the commands, terms and descriptions the catalog gives it',
     async (_name, entry) => {
       const program = new Command();
       (await entry.load())(program, noRun);
+      const help = new Help();
 
-      const names = [...entry.names, ...((await entry.moreNames?.()) ?? [])];
-      expect(program.commands.map((c) => c.name()).sort()).toEqual([...new Set(names)].sort());
+      const registered = program.commands.map((c) => ({
+        name: c.name(),
+        module: entry.module,
+        term: help.subcommandTerm(c),
+        description: c.description(),
+      }));
+      expect(registered).toEqual(COMMAND_SUMMARIES.filter((c) => c.module === entry.module));
+      expect(entry.names).toEqual(registered.map((r) => r.name));
     },
   );
+
+  it('the catalog names every module, each command once', () => {
+    const names = COMMAND_SUMMARIES.map((c) => c.name);
+
+    expect(new Set(names).size).toBe(names.length);
+    expect(new Set(COMMAND_SUMMARIES.map((c) => c.module))).toEqual(new Set(COMMANDS.map((e) => e.module)));
+  });
+
+  it('--help without loading a module lists what the modules would, word for word', async () => {
+    const loaded = await buildProgram(
+      ['node', 'chatbot-ops'],
+      { ui: recordingUi() },
+      { code: 0 },
+      { allCommands: true },
+    );
+    const fromCatalog = await buildProgram(
+      ['node', 'chatbot-ops', '--help'],
+      { ui: recordingUi() },
+      { code: 0 },
+    );
+
+    expect(fromCatalog.helpInformation()).toBe(loaded.helpInformation());
+  });
 
   it.each([
     [['node', 'chatbot-ops', 'db', 'load', '-'], 'db'],
@@ -30,13 +64,19 @@ describe('the command table', () => {
     expect(commandWord(argv)).toBe(word);
   });
 
-  it('loads only the module of the command run, and every module otherwise', async () => {
-    expect(await loadCommands(['node', 'chatbot-ops', 'create-api', '--dry-run'])).toEqual({
-      modules: [await COMMANDS.find((e) => e.names.includes('deploy'))?.load()],
-      aws: true,
-    });
-    expect((await loadCommands(['node', 'chatbot-ops', 'help'])).modules).toHaveLength(COMMANDS.length);
-    expect((await loadCommands(['node', 'chatbot-ops', '--version'])).modules).toEqual([]);
+  it('loads only the module of the command run (or asked help for), none for the list of commands, all for an unknown word', async () => {
+    const deploy = await COMMANDS.find((e) => e.module === 'deploy')?.load();
+    const loaded = async (...args: string[]) => [
+      ...(await loadCommands(['node', 'chatbot-ops', ...args])).loaded,
+    ];
+
+    expect(await loaded('create-api', '--dry-run')).toEqual([['deploy', deploy]]);
+    expect(await loaded('help', 'create-api')).toEqual([['deploy', deploy]]);
+    for (const args of [['--help'], ['help'], [], ['--version']]) expect(await loaded(...args)).toEqual([]);
+    // A word the catalog lacks: every module, so a step not yet in the catalog runs and commander can
+    // suggest the closest name.
+    expect((await loaded('deplyo')).map(([module]) => module)).toEqual(COMMANDS.map((e) => e.module));
+    expect((await loadCommands(['node', 'chatbot-ops', '--help'])).aws).toBe(false);
   });
 
   it.each([

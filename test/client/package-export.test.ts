@@ -77,6 +77,8 @@ describe("the package's chatbot-ops/client export", () => {
       [
         'client/api-client.d.ts',
         'client/api-client.js',
+        'client/body-text.d.ts',
+        'client/body-text.js',
         'client/chatbot-client.d.ts',
         'client/chatbot-client.js',
         'client/index.d.ts',

@@ -3,6 +3,7 @@
  * field changed, role propagation, a function still updating, fault injection with re-runs,
  * --dry-run, secrets never shown, --json rules.
  */
+import * as apigw from '@aws-sdk/client-api-gateway';
 import * as lambda from '@aws-sdk/client-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listResources } from '../../src/aws/apigateway.js';
@@ -15,6 +16,7 @@ import { applyPlan, readAndPlan } from '../../src/deploy/deploy.js';
 import { generateApiKeyValue, hashApiKey } from '../../src/lambda/api-keys.js';
 import {
   ACCOUNT,
+  invokeAnswer,
   OTHER_VPC_SUBNET,
   PRIVATE_SUBNETS,
   PUBLIC_SUBNET,
@@ -36,6 +38,9 @@ const inputsOf = (command: string) =>
 const mutating = () => world.fake.commandNames(world.fake.mutatingCalls());
 const variablesOf = (input: Record<string, unknown> | undefined) =>
   (input?.Environment as { Variables: Record<string, string> } | undefined)?.Variables;
+
+/** The description deploy gives a deployment: the fingerprint of the definition it froze (src/deploy/api.ts). */
+const DEPLOYED_DEFINITION = /^chatbot-ops deploy \(definition [0-9a-f]{16}\)$/;
 
 describe('deploy on a fresh account', () => {
   it('creates every resource in the guide order, with the exact inputs', async () => {
@@ -59,9 +64,11 @@ describe('deploy on a fresh account', () => {
       'APIGateway.PutIntegration',
       'Lambda.AddPermission',
       'APIGateway.CreateDeployment',
+      'APIGateway.TagResource',
       'APIGateway.CreateApiKey',
       'APIGateway.CreateUsagePlan',
       'APIGateway.CreateUsagePlanKey',
+      'CloudWatch.PutMetricAlarm',
       'CloudWatch.PutMetricAlarm',
       'CloudWatch.PutMetricAlarm',
     ]);
@@ -72,11 +79,20 @@ describe('deploy on a fresh account', () => {
         { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
       ],
     });
-    expect(role?.Tags).toEqual([{ Key: 'managed-by', Value: 'chatbot-ops' }]);
+    // Every resource that takes tags gets the config's and the owner tags (which deployment made it).
+    const tagList = [
+      { Key: 'managed-by', Value: 'chatbot-ops' },
+      { Key: 'chatbot-ops:function', Value: 'chatbot-backend' },
+      { Key: 'chatbot-ops:api', Value: 'chatbot-api' },
+    ];
+    expect(role?.Tags).toEqual(tagList);
+    expect(inputsOf('CreateSecurityGroup')[0]?.TagSpecifications).toEqual([
+      { ResourceType: 'security-group', Tags: tagList },
+    ]);
     expect(inputsOf('AttachRolePolicy')).toEqual([
       {
         RoleName: 'ChatbotLambdaRole',
-        PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+        PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess',
       },
     ]);
     const [logsPolicy] = inputsOf('PutRolePolicy');
@@ -182,6 +198,14 @@ describe('deploy on a fresh account', () => {
     expect(inputsOf('CreateDeployment')).toEqual([
       { restApiId: apiId, stageName: 'prod', description: `chatbot-ops deploy (definition ${fingerprint})` },
     ]);
+    const ownerTags = {
+      'managed-by': 'chatbot-ops',
+      'chatbot-ops:function': 'chatbot-backend',
+      'chatbot-ops:api': 'chatbot-api',
+    };
+    expect(inputsOf('TagResource')).toEqual([
+      { resourceArn: `arn:aws:apigateway:${REGION}::/restapis/${apiId}/stages/prod`, tags: ownerTags },
+    ]);
     expect(inputsOf('CreateUsagePlan')[0]).toMatchObject({
       name: 'chatbot-usage-plan',
       throttle: { rateLimit: 100, burstLimit: 200 },
@@ -217,9 +241,43 @@ describe('deploy on a fresh account', () => {
           { Name: 'Stage', Value: 'prod' },
         ],
       ],
+      [
+        'chatbot-api-prod-5xx',
+        '5XXError',
+        0,
+        300,
+        'notBreaching',
+        [
+          { Name: 'ApiName', Value: 'chatbot-api' },
+          { Name: 'Stage', Value: 'prod' },
+        ],
+      ],
     ]);
+    for (const alarm of inputsOf('PutMetricAlarm'))
+      expect(alarm.Tags).toEqual(Object.entries(ownerTags).map(([Key, Value]) => ({ Key, Value })));
+    expect(r.out).toContain('        watches: AWS/ApiGateway 5XXError ApiName=chatbot-api Stage=prod');
     expect(r.out).toContain(`Invoke URL: ${world.endpoint}/restapis/${apiId}/prod/_user_request_/chatbot`);
     expect(r.err.some((l) => l.startsWith('✔ Smoke test passed'))).toBe(true);
+  });
+
+  it('a function that echoes its event and an HTML error page: the smoke test says so, in one line each', async () => {
+    world.fake.directAnswers.health = invokeAnswer({ intent: 'health' });
+    world.fake.httpAnswers.withKey = {
+      status: 502,
+      body: '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>',
+    };
+
+    const r = await deploy();
+
+    // Neither answer came from the backend's code, as when an emulator runs none: not a failed check.
+    expect(r.code).toBe(0);
+    const line = r.err.find((l) => l.includes('Smoke test could not reach the backend')) ?? '';
+    expect(line).toContain(
+      `direct: the answer is not the backend's ({"intent":"health"}): the code did not run`,
+    );
+    expect(line).toContain('API: HTTP 502 with an HTML page, not an answer of API Gateway or the backend');
+    expect(r.text).not.toContain('<!DOCTYPE');
+    expect(r.text).not.toContain('undefined');
   });
 });
 
@@ -239,7 +297,7 @@ describe('deploy when everything is in place', () => {
       expect(r.code).toBe(0);
       expect(mutating()).toEqual([]);
       expect(world.fake.calls.length).toBeLessThan(30);
-      expect(r.text).toMatch(/0 to create, 0 to change, 18 unchanged/);
+      expect(r.text).toMatch(/0 to create, 0 to change, 19 unchanged/);
       // The shape really was the one named: the summary was asked for and given, or asked for and left out.
       const asked = world.fake.calls.find((c) => c.command === 'GetDeployment');
       expect(asked?.input).toMatchObject({ embed: ['apisummary'] });
@@ -360,8 +418,19 @@ describe('waiting on AWS', () => {
     expect(world.clock.slept).toBeGreaterThan(0);
   });
 
-  it("tells the step's spinner that it waits for the role, attempt by attempt", async () => {
+  it('retries creation while the new network-interface policy reaches Lambda, then succeeds', async () => {
+    world.fake.networkPermissionPropagation.set('ChatbotLambdaRole', 2);
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(inputsOf('CreateFunction')).toHaveLength(3);
+    expect(world.fake.functions.size).toBe(1);
+  });
+
+  it("tells the step's spinner what it waits for, attempt by attempt", async () => {
     world.fake.rolePropagation.set('ChatbotLambdaRole', 2);
+    world.fake.networkPermissionPropagation.set('ChatbotLambdaRole', 1);
     const aws = createAwsClients({ region: REGION });
     const session = await resolveAwsSession(aws);
     const { config } = loadConfig(world.configPath);
@@ -388,6 +457,9 @@ describe('waiting on AWS', () => {
       expect.stringMatching(
         /^create-function: waiting for the new role to be usable by Lambda \(attempt 3, \d+ s\)$/,
       ),
+      expect.stringMatching(
+        /^create-function: waiting for the role's network-interface permissions to reach Lambda \(attempt 4, \d+ s\)$/,
+      ),
     ]);
     expect(world.fake.functions.size).toBe(1);
   });
@@ -398,7 +470,7 @@ describe('waiting on AWS', () => {
     const r = await deploy();
 
     expect(r.code).toBe(1);
-    expect(r.text).toMatch(/step "create-function".*cannot assume the role/);
+    expect(r.text).toMatch(/step "create-function".*Lambda still cannot assume the role/);
     expect(world.clock.slept).toBeGreaterThanOrEqual(120_000);
     expect(world.clock.slept).toBeLessThan(200_000);
   });
@@ -407,7 +479,7 @@ describe('waiting on AWS', () => {
     world.close();
     world = await createWorld({ pollsUntilReady: 2 });
     await deploy();
-    world.writeConfig({ ...BASE_CONFIG, function: { memory: 1024, timeout: 20 } });
+    world.writeConfig({ ...BASE_CONFIG, function: { memory: 1024, timeout: 40 } });
     world.writeZip('code v3');
     world.fake.clearCalls();
 
@@ -417,7 +489,7 @@ describe('waiting on AWS', () => {
     expect(r.code).toBe(0);
     expect(mutating()).toEqual(['Lambda.UpdateFunctionConfiguration', 'Lambda.UpdateFunctionCode']);
     const fn = world.fake.functions.get('chatbot-backend')?.config;
-    expect([fn?.MemorySize, fn?.Timeout, fn?.LastUpdateStatus]).toEqual([1024, 20, 'Successful']);
+    expect([fn?.MemorySize, fn?.Timeout, fn?.LastUpdateStatus]).toEqual([1024, 40, 'Successful']);
     expect(inputsOf('GetFunction').length).toBeGreaterThanOrEqual(4);
   });
 
@@ -456,6 +528,7 @@ describe('a step that fails, then a re-run', () => {
     ['PutIntegration', 'create-api'],
     ['AddPermission', 'create-api'],
     ['CreateDeployment', 'create-api'],
+    ['TagResource', 'create-api'],
     ['CreateApiKey', 'create-usage-plan'],
     ['CreateUsagePlan', 'create-usage-plan'],
     ['CreateUsagePlanKey', 'create-usage-plan'],
@@ -483,7 +556,7 @@ describe('a step that fails, then a re-run', () => {
         f.apiKeys.size,
         f.usagePlans.size,
         f.alarms.size,
-      ]).toEqual([1, 2, 1, 1, 1, 1, 1, 2]);
+      ]).toEqual([1, 2, 1, 1, 1, 1, 1, 3]);
       const api = [...f.apis.values()][0];
       expect(api?.resources.size).toBe(2);
       expect(f.roles.get('ChatbotLambdaRole')?.attached).toHaveLength(1);
@@ -663,6 +736,32 @@ describe('the live stage', () => {
   });
 });
 
+describe("API Gateway's per-account limits on deploy", () => {
+  it('UpdateUsagePlan and CreateDeployment refused as too many requests are retried after the wait asked', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, usagePlan: { rateLimit: 50 } });
+    const tooMany = () =>
+      new apigw.TooManyRequestsException({
+        message: 'Too Many Requests',
+        $metadata: {},
+        retryAfterSeconds: '20',
+      });
+    world.fake.failOnce('UpdateUsagePlan', tooMany());
+    world.fake.failOnce('UpdateUsagePlan', tooMany());
+    world.fake.failOnce('CreateDeployment', tooMany());
+    world.fake.clearCalls();
+    const slept = world.clock.slept;
+
+    const r = await deploy('--redeploy');
+
+    expect(r.code).toBe(0);
+    expect(inputsOf('UpdateUsagePlan')).toHaveLength(3);
+    expect(inputsOf('CreateDeployment')).toHaveLength(2);
+    expect([...world.fake.usagePlans.values()][0]?.throttle.rateLimit).toBe(50);
+    expect(world.clock.slept - slept).toBeGreaterThanOrEqual(60_000);
+  });
+});
+
 describe('usage plan read back', () => {
   it('fails, naming the field, when API Gateway did not keep a throttle setting', async () => {
     world.fake.accountThrottleLimit = { rateLimit: 10_000, burstLimit: 150 };
@@ -737,7 +836,7 @@ describe('plan only and output rules', () => {
     expect(mutating()).toEqual([]);
     const doc = JSON.parse(r.out.join('\n')) as { dryRun: boolean; plan: { action: string }[] };
     expect(doc.dryRun).toBe(true);
-    expect(doc.plan.filter((i) => i.action === 'create')).toHaveLength(18);
+    expect(doc.plan.filter((i) => i.action === 'create')).toHaveLength(19);
   });
 
   it('--json without --yes is a usage error before any AWS call', async () => {
@@ -793,6 +892,39 @@ describe('plan only and output rules', () => {
     const keyValue = String(inputsOf('CreateApiKey')[0]?.value);
     expect(r.out).toContain(`API key (chatbot-api-key): ${keyValue}`);
     expect(r.text).not.toContain(DB_PASSWORD);
+  });
+
+  it('--dry-run without the password shows the plan, then says deploy would stop for it (exit 2)', async () => {
+    vi.stubEnv('CHATBOT_TEST_DB_PASSWORD', undefined);
+
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(2);
+    expect(r.out.join('\n')).toMatch(/\+ create {4}Lambda function chatbot-backend/);
+    expect(r.text).toContain(
+      'the database password is not set: CHATBOT_TEST_DB_PASSWORD is empty (the plan above compares everything else; `deploy` stops here)',
+    );
+    expect(mutating()).toEqual([]);
+  });
+
+  it('the plan shows where the database is (host, port, name), never the user or password', async () => {
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+
+    expect(r.out).toContain(`        database: ${BASE_CONFIG.database.host}:3306/chatbot_db`);
+  });
+
+  it('--dry-run --show-key prints the current key and changes nothing; before a deploy, says there is none', async () => {
+    const before = await world.run(['deploy', '--dry-run', '--show-key', '--zip', world.zipPath]);
+    await deploy();
+    const keyValue = String(inputsOf('CreateApiKey')[0]?.value);
+    world.fake.clearCalls();
+
+    const r = await world.run(['deploy', '--dry-run', '--show-key', '--zip', world.zipPath]);
+
+    expect(before.out.join('\n')).toContain('No API key named chatbot-api-key is on the usage plan yet');
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toContain(`: ${keyValue}`);
+    expect(mutating()).toEqual([]);
   });
 
   it('stops with the missing password variable named, before any change', async () => {
@@ -899,6 +1031,36 @@ describe('single steps', () => {
 });
 
 describe('IAM documents', () => {
+  it("moves a role off the guide's AWSLambdaVPCAccessExecutionRole: attaches the narrower policy first, then detaches", async () => {
+    await deploy();
+    const role = world.fake.roles.get('ChatbotLambdaRole');
+    const guidePolicy = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+    if (role) role.attached = [guidePolicy];
+    world.fake.clearCalls();
+
+    const r = await deploy();
+    const calls = world.fake.mutatingCalls();
+    world.fake.clearCalls();
+    const again = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toContain(
+      '  - delete    policy attachment AWSLambdaVPCAccessExecutionRole → ChatbotLambdaRole',
+    );
+    expect(calls.map((c) => [c.command, c.input])).toEqual([
+      [
+        'AttachRolePolicy',
+        {
+          RoleName: 'ChatbotLambdaRole',
+          PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess',
+        },
+      ],
+      ['DetachRolePolicy', { RoleName: 'ChatbotLambdaRole', PolicyArn: guidePolicy }],
+    ]);
+    expect(again.code).toBe(0);
+    expect(mutating()).toEqual([]);
+  });
+
   it('compares the role trust policy semantically (URL-encoded, string or list)', async () => {
     await deploy();
     // Same meaning, other spelling: lists instead of single values.
@@ -932,6 +1094,192 @@ describe('IAM documents', () => {
     await deploy();
 
     expect(mutating()).toEqual(['IAM.UpdateAssumeRolePolicy']);
+  });
+});
+
+describe('the endpoint type', () => {
+  it('EDGE after REGIONAL: planned as a change of the API, made in place, the stage redeployed, then ok', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, api: { endpointType: 'EDGE' } });
+    world.fake.clearCalls();
+
+    const dry = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+    const status = await world.run(['status', '--zip', world.zipPath]);
+    const r = await deploy();
+    const calls = world.fake.mutatingCalls();
+    world.fake.clearCalls();
+    const after = await world.run(['status', '--zip', world.zipPath]);
+
+    const apiId = [...world.fake.apis.keys()][0];
+    expect(dry.out).toContain(`  ~ update    REST API chatbot-api (${apiId})`);
+    expect(dry.out).toContain('        endpoint type: REGIONAL → EDGE');
+    expect(status.code).toBe(1);
+    expect(status.out.join('\n')).toMatch(/drifted\s+REST API chatbot-api/);
+    expect(r.code).toBe(0);
+    expect(calls.map((c) => [c.command, c.input])).toEqual([
+      [
+        'UpdateRestApi',
+        {
+          restApiId: apiId,
+          patchOperations: [{ op: 'replace', path: '/endpointConfiguration/types/REGIONAL', value: 'EDGE' }],
+        },
+      ],
+      [
+        'CreateDeployment',
+        { restApiId: apiId, stageName: 'prod', description: expect.stringMatching(DEPLOYED_DEFINITION) },
+      ],
+    ]);
+    expect(world.fake.apis.get(apiId ?? '')?.types).toEqual(['EDGE']);
+    expect(after.code).toBe(0);
+  });
+
+  it('an API someone made PRIVATE is refused with what to do, before any change', async () => {
+    await deploy();
+    const api = [...world.fake.apis.values()][0];
+    if (api) api.types = ['PRIVATE'];
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(1);
+    expect(r.text).toContain(
+      `the REST API chatbot-api (${api?.id}) is PRIVATE: chatbot-ops manages REGIONAL and EDGE APIs only`,
+    );
+    expect(r.text).toContain('Set api.name to a new name');
+    expect(mutating()).toEqual([]);
+  });
+
+  it('PRIVATE in the config is refused as bad usage, naming what it would need', async () => {
+    world.writeConfig({ ...BASE_CONFIG, api: { endpointType: 'PRIVATE' } });
+
+    const r = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+
+    expect(r.code).toBe(2);
+    expect(r.text).toContain('execute-api VPC endpoint and a resource policy');
+    expect(world.fake.calls).toEqual([]);
+  });
+});
+
+describe('a dual-stack VPC', () => {
+  it("the new group's IPv6 allow-all egress goes too: only MySQL to the RDS group is left", async () => {
+    world.fake.dualStackVpcs.add(VPC);
+
+    const r = await deploy();
+
+    const sgId = [...world.fake.groups.keys()].find((k) => k !== RDS_SG) ?? '';
+    expect(r.code).toBe(0);
+    expect(inputsOf('RevokeSecurityGroupEgress')).toEqual([
+      {
+        GroupId: sgId,
+        IpPermissions: [
+          { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+          { IpProtocol: '-1', Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+        ],
+      },
+    ]);
+    expect(world.fake.groups.get(sgId)?.IpPermissionsEgress).toEqual([
+      { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: RDS_SG }] },
+    ]);
+  });
+});
+
+describe('a renamed stage, found by its tags', () => {
+  it('the old stage and its alarms are planned for removal, removed, and the new ones made', async () => {
+    await deploy();
+    const apiId = [...world.fake.apis.keys()][0] ?? '';
+    const planId = [...world.fake.usagePlans.keys()][0] ?? '';
+    world.writeConfig({ ...BASE_CONFIG, api: { stage: 'v1' } });
+    world.fake.clearCalls();
+
+    const dry = await world.run(['deploy', '--dry-run', '--zip', world.zipPath]);
+    const before = await world.run(['status', '--zip', world.zipPath]);
+    const r = await deploy();
+    const calls = world.fake.mutatingCalls().map((c) => [c.command, c.input]);
+    world.fake.clearCalls();
+    const after = await world.run(['status', '--zip', world.zipPath]);
+
+    for (const line of [
+      '  - delete    stage prod',
+      '  - delete    alarm chatbot-api-prod-4xx',
+      '  - delete    alarm chatbot-api-prod-5xx',
+      '  + create    stage v1',
+    ])
+      expect(dry.out).toContain(line);
+    expect(before.code).toBe(1);
+    expect(before.out.join('\n')).toMatch(/extra\s+stage prod/);
+    expect(r.code).toBe(0);
+    expect(calls).toEqual([
+      [
+        'CreateDeployment',
+        { restApiId: apiId, stageName: 'v1', description: expect.stringMatching(DEPLOYED_DEFINITION) },
+      ],
+      [
+        'TagResource',
+        {
+          resourceArn: `arn:aws:apigateway:${REGION}::/restapis/${apiId}/stages/v1`,
+          tags: {
+            'managed-by': 'chatbot-ops',
+            'chatbot-ops:function': 'chatbot-backend',
+            'chatbot-ops:api': 'chatbot-api',
+          },
+        },
+      ],
+      [
+        'UpdateUsagePlan',
+        {
+          usagePlanId: planId,
+          patchOperations: [{ op: 'remove', path: '/apiStages', value: `${apiId}:prod` }],
+        },
+      ],
+      ['DeleteStage', { restApiId: apiId, stageName: 'prod' }],
+      [
+        'UpdateUsagePlan',
+        { usagePlanId: planId, patchOperations: [{ op: 'add', path: '/apiStages', value: `${apiId}:v1` }] },
+      ],
+      ['PutMetricAlarm', expect.objectContaining({ AlarmName: 'chatbot-api-v1-4xx' })],
+      ['PutMetricAlarm', expect.objectContaining({ AlarmName: 'chatbot-api-v1-5xx' })],
+      ['DeleteAlarms', { AlarmNames: ['chatbot-api-prod-4xx', 'chatbot-api-prod-5xx'] }],
+    ]);
+    expect([...(world.fake.apis.get(apiId)?.stages.keys() ?? [])]).toEqual(['v1']);
+    expect(after.code).toBe(0);
+  });
+
+  it('a stage and alarms someone else made beside ours are left alone', async () => {
+    await deploy();
+    const api = [...world.fake.apis.values()][0];
+    api?.stages.set('manual', api.stages.get('prod') ?? '');
+    const theirs = { ...world.fake.alarms.get('chatbot-api-prod-4xx'), AlarmName: 'their-own-4xx' };
+    world.fake.alarms.set('their-own-4xx', theirs);
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([]);
+    expect([...(api?.stages.keys() ?? [])].sort()).toEqual(['manual', 'prod']);
+  });
+
+  it('alarms an earlier version made without tags get them, with no other change', async () => {
+    await deploy();
+    world.fake.alarmTags.clear();
+    world.fake.clearCalls();
+
+    const r = await deploy();
+
+    expect(r.code).toBe(0);
+    expect(mutating()).toEqual([
+      'CloudWatch.TagResource',
+      'CloudWatch.TagResource',
+      'CloudWatch.TagResource',
+    ]);
+    expect(inputsOf('TagResource')[0]).toEqual({
+      ResourceARN: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:chatbot-backend-errors`,
+      Tags: [
+        { Key: 'managed-by', Value: 'chatbot-ops' },
+        { Key: 'chatbot-ops:function', Value: 'chatbot-backend' },
+        { Key: 'chatbot-ops:api', Value: 'chatbot-api' },
+      ],
+    });
   });
 });
 

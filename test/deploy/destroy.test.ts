@@ -1,7 +1,10 @@
 /** destroy after deploy, on an empty account, waiting for Lambda's network interfaces. */
+
+import { rmSync } from 'node:fs';
+import { TooManyRequestsException } from '@aws-sdk/client-api-gateway';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RDS_SG } from '../support/fake-account.js';
-import { API_PATH_REMOVAL, createWorld, type World } from './harness.js';
+import { RDS_SG, REGION, VPC } from '../support/fake-account.js';
+import { API_PATH_REMOVAL, BASE_CONFIG, createWorld, type World } from './harness.js';
 
 /** Everything deploy made is gone; the RDS group stays (it belongs to the database), without the rule deploy added. */
 function expectNothingLeftButTheDatabaseGroup(world: World): void {
@@ -44,6 +47,17 @@ describe('destroy', () => {
     expect(polls.length).toBeGreaterThanOrEqual(4);
     expect(polls[0]?.input).toEqual({ Filters: [{ Name: 'group-id', Values: [lambdaSg] }] });
     expect(world.clock.slept).toBeGreaterThanOrEqual(45_000);
+  });
+
+  it('after api.stage was renamed in the config, still finds the alarms deploy made (by their tags)', async () => {
+    await deploy();
+    world.writeConfig({ ...BASE_CONFIG, api: { stage: 'v1' } });
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toContain('  - delete    alarm chatbot-api-prod-5xx');
+    expect(world.fake.alarms.size).toBe(0);
   });
 
   it('on an empty account succeeds and changes nothing', async () => {
@@ -106,9 +120,121 @@ describe('destroy', () => {
   });
 });
 
+describe('destroy finds the rules that refer to the Lambda group by searching', () => {
+  it('in a folder without the config: says so, finds the RDS rule anyway, revokes it, and removes everything', async () => {
+    await deploy();
+    const lambdaSg = [...world.fake.groups.keys()].find((k) => k !== RDS_SG) ?? '';
+    rmSync(world.configPath);
+    const cwd = process.cwd();
+    process.chdir(world.dir);
+    world.fake.clearCalls();
+    let r: Awaited<ReturnType<World['run']>>;
+    try {
+      r = await world.run(['destroy', '--yes'], {
+        global: ['--endpoint-url', world.endpoint, '--region', REGION],
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+
+    expect(r.code).toBe(0);
+    expect(r.err.join('\n')).toContain(
+      'no chatbot-ops.config.json here: looking for the default names (function chatbot-backend, API chatbot-api',
+    );
+    expect(r.out).toContain(`  - delete    ingress rule ${RDS_SG} (rds-chatbot) ← TCP 3306 from ${lambdaSg}`);
+    expect(
+      world.fake.calls.filter((c) => c.command === 'DescribeSecurityGroups').map((c) => c.input),
+    ).toContainEqual({
+      Filters: [{ Name: 'ip-permission.group-id', Values: [lambdaSg] }],
+    });
+    expect(
+      world.fake.calls.filter((c) => c.command === 'RevokeSecurityGroupIngress').map((c) => c.input),
+    ).toEqual([
+      {
+        GroupId: RDS_SG,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: lambdaSg }] },
+        ],
+      },
+    ]);
+    expectNothingLeftButTheDatabaseGroup(world);
+  });
+
+  it('a rule in a group other than the configured RDS group is found and revoked too', async () => {
+    await deploy();
+    const lambdaSg = [...world.fake.groups.keys()].find((k) => k !== RDS_SG) ?? '';
+    world.fake.groups.set('sg-0babe', {
+      GroupId: 'sg-0babe',
+      GroupName: 'reporting-db',
+      VpcId: VPC,
+      Description: 'another database',
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: lambdaSg }] },
+      ],
+      IpPermissionsEgress: [],
+      Tags: [],
+    });
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(world.fake.groups.get('sg-0babe')?.IpPermissions).toEqual([]);
+    expect(world.fake.groups.has(lambdaSg)).toBe(false);
+  });
+
+  it('a revoke EC2 answers as done but that left the rule: stops, naming the rule and how to remove it', async () => {
+    await deploy();
+    world.fake.revokesMatchNothing = true;
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(
+      new RegExp(
+        `the ingress rule ${RDS_SG} \\(rds-chatbot\\) ← TCP 3306 from sg-\\w+ is still there after revoking it`,
+      ),
+    );
+    expect(r.text).toContain(`aws ec2 revoke-security-group-ingress --group-id ${RDS_SG}`);
+    expect(world.fake.calls.some((c) => c.command === 'DeleteSecurityGroup')).toBe(false);
+  });
+});
+
+describe("API Gateway's per-account limits", () => {
+  const throttled = (retryAfterSeconds?: string) =>
+    new TooManyRequestsException({
+      message: 'Too Many Requests',
+      $metadata: {},
+      ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
+    });
+
+  it('DeleteRestApi refused as too many requests: waits what API Gateway asks, then removes it', async () => {
+    await deploy();
+    for (let i = 0; i < 3; i++) world.fake.failOnce('DeleteRestApi', throttled('30'));
+    const slept = world.clock.slept;
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    expect(world.fake.calls.filter((c) => c.command === 'DeleteRestApi')).toHaveLength(4);
+    expect(world.fake.apis.size).toBe(0);
+    expect(world.clock.slept - slept).toBeGreaterThanOrEqual(90_000);
+  });
+
+  it('gives up after about two minutes, saying why and what to do', async () => {
+    await deploy();
+    for (let i = 0; i < 100; i++) world.fake.failOnce('DeleteRestApi', throttled());
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/API Gateway still refuses DeleteRestApi after 1\d\d s: too many requests/);
+    expect(r.text).toMatch(/run the same command again/);
+  });
+});
+
 describe('destroy interrupted', () => {
   it.each([
-    ['DeleteAlarms', 'alarms chatbot-api-prod-4xx, chatbot-backend-errors'],
+    ['DeleteAlarms', 'alarms chatbot-api-prod-4xx, chatbot-api-prod-5xx, chatbot-backend-errors'],
     ['DeleteUsagePlanKey', 'usage plan chatbot-usage-plan'],
     ['UpdateUsagePlan', 'usage plan chatbot-usage-plan'],
     ['DeleteUsagePlan', 'usage plan chatbot-usage-plan'],
@@ -117,7 +243,7 @@ describe('destroy interrupted', () => {
     ['DeleteFunction', 'Lambda function chatbot-backend'],
     ['DescribeNetworkInterfaces', 'the network interfaces in sg-'],
     ['DeleteLogGroup', 'log group /aws/lambda/chatbot-backend'],
-    ['RevokeSecurityGroupIngress', `the ingress rule of ${RDS_SG}`],
+    ['RevokeSecurityGroupIngress', `the ingress rules of ${RDS_SG} that refer to sg-`],
     ['DeleteSecurityGroup', 'security group sg-'],
     ['DetachRolePolicy', 'IAM role ChatbotLambdaRole'],
     ['DeleteRolePolicy', 'IAM role ChatbotLambdaRole'],

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
+import type { Interrupts } from '../../src/cli/interrupt.js';
 import { main } from '../../src/cli/main.js';
 import { type Prompter, recordingUi } from '../../src/cli/ui.js';
 import {
@@ -34,7 +35,10 @@ export interface World {
   timing: ReturnType<typeof fastTiming>;
   writeConfig(doc: Record<string, unknown>): void;
   writeZip(content: string): void;
-  run(args: string[], options?: { json?: boolean; prompt?: Prompter; global?: string[] }): Promise<RunResult>;
+  run(
+    args: string[],
+    options?: { json?: boolean; prompt?: Prompter; global?: string[]; interrupts?: Interrupts },
+  ): Promise<RunResult>;
   close(): void;
 }
 
@@ -151,6 +155,7 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
         ui,
         awsFactory: fake.awsFactory,
         timing,
+        ...(o.interrupts ? { interrupts: o.interrupts } : {}),
       });
       return { code, out: ui.out, err: ui.err, results: ui.results, text: [...ui.out, ...ui.err].join('\n') };
     },
@@ -165,15 +170,25 @@ export async function createWorld(options: FakeAccountOptions = {}): Promise<Wor
   return world;
 }
 
-/** A prompter that answers from a script, in order, and fails on any prompt it does not expect. */
+/**
+ * A prompter that answers from a script, in order, and fails on any prompt it does not expect. It
+ * records what was asked, the choices offered, and what each prompt came pre-filled with (an input's
+ * default, a select's default, a checkbox's checked values).
+ */
 export function scriptedPrompter(
   script: { kind: keyof Prompter; match: RegExp; answer: unknown }[],
-): Prompter & { asked: string[]; choices: Record<string, string[]> } {
+): Prompter & {
+  asked: string[];
+  choices: Record<string, string[]>;
+  prefilled: Record<string, unknown>;
+} {
   const asked: string[] = [];
   const choices: Record<string, string[]> = {};
-  const next = (kind: keyof Prompter, message: string, offered?: { name: string }[]) => {
+  const prefilled: Record<string, unknown> = {};
+  const next = (kind: keyof Prompter, message: string, offered?: { name: string }[], given?: unknown) => {
     asked.push(message);
     if (offered) choices[message] = offered.map((c) => c.name);
+    if (given !== undefined) prefilled[message] = given;
     const step = script.shift();
     if (!step || step.kind !== kind || !step.match.test(message)) {
       return Promise.reject(new Error(`unexpected prompt: ${kind} "${message}"`));
@@ -183,10 +198,14 @@ export function scriptedPrompter(
   return {
     asked,
     choices,
-    input: (m) => next('input', m) as Promise<string>,
+    prefilled,
+    input: (m, o) => next('input', m, undefined, o?.default) as Promise<string>,
     password: (m) => next('password', m) as Promise<string>,
     confirm: (m) => next('confirm', m) as Promise<boolean>,
-    select: (m, c) => next('select', m, c) as Promise<never>,
-    checkbox: (m, c) => next('checkbox', m, c) as Promise<never>,
+    select: (m, c, d) => next('select', m, c, d) as Promise<never>,
+    checkbox: (m, c) => {
+      const checked = c.filter((x) => x.checked).map((x) => x.value);
+      return next('checkbox', m, c, checked.length > 0 ? checked : undefined) as Promise<never>;
+    },
   };
 }

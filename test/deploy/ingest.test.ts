@@ -53,7 +53,7 @@ describe('deploy with the ingest path (the default)', () => {
 
     expect(r.code).toBe(0);
     expect(mutating().slice(-INGEST_CREATION.length)).toEqual(INGEST_CREATION);
-    expect(mutating()).toHaveLength(21 + INGEST_CREATION.length);
+    expect(mutating()).toHaveLength(23 + INGEST_CREATION.length);
 
     // The role: its own, network interfaces only, each policy scoped to one resource.
     const role = inputsOf('CreateRole').find((i) => i.RoleName === 'ChatbotIngestRole');
@@ -282,7 +282,7 @@ describe('deploy with the ingest path (the default)', () => {
 
     expect(r.code).toBe(0);
     expect(mutating()).toEqual([]);
-    expect(r.text).toMatch(/0 to create, 0 to change, 34 unchanged/);
+    expect(r.text).toMatch(/0 to create, 0 to change, 35 unchanged/);
   });
 
   it('one rule per suffix, lifecycle expiry and ALB delivery when the config asks', async () => {

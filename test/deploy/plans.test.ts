@@ -53,7 +53,7 @@ describe('role', () => {
 
     expect(d.arn).toBe('arn:aws-cn:iam::111122223333:role/ChatbotLambdaRole');
     expect(d.managedPolicyArns).toEqual([
-      'arn:aws-cn:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      'arn:aws-cn:iam::aws:policy/service-role/AWSLambdaENIManagementAccess',
     ]);
     expect(JSON.stringify(d.logsPolicy)).toContain(
       'arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/lambda/chatbot-backend:*',
@@ -105,6 +105,52 @@ describe('role', () => {
 
     expect(role?.action).toBe('update');
     expect(role?.changes.map((c) => c.field)).toEqual(['trust policy', 'tags']);
+  });
+});
+
+describe('role policies', () => {
+  const d = () => desiredRole(config(), session);
+  const vpcAccess = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+  const eni = 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess';
+
+  it('a new role: the attachment and the logs policy read as what they grant, whole', () => {
+    const lines = formatPlan(
+      planRole(
+        { role: undefined, managedPolicyArns: [], logsPolicy: undefined, secretPolicy: undefined },
+        d(),
+      ),
+    );
+
+    expect(lines).toEqual([
+      '  + create    IAM role ChatbotLambdaRole',
+      '  + create    policy attachment AWSLambdaENIManagementAccess → ChatbotLambdaRole',
+      '        grants: EC2 network interfaces for the VPC (no logs)',
+      '  + create    inline policy CloudWatchLogsPolicy',
+      '        document: Allow logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents on arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/chatbot-backend:*',
+    ]);
+  });
+
+  it("a role with the guide's AWSLambdaVPCAccessExecutionRole: attach the narrower policy, detach the old one", () => {
+    const desired = d();
+    const current = {
+      role: { name: desired.name, arn: desired.arn, trustPolicy: desired.trustPolicy, tags: desired.tags },
+      managedPolicyArns: [vpcAccess],
+      logsPolicy: desired.logsPolicy,
+      secretPolicy: undefined,
+    };
+
+    const changed = planRole(current, desired).filter((i) => i.action !== 'unchanged');
+
+    expect(changed.map((i) => `${i.action} ${i.kind} ${i.resource}`)).toEqual([
+      'create policy attachment AWSLambdaENIManagementAccess → ChatbotLambdaRole',
+      'delete policy attachment AWSLambdaVPCAccessExecutionRole → ChatbotLambdaRole',
+    ]);
+    expect(formatPlan(changed)).toContain(
+      '        why: it also lets the function write to every log group; AWSLambdaENIManagementAccess and CloudWatchLogsPolicy replace it',
+    );
+    expect(
+      planRole({ ...current, managedPolicyArns: [eni] }, desired).every((i) => i.action === 'unchanged'),
+    ).toBe(true);
   });
 });
 
@@ -269,6 +315,48 @@ describe('api', () => {
     Sid: 'chatbot-ops-apigateway-invoke',
     Condition: { ArnLike: { 'AWS:SourceArn': d.sourceArn('a1') } },
   };
+  const tagged = [{ name: 'prod', deploymentId: 'd1', tags: d.stageTags }];
+
+  it('tags an untagged stage without redeploying it, and removes a stage of ours the config no longer names', () => {
+    const api = { id: 'a1', name: 'chatbot-api', endpointTypes: ['REGIONAL'], createdDate: undefined };
+    const plan = planApi(
+      {
+        api,
+        resources: resources(d.integrationUri),
+        stage: { deploymentId: 'd1', deployed: keyRequired, description: 'chatbot-ops deploy' },
+        stages: [
+          { name: 'prod', deploymentId: 'd1', tags: {} },
+          { name: 'beta', deploymentId: 'd0', tags: d.stageTags },
+          { name: 'mine', deploymentId: 'd9', tags: { team: 'web' } },
+        ],
+        permissions: [permission],
+      },
+      d,
+    );
+
+    expect(plan.filter((i) => i.action !== 'unchanged')).toEqual([
+      {
+        step: 'api',
+        kind: 'stage',
+        resource: 'prod',
+        action: 'update',
+        changes: [{ field: 'tags', from: {}, to: d.stageTags }],
+      },
+      {
+        step: 'api',
+        kind: 'stage',
+        resource: 'beta',
+        action: 'delete',
+        changes: [{ field: 'serves', from: 'deployment d0 (api.stage is now prod)', to: null }],
+      },
+    ]);
+    expect(d.stageTags).toEqual({
+      'managed-by': 'chatbot-ops',
+      'chatbot-ops:function': 'chatbot-backend',
+      'chatbot-ops:api': 'chatbot-api',
+    });
+    expect(d.stageArn('a1', 'prod')).toBe('arn:aws:apigateway:eu-west-1::/restapis/a1/stages/prod');
+  });
 
   it('scopes the invoke permission to this API, POST and the resource', () => {
     expect(d.sourceArn('a1')).toBe('arn:aws:execute-api:eu-west-1:111122223333:a1/*/POST/chatbot');
@@ -284,6 +372,7 @@ describe('api', () => {
         api,
         resources: resources(d.integrationUri),
         stage: { deploymentId: 'd1', deployed: keyRequired, description: 'chatbot-ops deploy' },
+        stages: tagged,
         permissions: [permission],
       },
       d,
@@ -293,6 +382,7 @@ describe('api', () => {
         api,
         resources: resources(d.integrationUri, false),
         stage: { deploymentId: 'd1', deployed: keyRequired, description: 'chatbot-ops deploy' },
+        stages: tagged,
         permissions: [permission],
       },
       d,
@@ -323,6 +413,7 @@ describe('api', () => {
           api,
           resources: resources(d.integrationUri),
           stage: { deploymentId: 'd1', deployed, description: 'chatbot-ops deploy' },
+          stages: tagged,
           permissions: [permission],
         },
         d,
@@ -374,6 +465,7 @@ describe('api: what the stage serves, by fingerprint', () => {
         api,
         resources: route(d.integrationUri),
         stage: { deploymentId: 'd1', deployed, description },
+        stages: [{ name: 'prod', deploymentId: 'd1', tags: d.stageTags }],
         permissions: [permission],
       },
       d,
@@ -463,27 +555,57 @@ describe('usage plan and key', () => {
 });
 
 describe('alarms', () => {
-  it('builds the two alarms of guide step 8, with the SNS action when configured', () => {
+  it("builds the guide's two alarms and the 5XX one, with the SNS action when configured", () => {
     const d = desiredAlarms(config((c) => (c.alarms.snsTopicArn = 'arn:aws:sns:eu-west-1:1:ops')));
 
     expect(d.alarms.map((a) => [a.name, a.namespace, a.metricName, a.threshold, a.alarmActions])).toEqual([
       ['chatbot-backend-errors', 'AWS/Lambda', 'Errors', 10, ['arn:aws:sns:eu-west-1:1:ops']],
       ['chatbot-api-prod-4xx', 'AWS/ApiGateway', '4XXError', 50, ['arn:aws:sns:eu-west-1:1:ops']],
+      ['chatbot-api-prod-5xx', 'AWS/ApiGateway', '5XXError', 0, ['arn:aws:sns:eu-west-1:1:ops']],
     ]);
+    expect(d.alarms[2]?.description).toMatch(/database unreachable \(503\), queries timing out \(504\)/);
     expect(desiredAlarms(config((c) => (c.alarms.enabled = false))).alarms).toEqual([]);
   });
 
-  it('puts an alarm only when a field differs', () => {
-    const [errors] = desiredAlarms(config()).alarms;
+  it('puts an alarm only when a field differs, and tags one that lacks the owner tags', () => {
+    const desired = desiredAlarms(config());
+    const [errors] = desired.alarms;
     if (!errors) throw new Error('no alarm');
+    const tagged = { ...errors, arn: 'arn:a', tags: desired.tags };
 
     expect(alarmChanges({ ...errors }, errors)).toEqual([]);
     expect(alarmChanges({ ...errors, threshold: 5 }, errors)).toEqual([
       { field: 'threshold', from: 5, to: 10 },
     ]);
-    expect(
-      planAlarms(new Map([[errors.name, errors]]), desiredAlarms(config())).map((i) => i.action),
-    ).toEqual(['unchanged', 'create']);
+    expect(planAlarms(new Map([[errors.name, tagged]]), desired).map((i) => i.action)).toEqual([
+      'unchanged',
+      'create',
+      'create',
+    ]);
+    expect(planAlarms(new Map([[errors.name, { ...tagged, tags: {} }]]), desired)[0]).toMatchObject({
+      action: 'update',
+      changes: [{ field: 'tags', from: {}, to: desired.tags }],
+    });
+  });
+
+  it('removes an alarm of ours the config no longer names (a renamed stage)', () => {
+    const desired = desiredAlarms(config());
+    const old = { ...(desired.alarms[1] as (typeof desired.alarms)[number]), name: 'chatbot-api-beta-4xx' };
+    old.dimensions = { ApiName: 'chatbot-api', Stage: 'beta' };
+
+    const items = planAlarms(new Map([[old.name, { ...old, arn: 'arn:b', tags: desired.tags }]]), desired);
+
+    expect(items.filter((i) => i.action === 'delete')).toEqual([
+      {
+        step: 'alarms',
+        kind: 'alarm',
+        resource: 'chatbot-api-beta-4xx',
+        action: 'delete',
+        changes: [
+          { field: 'watches', from: 'AWS/ApiGateway 4XXError ApiName=chatbot-api Stage=beta', to: null },
+        ],
+      },
+    ]);
   });
 });
 
@@ -491,6 +613,6 @@ describe('plan summary', () => {
   it('counts actions', () => {
     const items = planAlarms(new Map(), desiredAlarms(config()));
 
-    expect(summarizePlan(items)).toBe('2 to create, 0 to change, 0 unchanged');
+    expect(summarizePlan(items)).toBe('3 to create, 0 to change, 0 unchanged');
   });
 });

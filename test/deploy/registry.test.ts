@@ -33,11 +33,12 @@ describe('a deploy step added to the registry', () => {
     expect(puts.map((p) => [p.AlarmName, p.MetricName, p.Threshold])).toEqual([
       ['chatbot-backend-errors', 'Errors', 10],
       ['chatbot-api-prod-4xx', '4XXError', 50],
+      ['chatbot-api-prod-5xx', '5XXError', 0],
       ['chatbot-backend-throttles', 'Throttles', 3],
     ]);
     expect(second.code).toBe(0);
     expect(mutating()).toEqual([]);
-    expect(second.text).toMatch(/0 to create, 0 to change, 19 unchanged/);
+    expect(second.text).toMatch(/0 to create, 0 to change, 20 unchanged/);
   });
 
   it('has its own command, and status reports it', async () => {

@@ -31,7 +31,7 @@ describe('deploy during a key rotation', () => {
     expect(printedKey(during.out)).toBe(newKey);
     expect(world.fake.requests.map((r) => r.apiKey)).toEqual([newKey]);
 
-    const finished = await world.run(['rotate-key', '--finish'], { json: true });
+    const finished = await world.run(['rotate-key', '--finish', '--yes'], { json: true });
     const kept = (finished.results[0] as { currentKeyId: string }).currentKeyId;
     expect(finished.code).toBe(0);
     expect(world.fake.apiKeys.get(kept)?.value).toBe(newKey);

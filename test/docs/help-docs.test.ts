@@ -19,8 +19,16 @@ import {
 import { type MarkdownFile, readProjectDocs } from './markdown.js';
 
 async function realCli(): Promise<CliCommand> {
-  // No command word: every command module is loaded, as for `chatbot-ops --help`.
-  const program = await buildProgram(['node', 'chatbot-ops'], { ui: recordingUi() }, { code: 0 });
+  // Every command module loaded, so the walk sees each command's options (`--help` itself lists the
+  // commands from src/cli/catalog.ts; test/cli/commands.test.ts checks the two agree).
+  const program = await buildProgram(
+    ['node', 'chatbot-ops'],
+    { ui: recordingUi() },
+    { code: 0 },
+    {
+      allCommands: true,
+    },
+  );
   return cliFromProgram(program);
 }
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { STEPS } from '../../src/deploy/steps.js';
 import { linesOf, REPO_ROOT } from './markdown.js';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -28,5 +29,15 @@ describe('README.md', () => {
     const ci = readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8');
 
     expect(ci).toMatch(/^bash scripts\/setup\.sh\nnpm test\n/m);
+  });
+
+  it("numbers each deploy step's command with the guide step its --help names", () => {
+    // A row such as `| 3. Create the function | [`create-function`](...) |`.
+    const rows = [...readme.matchAll(/^\| (\d+)\. [^|]*\| \[`([a-z-]+)`\]/gm)].map((m) => [m[2], m[1]]);
+    const numbered = new Map(rows as [string, string][]);
+
+    // The guide's numbered steps; its Next Steps share one row, a config switch each.
+    for (const step of STEPS.filter((s) => /^\d+$/.test(s.guideStep)))
+      expect([step.command, numbered.get(step.command)]).toEqual([step.command, step.guideStep]);
   });
 });

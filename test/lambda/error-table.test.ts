@@ -332,6 +332,12 @@ describe('413 PAYLOAD_TOO_LARGE', () => {
 describe('500 INTERNAL_ERROR', () => {
   it.each([
     ['DB_HOST missing', { DB_HOST: undefined }, 'DB_HOST'],
+    ['DB_HOST a URL', { DB_HOST: 'mysql://db.abc.us-east-1.rds.amazonaws.com:3306' }, 'DB_HOST is a URL'],
+    [
+      'DB_HOST with a port',
+      { DB_HOST: 'db.abc.us-east-1.rds.amazonaws.com:3306' },
+      'DB_HOST includes a port',
+    ],
     ['DB_PASSWORD missing', { DB_PASSWORD: undefined }, 'DB_PASSWORD'],
     ['MAX_PAYLOAD_SIZE not a number', { MAX_PAYLOAD_SIZE: '1MB' }, 'MAX_PAYLOAD_SIZE'],
     ['QUERY_TIMEOUT_MS negative', { QUERY_TIMEOUT_MS: '-5' }, 'QUERY_TIMEOUT_MS'],

@@ -131,7 +131,9 @@ describe('doctor on a healthy deployment', () => {
   it('shows the password as present and never a secret value', async () => {
     const { report, text } = await doctor();
 
-    expect(byId(report)['function.environment']?.evidence).toContain('DB_PASSWORD set (value hidden)');
+    expect(byId(report)['function.environment']?.evidence).toContain(
+      'DB_HOST chatbot.abc123.us-east-1.rds.amazonaws.com, DB_PORT 3306, DB_NAME chatbot_db, DB_USER, DB_PASSWORD set (value hidden)',
+    );
     expect(text).not.toContain(KEY_VALUE);
     expect(text).not.toContain(DB_PASSWORD);
   });
@@ -476,7 +478,7 @@ const secretsEndpoint = (w: World, ingress: unknown[]) => {
 };
 
 /** Every other finding a check can make: [what, change, check id, status, evidence or fix]. */
-const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', RegExp][] = [
+const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass' | 'unknown', RegExp][] = [
   [
     'a subnet with a route to an internet gateway',
     (w) => {
@@ -571,6 +573,47 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     /DB_HOST is not set/,
   ],
   [
+    'a function that echoes its event (an emulator stand-in, not the backend)',
+    (w) => {
+      w.invoke = invokeAnswer({ intent: 'health' });
+    },
+    'live.health',
+    'unknown',
+    /not the backend's answer \(\{"intent":"health"\}\).*its code did not run/,
+  ],
+  [
+    'an HTML error page from the API',
+    (w) => {
+      w.api.withKey = {
+        status: 502,
+        body: '<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>',
+      };
+    },
+    'live.api',
+    'unknown',
+    /HTTP 502 with an HTML page, not an answer of API Gateway or the backend/,
+  ],
+  [
+    'a database URL as DB_HOST',
+    (w) => {
+      if (w.fn?.Environment?.Variables)
+        w.fn.Environment.Variables.DB_HOST = 'mysql://chatbot.abc123.us-east-1.rds.amazonaws.com:3306';
+    },
+    'function.environment',
+    'fail',
+    /DB_HOST is a URL: give the host name alone/,
+  ],
+  [
+    'a DB_HOST other than the config names',
+    (w) => {
+      if (w.fn?.Environment?.Variables)
+        w.fn.Environment.Variables.DB_HOST = 'old-db.abc123.rds.amazonaws.com';
+    },
+    'function.environment',
+    'warn',
+    /DB_HOST old-db\.abc123\.rds\.amazonaws\.com:3306 differs from the config's chatbot\.abc123/,
+  ],
+  [
     'a plain key in API_KEYS',
     (w) => {
       if (w.fn?.Environment?.Variables) w.fn.Environment.Variables.API_KEYS = KEY_VALUE;
@@ -597,6 +640,24 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     'iam.least-privilege',
     'warn',
     /inline CloudWatchLogsPolicy .* on arn:aws:logs:\*:\*:\*/,
+  ],
+  [
+    "the guide's AWSLambdaVPCAccessExecutionRole beside the scoped logs policy",
+    (w) => {
+      w.role.attached = ['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'];
+    },
+    'iam.least-privilege',
+    'warn',
+    /AWSLambdaVPCAccessExecutionRole \(writes to every log group, so the scoped logs policy restricts nothing\)/,
+  ],
+  [
+    'no network-interface policy at all',
+    (w) => {
+      w.role.attached = [];
+    },
+    'iam.least-privilege',
+    'warn',
+    /has neither AWSLambdaENIManagementAccess nor AWSLambdaVPCAccessExecutionRole/,
   ],
   [
     'an integration pointing at another function',
@@ -630,6 +691,17 @@ const findings: [string, (w: World) => void, string, 'warn' | 'fail' | 'pass', R
     /chatbot-backend-errors: Threshold Crossed: 12 errors/,
   ],
   ['no alarms', (w) => (w.alarms = {}), 'alarms', 'warn', /no Lambda Errors alarm; no API 4XXError alarm/],
+  [
+    'no 5XXError alarm',
+    (w) => {
+      const alarms = w.alarms;
+      alarms['AWS/ApiGateway'] = (alarms['AWS/ApiGateway'] ?? []).filter((a) => a.MetricName !== '5XXError');
+      w.alarms = alarms;
+    },
+    'alarms',
+    'warn',
+    /no API 5XXError alarm: a database outage answers 503 without raising Lambda Errors/,
+  ],
   [
     'timeouts in the last 15 minutes',
     (w) => {

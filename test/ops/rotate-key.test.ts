@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../src/aws/clients.js';
 import { makeContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
-import { recordingUi } from '../../src/cli/ui.js';
+import { type Prompter, recordingUi } from '../../src/cli/ui.js';
 import { resolveDeployedTarget } from '../../src/client/deployed-target.js';
 import { editApiKeys, ROTATION_TAG } from '../../src/deployment/rotation.js';
 import type { CheckResult } from '../../src/doctor/engine.js';
@@ -37,8 +37,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function rotate(args: string[] = [], json = false) {
-  const ui = recordingUi({ json });
+async function rotate(args: string[] = [], json = false, prompt?: Prompter) {
+  const ui = recordingUi({ json, ...(prompt ? { prompt } : {}) });
   const code = await main(
     ['node', 'chatbot-ops', ...(json ? ['--json'] : []), '--config', writeConfig(), 'rotate-key', ...args],
     { ui, timing: FAST_TIMING },
@@ -60,7 +60,12 @@ describe('rotate-key, first stage', () => {
       value: created?.value,
       enabled: true,
       description: 'chatbot API key (managed by chatbot-ops)',
-      tags: { 'managed-by': 'chatbot-ops', [ROTATION_TAG]: '2026-11-29T12:00:00Z' },
+      tags: {
+        'managed-by': 'chatbot-ops',
+        'chatbot-ops:function': 'chatbot-backend',
+        'chatbot-ops:api': 'chatbot-api',
+        [ROTATION_TAG]: '2026-11-29T12:00:00Z',
+      },
     });
     expect(created?.value).toMatch(/^[\w-]{40}$/);
     expect(mocks.lambda.commandCalls(UpdateFunctionConfigurationCommand)[0]?.args[0].input).toEqual({
@@ -154,7 +159,7 @@ describe('rotate-key --finish', () => {
     await rotate();
     const created = newKey();
 
-    const { code, ui } = await rotate(['--finish'], true);
+    const { code, ui } = await rotate(['--finish', '--yes'], true);
 
     expect(code).toBe(0);
     expect(ui.results).toEqual([{ stage: 'finished', currentKeyId: created?.id, retiredKeyIds: [KEY_ID] }]);
@@ -172,10 +177,10 @@ describe('rotate-key --finish', () => {
 
   it('has nothing to do when run again', async () => {
     await rotate();
-    await rotate(['--finish']);
+    await rotate(['--finish', '--yes']);
     world.fake.clearCalls();
 
-    const { code, text } = await rotate(['--finish']);
+    const { code, text } = await rotate(['--finish', '--yes']);
 
     expect(code).toBe(0);
     expect(text).toMatch(/Nothing to finish/);
@@ -188,12 +193,12 @@ describe('rotate-key --finish', () => {
     const created = newKey();
     world.fake.clearCalls();
     world.fake.failOnce('UpdateFunctionConfiguration', new Error('throttled'));
-    const first = await rotate(['--finish']);
+    const first = await rotate(['--finish', '--yes']);
     expect(first.code).toBe(1);
     expect(world.apiKeys).toHaveLength(2);
     expect(world.usagePlanKeys.map((k) => k.id)).toEqual([created?.id]);
 
-    const second = await rotate(['--finish']);
+    const second = await rotate(['--finish', '--yes']);
 
     expect(second.code).toBe(0);
     expect(world.apiKeys.map((k) => k.id)).toEqual([created?.id]);
@@ -210,11 +215,71 @@ describe('rotate-key --finish', () => {
       tags: { [ROTATION_TAG]: '2026-11-29T11:00:00Z' },
     });
 
-    const { code, text } = await rotate(['--finish']);
+    const { code, text } = await rotate(['--finish', '--yes']);
 
     expect(code).toBe(1);
     expect(text).toMatch(/not on the usage plan yet/);
     expect(mocks.apigateway.commandCalls(DeleteApiKeyCommand)).toHaveLength(0);
+  });
+});
+
+describe('rotate-key --finish asks first', () => {
+  it('shows what it retires and asks; "no" changes nothing (exit 1)', async () => {
+    await rotate();
+    const created = newKey();
+    world.fake.clearCalls();
+    const asked: string[] = [];
+    const no = { confirm: async (m: string) => asked.push(m) < 0 } as unknown as Prompter;
+
+    const { code, ui } = await rotate(['--finish'], false, no);
+
+    expect(code).toBe(1);
+    expect(ui.out).toEqual([
+      `Retiring the old key; ${created?.id} stays:`,
+      `  - delete    key association chatbot-api-key (${KEY_ID}) → chatbot-usage-plan`,
+      '  ~ update    Lambda function chatbot-backend',
+      '        environment.API_KEYS: (2 key hash(es)) → (1 key hash(es))',
+      `  - delete    API key chatbot-api-key (${KEY_ID})`,
+      '        created: 2026-11-01T08:00:00Z',
+      'Nothing was changed.',
+    ]);
+    expect(asked).toEqual([`Retire ${KEY_ID}? A client still sending it gets 403 from then on.`]);
+    expect(world.fake.mutatingCalls()).toEqual([]);
+    expect(answerTo(world, KEY_VALUE)).toBe(200);
+  });
+
+  it('"yes" at the prompt retires the key', async () => {
+    await rotate();
+    const yes = { confirm: async () => true } as unknown as Prompter;
+
+    const { code } = await rotate(['--finish'], false, yes);
+
+    expect(code).toBe(0);
+    expect(world.apiKeys.map((k) => k.id)).toEqual([newKey()?.id]);
+  });
+
+  it('--dry-run shows the plan and changes nothing; --json without --yes is bad usage', async () => {
+    await rotate();
+    world.fake.clearCalls();
+
+    const dry = await rotate(['--finish', '--dry-run'], true);
+    const json = await rotate(['--finish'], true);
+    const stray = await rotate(['--dry-run']);
+
+    expect(dry.code).toBe(0);
+    expect(dry.ui.results[0]).toMatchObject({ stage: 'planned', dryRun: true, retiring: [KEY_ID] });
+    expect(json.code).toBe(2);
+    expect(stray.code).toBe(2);
+    expect(world.fake.mutatingCalls()).toEqual([]);
+  });
+
+  it('the first stage says the new key may take up to about a minute to be accepted', async () => {
+    const { ui } = await rotate();
+
+    expect(ui.out.join('\n')).toContain(
+      'API Gateway accepts the new key once the usage plan change reaches it (usually within seconds, at most about a minute',
+    );
+    expect(ui.out.join('\n')).not.toMatch(/Both keys work now/);
   });
 });
 

@@ -36,12 +36,14 @@ const createFunction = (aws: AwsClients, env: Record<string, string> = {}) =>
     }),
   );
 
-const withRole = (aws: AwsClients) => {
+const ENI_POLICY = 'arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess';
+
+const withRole = (aws: AwsClients, attached: string[] = [ENI_POLICY]) => {
   fake.roles.set('r', {
     arn: 'arn:aws:iam::123456789012:role/r',
     trust: '{}',
     tags: {},
-    attached: [],
+    attached,
     inline: new Map(),
   });
   return aws;
@@ -89,6 +91,27 @@ describe('Lambda', () => {
     await expect(createFunction(aws)).rejects.toThrow(/cannot be assumed by Lambda/);
     await expect(createFunction(aws)).rejects.toThrow(/cannot be assumed by Lambda/);
     await expect(createFunction(aws)).resolves.toMatchObject({ FunctionName: 'fn' });
+  });
+
+  it('a VPC function is refused while its role has no network-interface policy, or Lambda does not see it yet', async () => {
+    const aws = withRole(start(), []);
+    const inVpc = () =>
+      aws.lambda.send(
+        new lambda.CreateFunctionCommand({
+          FunctionName: 'fn',
+          Role: 'arn:aws:iam::123456789012:role/r',
+          Code: { ZipFile: new Uint8Array([1]) },
+          Environment: { Variables: {} },
+          VpcConfig: { SubnetIds: ['subnet-0a1'], SecurityGroupIds: ['sg-1'] },
+        }),
+      );
+    const refused = /does not have permissions to call CreateNetworkInterface on EC2/;
+
+    await expect(inVpc()).rejects.toThrow(refused);
+    withRole(aws, [ENI_POLICY]);
+    fake.networkPermissionPropagation.set('r', 1);
+    await expect(inVpc()).rejects.toThrow(refused);
+    await expect(inVpc()).resolves.toMatchObject({ FunctionName: 'fn' });
   });
 
   it('a new function stays Pending for pollsUntilReady polls and refuses updates meanwhile', async () => {

@@ -10,8 +10,10 @@
  *   (interface and gateway, created and deleted; their groups count as in use; a gateway endpoint
  *   adds its route to each of its route tables, as EC2 does) and the AWS-managed prefix lists;
  *   Lambda functions (Pending / InProgress for `pollsUntilReady` polls, a new role not assumable
- *   for `rolePropagation` attempts, updates refused while one is in progress, the resource policy,
- *   tracing mode, reserved concurrency, asynchronous-invocation settings) and the account's
+ *   for `rolePropagation` attempts, a VPC function refused while its role has no network-interface
+ *   policy or for `networkPermissionPropagation` attempts after it got one, updates refused while
+ *   one is in progress, the resource policy, tracing mode, reserved concurrency,
+ *   asynchronous-invocation settings) and the account's
  *   concurrency; log groups and their events; REST APIs with resources, methods, integrations,
  *   stages (tracing, access log settings, the associated web ACL) and the deployments they froze
  *   with their descriptions (`omitApiSummary`: GetDeployment answers without the API summary, as
@@ -115,6 +117,7 @@ interface Rule {
   UserIdGroupPairs?: { GroupId: string }[];
   IpRanges?: { CidrIp: string }[];
   PrefixListIds?: { PrefixListId: string }[];
+  Ipv6Ranges?: { CidrIpv6: string }[];
 }
 
 interface FakeFunction {
@@ -226,6 +229,26 @@ export class FakeAccount {
   >();
   /** Role names Lambda cannot assume yet, with how many CreateFunction calls still fail. */
   rolePropagation = new Map<string, number>();
+  /**
+   * Role names whose network-interface policy Lambda does not see yet, with how many calls that put
+   * the function in a VPC still fail. A role with no such policy at all fails them every time.
+   */
+  networkPermissionPropagation = new Map<string, number>();
+
+  /** What Lambda answers a VPC function whose role cannot (yet) create network interfaces. */
+  private checkNetworkPermissions(roleArn: string): void {
+    const roleName = String(roleArn).split('/').pop() ?? '';
+    const left = this.networkPermissionPropagation.get(roleName) ?? 0;
+    const granted = (this.roles.get(roleName)?.attached ?? []).some((a) =>
+      /\/(AWSLambdaENIManagementAccess|AWSLambdaVPCAccessExecutionRole)$/.test(a),
+    );
+    if (granted && left === 0) return;
+    this.networkPermissionPropagation.set(roleName, Math.max(0, left - 1));
+    throw new lambda.InvalidParameterValueException({
+      message: 'The provided execution role does not have permissions to call CreateNetworkInterface on EC2',
+      ...meta,
+    });
+  }
   /** The caller STS names, or the error it throws (no credentials). */
   identity: { Account: string; Arn: string; UserId: string } | Error = {
     Account: ACCOUNT,
@@ -300,6 +323,12 @@ export class FakeAccount {
     }
   >();
   lingeringEnis = new Map<string, number>();
+  /** VPCs with an IPv6 block: a new security group there also gets an allow-all egress to ::/0. */
+  dualStackVpcs = new Set<string>();
+  /** Called as each call arrives, before it is answered (a test presses Ctrl-C in the middle of one). */
+  onCall: ((command: string) => void) | undefined;
+  /** Revokes report every rule as unknown and remove nothing (what a read after a revoke must catch). */
+  revokesMatchNothing = false;
   functions = new Map<string, FakeFunction>();
   logGroups = new Map<string, { retentionInDays?: number }>();
   /** Log events of any group, as FilterLogEvents returns them; `logGroupName` says whose. */
@@ -363,6 +392,8 @@ export class FakeAccount {
   alarms = new Map<string, Input>();
   /** Quota usage per key id: one [used, remaining] per day of the period asked (GetUsage). */
   usage: Record<string, number[][]> = {};
+  /** Tags of each stage, by `<api id>/<stage>` (CreateDeployment makes a stage without any). */
+  stageTags = new Map<string, Record<string, string>>();
   /** Deployment id → the methods it froze (path → verb → { apiKeyRequired, authorizationType }). */
   deployments = new Map<string, Input>();
   /** When each deployment was made (GetDeployment's createdDate). */
@@ -612,6 +643,7 @@ export class FakeAccount {
   /** Record the call, fail it when told to, else let the account handle it. */
   private async answer(service: string, table: Map<string, Handler>, command: string, input: Input) {
     this.calls.push({ service, command, input });
+    this.onCall?.(command);
     const injected = this.failures.get(command)?.shift() ?? this.failingServices.get(service);
     if (injected) throw injected;
     const handle = table.get(command);
@@ -804,6 +836,7 @@ export class FakeAccount {
             ...base,
             PrefixListIds: [{ PrefixListId: r.PrefixListId }],
           })),
+          ...(p.Ipv6Ranges ?? []).map((r) => ({ ...base, Ipv6Ranges: [{ CidrIpv6: r.CidrIpv6 }] })),
         ];
       });
     const authorize = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
@@ -814,13 +847,25 @@ export class FakeAccount {
       g[key].push(...rules);
       return { Return: true };
     };
+    // As EC2 documents: rules that match nothing do not fail the call; the answer lists them.
     const revoke = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
       const g = this.group(i.GroupId);
       const rules = split(i.IpPermissions);
-      if (!rules.every((r) => g[key].some((x) => sameRule(x, r))))
-        throw ec2Error('InvalidPermission.NotFound');
-      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)));
-      return { Return: true };
+      const unknown = this.revokesMatchNothing
+        ? rules
+        : rules.filter((r) => !g[key].some((x) => sameRule(x, r)));
+      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)) || this.revokesMatchNothing);
+      return { Return: true, ...(unknown.length > 0 ? { UnknownIpPermissions: unknown } : {}) };
+    };
+    const references = (g: { IpPermissions: Rule[]; IpPermissionsEgress: Rule[] }, i: Input) => {
+      const inIngress = filter(i, 'ip-permission.group-id');
+      const inEgress = filter(i, 'egress.ip-permission.group-id');
+      const refers = (rules: Rule[], ids: string[]) =>
+        rules.some((r) => r.UserIdGroupPairs?.some((p) => ids.includes(p.GroupId)));
+      return (
+        (!inIngress || refers(g.IpPermissions, inIngress)) &&
+        (!inEgress || refers(g.IpPermissionsEgress, inEgress))
+      );
     };
     return [
       [
@@ -950,7 +995,8 @@ export class FakeAccount {
           const name = filter(i, 'group-name');
           return {
             SecurityGroups: [...this.groups.values()].filter(
-              (g) => (!vpc || vpc.includes(g.VpcId)) && (!name || name.includes(g.GroupName)),
+              (g) =>
+                (!vpc || vpc.includes(g.VpcId)) && (!name || name.includes(g.GroupName)) && references(g, i),
             ),
           };
         },
@@ -967,8 +1013,14 @@ export class FakeAccount {
             VpcId: i.VpcId,
             Description: i.Description,
             IpPermissions: [],
-            // Like EC2: every new group may send anything anywhere until told otherwise.
-            IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+            // Like EC2: every new group may send anything anywhere until told otherwise (over IPv6
+            // too, in a VPC with an IPv6 block).
+            IpPermissionsEgress: [
+              { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+              ...(this.dualStackVpcs.has(i.VpcId)
+                ? [{ IpProtocol: '-1', Ipv6Ranges: [{ CidrIpv6: '::/0' }] }]
+                : []),
+            ],
             Tags: i.TagSpecifications?.[0]?.Tags ?? [],
           });
           return { GroupId: id };
@@ -1051,6 +1103,7 @@ export class FakeAccount {
           }
           if (this.functions.has(i.FunctionName))
             throw new lambda.ResourceConflictException({ message: 'Function already exist', ...meta });
+          if ((i.VpcConfig?.SubnetIds ?? []).length > 0) this.checkNetworkPermissions(i.Role);
           const config = {
             FunctionName: i.FunctionName,
             FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${i.FunctionName}`,
@@ -1085,6 +1138,7 @@ export class FakeAccount {
           const f = this.fn(i.FunctionName);
           this.busy(f);
           const c = f.config;
+          if ((i.VpcConfig?.SubnetIds ?? []).length > 0) this.checkNetworkPermissions(i.Role ?? c.Role);
           if (i.Runtime) c.Runtime = i.Runtime;
           if (i.Handler) c.Handler = i.Handler;
           if (i.Role) c.Role = i.Role;
@@ -1386,6 +1440,21 @@ export class FakeAccount {
         },
       ],
       [
+        apigw.UpdateRestApiCommand,
+        (i) => {
+          const api = this.api(i.restApiId);
+          for (const op of i.patchOperations ?? []) {
+            const m = /^\/endpointConfiguration\/types\/(\w+)$/.exec(String(op.path));
+            if (op.op !== 'replace' || !m || !api.types.includes(m[1] ?? ''))
+              throw new apigw.BadRequestException({ message: `Invalid patch path ${op.path}`, ...meta });
+            if (m[1] === 'PRIVATE' && op.value === 'EDGE')
+              throw new apigw.BadRequestException({ message: 'Cannot change PRIVATE to EDGE', ...meta });
+            api.types = api.types.map((t) => (t === m[1] ? op.value : t));
+          }
+          return { id: api.id, name: api.name, endpointConfiguration: { types: [...api.types] } };
+        },
+      ],
+      [
         apigw.DeleteRestApiCommand,
         (i) => {
           this.api(i.restApiId);
@@ -1527,6 +1596,37 @@ export class FakeAccount {
             this.apiGatewayAccount.cloudwatchRoleArn = op.value;
           }
           return { ...this.apiGatewayAccount };
+        },
+      ],
+      [
+        apigw.GetStagesCommand,
+        (i) => ({
+          item: [...this.api(i.restApiId).stages].map(([stageName, deploymentId]) => ({
+            stageName,
+            deploymentId,
+            tags: { ...(this.stageTags.get(`${i.restApiId}/${stageName}`) ?? {}) },
+          })),
+        }),
+      ],
+      [
+        apigw.TagResourceCommand,
+        (i) => {
+          const m = /^arn:aws:apigateway:[\w-]+::\/restapis\/([^/]+)\/stages\/([^/]+)$/.exec(i.resourceArn);
+          if (!m || !this.api(m[1] ?? '').stages.has(m[2] ?? ''))
+            throw new apigw.NotFoundException({ message: `Invalid resource ${i.resourceArn}`, ...meta });
+          const key = `${m[1]}/${m[2]}`;
+          this.stageTags.set(key, { ...(this.stageTags.get(key) ?? {}), ...i.tags });
+          return {};
+        },
+      ],
+      [
+        apigw.DeleteStageCommand,
+        (i) => {
+          const api = this.api(i.restApiId);
+          if (!api.stages.delete(i.stageName))
+            throw new apigw.NotFoundException({ message: 'Invalid stage identifier specified', ...meta });
+          this.stageTags.delete(`${i.restApiId}/${i.stageName}`);
+          return {};
         },
       ],
       [
@@ -1990,13 +2090,30 @@ export class FakeAccount {
   }
 
   // ---- CloudWatch ------------------------------------------------------------------------------
+  /** Tags of each alarm, by name: set when PutMetricAlarm creates it (later Tags are ignored, as AWS does) or by TagResource. */
+  alarmTags = new Map<string, Record<string, string>>();
+
+  private alarmArn(name: string): string {
+    return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`;
+  }
+
+  private alarmByArn(arn: string): string {
+    const name = [...this.alarms.keys()].find((n) => this.alarmArn(n) === arn);
+    if (!name) throw new cw.ResourceNotFoundException({ message: `no alarm ${arn}`, ...meta });
+    return name;
+  }
+
   private cloudwatchHandlers(): [new (i: any) => any, Handler][] {
+    const out = (name: string) => ({
+      ...structuredClone(this.alarms.get(name)),
+      AlarmArn: this.alarmArn(name),
+    });
     return [
       [
         cw.DescribeAlarmsCommand,
         (i) => ({
-          MetricAlarms: (i.AlarmNames ?? []).flatMap((n: string) =>
-            this.alarms.has(n) ? [structuredClone(this.alarms.get(n))] : [],
+          MetricAlarms: (i.AlarmNames ?? [...this.alarms.keys()]).flatMap((n: string) =>
+            this.alarms.has(n) ? [out(n)] : [],
           ),
         }),
       ],
@@ -2013,16 +2130,22 @@ export class FakeAccount {
                   a.MetricName === i.MetricName &&
                   dims(a.Dimensions) === dims(i.Dimensions),
               )
-              .map((a) => structuredClone(a)),
+              .map((a) => out(a.AlarmName)),
           };
         },
       ],
       [
         cw.PutMetricAlarmCommand,
         (i) => {
-          const { Tags: _tags, ...alarm } = i;
+          const { Tags: tags, ...alarm } = i;
           // A new alarm has no data yet; a changed one keeps its state, as CloudWatch does.
-          const state = this.alarms.get(i.AlarmName) ?? { StateValue: 'INSUFFICIENT_DATA', StateReason: '' };
+          const existing = this.alarms.get(i.AlarmName);
+          const state = existing ?? { StateValue: 'INSUFFICIENT_DATA', StateReason: '' };
+          if (!existing)
+            this.alarmTags.set(
+              i.AlarmName,
+              Object.fromEntries((tags ?? []).map((t: Input) => [t.Key, t.Value])),
+            );
           this.alarms.set(i.AlarmName, {
             ...alarm,
             StateValue: state.StateValue,
@@ -2032,9 +2155,31 @@ export class FakeAccount {
         },
       ],
       [
+        cw.ListTagsForResourceCommand,
+        (i) => {
+          const name = this.alarmByArn(i.ResourceARN);
+          return {
+            Tags: Object.entries(this.alarmTags.get(name) ?? {}).map(([Key, Value]) => ({ Key, Value })),
+          };
+        },
+      ],
+      [
+        cw.TagResourceCommand,
+        (i) => {
+          const name = this.alarmByArn(i.ResourceARN);
+          const tags = this.alarmTags.get(name) ?? {};
+          for (const t of i.Tags) tags[t.Key] = t.Value;
+          this.alarmTags.set(name, tags);
+          return {};
+        },
+      ],
+      [
         cw.DeleteAlarmsCommand,
         (i) => {
-          for (const n of i.AlarmNames) this.alarms.delete(n);
+          for (const n of i.AlarmNames) {
+            this.alarms.delete(n);
+            this.alarmTags.delete(n);
+          }
           return {};
         },
       ],

@@ -4,6 +4,7 @@
  */
 import { policyStatements, policyValues } from '../../aws/iam.js';
 import { HANDLER } from '../../deploy/function.js';
+import { ENI_POLICY, GUIDE_VPC_POLICY } from '../../deploy/role.js';
 import { readSettings } from '../../lambda/settings.js';
 import type { AwsFacts } from '../aws-facts.js';
 import { type Check, fail, pass, warn } from '../engine.js';
@@ -22,6 +23,15 @@ const NODE_RUNTIME_DEPRECATION: Record<string, string> = {
 const ANCIENT_NODE = /^nodejs(\d\.\d+|1[024]\.x)?$/;
 
 const REDEPLOY = 'Run `chatbot-ops create-function` (or `deploy`) to put the configured value back.';
+
+/** Managed policies far beyond a function's needs. */
+const BROAD_POLICIES =
+  /:policy\/(AdministratorAccess|PowerUserAccess|AWSLambda_FullAccess|CloudWatchLogsFullAccess)$/;
+/** Managed policies whose logs permissions cover every log group in the account. */
+const LOGS_EVERYWHERE_POLICIES =
+  /:policy\/service-role\/(AWSLambdaVPCAccessExecutionRole|AWSLambdaBasicExecutionRole)$/;
+/** Managed policies that give Lambda the network-interface permissions a VPC function needs. */
+const ENI_POLICIES = /:policy\/service-role\/(AWSLambdaENIManagementAccess|AWSLambdaVPCAccessExecutionRole)$/;
 
 export const functionChecks: Check<AwsFacts>[] = [
   {
@@ -182,7 +192,7 @@ export const functionChecks: Check<AwsFacts>[] = [
       const source =
         db.kind === 'secret'
           ? 'DB_SECRET_ARN set'
-          : `DB_HOST, DB_PORT ${db.port}, DB_NAME ${db.database}, DB_USER, DB_PASSWORD set (value hidden)`;
+          : `DB_HOST ${db.host}, DB_PORT ${db.port}, DB_NAME ${db.database}, DB_USER, DB_PASSWORD set (value hidden)`;
       const seen = `${source}; API_KEYS ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'}; limits ${result.settings.maxPayloadSize}/${result.settings.maxQueryLimit}/${result.settings.queryTimeoutMs}; LOG_LEVEL ${result.settings.logLevel}`;
       if (plain > 0) {
         return warn(
@@ -192,6 +202,12 @@ export const functionChecks: Check<AwsFacts>[] = [
       }
       if (db.kind === 'env' && db.database !== f.config.database.name) {
         notes.push(`DB_NAME ${db.database} differs from the config's ${f.config.database.name}`);
+      }
+      const host = f.config.database.host;
+      if (db.kind === 'env' && host && (db.host !== host || db.port !== f.config.database.port)) {
+        notes.push(
+          `DB_HOST ${db.host}:${db.port} differs from the config's ${host}:${f.config.database.port}`,
+        );
       }
       notes.push(...result.warnings);
       if (notes.length > 0) return warn(`${seen}; ${notes.join('; ')}`, REDEPLOY);
@@ -204,14 +220,13 @@ export const functionChecks: Check<AwsFacts>[] = [
     title: 'execution role least privilege',
     async run(f) {
       const role = await f.role();
+      const name = (arn: string) => arn.split('/').pop() ?? arn;
       const broad: string[] = [];
       for (const arn of role.attached) {
-        if (
-          /:policy\/(AdministratorAccess|PowerUserAccess|AWSLambda_FullAccess|CloudWatchLogsFullAccess)$/.test(
-            arn,
-          )
-        )
-          broad.push(arn.split('/').pop() ?? arn);
+        if (BROAD_POLICIES.test(arn)) broad.push(name(arn));
+        // Both also allow logs:CreateLogGroup / CreateLogStream / PutLogEvents on "*".
+        else if (LOGS_EVERYWHERE_POLICIES.test(arn))
+          broad.push(`${name(arn)} (writes to every log group, so the scoped logs policy restricts nothing)`);
       }
       for (const p of role.inline) {
         for (const s of policyStatements(p.document)) {
@@ -225,21 +240,21 @@ export const functionChecks: Check<AwsFacts>[] = [
             broad.push(`inline ${p.name} (${actions.join(', ')} on ${resources.join(', ')})`);
         }
       }
-      const vpcAccess = role.attached.some((a) => a.endsWith('/AWSLambdaVPCAccessExecutionRole'));
+      const eniAccess = role.attached.some((a) => ENI_POLICIES.test(a));
       if (broad.length > 0) {
         return warn(
           `role ${role.name} grants more than the function needs: ${broad.join('; ')}`,
-          "Scope the logs policy to the function's own log group (`chatbot-ops create-role` writes it so) and detach broad managed policies.",
+          `Run \`chatbot-ops create-role\`: it attaches ${ENI_POLICY} (network interfaces only) in place of ${GUIDE_VPC_POLICY} and scopes the logs policy to the function's own log group; detach other broad policies by hand.`,
         );
       }
-      if (!vpcAccess) {
+      if (!eniAccess) {
         return warn(
-          `role ${role.name} lacks AWSLambdaVPCAccessExecutionRole: Lambda cannot manage the function's network interfaces`,
+          `role ${role.name} has neither ${ENI_POLICY} nor ${GUIDE_VPC_POLICY}: Lambda cannot manage the function's network interfaces`,
           'Run `chatbot-ops create-role` (guide step 2).',
         );
       }
       return pass(
-        `role ${role.name}: ${role.attached.length} managed, ${role.inline.length} inline polic${role.inline.length === 1 ? 'y' : 'ies'}, none broader than needed`,
+        `role ${role.name}: ${role.attached.map(name).join(', ')} and ${role.inline.length} inline polic${role.inline.length === 1 ? 'y' : 'ies'}; logs only to its own log group`,
       );
     },
   },

@@ -7,6 +7,7 @@
  */
 import type { AlarmStatus } from '../../aws/inspect.js';
 import { parseLogLine } from '../../aws/log-events.js';
+import { notBackendAnswer, summarizeBody } from '../../client/body-text.js';
 import { notFromTheApi } from '../../deploy/smoke-test.js';
 import type { AwsFacts, HealthProbe } from '../aws-facts.js';
 import { type Check, fail, pass, skipBecause, unknown, type Verdict, warn } from '../engine.js';
@@ -72,25 +73,21 @@ export function judgeHealth(probe: HealthProbe): Verdict {
     const { cause, fix } = classifyDatabaseFailure(`${probe.functionError}\n${probe.logTail ?? ''}`);
     return fail(`the function failed: ${probe.functionError}${rid}; likely ${cause}`, fix);
   }
-  let body: {
-    success?: boolean;
+  // Every answer of the backend, good or bad, says `success`; anything else did not come from its
+  // code (an AWS API emulator that does not run Lambda code echoes the event, or answers a stock
+  // text), so it says nothing about the database: unknown, not failed.
+  if (notBackendAnswer(probe.body, { intent: 'health' })) {
+    return unknown(
+      `the invocation answered ${probe.statusCode} with something that is not the backend's answer (${probe.body.slice(0, 80) || 'empty'})${rid}: its code did not run`,
+      "Against AWS, deploy the backend's code (`chatbot-ops create-function`, handler lambda_function.lambda_handler); an emulator that does not run Lambda code cannot answer this check.",
+    );
+  }
+  const body = JSON.parse(probe.body) as {
+    success: boolean;
     error?: string;
     error_code?: string;
     data?: { database?: { reachable?: boolean; latency_ms?: number } };
-  } = {};
-  try {
-    body = JSON.parse(probe.body) as typeof body;
-  } catch {
-    body = {};
-  }
-  // Every answer of the backend, good or bad, says `success`; anything else did not come from its
-  // code (an AWS API emulator that does not run Lambda code echoes the event, or answers a stock text).
-  if (typeof body.success !== 'boolean') {
-    return unknown(
-      `the invocation answered ${probe.statusCode} with something that is not the backend's answer (${probe.body.slice(0, 80) || 'empty'})${rid}: its code did not run`,
-      "Against AWS, deploy the backend's code (`chatbot-ops create-function`); an emulator that does not run Lambda code cannot answer this check.",
-    );
-  }
+  };
   const db = body.data?.database;
   if (probe.statusCode === 200 && body.success && db?.reachable !== false) {
     return pass(`database reachable, query ${db?.latency_ms ?? '?'} ms, invocation ${probe.ms} ms`);
@@ -162,9 +159,9 @@ export const runtimeChecks: Check<AwsFacts>[] = [
     title: 'alarms present and quiet',
     async run(f) {
       if (!f.config.alarms.enabled) skipBecause('alarms.enabled is false in the config');
-      const { lambdaErrors, api4xx } = await f.alarms();
-      const seen = `${alarmLine('Lambda Errors', lambdaErrors)}; ${alarmLine('API 4XXError', api4xx)}`;
-      const firing = [...lambdaErrors, ...api4xx].filter((a) => a.state === 'ALARM');
+      const { lambdaErrors, api4xx, api5xx } = await f.alarms();
+      const seen = `${alarmLine('Lambda Errors', lambdaErrors)}; ${alarmLine('API 4XXError', api4xx)}; ${alarmLine('API 5XXError', api5xx)}`;
+      const firing = [...lambdaErrors, ...api4xx, ...api5xx].filter((a) => a.state === 'ALARM');
       if (firing.length > 0) {
         return warn(
           `${seen}: ${firing.map((a) => `${a.name}: ${a.reason}`).join('; ')}`,
@@ -173,6 +170,12 @@ export const runtimeChecks: Check<AwsFacts>[] = [
       }
       if (lambdaErrors.length === 0 || api4xx.length === 0) {
         return warn(seen, 'Create them with `chatbot-ops alarms` (guide step 8).');
+      }
+      if (api5xx.length === 0) {
+        return warn(
+          `${seen}: a database outage answers 503 without raising Lambda Errors, so no alarm would fire`,
+          'Create the 5XXError alarm with `chatbot-ops alarms`.',
+        );
       }
       return pass(seen);
     },
@@ -275,7 +278,7 @@ export const runtimeChecks: Check<AwsFacts>[] = [
         });
       } else if (w >= 500) {
         problems.push({
-          evidence: `with the key the API answered ${w}: ${p.withKey.body.slice(0, 120)}`,
+          evidence: `with the key the API answered ${w}: ${summarizeBody(p.withKey.body, 120)}`,
           fix: 'See the direct health invocation above and `chatbot-ops logs --since 15m`.',
         });
       } else if (w !== 200) {

@@ -241,6 +241,40 @@ export async function revokeRules(
 }
 
 /**
+ * Revoke a group's rules that name `peerId`, sent exactly as EC2 describes them (descriptions
+ * included). AWS matches a revoked rule without its description; an AWS API emulator may not (moto
+ * 5.2 answers InvalidPermission.NotFound), so this is the second try when revokeRules left one.
+ */
+export async function revokeRulesAsDescribed(
+  ec2: EC2Client,
+  groupId: string,
+  direction: 'ingress' | 'egress',
+  peerId: string,
+): Promise<void> {
+  const [group] = await describeGroups(ec2, { GroupIds: [groupId] });
+  const perms = (direction === 'ingress' ? group?.IpPermissions : group?.IpPermissionsEgress) ?? [];
+  const naming = perms
+    .map((p) => ({
+      IpProtocol: p.IpProtocol,
+      ...(p.FromPort !== undefined ? { FromPort: p.FromPort } : {}),
+      ...(p.ToPort !== undefined ? { ToPort: p.ToPort } : {}),
+      UserIdGroupPairs: (p.UserIdGroupPairs ?? [])
+        .filter((g) => g.GroupId === peerId)
+        .map((g) => ({ GroupId: g.GroupId, ...(g.Description ? { Description: g.Description } : {}) })),
+    }))
+    .filter((p) => p.UserIdGroupPairs.length > 0);
+  if (naming.length === 0) return;
+  const input = { GroupId: groupId, IpPermissions: naming };
+  try {
+    if (direction === 'ingress') await ec2.send(new RevokeSecurityGroupIngressCommand(input));
+    else await ec2.send(new RevokeSecurityGroupEgressCommand(input));
+  } catch (err) {
+    if (!isEc2Error(err, 'InvalidPermission.NotFound') && !isEc2Error(err, 'InvalidGroup.NotFound'))
+      throw err;
+  }
+}
+
+/**
  * The groups with a rule whose peer is `groupId`: ingress (`ip-permission.group-id`) or egress
  * (`egress.ip-permission.group-id`). While any such rule exists EC2 refuses to delete the group
  * (DependencyViolation), whatever the config says the RDS group is.

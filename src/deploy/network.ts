@@ -14,6 +14,7 @@ import {
   findSecurityGroup,
   listNetworkInterfaceIds,
   revokeRules,
+  revokeRulesAsDescribed,
   type SecurityGroupState,
   type SgRule,
   type SubnetInfo,
@@ -338,8 +339,15 @@ async function revokeAndVerify(
   lambdaId: string,
 ): Promise<void> {
   await revokeRules(env.aws.ec2, ref.group.id, ref.direction, ref.rules);
-  const after = await findSecurityGroup(env.aws.ec2, ref.group.id);
-  const left = (after?.[ref.direction] ?? []).filter((r) => r.groupId === lambdaId);
+  const leftAfter = async () =>
+    ((await findSecurityGroup(env.aws.ec2, ref.group.id))?.[ref.direction] ?? []).filter(
+      (r) => r.groupId === lambdaId,
+    );
+  let left = await leftAfter();
+  if (left.length > 0) {
+    await revokeRulesAsDescribed(env.aws.ec2, ref.group.id, ref.direction, lambdaId);
+    left = await leftAfter();
+  }
   if (left.length > 0) {
     throw new UserError(
       `the ${ref.direction} rule ${ruleLine(ref.group, ref.direction, left[0] as SgRule, lambdaId)} is still there after revoking it`,

@@ -182,6 +182,23 @@ describe('destroy finds the rules that refer to the Lambda group by searching', 
     expect(world.fake.groups.has(lambdaSg)).toBe(false);
   });
 
+  it('a revoke that left the rule is sent again as EC2 describes the rule, and destroy goes on', async () => {
+    // moto 5.2 matches a revoked rule by its description too; the second revoke sends it.
+    await deploy();
+    world.fake.revokesMatchNothingTimes = 1;
+    world.fake.clearCalls();
+
+    const r = await world.run(['destroy', '--yes']);
+
+    expect(r.code).toBe(0);
+    const revokes = world.fake.calls.filter((c) => c.command === 'RevokeSecurityGroupIngress');
+    expect(revokes.map((c) => c.input.GroupId)).toEqual([RDS_SG, RDS_SG]);
+    expect(revokes[1]?.input.IpPermissions).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306 }),
+    ]);
+    expect(world.fake.groups.get(RDS_SG)?.IpPermissions).toEqual([]);
+  });
+
   it('a revoke EC2 answers as done but that left the rule: stops, naming the rule and how to remove it', async () => {
     await deploy();
     world.fake.revokesMatchNothing = true;

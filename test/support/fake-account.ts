@@ -329,6 +329,8 @@ export class FakeAccount {
   onCall: ((command: string) => void) | undefined;
   /** Revokes report every rule as unknown and remove nothing (what a read after a revoke must catch). */
   revokesMatchNothing = false;
+  /** So many revokes match nothing, then they work (moto refusing the first, description-less one). */
+  revokesMatchNothingTimes = 0;
   functions = new Map<string, FakeFunction>();
   logGroups = new Map<string, { retentionInDays?: number }>();
   /** Log events of any group, as FilterLogEvents returns them; `logGroupName` says whose. */
@@ -851,10 +853,10 @@ export class FakeAccount {
     const revoke = (key: 'IpPermissions' | 'IpPermissionsEgress') => (i: Input) => {
       const g = this.group(i.GroupId);
       const rules = split(i.IpPermissions);
-      const unknown = this.revokesMatchNothing
-        ? rules
-        : rules.filter((r) => !g[key].some((x) => sameRule(x, r)));
-      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)) || this.revokesMatchNothing);
+      const nothing = this.revokesMatchNothing || this.revokesMatchNothingTimes > 0;
+      if (this.revokesMatchNothingTimes > 0) this.revokesMatchNothingTimes--;
+      const unknown = nothing ? rules : rules.filter((r) => !g[key].some((x) => sameRule(x, r)));
+      g[key] = g[key].filter((x) => !rules.some((r) => sameRule(x, r)) || nothing);
       return { Return: true, ...(unknown.length > 0 ? { UnknownIpPermissions: unknown } : {}) };
     };
     const references = (g: { IpPermissions: Rule[]; IpPermissionsEgress: Rule[] }, i: Input) => {

@@ -112,6 +112,13 @@ function printStats(ctx: Context, s: DbStats): void {
   if (s.loadHistory) info(`${style.bold('loaded files')} ${count(s.loadHistory.files)}`);
 }
 
+/** The database answered that access_logs is not there: say how to make it; any other error as it is. */
+function missingTableError(err: unknown): unknown {
+  return (err as { code?: string }).code === 'ER_NO_SUCH_TABLE'
+    ? new UserError('the access_logs table does not exist', { hint: 'Create it with `chatbot-ops db init`.' })
+    : err;
+}
+
 export const register: CommandModule = (program, run) => {
   const db = program.command('db').description(describeCommand('db'));
 
@@ -344,12 +351,7 @@ export const register: CommandModule = (program, run) => {
           });
         } catch (err) {
           spinner.fail('seeding failed');
-          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
-            throw new UserError('the access_logs table does not exist', {
-              hint: 'Create it with `chatbot-ops db init`.',
-            });
-          }
-          throw err;
+          throw missingTableError(err);
         } finally {
           await pool.end();
         }
@@ -377,12 +379,7 @@ export const register: CommandModule = (program, run) => {
           printStats(ctx, stats);
           ctx.ui.result(stats);
         } catch (err) {
-          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
-            throw new UserError('the access_logs table does not exist', {
-              hint: 'Create it with `chatbot-ops db init`.',
-            });
-          }
-          throw err;
+          throw missingTableError(err);
         } finally {
           await pool.end();
         }
@@ -540,12 +537,7 @@ export const register: CommandModule = (program, run) => {
           ctx.ui.result({ target: describeDbTarget(target), days, ...report, seconds });
         } catch (err) {
           spinner.fail('prune stopped; run it again to finish (what was deleted stays deleted)');
-          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
-            throw new UserError('the access_logs table does not exist', {
-              hint: 'Create it with `chatbot-ops db init`.',
-            });
-          }
-          throw err;
+          throw missingTableError(err);
         } finally {
           await pool.end();
         }

@@ -259,7 +259,11 @@ describe('connection errors', () => {
     expect(run.err).toContain('chatbot-ops db init');
   });
 
-  it('points at db init when the database exists without the table', async () => {
+  it.each([
+    [['stats']],
+    [['seed', '--rows', '10']],
+    [['prune', '--older-than', '30d', '--yes']],
+  ])('%j points at db init when the database exists without the table', async (args) => {
     // Prepare
     const database = newName();
     const conn = await admin();
@@ -267,7 +271,7 @@ describe('connection errors', () => {
     await conn.end();
 
     // Act
-    const run = await runDb(database, ['stats']);
+    const run = await runDb(database, args);
 
     // Assess
     expect(run.code).toBe(1);

@@ -36,10 +36,12 @@ export async function initDatabase(
   const pool = await openPool(target);
   try {
     const { created, unchanged } = await applySchema(pool);
+    // Rows' user agents are classified first: the rollups count bots and agent classes, so a row
+    // must have its class before a backfill counts it.
+    const classified = await classifyUnclassifiedRows(pool, { onProgress: options.onClassify });
     // Rollup tables new to a table with rows start empty; counting those rows can take minutes on
     // a large table, and resumes where it stopped if interrupted.
     const backfilled = await backfillRollups(pool, { onProgress: options.onBackfill });
-    const classified = await classifyUnclassifiedRows(pool, { onProgress: options.onClassify });
     return { database: target.database, databaseCreated, created, unchanged, backfilled, classified };
   } catch (err) {
     throw schemaRightsError(err, names);

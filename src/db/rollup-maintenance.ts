@@ -15,6 +15,7 @@ import {
   GATE,
   GRAIN_MS,
   type Grain,
+  keySql,
   mergeAssignments,
   RESPONSE_TIMES_SQL,
   RESPONSE_TIMES_TABLE,
@@ -161,9 +162,9 @@ const definitionOf = (table: string): RollupTable | undefined =>
 /** INSERT ... SELECT adding the access_logs rows matching `where` to a rollup table at one grain. */
 function rebuildSql(def: RollupTable, grain: Grain, where: string): string {
   const table = rollupTableName(def);
-  const key = `\`${def.key.column}\``;
+  const key = keySql(def);
   const bucket = bucketSql(grain);
-  return `INSERT INTO ${table} (${key}, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')})
+  return `INSERT INTO ${table} (\`${def.key.column}\`, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')})
     SELECT ${key}, '${grain}', ${bucket}, ${def.measures.map((m) => m.sql).join(', ')}
     FROM access_logs WHERE ${where} GROUP BY ${key}, ${bucket}
     ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
@@ -282,7 +283,7 @@ const EXAMPLES_KEPT = 10;
 /** SQL listing the (key, bucket) groups where a rollup table and access_logs disagree over [from, to). */
 function differenceSql(def: RollupTable, grain: Grain): string {
   const table = rollupTableName(def);
-  const key = `\`${def.key.column}\``;
+  const key = keySql(def);
   const bucket = bucketSql(grain);
   const cols = def.measures.map((m) => `\`${m.column}\``);
   const differs = def.measures.map((m) =>
@@ -291,7 +292,7 @@ function differenceSql(def: RollupTable, grain: Grain): string {
       : `MIN(\`${m.column}\`) <> MAX(\`${m.column}\`)`,
   );
   return `SELECT k, b, SUM(side) AS sides FROM (
-      SELECT ${key} AS k, bucket AS b, 1 AS side, ${cols.join(', ')} FROM ${table}
+      SELECT \`${def.key.column}\` AS k, bucket AS b, 1 AS side, ${cols.join(', ')} FROM ${table}
         WHERE grain = '${grain}' AND bucket >= ? AND bucket < ?
       UNION ALL
       SELECT ${key}, ${bucket}, -1, ${def.measures.map((m) => m.sql).join(', ')} FROM access_logs

@@ -29,6 +29,7 @@ import {
 } from '../lambda/rollup-tables.js';
 import { type AccessLogRow, insertAccessLogRows, sqlDateTime } from './access-log-row.js';
 import type { Queryable } from './schema.js';
+import { type AgentClass, classifyUserAgent } from './user-agent.js';
 
 /** Entries held before they are applied: about 10-20 MB of JavaScript objects at most. */
 export const MAX_PENDING = 50_000;
@@ -41,7 +42,7 @@ class TableDeltas {
   readonly buckets = new Map<number, Map<string | number, number[]>>();
   size = 0;
   private readonly merges: ('sum' | 'min' | 'max')[];
-  private readonly values: ((row: AccessLogRow) => number)[];
+  private readonly values: ((row: AccessLogRow, agent: AgentClass) => number)[];
 
   constructor(readonly def: RollupTable) {
     this.finest = def.grains.reduce((a, b) => (GRAIN_MS[a] < GRAIN_MS[b] ? a : b));
@@ -49,13 +50,16 @@ class TableDeltas {
     this.values = def.measures.map((m) => m.of);
   }
 
-  add(rows: readonly AccessLogRow[]): void {
+  /** `agents[i]` is the class of `rows[i]`'s user agent. */
+  add(rows: readonly AccessLogRow[], agents: readonly AgentClass[]): void {
     const { merges, values: of } = this;
     const width = GRAIN_MS[this.finest];
     const keyOf = this.def.key.of;
     let lastBucket = Number.NaN;
     let byKey: Map<string | number, number[]> | undefined;
-    for (const row of rows) {
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r] as AccessLogRow;
+      const agent = agents[r] as AgentClass;
       const bucket = Math.floor(row.timestamp / width) * width;
       // Rows come mostly in time order: the bucket map is usually the one just used.
       if (bucket !== lastBucket || !byKey) {
@@ -66,17 +70,18 @@ class TableDeltas {
           this.buckets.set(bucket, byKey);
         }
       }
-      const k = keyOf(row);
+      const k = keyOf(row, agent);
       const current = byKey.get(k);
       if (current === undefined) {
         const fresh = new Array<number>(of.length);
-        for (let i = 0; i < of.length; i++) fresh[i] = (of[i] as (r: AccessLogRow) => number)(row);
+        for (let i = 0; i < of.length; i++)
+          fresh[i] = (of[i] as (r: AccessLogRow, a: AgentClass) => number)(row, agent);
         byKey.set(k, fresh);
         this.size++;
         continue;
       }
       for (let i = 0; i < of.length; i++) {
-        const v = (of[i] as (r: AccessLogRow) => number)(row);
+        const v = (of[i] as (r: AccessLogRow, a: AgentClass) => number)(row, agent);
         const merge = merges[i];
         const c = current[i] as number;
         current[i] = merge === 'sum' ? c + v : merge === 'min' ? Math.min(v, c) : Math.max(v, c);
@@ -186,7 +191,10 @@ export class RollupDeltas {
 
   /** Count rows written in this transaction (synchronous: no statement is sent). */
   add(rows: readonly AccessLogRow[]): void {
-    for (const table of this.tables) table.add(rows);
+    if (this.tables.length === 0) return;
+    // The same class insertAccessLogRows stores with each row (cached by agent string).
+    const agents = rows.map((r) => classifyUserAgent(r.user_agent));
+    for (const table of this.tables) table.add(rows, agents);
   }
 
   /** Enough is held in memory that it should be applied now. */

@@ -380,8 +380,12 @@ export function createIngestHandler(options: IngestHandlerOptions = {}): IngestH
                 ? Number.POSITIVE_INFINITY
                 : Date.now() + remaining - timeReserveMs(remaining);
             const shouldStop = () => Date.now() >= stopAt;
-            const backfilled = await backfillRollups(pool, { shouldStop });
+            // Classified first: the rollups count bots and agent classes, so a row needs its class
+            // before the backfill counts it (an unfinished classification leaves the backfill for later).
             const classified = await classifyUnclassifiedRows(pool, { shouldStop });
+            const backfilled = await backfillRollups(pool, {
+              shouldStop: () => classified.remaining > 0 || shouldStop(),
+            });
             const result: InitResult = {
               database: names.database,
               databaseCreated,

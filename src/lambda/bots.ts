@@ -5,8 +5,10 @@
  * by another tool before `db init` classified it) counts as not a bot, so `exclude` and `only`
  * always add up to `include`.
  *
- * The rollup tables have no bot dimension, so a filtered request reads the rows (docs/decisions.md
- * says why); `include` reads the rollups as before.
+ * The status, path and address rollups count bots' requests (and bytes, errors, response times)
+ * beside all requests (`n_bot` beside `n`), so `only` reads the twin and `exclude` the difference
+ * (rollup-queries.ts). What they do not split, an address's status classes and first and last
+ * request, is read from the rows under a filter (rollupsFor).
  */
 import { enumParam, withDefault } from './params.js';
 import type { RollupView } from './rollup-queries.js';
@@ -28,7 +30,7 @@ export function botCondition(bots: BotsFilter): string | null {
   return null;
 }
 
-/** The rollups a request may read: none once it filters by bots (they do not record it). */
+/** The rollups a request may read when it needs measures with no bots twin: none once it filters by bots. */
 export function rollupsFor(view: RollupView, bots: BotsFilter): RollupView {
   return bots === 'include' ? view : { ready: new Set(), floor: view.floor };
 }

@@ -12,9 +12,11 @@
  * K grows, and past MAX_LEADERS the window is grouped whole.
  */
 
+import { type BotsFilter, botCondition } from './bots.js';
 import type { Database } from './database.js';
 import { ApiError } from './errors.js';
 import {
+  botTwin,
   bucketStarts,
   combineSql,
   cutWindow,
@@ -22,6 +24,7 @@ import {
   GATE,
   GRAIN_MS,
   type Grain,
+  keySql,
   RESPONSE_TIMES_TABLE,
   ROLLUP_TABLES,
   type RollupMeasure,
@@ -112,21 +115,47 @@ interface Sql {
 
 const col = (name: string) => `\`${name}\``;
 
+/** How a `bots` filter reads a measure from a rollup table: itself, its bots-only twin, or the difference. */
+function rolledUpMeasure(def: RollupTable, m: RollupMeasure, bots: BotsFilter): string {
+  if (bots === 'include') return combineSql(m);
+  const twin = botTwin(def, m.column);
+  if (!twin) throw new Error(`rollup ${def.name} does not count ${m.column} for bots`);
+  return bots === 'only' ? `SUM(${col(twin.column)})` : `SUM(${col(m.column)}) - SUM(${col(twin.column)})`;
+}
+
+/** Whether every measure wanted can be read under a `bots` filter from this table. */
+export function servesBots(def: RollupTable, bots: BotsFilter, columns: readonly string[]): boolean {
+  return bots === 'include' || columns.every((c) => botTwin(def, c) !== undefined);
+}
+
+interface AggregateOptions {
+  /** Per key of the table (`k`), per UTC day (`k` is 'YYYY-MM-DD'), or one row for the range. */
+  group?: 'key' | 'day';
+  /** A condition on the key column, which has the same name in both tables. */
+  filter?: Sql;
+  measures?: readonly RollupMeasure[];
+  bots?: BotsFilter;
+}
+
 /**
  * One statement adding a table's measures over a range: its whole buckets from the rollup table,
- * its edges from access_logs; optionally per key, optionally only where `filter` holds (a
- * condition on the key column, which has the same name in both tables).
+ * its edges from access_logs; optionally per key or per day, optionally only where `filter` holds,
+ * and for a `bots` filter only the bots' share (or the rest) of each measure. A group that the
+ * filter leaves without requests is left out, as a GROUP BY over the filtered rows leaves it out.
  */
-function windowAggregate(
-  def: RollupTable,
-  range: TimeRange,
-  options: { perKey: boolean; filter?: Sql; measures?: readonly RollupMeasure[] },
-): Sql | null {
-  const { buckets, raw } = cutWindow(range, def.grains);
+function windowAggregate(def: RollupTable, range: TimeRange, options: AggregateOptions): Sql | null {
+  const bots = options.bots ?? 'include';
+  // A day's groups need buckets no longer than a day.
+  const grains = options.group === 'day' ? def.grains.filter((g) => GRAIN_MS[g] <= GRAIN_MS.day) : def.grains;
+  const { buckets, raw } = cutWindow(range, grains);
   const measures = options.measures ?? def.measures;
-  const key = col(def.key.column);
+  const grouped = options.group !== undefined;
+  const rollupKey = options.group === 'day' ? "DATE_FORMAT(bucket, '%Y-%m-%d')" : col(def.key.column);
+  const rowKey = options.group === 'day' ? "DATE_FORMAT(`timestamp`, '%Y-%m-%d')" : keySql(def);
   const filter = options.filter ? ` AND ${options.filter.sql}` : '';
   const filterValues = options.filter?.values ?? [];
+  const condition = botCondition(bots);
+  const rowFilter = `${filter}${condition ? ` AND ${condition}` : ''}`;
   const parts: string[] = [];
   const values: unknown[] = [];
   for (const b of buckets) {
@@ -137,22 +166,24 @@ function windowAggregate(
       ? `bucket IN (${starts.map(() => '?').join(', ')})`
       : 'bucket >= ? AND bucket < ?';
     parts.push(
-      `SELECT ${options.perKey ? `${key} AS k, ` : ''}${measures.map((m) => `${combineSql(m)} AS ${col(m.column)}`).join(', ')}
-       FROM ${rollupTableName(def)} WHERE grain = ? AND ${when}${filter}${options.perKey ? ` GROUP BY ${key}` : ''}`,
+      `SELECT ${grouped ? `${rollupKey} AS k, ` : ''}${measures.map((m) => `${rolledUpMeasure(def, m, bots)} AS ${col(m.column)}`).join(', ')}
+       FROM ${rollupTableName(def)} WHERE grain = ? AND ${when}${filter}${grouped ? ' GROUP BY k' : ''}`,
     );
     values.push(b.grain, ...(options.filter ? starts : [new Date(b.from), new Date(b.to)]), ...filterValues);
   }
   for (const r of raw) {
     parts.push(
-      `SELECT ${options.perKey ? `${key} AS k, ` : ''}${measures.map((m) => `${m.sql} AS ${col(m.column)}`).join(', ')}
-       FROM access_logs WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${filter}${options.perKey ? ` GROUP BY ${key}` : ''}`,
+      `SELECT ${grouped ? `${rowKey} AS k, ` : ''}${measures.map((m) => `${m.sql} AS ${col(m.column)}`).join(', ')}
+       FROM access_logs WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${rowFilter}${grouped ? ' GROUP BY k' : ''}`,
     );
     values.push(new Date(r.from), new Date(r.to), ...filterValues);
   }
   if (parts.length === 0) return null;
   const outer = measures.map((m) => `${combineSql(m)} AS ${col(m.column)}`).join(', ');
+  const nonEmpty =
+    grouped && bots !== 'include' && measures.some((m) => m.column === 'n') ? ' HAVING n > 0' : '';
   return {
-    sql: `SELECT ${options.perKey ? 'k, ' : ''}${outer} FROM (${parts.join(' UNION ALL ')}) t${options.perKey ? ' GROUP BY k' : ''}`,
+    sql: `SELECT ${grouped ? 'k, ' : ''}${outer} FROM (${parts.join(' UNION ALL ')}) t${grouped ? ` GROUP BY k${nonEmpty}` : ''}`,
     values,
   };
 }
@@ -166,8 +197,11 @@ const table = (name: RollupName) => ROLLUP_TABLES.find((d) => d.name === name) a
 export async function statusCountsFromRollups(
   db: Database,
   range: TimeRange | null,
+  bots: BotsFilter = 'include',
 ): Promise<{ status: number; n: number }[]> {
-  const q = range && windowAggregate(table('status'), range, { perKey: true });
+  const def = table('status');
+  const requests = def.measures.filter((m) => m.column === 'n');
+  const q = range && windowAggregate(def, range, { group: 'key', measures: requests, bots });
   if (!q) return [];
   const rows = await db.select<{ k: number; n: number }>(q.sql, q.values);
   return rows.map((r) => ({ status: Number(r.k), n: Number(r.n) }));
@@ -179,12 +213,16 @@ export async function keyTotalsFromRollups(
   name: RollupName,
   key: string,
   range: TimeRange | null,
+  options: { bots?: BotsFilter; measures?: readonly string[] } = {},
 ): Promise<KeyRow | null> {
   const def = table(name);
   const filter = { sql: `${col(def.key.column)} = ?`, values: [key] };
-  const q = range && windowAggregate(def, range, { perKey: true, filter });
+  const measures = options.measures
+    ? def.measures.filter((m) => m.column === 'n' || options.measures?.includes(m.column))
+    : undefined;
+  const q = range && windowAggregate(def, range, { group: 'key', filter, measures, bots: options.bots });
   const [row] = q ? await db.select<KeyRow>(q.sql, q.values) : [];
-  return row ? { ...row, n: Number(row.n) } : null;
+  return row && Number(row.n) > 0 ? { ...row, n: Number(row.n) } : null;
 }
 
 /** Per-bucket request and error counts for a time series: whole buckets at grains up to `interval`. */
@@ -192,15 +230,18 @@ export async function seriesFromRollups(
   db: Database,
   range: TimeRange,
   interval: Grain,
+  bots: BotsFilter = 'include',
 ): Promise<{ bucket: number; requests: number; errors: number }[]> {
   const def = table('status');
   const grains = def.grains.filter((g) => GRAIN_MS[g] <= GRAIN_MS[interval]);
   const { buckets, raw } = cutWindow(range, grains);
+  const n = bots === 'include' ? 'n' : bots === 'only' ? 'n_bot' : '(n - n_bot)';
+  const condition = botCondition(bots);
   const parts: string[] = [];
   const values: unknown[] = [];
   for (const b of buckets) {
     parts.push(
-      `SELECT bucket AS b, SUM(n) AS requests, SUM(IF(status_code >= 400, n, 0)) AS errors FROM ${rollupTableName(def)}
+      `SELECT bucket AS b, SUM(${n}) AS requests, SUM(IF(status_code >= 400, ${n}, 0)) AS errors FROM ${rollupTableName(def)}
        WHERE grain = ? AND bucket >= ? AND bucket < ? GROUP BY bucket`,
     );
     values.push(b.grain, new Date(b.from), new Date(b.to));
@@ -208,7 +249,7 @@ export async function seriesFromRollups(
   for (const r of raw) {
     // A raw edge is shorter than the finest grain, so it lies inside one bucket of the series.
     parts.push(
-      'SELECT ? AS b, COUNT(*) AS requests, SUM(status_code >= 400) AS errors FROM access_logs WHERE `timestamp` >= ? AND `timestamp` < ?',
+      `SELECT ? AS b, COUNT(*) AS requests, SUM(status_code >= 400) AS errors FROM access_logs WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${condition ? ` AND ${condition}` : ''}`,
     );
     values.push(new Date(r.from), new Date(r.from), new Date(r.to));
   }
@@ -234,6 +275,7 @@ export async function topKeysFromRollups(
   range: TimeRange | null,
   topN: number,
   measures: readonly string[] = ['n'],
+  bots: BotsFilter = 'include',
 ): Promise<KeyRow[]> {
   if (!range) return [];
   const def = table(name);
@@ -267,15 +309,17 @@ export async function topKeysFromRollups(
       counts.push(Number(row.n));
       perPiece.set(Number(row.p), counts);
     }
-    // A key missing from a piece's list has at most that piece's last listed count (0 if the list is whole).
+    // A key missing from a piece's list has at most that piece's last listed count (0 if the list
+    // is whole); its bots' or others' share is no more than that either.
     let outsiderBound = 0;
     for (const counts of perPiece.values())
       if (counts.length >= leaders) outsiderBound += Math.min(...counts);
     const candidates = [...new Set(rows.map((r) => r.k))];
     if (candidates.length === 0) return [];
     const q = windowAggregate(def, range, {
-      perKey: true,
+      group: 'key',
       measures: wanted,
+      bots,
       filter: { sql: `${key} IN (${candidates.map(() => '?').join(', ')})`, values: candidates },
     }) as Sql;
     const totals = await db.select<KeyRow>(`${q.sql} ORDER BY n DESC, k`, q.values);
@@ -283,7 +327,7 @@ export async function topKeysFromRollups(
     if (settled) return totals.slice(0, topN).map((r) => ({ ...r, n: Number(r.n) }));
   }
   // Keys too evenly spread for the leaders to settle it: group the whole window.
-  const all = windowAggregate(def, range, { perKey: true, measures: wanted }) as Sql;
+  const all = windowAggregate(def, range, { group: 'key', measures: wanted, bots }) as Sql;
   const rows = await db.select<KeyRow>(`${all.sql} ORDER BY n DESC, k LIMIT ?`, [...all.values, topN]);
   return rows.map((r) => ({ ...r, n: Number(r.n) }));
 }
@@ -366,4 +410,60 @@ export async function p95FromRollups(
     }
   });
   return result;
+}
+
+/** Bytes sent and requests per UTC day over a range ('YYYY-MM-DD'), oldest first; one path's when given. */
+export async function bytesPerDayFromRollups(
+  db: Database,
+  range: TimeRange | null,
+  bots: BotsFilter,
+  endpoint?: string,
+): Promise<{ day: string; bytes: number; n: number }[]> {
+  // One path's bytes are in the path rollup; the status rollup has fewer rows per day for all of them.
+  const def = table(endpoint === undefined ? 'status' : 'endpoint');
+  const measures = def.measures.filter((m) => m.column === 'n' || m.column === 'bytes');
+  const filter = endpoint === undefined ? undefined : { sql: 'endpoint = ?', values: [endpoint] };
+  const q = range && windowAggregate(def, range, { group: 'day', measures, bots, filter });
+  if (!q) return [];
+  const rows = await db.select<{ k: string; bytes: number; n: number }>(`${q.sql} ORDER BY k`, q.values);
+  return rows.map((r) => ({ day: String(r.k), bytes: Number(r.bytes), n: Number(r.n) }));
+}
+
+/**
+ * The paths that sent the most bytes over a range (bytes, then path, as `ORDER BY bytes DESC, k`
+ * on access_logs orders them). Every path of the range is summed: the `leaders` index ranks by
+ * requests, not bytes, and a range's path rows are few next to its access_logs rows.
+ */
+export async function topBytesFromRollups(
+  db: Database,
+  range: TimeRange | null,
+  topN: number,
+  bots: BotsFilter,
+): Promise<{ k: string; bytes: number; n: number }[]> {
+  const def = table('endpoint');
+  const measures = def.measures.filter((m) => m.column === 'n' || m.column === 'bytes');
+  const q = range && windowAggregate(def, range, { group: 'key', measures, bots });
+  if (!q) return [];
+  const rows = await db.select<{ k: string; bytes: number; n: number }>(
+    `${q.sql} ORDER BY bytes DESC, k LIMIT ?`,
+    [...q.values, topN],
+  );
+  return rows.map((r) => ({ k: r.k, bytes: Number(r.bytes), n: Number(r.n) }));
+}
+
+/**
+ * Requests per agent class over a range, as a derived table (`k` the class key, `n` its requests)
+ * with the class's parts split out: `is_bot` ('0' or '1'), `browser` and `os` in the collation of
+ * access_logs' columns, so grouping and ordering by them agree with the same on the rows. Null
+ * when the range is empty.
+ */
+export function agentClassesFromRollups(range: TimeRange | null): Sql | null {
+  const q = range && windowAggregate(table('agent'), range, { group: 'key' });
+  if (!q) return null;
+  const part = (i: number) =>
+    `SUBSTRING_INDEX(SUBSTRING_INDEX(k, CHAR(31 USING utf8mb4), ${i}), CHAR(31 USING utf8mb4), -1) COLLATE utf8mb4_unicode_ci`;
+  return {
+    sql: `(SELECT LEFT(k, 1) AS is_bot, ${part(2)} AS browser, ${part(3)} AS os, n FROM (${q.sql}) a)`,
+    values: q.values,
+  };
 }

@@ -25,6 +25,18 @@ export interface RolledUpRow {
   endpoint: string;
   status_code: number;
   response_time_ms: number | null;
+  bytes_sent: number | null;
+  user_agent: string | null;
+}
+
+/**
+ * What the writer stores with a row from its user agent (src/db/user-agent.ts classifies it once
+ * per row and the rollups read the same answer): measures and keys that depend on it take it here.
+ */
+export interface RowAgent {
+  is_bot: 0 | 1;
+  browser: string;
+  os: string;
 }
 
 /**
@@ -49,22 +61,27 @@ export interface RollupMeasure {
   /** How two values of the same bucket and key combine. */
   merge: 'sum' | 'min' | 'max';
   /** The value one access_logs row contributes (JavaScript side, for writers). */
-  of(row: RolledUpRow): number;
+  of(row: RolledUpRow, agent: RowAgent): number;
   /** The same over a group of access_logs rows, in SQL (backfill, verify, window edges). */
   sql: string;
 }
 
 export interface RollupTable {
   /** Short name, used in messages and by the intents. */
-  name: 'status' | 'endpoint' | 'ip';
+  name: 'status' | 'endpoint' | 'ip' | 'agent';
   /** Bumped when columns change: the table name changes with it, so old and new can coexist. */
   version: number;
   grains: readonly Grain[];
   key: {
-    column: 'status_code' | 'endpoint' | 'ip_address';
+    column: 'status_code' | 'endpoint' | 'ip_address' | 'agent';
     /** Same type and collation as the access_logs column, so grouping and ordering agree with it. */
     type: string;
-    of(row: RolledUpRow): string | number;
+    of(row: RolledUpRow, agent: RowAgent): string | number;
+    /**
+     * The key over access_logs rows, when it is not a column of the same name there (backfill,
+     * verify, window edges).
+     */
+    sql?: string;
   };
   measures: readonly RollupMeasure[];
   /** Whether the table serves top lists: an index (grain, bucket, n) gives each bucket's busiest keys. */
@@ -90,43 +107,86 @@ const statusClass = (digit: number): RollupMeasure => ({
   sql: `SUM(status_code BETWEEN ${digit * 100} AND ${digit * 100 + 99})`,
 });
 
+/**
+ * A sum measure and its twin over bots only (`n` and `n_bot`, `bytes` and `bytes_bot`): the `bots`
+ * filter reads `x_bot` for `only` and `x - x_bot` for `exclude`, so one table answers all three
+ * without a row per bot flag. `perRow` is the measure's value for one row in SQL, as `of` gives it.
+ * A row not yet classified (is_bot NULL) is not a bot, as everywhere else.
+ */
+function withBotTwin(m: RollupMeasure, perRow: string): RollupMeasure[] {
+  return [
+    m,
+    {
+      column: `${m.column}${BOT_SUFFIX}`,
+      type: m.type,
+      merge: 'sum',
+      of: (r, agent) => (agent.is_bot === 1 ? m.of(r, agent) : 0),
+      sql: `COALESCE(SUM(IF(is_bot = 1, ${perRow}, 0)), 0)`,
+    },
+  ];
+}
+/** The column of a measure's bots-only twin: `n` has `n_bot`. */
+export const BOT_SUFFIX = '_bot';
+
+const bytes: RollupMeasure = {
+  column: 'bytes',
+  type: COUNT,
+  merge: 'sum',
+  of: (r) => r.bytes_sent ?? 0,
+  sql: 'COALESCE(SUM(bytes_sent), 0)',
+};
+const responseTimeSum: RollupMeasure = {
+  column: 'rt_sum',
+  type: COUNT,
+  merge: 'sum',
+  of: (r) => r.response_time_ms ?? 0,
+  sql: 'COALESCE(SUM(response_time_ms), 0)',
+};
+const responseTimeCount: RollupMeasure = {
+  column: 'rt_count',
+  type: COUNT,
+  merge: 'sum',
+  of: (r) => (r.response_time_ms === null ? 0 : 1),
+  sql: 'COUNT(response_time_ms)',
+};
+
+/** Separates the parts of the agent rollup's key (a control character: no family name has one). */
+export const AGENT_SEPARATOR = '\x1f';
+/** The agent key of a row: bot flag, browser (or bot name), OS, as the row's columns hold them. */
+export const agentKey = (agent: RowAgent): string =>
+  `${agent.is_bot}${AGENT_SEPARATOR}${agent.browser}${AGENT_SEPARATOR}${agent.os}`;
+const AGENT_KEY_SQL = `CONCAT(IF(is_bot = 1, '1', '0'), CHAR(31 USING utf8mb4), COALESCE(browser, 'Unknown'), CHAR(31 USING utf8mb4), COALESCE(os, 'Unknown')) COLLATE utf8mb4_bin`;
+
 export const ROLLUP_TABLES: readonly RollupTable[] = [
   {
     name: 'status',
-    version: 1,
+    // 2: bot requests and bytes sent (the `bots` filter and get_bandwidth per day).
+    version: 2,
     grains: ['minute', 'hour', 'day'],
     key: { column: 'status_code', type: 'SMALLINT UNSIGNED NOT NULL', of: (r) => r.status_code },
-    measures: [requests],
+    measures: [...withBotTwin(requests, '1'), ...withBotTwin(bytes, 'COALESCE(bytes_sent, 0)')],
     leaders: false,
   },
   {
     name: 'endpoint',
-    version: 1,
+    // 2: every measure with its bots-only twin, and bytes sent (get_bandwidth per endpoint).
+    version: 2,
     grains: ['hour', 'day', 'week'],
     key: { column: 'endpoint', type: 'VARCHAR(700) COLLATE utf8mb4_bin NOT NULL', of: (r) => r.endpoint },
     measures: [
-      requests,
-      errors,
-      {
-        column: 'rt_sum',
-        type: COUNT,
-        merge: 'sum',
-        of: (r) => r.response_time_ms ?? 0,
-        sql: 'COALESCE(SUM(response_time_ms), 0)',
-      },
-      {
-        column: 'rt_count',
-        type: COUNT,
-        merge: 'sum',
-        of: (r) => (r.response_time_ms === null ? 0 : 1),
-        sql: 'COUNT(response_time_ms)',
-      },
+      ...withBotTwin(requests, '1'),
+      ...withBotTwin(errors, 'status_code >= 400'),
+      ...withBotTwin(responseTimeSum, 'COALESCE(response_time_ms, 0)'),
+      ...withBotTwin(responseTimeCount, 'response_time_ms IS NOT NULL'),
+      ...withBotTwin(bytes, 'COALESCE(bytes_sent, 0)'),
     ],
     leaders: true,
   },
   {
     name: 'ip',
-    version: 1,
+    // 2: bot requests, so top addresses answer every `bots` filter (an address's other measures
+    // are for all its requests: get_ip_activity with a filter reads its rows).
+    version: 2,
     grains: ['day', 'week'],
     key: {
       column: 'ip_address',
@@ -134,7 +194,7 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
       of: (r) => r.ip_address,
     },
     measures: [
-      requests,
+      ...withBotTwin(requests, '1'),
       errors,
       statusClass(1),
       statusClass(2),
@@ -159,7 +219,31 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
     ],
     leaders: true,
   },
+  {
+    // Requests per agent class (bot flag, browser or bot name, OS): get_user_agents. A log has
+    // few classes, so 30 days are a few hundred rows. Hours for the edges of a window, days for the rest.
+    name: 'agent',
+    version: 1,
+    grains: ['hour', 'day'],
+    key: {
+      column: 'agent',
+      // Three VARCHAR(64) families, a flag and two separators.
+      type: 'VARCHAR(140) COLLATE utf8mb4_bin NOT NULL',
+      of: (_r, agent) => agentKey(agent),
+      sql: AGENT_KEY_SQL,
+    },
+    measures: [requests],
+    leaders: false,
+  },
 ];
+
+/** The key over access_logs rows: its SQL expression, or the column of the same name. */
+export const keySql = (def: RollupTable): string => def.key.sql ?? `\`${def.key.column}\``;
+
+/** The bots-only twin of a measure, when it has one. */
+export function botTwin(def: RollupTable, column: string): RollupMeasure | undefined {
+  return def.measures.find((m) => m.column === `${column}${BOT_SUFFIX}`);
+}
 
 /** The table a definition lives in: `rollup_ip`, then `rollup_ip_v2` once its columns change. */
 export function rollupTableName(def: Pick<RollupTable, 'name' | 'version'>): string {

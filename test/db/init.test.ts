@@ -72,11 +72,12 @@ describe('db init', () => {
     expect(Object.keys(snapshot).sort()).toEqual([
       'access_logs',
       'load_history',
-      'rollup_endpoint',
+      'rollup_agent',
       'rollup_endpoint_rt',
-      'rollup_ip',
+      'rollup_endpoint_v2',
+      'rollup_ip_v2',
       'rollup_state',
-      'rollup_status',
+      'rollup_status_v2',
     ]);
     expect(new Set(snapshot.access_logs?.indexes.map((i) => i[0]))).toEqual(
       new Set([
@@ -107,9 +108,10 @@ describe('db init', () => {
         'table access_logs',
         'table load_history',
         'table rollup_state',
-        'table rollup_status',
-        'table rollup_endpoint',
-        'table rollup_ip',
+        'table rollup_status_v2',
+        'table rollup_endpoint_v2',
+        'table rollup_ip_v2',
+        'table rollup_agent',
         'table rollup_endpoint_rt',
       ],
     });
@@ -259,22 +261,21 @@ describe('connection errors', () => {
     expect(run.err).toContain('chatbot-ops db init');
   });
 
-  it.each([
-    [['stats']],
-    [['seed', '--rows', '10']],
-    [['prune', '--older-than', '30d', '--yes']],
-  ])('%j points at db init when the database exists without the table', async (args) => {
-    // Prepare
-    const database = newName();
-    const conn = await admin();
-    await conn.query(`CREATE DATABASE \`${database}\``);
-    await conn.end();
+  it.each([[['stats']], [['seed', '--rows', '10']], [['prune', '--older-than', '30d', '--yes']]])(
+    '%j points at db init when the database exists without the table',
+    async (args) => {
+      // Prepare
+      const database = newName();
+      const conn = await admin();
+      await conn.query(`CREATE DATABASE \`${database}\``);
+      await conn.end();
 
-    // Act
-    const run = await runDb(database, args);
+      // Act
+      const run = await runDb(database, args);
 
-    // Assess
-    expect(run.code).toBe(1);
-    expect(run.err).toContain('the access_logs table does not exist');
-  });
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.err).toContain('the access_logs table does not exist');
+    },
+  );
 });

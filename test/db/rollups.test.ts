@@ -41,9 +41,9 @@ async function count(db: TestDatabase, sql: string, values: unknown[] = []): Pro
 
 async function rollupRows(db: TestDatabase): Promise<number> {
   return (
-    (await count(db, 'SELECT COUNT(*) AS n FROM rollup_status')) +
-    (await count(db, 'SELECT COUNT(*) AS n FROM rollup_endpoint')) +
-    (await count(db, 'SELECT COUNT(*) AS n FROM rollup_ip'))
+    (await count(db, 'SELECT COUNT(*) AS n FROM rollup_status_v2')) +
+    (await count(db, 'SELECT COUNT(*) AS n FROM rollup_endpoint_v2')) +
+    (await count(db, 'SELECT COUNT(*) AS n FROM rollup_ip_v2'))
   );
 }
 
@@ -72,8 +72,10 @@ describe('rollups kept by writers', () => {
 
     // Assess
     expect(report.loaded).toBe(3_000);
-    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_status WHERE grain = ?', ['minute'])).toBe(3_000);
-    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_ip WHERE grain = ?', ['day'])).toBe(3_000);
+    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_status_v2 WHERE grain = ?', ['minute'])).toBe(
+      3_000,
+    );
+    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_ip_v2 WHERE grain = ?', ['day'])).toBe(3_000);
     expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
 
@@ -103,7 +105,7 @@ describe('rollups kept by writers', () => {
     await insertAccessLogRows(conn, rows);
     deltas.add(rows);
     await deltas.flush(conn);
-    const inside = await conn.query('SELECT SUM(n) AS n FROM rollup_status WHERE grain = ?', ['day']);
+    const inside = await conn.query('SELECT SUM(n) AS n FROM rollup_status_v2 WHERE grain = ?', ['day']);
     await conn.query('ROLLBACK');
     conn.release();
 
@@ -128,7 +130,7 @@ describe('rollups kept by writers', () => {
     await insertAccessLogRows(other, traffic(5_000, 1, 14, new Date(END.getTime() - 10 * DAY)));
     const at = (m: number) => new Date(END.getTime() - DAY + m * 60_000);
     await other.query(
-      "SELECT n FROM rollup_status WHERE grain = 'minute' AND bucket = ? AND status_code = 200 FOR UPDATE",
+      "SELECT n FROM rollup_status_v2 WHERE grain = 'minute' AND bucket = ? AND status_code = 200 FOR UPDATE",
       [at(2)],
     );
 
@@ -141,7 +143,7 @@ describe('rollups kept by writers', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     await other.query(
-      "UPDATE rollup_status SET n = n WHERE grain = 'minute' AND bucket = ? AND status_code = 200",
+      "UPDATE rollup_status_v2 SET n = n WHERE grain = 'minute' AND bucket = ? AND status_code = 200",
       [at(1)],
     );
     await other.query('ROLLBACK');
@@ -161,7 +163,9 @@ describe('rollups kept by writers', () => {
 
     // Assess
     expect((await verifyRollups(db.pool)).differences).toBe(0);
-    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_status WHERE grain = ?', ['hour'])).toBe(40_000);
+    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_status_v2 WHERE grain = ?', ['hour'])).toBe(
+      40_000,
+    );
   });
 });
 
@@ -198,7 +202,7 @@ describe('backfill by db init', () => {
     // Assess
     expect(partial.some((s) => s.backfilled === 2_000 && !s.ready)).toBe(true);
     expect(seen).toEqual([0, 1_000, 2_000]);
-    expect(resumed.tables.length).toBe(3);
+    expect(resumed.tables.length).toBe(4);
     expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
     expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
@@ -214,12 +218,67 @@ describe('backfill by db init', () => {
     expect((await runDb(db.database, ['rollup', '--verify'])).code).toBe(0);
   });
 
+  it('classifies rows another writer left unclassified before it counts them (bots, agent classes)', async () => {
+    // Prepare: rows as a tool other than chatbot-ops writes them: no user-agent class.
+    await db.pool.query('UPDATE access_logs SET is_bot = NULL, browser = NULL, os = NULL');
+
+    // Act
+    const run = await runDb(db.database, ['init']);
+
+    // Assess: the bots' counts in the rollups are those of the classified rows.
+    expect(run.code).toBe(0);
+    const bots = await count(db, 'SELECT COUNT(*) AS n FROM access_logs WHERE is_bot = 1');
+    expect(bots).toBeGreaterThan(0);
+    expect(await count(db, "SELECT SUM(n_bot) AS n FROM rollup_status_v2 WHERE grain = 'day'")).toBe(bots);
+    expect(
+      await count(db, "SELECT SUM(n) AS n FROM rollup_agent WHERE grain = 'day' AND agent LIKE '1%'"),
+    ).toBe(bots);
+    expect((await verifyRollups(db.pool)).differences).toBe(0);
+  });
+
+  it('replaces a table of an older version and backfills a table new to the database', async () => {
+    // Prepare: rollups as the previous version made them: rollup_status at version 1, no agent
+    // rollup; then rows written while that was so.
+    await applySchema(db.pool);
+    await backfillRollups(db.pool);
+    await db.pool.query('DROP TABLE rollup_status_v2, rollup_agent');
+    await db.pool.query(
+      `CREATE TABLE rollup_status (status_code SMALLINT UNSIGNED NOT NULL, grain ENUM('minute', 'hour', 'day', 'week') NOT NULL,
+         bucket DATETIME NOT NULL, n BIGINT UNSIGNED NOT NULL, PRIMARY KEY (grain, bucket, status_code))`,
+    );
+    await db.pool.query("UPDATE rollup_state SET name = 'rollup_status' WHERE name = 'rollup_status_v2'");
+    await db.pool.query("DELETE FROM rollup_state WHERE name = 'rollup_agent'");
+    await writeAccessLogs(db.pool, traffic(900, 2, 12));
+
+    // Act
+    const run = await runDb(db.database, ['init'], { json: true });
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({
+      created: expect.arrayContaining(['table rollup_status_v2', 'table rollup_agent']),
+    });
+    const tables = await count(
+      db,
+      "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'rollup_status'",
+    );
+    expect(tables).toBe(0);
+    expect((await readRollupStates(db.pool)).map((s) => [s.table, s.ready])).toEqual([
+      ['rollup_agent', true],
+      ['rollup_endpoint_v2', true],
+      ['rollup_ip_v2', true],
+      ['rollup_status_v2', true],
+    ]);
+    expect(await count(db, "SELECT SUM(n) AS n FROM rollup_agent WHERE grain = 'day'")).toBe(6_900);
+    expect((await verifyRollups(db.pool)).differences).toBe(0);
+  });
+
   it('counts a write that was in progress when a table was added exactly once', async () => {
     // Prepare: rollups set up and ready, then one table dropped from the registry (as when a
     // new table is added) while a writer has rows in an open transaction.
     await applySchema(db.pool);
     await backfillRollups(db.pool);
-    await db.pool.query("DELETE FROM rollup_state WHERE name = 'rollup_ip'");
+    await db.pool.query("DELETE FROM rollup_state WHERE name = 'rollup_ip_v2'");
     const writer = await db.pool.getConnection();
     await writer.query('START TRANSACTION');
     const deltas = await RollupDeltas.start(writer);
@@ -237,8 +296,8 @@ describe('backfill by db init', () => {
     await backfillRollups(db.pool);
 
     // Assess
-    expect(deltas.tableNames).not.toContain('rollup_ip');
-    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_ip WHERE grain = ?', ['day'])).toBe(6_700);
+    expect(deltas.tableNames).not.toContain('rollup_ip_v2');
+    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_ip_v2 WHERE grain = ?', ['day'])).toBe(6_700);
     expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
 });
@@ -260,13 +319,13 @@ describe('db rollup --verify and --repair', () => {
 
     expect(run.code).toBe(0);
     expect(run.err).toContain('rollups match access_logs over 3 days');
-    expect(state.out).toMatch(/rollup_ip\s+ready/);
+    expect(state.out).toMatch(/rollup_ip_v2\s+ready/);
   });
 
   it('reports a difference with exit 1, repairs it with --repair, then passes', async () => {
     // Prepare: a count changed, a bucket lost, and a row written behind the writers' back.
-    await db.pool.query("UPDATE rollup_ip SET n = n + 1 WHERE grain = 'hour' LIMIT 1");
-    await db.pool.query("DELETE FROM rollup_status WHERE grain = 'day' LIMIT 1");
+    await db.pool.query("UPDATE rollup_ip_v2 SET n = n + 1 WHERE grain = 'hour' LIMIT 1");
+    await db.pool.query("DELETE FROM rollup_status_v2 WHERE grain = 'day' LIMIT 1");
     await insertAccessLogRows(db.pool, traffic(1, 1, 11, new Date(END.getTime() - DAY)));
 
     // Act
@@ -310,7 +369,7 @@ describe('db rollup --verify and --repair', () => {
   });
 
   it('checks only the days asked for', async () => {
-    await db.pool.query("UPDATE rollup_ip SET n = n + 1 WHERE grain = 'day' AND bucket = '2025-05-29'");
+    await db.pool.query("UPDATE rollup_ip_v2 SET n = n + 1 WHERE grain = 'day' AND bucket = '2025-05-29'");
 
     const before = await runDb(db.database, ['rollup', '--verify', '--until', '2025-05-29T00:00:00']);
     const on = await runDb(db.database, [
@@ -361,12 +420,14 @@ describe('db prune', () => {
     expect(run.result).toMatchObject({ rows: older, cutoff: cutoff.toISOString(), dryRun: false });
     expect(await count(db, 'SELECT COUNT(*) AS n FROM access_logs')).toBe(total - older);
     expect(
-      await count(db, "SELECT COUNT(*) AS n FROM rollup_ip WHERE grain <> 'week' AND bucket < ?", [cutoff]),
+      await count(db, "SELECT COUNT(*) AS n FROM rollup_ip_v2 WHERE grain <> 'week' AND bucket < ?", [
+        cutoff,
+      ]),
     ).toBe(0);
     // Only the week holding the cutoff starts before it, counted again from the rows it keeps.
     const week = floorTo(cutoff.getTime(), 'week');
     expect(
-      await count(db, "SELECT COUNT(*) AS n FROM rollup_ip WHERE grain = 'week' AND bucket < ?", [
+      await count(db, "SELECT COUNT(*) AS n FROM rollup_ip_v2 WHERE grain = 'week' AND bucket < ?", [
         new Date(week),
       ]),
     ).toBe(0);

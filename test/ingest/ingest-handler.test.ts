@@ -319,9 +319,10 @@ describe('ingest handler: direct invocations', () => {
           'table access_logs',
           'table load_history',
           'table rollup_state',
-          'table rollup_status',
-          'table rollup_endpoint',
-          'table rollup_ip',
+          'table rollup_status_v2',
+          'table rollup_endpoint_v2',
+          'table rollup_ip_v2',
+          'table rollup_agent',
           'table rollup_endpoint_rt',
         ],
         backfilled: { ids: 0, remaining: 0 },
@@ -443,7 +444,7 @@ describe('ingest handler: rollups, as its own database user', () => {
   });
 
   const requestsCounted = async () => {
-    const [r] = await db.pool.query("SELECT SUM(n) AS n FROM rollup_status WHERE grain = 'day'");
+    const [r] = await db.pool.query("SELECT SUM(n) AS n FROM rollup_status_v2 WHERE grain = 'day'");
     return Number((r as { n: number | null }[])[0]?.n ?? 0);
   };
 
@@ -469,7 +470,7 @@ describe('ingest handler: rollups, as its own database user', () => {
     expect(await count(db)).toBe(50);
     expect(await requestsCounted()).toBe(50);
     const [ips] = await db.pool.query(
-      "SELECT COUNT(*) AS n FROM rollup_ip WHERE ip_address = '203.0.113.99'",
+      "SELECT COUNT(*) AS n FROM rollup_ip_v2 WHERE ip_address = '203.0.113.99'",
     );
     expect(Number((ips as { n: number }[])[0]?.n)).toBe(0);
     expect((await verifyRollups(db.pool)).differences).toBe(0);
@@ -495,8 +496,8 @@ describe('ingest handler: rollups, as its own database user', () => {
 
     // Assess
     expect(short.ok).toBe(true);
-    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 3 * 400 });
-    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false]);
+    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 4 * 400 });
+    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false, false]);
     expect(again.result.backfilled).toMatchObject({ ids: 400, remaining: 0 });
     expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
     expect(await requestsCounted()).toBe(400);

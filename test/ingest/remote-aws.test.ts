@@ -294,7 +294,7 @@ describe('db stats and db init --remote through the CLI', () => {
       .on(GetCallerIdentityCommand)
       .resolves({ Account: '111122223333', Arn: 'arn:aws:iam::111122223333:user/me' });
     const backfilled = {
-      tables: ['rollup_endpoint', 'rollup_ip', 'rollup_status'],
+      tables: ['rollup_endpoint_v2', 'rollup_ip_v2', 'rollup_status_v2'],
       ids: 0,
       remaining: 1_500_000,
     };

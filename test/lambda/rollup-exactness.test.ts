@@ -3,8 +3,9 @@
  * one with rollups (part of the rows counted by the backfill, the rest by the writer, plus a
  * rolled-back write) and one without (every aggregate reads access_logs). For thousands of random
  * requests - windows with sub-minute edges on and around bucket boundaries, all time, empty
- * windows, `hours`, random top_n - every aggregate intent must answer exactly the same, ties,
- * ordering and rounding included.
+ * windows, `hours`, random top_n, each `bots` value - every aggregate intent served from rollups
+ * (get_bandwidth and get_user_agents included) must answer exactly the same, ties, ordering and
+ * rounding included.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,10 +101,14 @@ function makeDataset(label: string, seed: number, days: number, size: number): D
 const AGENTS = [
   'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
   'curl/8.5.0',
+  'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
+  '-',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
   'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
 ];
-const BOT_AGENTS = new Set(AGENTS.slice(0, 2));
+const BOT_AGENTS = new Set(AGENTS.slice(0, 3));
 
 const DATASETS = [makeDataset('3 dense days', 7, 3, 4_000), makeDataset('40 sparse days', 11, 40, 2_500)];
 
@@ -269,6 +274,20 @@ function requestFor(data: Dataset) {
         )
         .map(([p, top_n, ip_address]) => ({ ...p, top_n, ip_address })),
     }),
+    fc.record({
+      intent: fc.constant('get_bandwidth'),
+      params: fc
+        .tuple(
+          w,
+          topN,
+          fc.option(fc.oneof(fc.constantFrom(...data.endpoints), fc.constant('/never')), { freq: 3 }),
+        )
+        .map(([p, top_n, endpoint]) => (endpoint === null ? { ...p, top_n } : { ...p, top_n, endpoint })),
+    }),
+    fc.record({
+      intent: fc.constant('get_user_agents'),
+      params: fc.tuple(w, topN).map(([p, top_n]) => ({ ...p, top_n })),
+    }),
   );
 }
 
@@ -279,13 +298,14 @@ describe.each(DATASETS.map((d, i) => [d.label, i] as const))(
       const pair = pairs[index] as Pair;
       const states = await readRollupStates(pair.withRollups.pool);
       expect(states.map((s) => [s.table, s.ready])).toEqual([
-        ['rollup_endpoint', true],
-        ['rollup_ip', true],
-        ['rollup_status', true],
+        ['rollup_agent', true],
+        ['rollup_endpoint_v2', true],
+        ['rollup_ip_v2', true],
+        ['rollup_status_v2', true],
       ]);
     });
 
-    it('gives the same answer for 1,200 random requests of the four aggregate intents', async () => {
+    it('gives the same answer for 1,200 random requests of the aggregate intents read from rollups', async () => {
       const pair = pairs[index] as Pair;
       await fc.assert(
         fc.asyncProperty(requestFor(pair.data), async (request) => {
@@ -301,23 +321,29 @@ describe.each(DATASETS.map((d, i) => [d.label, i] as const))(
       );
     }, 1_200_000);
 
-    it('counts with `bots: exclude` / `only` exactly what a table of only those rows counts', async () => {
+    it('counts with `bots: exclude` / `only` exactly what the rows with the filter, and a table of only those rows, count', async () => {
       const pair = pairs[index] as Pair;
       const { botsHandler, humansHandler } = pair.subsets;
-      const filtered = requestFor(pair.data).filter(
-        // An all-time series spans the table's first to last row, which differ between the tables.
-        (r) => !(r.intent === 'get_traffic_timeseries' && 'all_time' in r.params),
-      );
       await fc.assert(
-        fc.asyncProperty(filtered, fc.constantFrom('exclude', 'only'), async (request, bots) => {
-          const [fromFilter, fromSubset] = await Promise.all([
-            pair.rollupHandler({ ...request, params: { ...request.params, bots } }).then(answer),
+        fc.asyncProperty(requestFor(pair.data), fc.constantFrom('exclude', 'only'), async (request, bots) => {
+          const filtered = { ...request, params: { ...request.params, bots } };
+          // An all-time series spans the table's first to last row, which differ between the tables.
+          const subsetComparable = !(
+            request.intent === 'get_traffic_timeseries' && 'all_time' in request.params
+          );
+          const [fromRollups, fromRows, fromSubset] = await Promise.all([
+            pair.rollupHandler(filtered).then(answer),
+            pair.rawHandler(filtered).then(answer),
             (bots === 'only' ? botsHandler : humansHandler)(request).then(answer),
           ]);
-          expect(fromFilter.status).toBe(fromSubset.status);
-          if (fromSubset.status === 200) expect(fromFilter.data).toEqual(fromSubset.data);
+          expect(fromRollups.status).toBe(fromRows.status);
+          if (fromRows.status === 200) expect(fromRollups.data).toEqual(fromRows.data);
+          if (subsetComparable) {
+            expect(fromRollups.status).toBe(fromSubset.status);
+            if (fromSubset.status === 200) expect(fromRollups.data).toEqual(fromSubset.data);
+          }
         }),
-        { numRuns: 300, seed: 20_261_203 + index },
+        { numRuns: 400, seed: 20_261_203 + index },
       );
     }, 600_000);
   },
@@ -355,17 +381,17 @@ describe('which tables the intents read', () => {
     };
     try {
       const summary = await read('get_traffic_summary', aligned);
-      expect(summary.some((s) => s.includes('rollup_status'))).toBe(true);
-      expect(summary.some((s) => s.includes('rollup_endpoint'))).toBe(true);
-      expect(summary.some((s) => s.includes('rollup_ip'))).toBe(true);
+      expect(summary.some((s) => s.includes('rollup_status_v2'))).toBe(true);
+      expect(summary.some((s) => s.includes('rollup_endpoint_v2'))).toBe(true);
+      expect(summary.some((s) => s.includes('rollup_ip_v2'))).toBe(true);
       expect(summary.filter((s) => s.includes('access_logs'))).toEqual([]);
 
       const series = await read('get_traffic_timeseries', { ...aligned, interval: 'hour' });
-      expect(series.some((s) => s.includes('rollup_status'))).toBe(true);
+      expect(series.some((s) => s.includes('rollup_status_v2'))).toBe(true);
       expect(series.filter((s) => s.includes('access_logs'))).toEqual([]);
 
       const stats = await read('get_endpoint_stats', aligned);
-      expect(stats.some((s) => s.includes('rollup_endpoint'))).toBe(true);
+      expect(stats.some((s) => s.includes('rollup_endpoint_v2'))).toBe(true);
       // Only the percentile reads rows.
       expect(
         stats
@@ -373,8 +399,26 @@ describe('which tables the intents read', () => {
           .every((s) => s.includes('response_time_ms IS NOT NULL')),
       ).toBe(true);
 
+      // The `bots` filter reads the bots' twins of the same rollups.
+      for (const bots of ['exclude', 'only']) {
+        const filtered = await read('get_traffic_summary', { ...aligned, bots });
+        expect(filtered.some((s) => s.includes('n_bot'))).toBe(true);
+        expect(filtered.filter((s) => s.includes('access_logs'))).toEqual([]);
+        const filteredSeries = await read('get_traffic_timeseries', { ...aligned, interval: 'day', bots });
+        expect(filteredSeries.filter((s) => s.includes('access_logs'))).toEqual([]);
+      }
+
+      for (const params of [aligned, { ...aligned, endpoint: '/api/users', bots: 'only' }]) {
+        const bandwidth = await read('get_bandwidth', params);
+        expect(bandwidth.some((s) => s.includes('rollup_'))).toBe(true);
+        expect(bandwidth.filter((s) => s.includes('access_logs'))).toEqual([]);
+      }
+      const agents = await read('get_user_agents', { ...aligned, bots: 'exclude' });
+      expect(agents.some((s) => s.includes('rollup_agent'))).toBe(true);
+      expect(agents.filter((s) => s.includes('access_logs'))).toEqual([]);
+
       const ip = await read('get_ip_activity', { ...aligned, ip_address: '192.168.1.1' });
-      expect(ip.some((s) => s.includes('rollup_ip'))).toBe(true);
+      expect(ip.some((s) => s.includes('rollup_ip_v2'))).toBe(true);
       // Methods and busiest paths of one address come from its rows.
       expect(
         ip.filter((s) => s.includes('access_logs')).every((s) => /GROUP BY (endpoint|method)/.test(s)),
@@ -385,7 +429,7 @@ describe('which tables the intents read', () => {
         start_time: iso(pair.data.start + 90 * MINUTE + 1234),
         end_time: iso(pair.data.start + DAY + 5 * HOUR + 17),
       });
-      expect(ragged.some((s) => s.includes('rollup_status') && s.includes('access_logs'))).toBe(true);
+      expect(ragged.some((s) => s.includes('rollup_status_v2') && s.includes('access_logs'))).toBe(true);
     } finally {
       await db.close();
     }

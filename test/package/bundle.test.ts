@@ -223,9 +223,10 @@ const event = (intent, params) => ({ resource: '/chatbot', path: '/chatbot', htt
         'table access_logs',
         'table load_history',
         'table rollup_state',
-        'table rollup_status',
-        'table rollup_endpoint',
-        'table rollup_ip',
+        'table rollup_status_v2',
+        'table rollup_endpoint_v2',
+        'table rollup_ip_v2',
+        'table rollup_agent',
         'table rollup_endpoint_rt',
       ];
       expect(init).toMatchObject({

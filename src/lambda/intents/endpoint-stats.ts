@@ -1,11 +1,12 @@
 /**
  * get_endpoint_stats: per-endpoint requests, errors, mean and 95th-percentile response time.
  * Requests, errors and the response-time sum and count come from the endpoint rollup once it is
- * ready (rollup-queries.ts), else from access_logs; the percentile from the per-day counts of
- * response times where they are complete (`db rollup --percentiles`), else from the rows.
+ * ready (rollup-queries.ts), with any `bots` filter, else from access_logs; the percentile from the
+ * per-day counts of response times where they are complete (`db rollup --percentiles`) and no
+ * `bots` filter is asked for, else from the rows.
  */
 
-import { BOTS_PARAM, type BotsFilter, rollupsFor } from '../bots.js';
+import { BOTS_PARAM, type BotsFilter } from '../bots.js';
 import type { Database } from '../database.js';
 import { stringParam } from '../params.js';
 import {
@@ -77,16 +78,19 @@ export const endpointStats = defineIntent({
   },
   async run(db, params, { now }) {
     const asked = resolveWindow(params, now);
-    const view = rollupsFor(await readRollupView(db), params.bots);
+    const view = await readRollupView(db);
     const window = countedWindow(asked, view.floor);
     let top: KeyRow[];
     let range: TimeRange | null = null;
     if (view.ready.has('endpoint')) {
       range = await rollupRange(db, window);
       if (params.endpoint === undefined) {
-        top = await topKeysFromRollups(db, 'endpoint', range, params.top_n, MEASURES);
+        top = await topKeysFromRollups(db, 'endpoint', range, params.top_n, MEASURES, params.bots);
       } else {
-        const one = await keyTotalsFromRollups(db, 'endpoint', params.endpoint, range);
+        const one = await keyTotalsFromRollups(db, 'endpoint', params.endpoint, range, {
+          bots: params.bots,
+          measures: MEASURES,
+        });
         top = one ? [one] : [];
       }
     } else {
@@ -104,7 +108,9 @@ export const endpointStats = defineIntent({
     const timed = top
       .filter((row) => Number(row.rt_count) > 0)
       .map((row) => ({ k: row.k, timed: Number(row.rt_count) }));
-    const p95 = range ? await p95FromRollups(db, timed, range) : new Map<string, number>();
+    // The per-day response-time counts do not tell bots apart: a filtered p95 reads the rows.
+    const p95 =
+      range && params.bots === 'include' ? await p95FromRollups(db, timed, range) : new Map<string, number>();
     const fromRows = timed.filter((row) => !p95.has(row.k));
     for (const [k, v] of await p95FromRows(db, fromRows, window, params.bots)) p95.set(k, v);
     return {

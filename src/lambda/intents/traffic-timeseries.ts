@@ -2,7 +2,7 @@
  * get_traffic_timeseries: requests and errors per minute, hour or day, empty buckets included.
  * Counts come from the status rollup once it is ready (rollup-queries.ts), else from access_logs.
  */
-import { BOTS_PARAM, type BotsFilter, botCondition, rollupsFor } from '../bots.js';
+import { BOTS_PARAM, type BotsFilter, botCondition } from '../bots.js';
 import { invalidParam } from '../errors.js';
 import { enumParam, withDefault } from '../params.js';
 import { countedWindow, readRollupView, seriesFromRollups } from '../rollup-queries.js';
@@ -66,7 +66,7 @@ export const trafficTimeseries = defineIntent({
     const asked = resolveWindow(params, now);
     const interval: Interval = params.interval;
     const bucketMs = INTERVAL_SECONDS[interval] * 1000;
-    const view = rollupsFor(await readRollupView(db), params.bots);
+    const view = await readRollupView(db);
     // The buckets span the window asked for; what a running prune is deleting counts as no traffic.
     const counted = countedWindow(asked, view.floor);
     let range = asked;
@@ -101,6 +101,7 @@ export const trafficTimeseries = defineIntent({
         db,
         { from: countRange.start.getTime(), to: countRange.end.getTime() },
         interval,
+        params.bots,
       );
       // Several rollup rows (a day's hours, the raw edges) may fall in one bucket of the series.
       const sums = new Map<number, BucketCount>();

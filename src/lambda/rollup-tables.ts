@@ -13,6 +13,8 @@
  * measured choices: which grains, and why per-address and per-path tables stop at the hour.
  */
 
+import { createHash } from 'node:crypto';
+
 /**
  * The access_logs columns the rollups read, as a writer holds a row before it is written
  * (src/db/access-log-row.ts has the whole row; any RolledUpRow is one of these). A new dimension
@@ -68,12 +70,12 @@ export interface RollupMeasure {
 
 export interface RollupTable {
   /** Short name, used in messages and by the intents. */
-  name: 'status' | 'endpoint' | 'ip' | 'agent';
+  name: 'status' | 'endpoint' | 'ip' | 'agent' | 'visitor';
   /** Bumped when columns change: the table name changes with it, so old and new can coexist. */
   version: number;
   grains: readonly Grain[];
   key: {
-    column: 'status_code' | 'endpoint' | 'ip_address' | 'agent';
+    column: 'status_code' | 'endpoint' | 'ip_address' | 'agent' | 'visitor';
     /** Same type and collation as the access_logs column, so grouping and ordering agree with it. */
     type: string;
     of(row: RolledUpRow, agent: RowAgent): string | number;
@@ -235,7 +237,41 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
     measures: [requests],
     leaders: false,
   },
+  {
+    // One row per visitor and UTC day (get_visitors): a day's visitors are its rows, counted, where
+    // a distinct count over the rows would read every request. Days only: a visitor is per day.
+    // Its bots' requests tell bot visitors apart (an agent is a bot or not).
+    name: 'visitor',
+    version: 1,
+    grains: ['day'],
+    key: {
+      column: 'visitor',
+      // An address (at most 45), a space and 32 hex digits; compared as access_logs compares addresses.
+      type: 'VARCHAR(78) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL',
+      of: (r) => visitorKey(r.ip_address, r.user_agent),
+      sql: "CONVERT(CONCAT(CONVERT(ip_address USING utf8mb4) COLLATE utf8mb4_bin, ' ', MD5(COALESCE(user_agent, ''))) USING ascii) COLLATE ascii_general_ci",
+    },
+    measures: withBotTwin(requests, '1'),
+    leaders: false,
+  },
 ];
+
+/**
+ * A visitor (GoAccess's: the same address, UTC day and user agent) as the visitor rollup keys it:
+ * the address and the MD5 of the agent, as `MD5(COALESCE(user_agent, ''))` gives it over the rows.
+ */
+export function visitorKey(ip: string, userAgent: string | null): string {
+  const agent = userAgent ?? '';
+  let hash = agentHashes.get(agent);
+  if (hash === undefined) {
+    // A log has few distinct agents; a hostile one (random agents) must not grow memory without bound.
+    if (agentHashes.size >= 20_000) agentHashes.clear();
+    hash = createHash('md5').update(agent, 'utf8').digest('hex');
+    agentHashes.set(agent, hash);
+  }
+  return `${ip} ${hash}`;
+}
+const agentHashes = new Map<string, string>();
 
 /** The key over access_logs rows: its SQL expression, or the column of the same name. */
 export const keySql = (def: RollupTable): string => def.key.sql ?? `\`${def.key.column}\``;

@@ -78,6 +78,7 @@ describe('db init', () => {
       'rollup_ip_v2',
       'rollup_state',
       'rollup_status_v2',
+      'rollup_visitor',
     ]);
     expect(new Set(snapshot.access_logs?.indexes.map((i) => i[0]))).toEqual(
       new Set([
@@ -112,6 +113,7 @@ describe('db init', () => {
         'table rollup_endpoint_v2',
         'table rollup_ip_v2',
         'table rollup_agent',
+        'table rollup_visitor',
         'table rollup_endpoint_rt',
       ],
     });

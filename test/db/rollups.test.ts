@@ -202,7 +202,7 @@ describe('backfill by db init', () => {
     // Assess
     expect(partial.some((s) => s.backfilled === 2_000 && !s.ready)).toBe(true);
     expect(seen).toEqual([0, 1_000, 2_000]);
-    expect(resumed.tables.length).toBe(4);
+    expect(resumed.tables.length).toBe(5);
     expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
     expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
@@ -268,6 +268,7 @@ describe('backfill by db init', () => {
       ['rollup_endpoint_v2', true],
       ['rollup_ip_v2', true],
       ['rollup_status_v2', true],
+      ['rollup_visitor', true],
     ]);
     expect(await count(db, "SELECT SUM(n) AS n FROM rollup_agent WHERE grain = 'day'")).toBe(6_900);
     expect((await verifyRollups(db.pool)).differences).toBe(0);

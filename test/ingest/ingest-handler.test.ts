@@ -323,6 +323,7 @@ describe('ingest handler: direct invocations', () => {
           'table rollup_endpoint_v2',
           'table rollup_ip_v2',
           'table rollup_agent',
+          'table rollup_visitor',
           'table rollup_endpoint_rt',
         ],
         backfilled: { ids: 0, remaining: 0 },
@@ -496,8 +497,8 @@ describe('ingest handler: rollups, as its own database user', () => {
 
     // Assess
     expect(short.ok).toBe(true);
-    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 4 * 400 });
-    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false, false]);
+    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 5 * 400 });
+    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false, false, false]);
     expect(again.result.backfilled).toMatchObject({ ids: 400, remaining: 0 });
     expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
     expect(await requestsCounted()).toBe(400);

@@ -4,7 +4,7 @@
  * rolled-back write) and one without (every aggregate reads access_logs). For thousands of random
  * requests - windows with sub-minute edges on and around bucket boundaries, all time, empty
  * windows, `hours`, random top_n, each `bots` value - every aggregate intent served from rollups
- * (get_bandwidth and get_user_agents included) must answer exactly the same, ties, ordering and
+ * (get_visitors, get_bandwidth and get_user_agents included) must answer exactly the same, ties, ordering and
  * rounding included.
  */
 import fc from 'fast-check';
@@ -284,6 +284,7 @@ function requestFor(data: Dataset) {
         )
         .map(([p, top_n, endpoint]) => (endpoint === null ? { ...p, top_n } : { ...p, top_n, endpoint })),
     }),
+    fc.record({ intent: fc.constant('get_visitors'), params: w }),
     fc.record({
       intent: fc.constant('get_user_agents'),
       params: fc.tuple(w, topN).map(([p, top_n]) => ({ ...p, top_n })),
@@ -302,6 +303,7 @@ describe.each(DATASETS.map((d, i) => [d.label, i] as const))(
         ['rollup_endpoint_v2', true],
         ['rollup_ip_v2', true],
         ['rollup_status_v2', true],
+        ['rollup_visitor', true],
       ]);
     });
 
@@ -413,6 +415,9 @@ describe('which tables the intents read', () => {
         expect(bandwidth.some((s) => s.includes('rollup_'))).toBe(true);
         expect(bandwidth.filter((s) => s.includes('access_logs'))).toEqual([]);
       }
+      const visitors = await read('get_visitors', { ...aligned, bots: 'only' });
+      expect(visitors.some((s) => s.includes('rollup_visitor'))).toBe(true);
+      expect(visitors.filter((s) => s.includes('access_logs'))).toEqual([]);
       const agents = await read('get_user_agents', { ...aligned, bots: 'exclude' });
       expect(agents.some((s) => s.includes('rollup_agent'))).toBe(true);
       expect(agents.filter((s) => s.includes('access_logs'))).toEqual([]);

@@ -227,6 +227,7 @@ const event = (intent, params) => ({ resource: '/chatbot', path: '/chatbot', htt
         'table rollup_endpoint_v2',
         'table rollup_ip_v2',
         'table rollup_agent',
+        'table rollup_visitor',
         'table rollup_endpoint_rt',
       ];
       expect(init).toMatchObject({

@@ -28,6 +28,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
  * full scans each of its calls makes (seconds to minutes each) would take longer than the rest.
  */
 const WITH_PK = process.env.BENCH_PK !== '0';
+/** Timed calls per windowed scenario (others a third as many, at least 3): fewer for a quick or 10M run. */
+const CALLS = Number(process.env.BENCH_CALLS ?? 40);
 const DAYS = 30;
 const SEED = 1;
 /** The seeded traffic ends here, and the handler's clock says it is this moment. */
@@ -275,7 +277,7 @@ async function measure(
 ) {
   const fast = timer(indexed, scenario);
   const slow = pkOnly ? timer(pkOnly, scenario) : undefined;
-  for (let i = 0; i < Math.min(3, iterations); i++) await fast.call(false);
+  for (let i = 0; i < Math.min(3, Math.ceil(iterations / 4)); i++) await fast.call(false);
   await slow?.call(false);
   const every = Math.max(1, Math.floor(iterations / pkIterations));
   for (let i = 0; i < iterations; i++) {
@@ -360,7 +362,7 @@ export async function run(): Promise<void> {
         indexed,
         scenario.intent === 'health' || !WITH_PK ? undefined : pkOnly,
         scenario,
-        scenario.windowed ? 40 : 15,
+        scenario.windowed ? CALLS : Math.max(3, Math.round((CALLS * 15) / 40)),
         5,
       );
       const ratio = slow ? `${(slow.p50 / fast.p50).toFixed(1)}x` : '';

@@ -30,6 +30,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const WITH_PK = process.env.BENCH_PK !== '0';
 /** Timed calls per windowed scenario (others a third as many, at least 3): fewer for a quick or 10M run. */
 const CALLS = Number(process.env.BENCH_CALLS ?? 40);
+/** BENCH_ONLY: a regular expression; only the scenarios whose label matches are measured. */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const DAYS = 30;
 const SEED = 1;
 /** The seeded traffic ends here, and the handler's clock says it is this moment. */
@@ -357,7 +359,7 @@ export async function run(): Promise<void> {
     console.log(
       `\n${'scenario'.padEnd(46)} ${'p50'.padStart(10)} ${'p95'.padStart(10)}  ${'PK-only p50'.padStart(12)}  ratio   target`,
     );
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => !ONLY || ONLY.test(s.label))) {
       const { fast, slow } = await measure(
         indexed,
         scenario.intent === 'health' || !WITH_PK ? undefined : pkOnly,

@@ -221,7 +221,7 @@ async function prepareData({ port, user, password }: Login): Promise<void> {
     });
     await pool.end();
     console.log(
-      `seeded in ${((performance.now() - started) / 1000).toFixed(1)} s; copying to a primary-key-only table ...`,
+      `seeded in ${((performance.now() - started) / 1000).toFixed(1)} s${WITH_PK ? '; copying to a primary-key-only table ...' : ''}`,
     );
     if (!WITH_PK) {
       await admin.query('ANALYZE TABLE bench.access_logs');
@@ -308,7 +308,9 @@ async function explainMainQueries({ port, user, password }: Login): Promise<void
   const ctx = { now: END, cursorKey: async () => Buffer.alloc(32), intents: INTENTS, maxQueryLimit: 1000 };
   console.log('\nEXPLAIN of the statements the main intents send (indexed table):');
   for (const scenario of SCENARIOS.filter(
-    (s) => s.target || s.intent === 'get_endpoint_stats' || s.intent === 'get_error_logs',
+    (s) =>
+      (s.target || s.intent === 'get_endpoint_stats' || s.intent === 'get_error_logs') &&
+      (!ONLY || ONLY.test(s.label)),
   )) {
     const intent = findIntent(scenario.intent)!;
     statements.length = 0;

@@ -562,7 +562,7 @@ export async function run(): Promise<void> {
   let server: MariaDbServer | undefined;
   try {
     console.log(`machine: ${cpus().length} cores, load average ${fmtLoad()}`);
-    server = await startMariaDb({ baseDir: join(dir, 'mariadb') });
+    server = await startMariaDb({ baseDir: join(dir, 'mariadb'), openParents: [dir] });
     await ingestion(server, dir);
     await server.stop();
     server = undefined;

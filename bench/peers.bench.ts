@@ -19,6 +19,8 @@
  *    in this process is the limit both approach.
  * Peers are installed on first use (bench/support/peer-tools.ts); one that cannot be is skipped with a
  * line saying why. Loopback only; everything started is stopped and removed at the end.
+ * `PEERS_ONLY=api` or `PEERS_ONLY=ingest` runs one of the two sections (while working on one side; the
+ * figures the docs give come from a run of both).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -562,11 +564,16 @@ export async function run(): Promise<void> {
   let server: MariaDbServer | undefined;
   try {
     console.log(`machine: ${cpus().length} cores, load average ${fmtLoad()}`);
-    server = await startMariaDb({ baseDir: join(dir, 'mariadb') });
-    await ingestion(server, dir);
-    await server.stop();
-    server = undefined;
-    await localApi(dir);
+    const only = process.env.PEERS_ONLY;
+    if (only !== undefined && only !== 'api' && only !== 'ingest')
+      throw new Error(`PEERS_ONLY=${only}: expected api or ingest`);
+    if (only !== 'api') {
+      server = await startMariaDb({ baseDir: join(dir, 'mariadb') });
+      await ingestion(server, dir);
+      await server.stop();
+      server = undefined;
+    }
+    if (only !== 'ingest') await localApi(dir);
   } finally {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -185,9 +185,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   });
 }
 
-/** The integration's answer, as API Gateway maps a Lambda proxy response; a malformed one is a 502. */
+/**
+ * The integration's answer, as API Gateway maps a Lambda proxy response; a malformed one is a 502.
+ * `bodyBytes`, when the runtime has them, are `body` already encoded as UTF-8.
+ */
 function mapProxyResponse(
   result: unknown,
+  bodyBytes?: Buffer,
 ): { status: number; headers: Record<string, string | string[]>; body: Buffer } | undefined {
   if (typeof result !== 'object' || result === null) return undefined;
   const r = result as Record<string, unknown>;
@@ -204,7 +208,8 @@ function mapProxyResponse(
   }
   if (r.body !== undefined && r.body !== null && typeof r.body !== 'string') return undefined;
   const text = (r.body as string | undefined) ?? '';
-  const body = r.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  const body =
+    r.isBase64Encoded === true ? Buffer.from(text, 'base64') : (bodyBytes ?? Buffer.from(text, 'utf8'));
   return { status, headers, body };
 }
 
@@ -409,7 +414,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // Withdrawn only when the signal fired, which the race above has already answered.
     if (!outcome.ok && outcome.errorType === WITHDRAWN) return;
-    const mapped = outcome.ok ? mapProxyResponse(outcome.response) : undefined;
+    const mapped = outcome.ok ? mapProxyResponse(outcome.response, outcome.bodyBytes) : undefined;
     if (!mapped) {
       log('ERROR', `502 ${GATEWAY_ANSWERS.badResponse.message}`, {
         request_id: requestId,

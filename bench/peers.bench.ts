@@ -512,14 +512,17 @@ async function localApi(dir: string): Promise<void> {
           `  ${name.padEnd(36)} ${f.rps.toFixed(0).padStart(7)} ${`${f.p50} ms`.padStart(7)} ${`${f.p99} ms`.padStart(7)}   ${f.cpuMsPerRequest.toFixed(2)} ms${f.non2xx ? ` (${f.non2xx} not 2xx)` : ''}`,
         );
       const ours = figures.get('chatbot-ops local') as ApiFigures;
-      // The target is against serverless-offline as users run it (its default, worker threads); the
-      // ratio against --useInProcess, its fastest mode, is printed beside it.
-      for (const [name, peer] of figures) {
-        if (name === 'chatbot-ops local') continue;
+      // The target is against serverless-offline's best mode for this request (the one with more
+      // requests/s: --useInProcess so far), so a mode chosen to flatter us cannot meet it.
+      const peers = [...figures].filter(([name]) => name !== 'chatbot-ops local');
+      const best = peers.reduce<[string, ApiFigures] | undefined>(
+        (b, p) => (b === undefined || p[1].rps > b[1].rps ? p : b),
+        undefined,
+      );
+      for (const [name, peer] of peers) {
         const met = ours.rps / peer.rps >= 1.5 && ours.p99 <= peer.p99;
-        const target = name.includes('worker threads')
-          ? ` (target >= 1.5x at equal or lower p99: ${verdict(met)})`
-          : '';
+        const target =
+          name === best?.[0] ? ` (its best mode; target >= 1.5x at equal or lower p99: ${verdict(met)})` : '';
         console.log(
           `  ours / ${name}: ${ratio(ours.rps, peer.rps)} requests/s, p99 ${ours.p99} vs ${peer.p99} ms${target}`,
         );

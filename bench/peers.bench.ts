@@ -25,6 +25,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
+  chmodSync,
   cpSync,
   createReadStream,
   createWriteStream,
@@ -431,6 +432,9 @@ async function localApi(dir: string): Promise<void> {
   const config = defaultConfig();
   config.usagePlan = { ...config.usagePlan, rateLimit: 5000, burstLimit: 5000, quotaLimit: 1_000_000_000 };
   const stateDir = join(dir, 'stack');
+  // The stack's private MariaDB runs as the `mysql` account, which must pass through the temp folder
+  // (0700 from mkdtemp) to reach its data: search only, no listing.
+  chmodSync(dir, statSync(dir).mode | 0o001);
   let firstEvent: ProxyEvent | undefined;
   const stack: LocalStack = await startLocalStack({
     config,

@@ -387,7 +387,7 @@ export class LambdaRuntime {
         ...(this.options.extraLatencyMs ? { extraLatencyMs: this.options.extraLatencyMs } : {}),
       };
       // JSON has no text for undefined: no bytes, which the container reads back as undefined.
-      container.channel.write(encodeFrame(head, Buffer.from(JSON.stringify(event) ?? '', 'utf8')));
+      container.channel.write(encodeFrame(head, JSON.stringify(event) ?? ''));
     });
   }
 

@@ -39,15 +39,20 @@ const EMPTY = Buffer.alloc(0);
 /** String.prototype.isWellFormed (ES2024, in Node 20), which the ES2023 library types lack. */
 type WellFormedCheck = string & { isWellFormed(): boolean };
 
-/** One frame's bytes. */
-export function encodeFrame(head: object, body: Buffer = EMPTY): Buffer {
+/**
+ * One frame's bytes. A string body is written as UTF-8 straight into the frame: for a 38 KB answer
+ * that is several times cheaper than Buffer.from and a copy.
+ */
+export function encodeFrame(head: object, body: Buffer | string = EMPTY): Buffer {
   const headText = JSON.stringify(head);
   const headBytes = Buffer.byteLength(headText);
-  const frame = Buffer.allocUnsafe(8 + headBytes + body.length);
+  const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const frame = Buffer.allocUnsafe(8 + headBytes + bodyBytes);
   frame.writeUInt32BE(headBytes, 0);
-  frame.writeUInt32BE(body.length, 4);
+  frame.writeUInt32BE(bodyBytes, 4);
   frame.write(headText, 8, 'utf8');
-  body.copy(frame, 8 + headBytes);
+  if (typeof body === 'string') frame.write(body, 8 + headBytes, 'utf8');
+  else body.copy(frame, 8 + headBytes);
   return frame;
 }
 
@@ -67,10 +72,7 @@ export function encodeResult(id: number, response: unknown): Buffer {
     const body = (response as { body?: unknown }).body;
     // The head keeps an empty body in its place, so the answer read back has its keys in their order.
     if (typeof body === 'string' && (body as WellFormedCheck).isWellFormed())
-      return encodeFrame(
-        { type: 'result', id, response: { ...response, body: '' }, body: 'utf8' },
-        Buffer.from(body, 'utf8'),
-      );
+      return encodeFrame({ type: 'result', id, response: { ...response, body: '' }, body: 'utf8' }, body);
   }
   return encodeFrame({ type: 'result', id, response });
 }

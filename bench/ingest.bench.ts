@@ -62,7 +62,7 @@ const load = () =>
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   console.log(`machine: ${cpus().length} cores (shared with other work); load average before: ${load()}`);
-  const server = await startMariaDb({ baseDir: join(dir, 'mariadb') });
+  const server = await startMariaDb({ baseDir: join(dir, 'mariadb'), openParents: [dir] });
   try {
     const big = join(dir, 'access-1m.log.gz');
     await writeGzLog(big, LINES, 42);

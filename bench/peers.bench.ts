@@ -577,7 +577,7 @@ export async function run(): Promise<void> {
     if (only !== undefined && only !== 'api' && only !== 'ingest')
       throw new Error(`PEERS_ONLY=${only}: expected api or ingest`);
     if (only !== 'api') {
-      server = await startMariaDb({ baseDir: join(dir, 'mariadb') });
+      server = await startMariaDb({ baseDir: join(dir, 'mariadb'), openParents: [dir] });
       await ingestion(server, dir);
       await server.stop();
       server = undefined;

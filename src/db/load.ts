@@ -8,7 +8,7 @@
  * (rollup-writer.ts). So an input is either wholly loaded, counted and recorded, or not at all:
  * a re-run after a failure loads it again from scratch, and a re-run after success skips it
  * ("already loaded") unless `force` is set. Memory stays bounded:
- * at most two batches and a few buffered lines are held at any time.
+ * at most three batches (two sent, one being parsed), the rollup deltas and a few buffered lines are held at any time.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { LineSplitter, MAX_LINE_BYTES, OVERLONG, type SplitLine } from './line-s
 import { isLocalInfileRefused, loadDataRows } from './load-data.js';
 import { createLineParser, FormatDetector, type LineParser, type LogFormat } from './log-formats.js';
 import { RollupDeltas } from './rollup-writer.js';
+import { StatementPipe } from './statement-pipe.js';
 
 /**
  * An input that is not a local path: a stream opened when its turn comes (the ingest function
@@ -83,6 +84,11 @@ const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 const DETECT_GOOD_LINES = 20;
 const LOOKAHEAD_MAX_LINES = 200;
 const PROGRESS_EVERY_LINES = 20_000;
+/**
+ * Statements in flight on the load's connection: with two, the server has the next batch (or
+ * rollup statement) as soon as it finishes one, while this process formats the one after.
+ */
+const PIPE_DEPTH = 2;
 /** 1 MiB reads instead of 64 KiB: a sixteenth of the calls and promise hops for a large log. */
 const READ_OPTIONS = { highWaterMark: 1024 * 1024 };
 const ERROR_TEXT_MAX = 200;
@@ -242,6 +248,11 @@ export async function loadLogs(
     const entry: LoadedFile = { file: label, lines: 0, loaded: 0, errors: 0 };
     const conn = await pool.getConnection();
     try {
+      // Autocommit off for the input, not only START TRANSACTION: when a statement loses a deadlock,
+      // InnoDB rolls the whole transaction back, and a statement already queued behind it in the
+      // pipe would then run and commit on its own. With autocommit off it opens a new transaction,
+      // which the ROLLBACK that follows the failure ends.
+      await conn.query('SET autocommit = 0');
       await conn.query('START TRANSACTION');
       const rollups = await RollupDeltas.start(conn);
       const hash = createHash('sha256');
@@ -267,20 +278,19 @@ export async function loadLogs(
       let pending: { no: number; text: string }[] = [];
       let batch: AccessLogRow[] = [];
       let batchBytes = 0;
-      let inFlight: Promise<void> = Promise.resolve();
       let truncated = 0;
+      const pipe = new StatementPipe(PIPE_DEPTH);
 
       const flush = async () => {
         if (batch.length === 0) return;
         const rows = batch;
         batch = [];
         batchBytes = 0;
-        // One batch in flight while the next is parsed; waiting here bounds memory to two batches.
-        await inFlight;
+        // The batch is formatted now and queued behind the statements in flight; the next batch is
+        // parsed while the server writes this one. Waiting for a slot bounds memory.
+        await pipe.send(() => writeRows(conn, rows));
         rollups.add(rows);
-        inFlight = writeRows(conn, rows).then(() => (rollups.full ? rollups.flush(conn) : undefined));
-        // Do not leave an unobserved rejection between now and the next await of inFlight.
-        inFlight.catch(() => {});
+        if (rollups.full) await rollups.flushFull(conn, pipe);
         entry.loaded += rows.length;
       };
 
@@ -363,7 +373,7 @@ export async function loadLogs(
       await handle(splitter.end());
       if (format === undefined) await decide();
       await flush();
-      await inFlight;
+      await pipe.drain();
       entry.format = format;
       if (truncated > 0) entry.truncated = truncated;
       options.onProgress?.({
@@ -386,7 +396,8 @@ export async function loadLogs(
         files.push({ file: label, lines: entry.lines, loaded: 0, errors: 0, skipped: true, sha256: sha });
         continue;
       }
-      await rollups.flush(conn);
+      await rollups.flush(conn, pipe);
+      await pipe.drain();
       if (entry.loaded > 0 && !(await recordLoad(conn, entry, label, rawBytes, options.force ?? false))) {
         // The same content was committed by another load meanwhile (S3 delivers an event twice,
         // or the same log was uploaded under two names and both loads ran at once).
@@ -424,7 +435,11 @@ export async function loadLogs(
       }
       throw inputError(err, label);
     } finally {
-      conn.release();
+      // A connection that cannot be put back as the pool hands them out (autocommit on) is closed.
+      await conn.query('SET autocommit = 1').then(
+        () => conn.release(),
+        () => conn.destroy(),
+      );
     }
   }
   return summarise(files, firstErrors);

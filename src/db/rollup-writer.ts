@@ -29,9 +29,10 @@ import {
 } from '../lambda/rollup-tables.js';
 import { type AccessLogRow, insertAccessLogRows, sqlDateTime } from './access-log-row.js';
 import type { Queryable } from './schema.js';
+import type { StatementPipe } from './statement-pipe.js';
 
 /** Entries held before they are applied: about 10-20 MB of JavaScript objects at most. */
-export const MAX_PENDING = 50_000;
+export const MAX_PENDING = 25_000;
 /** Rows per INSERT ... ON DUPLICATE KEY UPDATE statement (well under max_allowed_packet). */
 const ROWS_PER_STATEMENT = 1_000;
 
@@ -189,31 +190,51 @@ export class RollupDeltas {
     for (const table of this.tables) table.add(rows);
   }
 
-  /** Enough is held in memory that it should be applied now. */
+  /** Some table holds enough in memory that it should be applied now (flushFull). */
   get full(): boolean {
     return this.tables.some((t) => t.size >= MAX_PENDING);
   }
 
-  /** Apply what is held (on the writer's connection, inside its transaction) and start afresh. */
-  async flush(conn: Queryable): Promise<void> {
-    for (const table of this.tables) {
-      if (table.size === 0) continue;
-      const { def } = table;
-      const head = `INSERT INTO ${rollupTableName(def)} (\`${def.key.column}\`, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')}) VALUES `;
-      const tail = ` ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
-      let sql = head;
-      let rows = 0;
-      for (const tuple of table.tuples()) {
-        sql += rows === 0 ? tuple : `,${tuple}`;
-        if (++rows === ROWS_PER_STATEMENT) {
-          await conn.query(sql + tail);
-          sql = head;
-          rows = 0;
-        }
+  /**
+   * Apply what is held (on the writer's connection, inside its transaction) and start afresh. With
+   * a pipe (a large writer's), each statement is sent through it and the next is built while the
+   * server runs it; the caller drains the pipe before COMMIT. Without one, each is awaited.
+   */
+  async flush(conn: Queryable, pipe?: StatementPipe): Promise<void> {
+    for (const table of this.tables) await this.apply(table, conn, pipe);
+  }
+
+  /**
+   * Apply only the tables holding MAX_PENDING entries or more. A table whose keys are few (status
+   * codes) keeps adding into the same day and week rows instead of sending them again each time
+   * a table with many keys (paths) fills up.
+   */
+  async flushFull(conn: Queryable, pipe?: StatementPipe): Promise<void> {
+    for (const table of this.tables) if (table.size >= MAX_PENDING) await this.apply(table, conn, pipe);
+  }
+
+  private async apply(table: TableDeltas, conn: Queryable, pipe: StatementPipe | undefined): Promise<void> {
+    if (table.size === 0) return;
+    const send = pipe
+      ? (sql: string) => pipe.send(() => conn.query(sql))
+      : async (sql: string) => {
+          await conn.query(sql);
+        };
+    const { def } = table;
+    const head = `INSERT INTO ${rollupTableName(def)} (\`${def.key.column}\`, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')}) VALUES `;
+    const tail = ` ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
+    let sql = head;
+    let rows = 0;
+    for (const tuple of table.tuples()) {
+      sql += rows === 0 ? tuple : `,${tuple}`;
+      if (++rows === ROWS_PER_STATEMENT) {
+        await send(sql + tail);
+        sql = head;
+        rows = 0;
       }
-      if (rows > 0) await conn.query(sql + tail);
-      table.clear();
     }
+    if (rows > 0) await send(sql + tail);
+    table.clear();
   }
 }
 

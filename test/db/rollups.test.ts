@@ -18,7 +18,7 @@ import {
   readRollupStates,
   verifyRollups,
 } from '../../src/db/rollup-maintenance.js';
-import { RollupDeltas, writeAccessLogs } from '../../src/db/rollup-writer.js';
+import { MAX_PENDING, RollupDeltas, writeAccessLogs } from '../../src/db/rollup-writer.js';
 import { applySchema } from '../../src/db/schema.js';
 import { generateTraffic, seedTraffic } from '../../src/db/seed.js';
 import type { BackendHandler } from '../../src/lambda/index.js';
@@ -74,6 +74,30 @@ describe('rollups kept by writers', () => {
     expect(report.loaded).toBe(3_000);
     expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_status WHERE grain = ?', ['minute'])).toBe(3_000);
     expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_ip WHERE grain = ?', ['day'])).toBe(3_000);
+    expect((await verifyRollups(db.pool)).differences).toBe(0);
+  });
+
+  it('stays exact when a load applies its deltas table by table, more than once', async () => {
+    // Prepare: more distinct (path, hour) keys than a table holds before it is applied, so the
+    // endpoint table is sent several times while the status table is not yet full.
+    const rows = traffic(MAX_PENDING * 2, 60, 8);
+    const file = join(scratchDir(), 'many-keys.log');
+    writeFileSync(file, rows.map((r) => formatCombinedLine(r, { withResponseTime: true })).join('\n'));
+
+    // Act
+    const report = await loadLogs(db.pool, [file], { batchSize: 1_000 });
+
+    // Assess
+    expect(report.loaded).toBe(rows.length);
+    expect(
+      await count(db, 'SELECT COUNT(*) AS n FROM rollup_endpoint WHERE grain = ?', ['hour']),
+    ).toBeGreaterThan(MAX_PENDING);
+    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_endpoint WHERE grain = ?', ['week'])).toBe(
+      rows.length,
+    );
+    expect(await count(db, 'SELECT SUM(n) AS n FROM rollup_status WHERE grain = ?', ['day'])).toBe(
+      rows.length,
+    );
     expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
 

@@ -259,22 +259,21 @@ describe('connection errors', () => {
     expect(run.err).toContain('chatbot-ops db init');
   });
 
-  it.each([
-    [['stats']],
-    [['seed', '--rows', '10']],
-    [['prune', '--older-than', '30d', '--yes']],
-  ])('%j points at db init when the database exists without the table', async (args) => {
-    // Prepare
-    const database = newName();
-    const conn = await admin();
-    await conn.query(`CREATE DATABASE \`${database}\``);
-    await conn.end();
+  it.each([[['stats']], [['seed', '--rows', '10']], [['prune', '--older-than', '30d', '--yes']]])(
+    '%j points at db init when the database exists without the table',
+    async (args) => {
+      // Prepare
+      const database = newName();
+      const conn = await admin();
+      await conn.query(`CREATE DATABASE \`${database}\``);
+      await conn.end();
 
-    // Act
-    const run = await runDb(database, args);
+      // Act
+      const run = await runDb(database, args);
 
-    // Assess
-    expect(run.code).toBe(1);
-    expect(run.err).toContain('the access_logs table does not exist');
-  });
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.err).toContain('the access_logs table does not exist');
+    },
+  );
 });

@@ -5,7 +5,7 @@
  * - a bounded load test with autocannon (in its own process): `get_access_logs` by IP, fixed duration and connections, a usage
  *   plan too large to throttle; requests per second and latency p50/p99;
  * - the stand-in's overhead: the same proxy event handled N times one after another by the bundle's
- *   handler loaded in this process, by a container over IPC (LambdaRuntime, no HTTP), and over HTTP
+ *   handler loaded in this process, by a container over its socket (LambdaRuntime, no HTTP), and over HTTP
  *   through the stand-in; p50 of each and the differences.
  * Everything it starts (database, containers, gateway, temp folder) is stopped and removed at the end.
  */
@@ -272,11 +272,11 @@ export async function run(): Promise<void> {
       `  (CPU per in-process call: handler and driver ${ms(directCpu.handler / n)}, MariaDB ${ms(directCpu.mariadb / n)}: ` +
         `2 cores serve at most ${(2000 / backendCpu).toFixed(0)}/s of this request with no stand-in at all)`,
     );
-    console.log(`  container over IPC        p50 ${ms(p50.ipc)}  p99 ${ms(percentile(samples.ipc, 0.99))}`);
+    console.log(`  container, no HTTP        p50 ${ms(p50.ipc)}  p99 ${ms(percentile(samples.ipc, 0.99))}`);
     console.log(`  HTTP through the stand-in p50 ${ms(p50.http)}  p99 ${ms(percentile(samples.http, 0.99))}`);
     console.log(
       `  stand-in overhead p50: ${ms(p50.http - p50.direct)} (target ≤ 1 ms: ${p50.http - p50.direct <= 1 ? 'yes' : 'NO'}); ` +
-        `of which container IPC ${ms(p50.ipc - p50.direct)}, HTTP and gateway ${ms(p50.http - p50.ipc)}` +
+        `of which the container hop ${ms(p50.ipc - p50.direct)}, HTTP and gateway ${ms(p50.http - p50.ipc)}` +
         (failures ? `; ${failures} calls did not answer 200 and were not timed` : ''),
     );
     console.log(`  (function log lines received from the containers: ${logLines.toLocaleString('en-US')})`);

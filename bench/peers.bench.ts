@@ -19,10 +19,13 @@
  *    in this process is the limit both approach.
  * Peers are installed on first use (bench/support/peer-tools.ts); one that cannot be is skipped with a
  * line saying why. Loopback only; everything started is stopped and removed at the end.
+ * `PEERS_ONLY=api` or `PEERS_ONLY=ingest` runs one of the two sections (while working on one side; the
+ * figures the docs give come from a run of both).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
+  chmodSync,
   cpSync,
   createReadStream,
   createWriteStream,
@@ -429,6 +432,9 @@ async function localApi(dir: string): Promise<void> {
   const config = defaultConfig();
   config.usagePlan = { ...config.usagePlan, rateLimit: 5000, burstLimit: 5000, quotaLimit: 1_000_000_000 };
   const stateDir = join(dir, 'stack');
+  // The stack's private MariaDB runs as the `mysql` account, which must pass through the temp folder
+  // (0700 from mkdtemp) to reach its data: search only, no listing.
+  chmodSync(dir, statSync(dir).mode | 0o001);
   let firstEvent: ProxyEvent | undefined;
   const stack: LocalStack = await startLocalStack({
     config,
@@ -436,6 +442,8 @@ async function localApi(dir: string): Promise<void> {
     port: 0,
     rows: API_ROWS,
     reseed: true,
+    // The API alone: the ingest chain (S3 endpoint, ingest containers) is not part of what is compared.
+    ingest: false,
     onLog: () => {},
     onEvent: (e) => {
       firstEvent ??= e;
@@ -510,14 +518,17 @@ async function localApi(dir: string): Promise<void> {
           `  ${name.padEnd(36)} ${f.rps.toFixed(0).padStart(7)} ${`${f.p50} ms`.padStart(7)} ${`${f.p99} ms`.padStart(7)}   ${f.cpuMsPerRequest.toFixed(2)} ms${f.non2xx ? ` (${f.non2xx} not 2xx)` : ''}`,
         );
       const ours = figures.get('chatbot-ops local') as ApiFigures;
-      // The target is against serverless-offline as users run it (its default, worker threads); the
-      // ratio against --useInProcess, its fastest mode, is printed beside it.
-      for (const [name, peer] of figures) {
-        if (name === 'chatbot-ops local') continue;
+      // The target is against serverless-offline's best mode for this request (the one with more
+      // requests/s: --useInProcess so far), so a mode chosen to flatter us cannot meet it.
+      const peers = [...figures].filter(([name]) => name !== 'chatbot-ops local');
+      const best = peers.reduce<[string, ApiFigures] | undefined>(
+        (b, p) => (b === undefined || p[1].rps > b[1].rps ? p : b),
+        undefined,
+      );
+      for (const [name, peer] of peers) {
         const met = ours.rps / peer.rps >= 1.5 && ours.p99 <= peer.p99;
-        const target = name.includes('worker threads')
-          ? ` (target >= 1.5x at equal or lower p99: ${verdict(met)})`
-          : '';
+        const target =
+          name === best?.[0] ? ` (its best mode; target >= 1.5x at equal or lower p99: ${verdict(met)})` : '';
         console.log(
           `  ours / ${name}: ${ratio(ours.rps, peer.rps)} requests/s, p99 ${ours.p99} vs ${peer.p99} ms${target}`,
         );
@@ -562,11 +573,16 @@ export async function run(): Promise<void> {
   let server: MariaDbServer | undefined;
   try {
     console.log(`machine: ${cpus().length} cores, load average ${fmtLoad()}`);
-    server = await startMariaDb({ baseDir: join(dir, 'mariadb'), openParents: [dir] });
-    await ingestion(server, dir);
-    await server.stop();
-    server = undefined;
-    await localApi(dir);
+    const only = process.env.PEERS_ONLY;
+    if (only !== undefined && only !== 'api' && only !== 'ingest')
+      throw new Error(`PEERS_ONLY=${only}: expected api or ingest`);
+    if (only !== 'api') {
+      server = await startMariaDb({ baseDir: join(dir, 'mariadb'), openParents: [dir] });
+      await ingestion(server, dir);
+      await server.stop();
+      server = undefined;
+    }
+    if (only !== 'ingest') await localApi(dir);
   } finally {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });

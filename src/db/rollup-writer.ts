@@ -6,19 +6,19 @@
  *
  *   await conn.query('START TRANSACTION');
  *   const deltas = await RollupDeltas.start(conn);    // takes the writers' gate (shared)
- *   ... write a batch of rows; deltas.add(batch); if (deltas.full) await deltas.flush(conn);
+ *   ... write a batch of rows; deltas.add(batch); if (deltas.full) await deltas.flushFull(conn);
  *   await deltas.flush(conn);                          // before COMMIT
  *   await conn.query('COMMIT');
  *
- * Deltas are summed in memory per bucket and key (the finest grain; coarser grains are folded from
- * it when applied), at most MAX_PENDING entries, then sent as multi-row INSERT ... ON DUPLICATE
- * KEY UPDATE sorted in primary-key order, so two writers lock shared rollup rows in the same
+ * Deltas are summed in memory per grain, bucket and key, at most about MAX_PENDING entries per
+ * table; a full table first sends its complete buckets (logs come in time order, so the open week
+ * is not sent again at every flush), as multi-row INSERT ... ON DUPLICATE KEY UPDATE sorted in
+ * primary-key order, so two writers lock shared rollup rows in the same
  * order. A writer maintains exactly the tables that have a row in rollup_state: a table `db init`
  * has not registered yet is filled by its backfill instead, never by both.
  */
 import mysql from 'mysql2/promise';
 import {
-  floorTo,
   GATE,
   GRAIN_MS,
   type Grain,
@@ -33,119 +33,167 @@ import type { StatementPipe } from './statement-pipe.js';
 import { type AgentClass, classifyUserAgent } from './user-agent.js';
 
 /** Entries held before they are applied: about 10-20 MB of JavaScript objects at most. */
-export const MAX_PENDING = 25_000;
+export const MAX_PENDING = 40_000;
+/**
+ * A table still holding this share of MAX_PENDING after its complete buckets were applied (its
+ * open buckets alone are that large) is applied whole.
+ */
+const OPEN_SHARE = 0.75;
 /** Rows per INSERT ... ON DUPLICATE KEY UPDATE statement (well under max_allowed_packet). */
 const ROWS_PER_STATEMENT = 1_000;
 
-/** The deltas of one rollup table at its finest grain: bucket start -> key -> measure values. */
+/**
+ * One grain's held deltas: bucket start -> key -> slot, the slot's measure values being
+ * `values[slot * measures .. + measures]`. One number per key in the map, not an array each:
+ * a third of the memory, and nothing for the collector to trace.
+ */
+interface GrainDeltas {
+  grain: Grain;
+  width: number;
+  buckets: Map<number, Map<string | number, number>>;
+  size: number;
+  values: Float64Array;
+  /** Slots in use; freed all at once when the grain is emptied. */
+  slots: number;
+}
+
+/**
+ * The deltas of one rollup table, held per grain. Rows come mostly in time order, so a bucket that
+ * ends before the latest row seen is complete: applying those first (`tuples(true)`) sends each
+ * hour, day or week row once, where applying everything would send the open week's rows again at
+ * every flush.
+ */
 class TableDeltas {
-  readonly finest: Grain;
-  readonly buckets = new Map<number, Map<string | number, number[]>>();
-  size = 0;
+  /** Finest first: the primary key's order (grain, bucket, key). */
+  private readonly grains: GrainDeltas[];
   private readonly merges: ('sum' | 'min' | 'max')[];
   private readonly values: ((row: AccessLogRow, agent: AgentClass) => number)[];
+  /** The latest row time added. */
+  private latest = Number.NEGATIVE_INFINITY;
 
   constructor(readonly def: RollupTable) {
-    this.finest = def.grains.reduce((a, b) => (GRAIN_MS[a] < GRAIN_MS[b] ? a : b));
+    this.grains = [...def.grains]
+      .sort((a, b) => GRAIN_ORDER[a] - GRAIN_ORDER[b])
+      .map((grain) => ({
+        grain,
+        width: GRAIN_MS[grain],
+        buckets: new Map(),
+        size: 0,
+        values: new Float64Array(1024 * def.measures.length),
+        slots: 0,
+      }));
     this.merges = def.measures.map((m) => m.merge);
     this.values = def.measures.map((m) => m.of);
   }
 
+  get size(): number {
+    let n = 0;
+    for (const g of this.grains) n += g.size;
+    return n;
+  }
+
   /** `agents[i]` is the class of `rows[i]`'s user agent. */
   add(rows: readonly AccessLogRow[], agents: readonly AgentClass[]): void {
-    const { merges, values: of } = this;
-    const width = GRAIN_MS[this.finest];
+    const { merges, values: of, grains } = this;
     const keyOf = this.def.key.of;
-    let lastBucket = Number.NaN;
-    let byKey: Map<string | number, number[]> | undefined;
+    const width = of.length;
+    const row0 = new Array<number>(width);
+    // Per grain, the bucket map used last: with rows in time order it is usually the next one's too.
+    const lastBucket = grains.map(() => Number.NaN);
+    const lastMap: (Map<string | number, number> | undefined)[] = grains.map(() => undefined);
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r] as AccessLogRow;
       const agent = agents[r] as AgentClass;
-      const bucket = Math.floor(row.timestamp / width) * width;
-      // Rows come mostly in time order: the bucket map is usually the one just used.
-      if (bucket !== lastBucket || !byKey) {
-        lastBucket = bucket;
-        byKey = this.buckets.get(bucket);
-        if (!byKey) {
-          byKey = new Map();
-          this.buckets.set(bucket, byKey);
+      if (row.timestamp > this.latest) this.latest = row.timestamp;
+      const k = keyOf(row, agent);
+      for (let i = 0; i < width; i++)
+        row0[i] = (of[i] as (r: AccessLogRow, a: AgentClass) => number)(row, agent);
+      for (let g = 0; g < grains.length; g++) {
+        const held = grains[g] as GrainDeltas;
+        const bucket = Math.floor(row.timestamp / held.width) * held.width;
+        let byKey = lastMap[g];
+        if (bucket !== lastBucket[g] || !byKey) {
+          lastBucket[g] = bucket;
+          byKey = held.buckets.get(bucket);
+          if (!byKey) {
+            byKey = new Map();
+            held.buckets.set(bucket, byKey);
+          }
+          lastMap[g] = byKey;
+        }
+        const slot = byKey.get(k);
+        if (slot === undefined) {
+          const at = held.slots++;
+          if ((at + 1) * width > held.values.length) {
+            const grown = new Float64Array(held.values.length * 2);
+            grown.set(held.values);
+            held.values = grown;
+          }
+          for (let i = 0; i < width; i++) held.values[at * width + i] = row0[i] as number;
+          byKey.set(k, at);
+          held.size++;
+          continue;
+        }
+        const values = held.values;
+        const base = slot * width;
+        for (let i = 0; i < width; i++) {
+          const v = row0[i] as number;
+          const c = values[base + i] as number;
+          const merge = merges[i];
+          values[base + i] = merge === 'sum' ? c + v : merge === 'min' ? Math.min(v, c) : Math.max(v, c);
         }
       }
-      const k = keyOf(row, agent);
-      const current = byKey.get(k);
-      if (current === undefined) {
-        const fresh = new Array<number>(of.length);
-        for (let i = 0; i < of.length; i++)
-          fresh[i] = (of[i] as (r: AccessLogRow, a: AgentClass) => number)(row, agent);
-        byKey.set(k, fresh);
-        this.size++;
-        continue;
-      }
-      for (let i = 0; i < of.length; i++) {
-        const v = (of[i] as (r: AccessLogRow, a: AgentClass) => number)(row, agent);
-        const merge = merges[i];
-        const c = current[i] as number;
-        current[i] = merge === 'sum' ? c + v : merge === 'min' ? Math.min(v, c) : Math.max(v, c);
-      }
     }
-  }
-
-  /** The held deltas folded to one grain: bucket start -> key -> values. */
-  private fold(grain: Grain): Map<number, Map<string | number, number[]>> {
-    if (grain === this.finest) return this.buckets;
-    const folded = new Map<number, Map<string | number, number[]>>();
-    for (const [bucket, byKey] of this.buckets) {
-      const start = floorTo(bucket, grain);
-      let into = folded.get(start);
-      if (!into) {
-        into = new Map();
-        folded.set(start, into);
-      }
-      for (const [key, values] of byKey) {
-        const existing = into.get(key);
-        if (!existing) into.set(key, [...values]);
-        else
-          for (let i = 0; i < values.length; i++) {
-            const a = existing[i] as number;
-            const b = values[i] as number;
-            const merge = this.merges[i];
-            existing[i] = merge === 'sum' ? a + b : merge === 'min' ? Math.min(b, a) : Math.max(b, a);
-          }
-      }
-    }
-    return folded;
   }
 
   /**
-   * The VALUES tuples to apply, in primary-key order (grain, bucket, key): two writers touching
-   * the same rows lock them in the same order, which keeps them from deadlocking.
+   * The VALUES tuples to apply, each removed as it is given, in primary-key order (grain, bucket,
+   * key): two writers touching the same rows lock them in the same order, which keeps them from
+   * deadlocking. `closedOnly` keeps the buckets the latest row falls in (or after).
    */
-  *tuples(): Generator<string> {
-    const grains = [...this.def.grains].sort((a, b) => GRAIN_ORDER[a] - GRAIN_ORDER[b]);
-    for (const grain of grains) {
-      const folded = this.fold(grain);
-      for (const bucket of [...folded.keys()].sort((a, b) => a - b)) {
-        const byKey = folded.get(bucket) as Map<string | number, number[]>;
+  *tuples(closedOnly: boolean): Generator<string> {
+    const width = this.values.length;
+    for (const held of this.grains) {
+      const order = GRAIN_ORDER[held.grain];
+      for (const bucket of [...held.buckets.keys()].sort((a, b) => a - b)) {
+        if (closedOnly && bucket + held.width > this.latest) continue;
+        const byKey = held.buckets.get(bucket) as Map<string | number, number>;
+        held.buckets.delete(bucket);
+        held.size -= byKey.size;
         // The ENUM's index stands for its name; the bucket needs no milliseconds: less to send.
-        const head = `,${GRAIN_ORDER[grain]},'${sqlDateTime(bucket).slice(0, 19)}'`;
+        const head = `,${order},'${sqlDateTime(bucket).slice(0, 19)}'`;
         const keys = [...byKey.keys()];
         // One table's keys are all numbers or all strings; strings sort fastest without a comparator.
         if (typeof keys[0] === 'number') keys.sort((a, b) => (a as number) - (b as number));
         else keys.sort();
         for (const key of keys) {
-          const values = byKey.get(key) as number[];
+          const base = (byKey.get(key) as number) * width;
           let tuple = `(${typeof key === 'number' ? key : quote(key)}${head}`;
-          for (const v of values) tuple += `,${v}`;
+          for (let i = 0; i < width; i++) tuple += `,${held.values[base + i]}`;
           yield `${tuple})`;
         }
       }
+      compact(held, width);
     }
   }
+}
 
-  clear(): void {
-    this.buckets.clear();
-    this.size = 0;
+/**
+ * Sent buckets leave their slots unused: once fewer than half are in use, the held values move to
+ * a fresh array, so memory follows what is held, not what went through.
+ */
+function compact(held: GrainDeltas, width: number): void {
+  if (held.slots <= 2 * held.size + 1024) return;
+  const values = new Float64Array(Math.max(1024, 2 * held.size) * width);
+  let next = 0;
+  for (const byKey of held.buckets.values()) {
+    for (const [key, slot] of byKey) {
+      values.set(held.values.subarray(slot * width, slot * width + width), next * width);
+      byKey.set(key, next++);
+    }
   }
+  held.values = values;
+  held.slots = next;
 }
 
 /** The grain column is an ENUM('minute', 'hour', 'day', 'week'): these are its indexes, and its sort order. */
@@ -160,28 +208,33 @@ const NEEDS_ESCAPE = /[\0\b\t\n\r\x1a"'\\]/;
 
 /** The rollup deltas of the rows one transaction writes. */
 export class RollupDeltas {
-  private constructor(private readonly tables: TableDeltas[]) {}
+  private constructor(
+    private readonly tables: TableDeltas[],
+    private readonly maxPending: number,
+  ) {}
 
   /**
    * Call inside the writer's transaction, before its first row: takes the writers' gate (a shared
    * lock held until COMMIT or ROLLBACK) and reads which rollup tables are kept. A database without
    * rollup_state (made before rollups existed) keeps none.
    */
-  static async start(conn: Queryable): Promise<RollupDeltas> {
+  static async start(conn: Queryable, options: { maxPending?: number } = {}): Promise<RollupDeltas> {
+    const maxPending = options.maxPending ?? MAX_PENDING;
     let names: string[];
     try {
       const [gate] = await conn.query('SELECT name FROM rollup_state WHERE name = ? LOCK IN SHARE MODE', [
         GATE,
       ]);
-      if ((gate as unknown[]).length === 0) return new RollupDeltas([]);
+      if ((gate as unknown[]).length === 0) return new RollupDeltas([], maxPending);
       const [rows] = await conn.query('SELECT name FROM rollup_state WHERE name <> ?', [GATE]);
       names = (rows as { name: string }[]).map((r) => r.name);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return new RollupDeltas([]);
+      if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return new RollupDeltas([], maxPending);
       throw err;
     }
     return new RollupDeltas(
       ROLLUP_TABLES.filter((def) => names.includes(rollupTableName(def))).map((def) => new TableDeltas(def)),
+      maxPending,
     );
   }
 
@@ -200,7 +253,7 @@ export class RollupDeltas {
 
   /** Some table holds enough in memory that it should be applied now (flushFull). */
   get full(): boolean {
-    return this.tables.some((t) => t.size >= MAX_PENDING);
+    return this.tables.some((t) => t.size >= this.maxPending);
   }
 
   /**
@@ -209,19 +262,29 @@ export class RollupDeltas {
    * server runs it; the caller drains the pipe before COMMIT. Without one, each is awaited.
    */
   async flush(conn: Queryable, pipe?: StatementPipe): Promise<void> {
-    for (const table of this.tables) await this.apply(table, conn, pipe);
+    for (const table of this.tables) await this.apply(table, false, conn, pipe);
   }
 
   /**
-   * Apply only the tables holding MAX_PENDING entries or more. A table whose keys are few (status
-   * codes) keeps adding into the same day and week rows instead of sending them again each time
-   * a table with many keys (paths) fills up.
+   * Apply what the tables holding MAX_PENDING entries or more have in complete buckets (those the
+   * latest row is past); when that leaves such a table above half of it (rows far out of time
+   * order, or one bucket with that many keys), the rest of it too. A table with few keys (status
+   * codes) keeps adding into its open rows meanwhile.
    */
   async flushFull(conn: Queryable, pipe?: StatementPipe): Promise<void> {
-    for (const table of this.tables) if (table.size >= MAX_PENDING) await this.apply(table, conn, pipe);
+    for (const table of this.tables) {
+      if (table.size < this.maxPending) continue;
+      await this.apply(table, true, conn, pipe);
+      if (table.size >= this.maxPending * OPEN_SHARE) await this.apply(table, false, conn, pipe);
+    }
   }
 
-  private async apply(table: TableDeltas, conn: Queryable, pipe: StatementPipe | undefined): Promise<void> {
+  private async apply(
+    table: TableDeltas,
+    closedOnly: boolean,
+    conn: Queryable,
+    pipe: StatementPipe | undefined,
+  ): Promise<void> {
     if (table.size === 0) return;
     const send = pipe
       ? (sql: string) => pipe.send(() => conn.query(sql))
@@ -233,7 +296,7 @@ export class RollupDeltas {
     const tail = ` ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
     let sql = head;
     let rows = 0;
-    for (const tuple of table.tuples()) {
+    for (const tuple of table.tuples(closedOnly)) {
       sql += rows === 0 ? tuple : `,${tuple}`;
       if (++rows === ROWS_PER_STATEMENT) {
         await send(sql + tail);
@@ -242,7 +305,6 @@ export class RollupDeltas {
       }
     }
     if (rows > 0) await send(sql + tail);
-    table.clear();
   }
 }
 

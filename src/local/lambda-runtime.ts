@@ -4,15 +4,22 @@
  * Containers start on demand up to `maxContainers` and stay warm; events wait for a free one beyond that.
  * An invocation that runs past the function's timeout ends its container, as Lambda's does.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import type { HostMessage, InvokeMessage } from './runtime-protocol.js';
+import { encodeFrame, FrameReader, type HostHead, type InvokeHead } from './runtime-protocol.js';
 
 export type InvokeResult =
-  | { ok: true; requestId: string; response: unknown }
+  | {
+      ok: true;
+      requestId: string;
+      response: unknown;
+      /** The answer's body as the UTF-8 bytes the container sent, when it is a string (`response.body`). */
+      bodyBytes?: Buffer;
+    }
   | { ok: false; requestId: string; errorType: string; errorMessage: string };
 
 /**
@@ -70,6 +77,8 @@ export interface InvokeOptions {
 
 interface Container {
   child: ChildProcess;
+  /** The container's fd 3: invocations go out and answers come back on it as frames. */
+  channel: Socket;
   busy: boolean;
   /** The event it runs is a light one (it may be the container kept for them). */
   light: boolean;
@@ -143,15 +152,19 @@ export class LambdaRuntime {
 
   private startContainer(): Container {
     const host = hostEntry();
-    const child = fork(host.file, [this.options.taskDir, this.options.handler], {
-      cwd: this.options.taskDir,
-      env: this.containerEnv(),
-      execArgv: host.execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // Its own process group: Ctrl-C at the terminal reaches the stack, which stops containers in order.
-      detached: true,
-    });
-    const container: Container = { child, busy: true, light: false, ready: Promise.resolve() };
+    const child = spawn(
+      process.execPath,
+      [...host.execArgv, host.file, this.options.taskDir, this.options.handler],
+      {
+        cwd: this.options.taskDir,
+        env: this.containerEnv(),
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        // Its own process group: Ctrl-C at the terminal reaches the stack, which stops containers in order.
+        detached: true,
+      },
+    );
+    const channel = child.stdio[3] as Socket;
+    const container: Container = { child, channel, busy: true, light: false, ready: Promise.resolve() };
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
       stream?.setEncoding('utf8');
@@ -163,29 +176,31 @@ export class LambdaRuntime {
       });
     }
     container.ready = new Promise<void>((resolveReady, rejectReady) => {
-      child.on('message', (message: HostMessage) => {
-        if (message.type === 'ready') resolveReady();
-        else if (message.type === 'init-error') {
-          rejectReady(
-            new UserError(
-              `the function failed to initialise: ${message.errorType}: ${message.errorMessage}`,
-              {
+      const reader = new FrameReader<HostHead>();
+      channel.on('data', (chunk: Buffer) => {
+        for (const { head, body } of reader.push(chunk)) {
+          if (head.type === 'ready') resolveReady();
+          else if (head.type === 'init-error') {
+            rejectReady(
+              new UserError(`the function failed to initialise: ${head.errorType}: ${head.errorMessage}`, {
                 hint: 'Run `chatbot-ops package` and check the function code; its log has the details.',
-              },
-            ),
-          );
-        } else if (container.current && message.id === container.current.id) {
-          const { settle, timer, requestId } = container.current;
-          clearTimeout(timer);
-          container.current = undefined;
-          settle(
-            message.type === 'result'
-              ? { ok: true, requestId, response: message.response }
-              : { ok: false, requestId, errorType: message.errorType, errorMessage: message.errorMessage },
-          );
-          this.release(container);
+              }),
+            );
+          } else if (container.current && head.id === container.current.id) {
+            const { settle, timer, requestId } = container.current;
+            clearTimeout(timer);
+            container.current = undefined;
+            settle(
+              head.type === 'result'
+                ? okResult(requestId, head, body)
+                : { ok: false, requestId, ...errorOf(head) },
+            );
+            this.release(container);
+          }
         }
       });
+      // The channel closes with the process; its exit is what ends the invocation.
+      channel.on('error', () => {});
       child.on('exit', (code, signal) => {
         this.containers.delete(container);
         rejectReady(
@@ -363,16 +378,16 @@ export class LambdaRuntime {
         this.dispatch();
       }, timeoutMs);
       container.current = { id, settle, timer, requestId };
-      const message: InvokeMessage = {
+      const head: InvokeHead = {
         type: 'invoke',
         id,
         requestId,
-        event,
         deadlineMs: Date.now() + timeoutMs,
         functionArn: this.functionArn,
         ...(this.options.extraLatencyMs ? { extraLatencyMs: this.options.extraLatencyMs } : {}),
       };
-      container.child.send(message);
+      // JSON has no text for undefined: no bytes, which the container reads back as undefined.
+      container.channel.write(encodeFrame(head, JSON.stringify(event) ?? ''));
     });
   }
 
@@ -404,6 +419,21 @@ export class LambdaRuntime {
     );
     this.containers.clear();
   }
+}
+
+/** A result frame as the invocation's answer, its body read back into the string the handler returned. */
+function okResult(
+  requestId: string,
+  head: Extract<HostHead, { type: 'result' }>,
+  body: Buffer,
+): InvokeResult {
+  if (head.body !== 'utf8') return { ok: true, requestId, response: head.response };
+  head.response.body = body.toString('utf8');
+  return { ok: true, requestId, response: head.response, bodyBytes: body };
+}
+
+function errorOf(head: { errorType: string; errorMessage: string }): Refusal {
+  return { errorType: head.errorType, errorMessage: head.errorMessage };
 }
 
 function throttled(why: string): Refusal {

@@ -6,16 +6,26 @@
  * whether it is the API function's login.
  */
 import type mysql from 'mysql2/promise';
+import { ROLLUP_TABLES, rollupTableName } from '../lambda/rollup-tables.js';
 
 export interface LoginPrivileges {
   /** `user@host` as the server matched the login (CURRENT_USER()). */
   user: string;
   database: string;
   /** What the login may do to each table, from any level (server, database, table), sorted. */
-  tables: { access_logs: string[]; load_history: string[] };
+  tables: {
+    access_logs: string[];
+    load_history: string[];
+    /**
+     * What the login may do to every rollup table (and rollup_state): a load adds to rollup rows,
+     * so it needs UPDATE there too. Absent from the answer of an ingest function built before.
+     */
+    rollups?: string[];
+  };
 }
 
-const TABLES = ['access_logs', 'load_history'] as const;
+const ROLLUP_NAMES = ['rollup_state', ...ROLLUP_TABLES.map(rollupTableName)];
+const TABLES = ['access_logs', 'load_history', ...ROLLUP_NAMES];
 
 /** The privileges of the pool's login on the pool's database and its two ingest tables. */
 export async function loginPrivileges(pool: Pick<mysql.Pool, 'query'>): Promise<LoginPrivileges> {
@@ -40,5 +50,10 @@ export async function loginPrivileges(pool: Pick<mysql.Pool, 'query'>): Promise<
     [
       ...new Set(rows.filter((r) => (r.t === '*' || r.t === table) && r.p !== 'USAGE').map((r) => r.p)),
     ].sort();
-  return { user, database, tables: { access_logs: on('access_logs'), load_history: on('load_history') } };
+  const rollups = ROLLUP_NAMES.map(on).reduce((all, next) => all.filter((p) => next.includes(p)));
+  return {
+    user,
+    database,
+    tables: { access_logs: on('access_logs'), load_history: on('load_history'), rollups },
+  };
 }

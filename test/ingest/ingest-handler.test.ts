@@ -396,12 +396,19 @@ describe('ingest handler: direct invocations', () => {
         result: {
           user: `${writer.user}@%`,
           database: db.database,
-          tables: { access_logs: ['INSERT', 'SELECT'], load_history: ['INSERT', 'SELECT'] },
+          tables: {
+            access_logs: ['INSERT', 'SELECT'],
+            load_history: ['INSERT', 'SELECT'],
+            rollups: ['INSERT', 'SELECT'],
+          },
         },
       });
       expect(r).toMatchObject({
         ok: true,
-        result: { user: `${reader.user}@%`, tables: { access_logs: ['SELECT'], load_history: [] } },
+        result: {
+          user: `${reader.user}@%`,
+          tables: { access_logs: ['SELECT'], load_history: [], rollups: [] },
+        },
       });
     } finally {
       await asWriter.close();

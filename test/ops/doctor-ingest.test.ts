@@ -308,6 +308,46 @@ const findings: [string, () => void, Record<string, unknown>, string, 'pass' | '
     /ingest_writer@% may not SELECT and INSERT on access_logs and load_history in chatbot_db: loads fail/,
   ],
   [
+    'a login that cannot update rollup rows',
+    () => {
+      fake().actionAnswers.grants = invokeAnswer({
+        ok: true,
+        action: 'grants',
+        result: {
+          user: 'ingest_writer@%',
+          database: 'chatbot_db',
+          tables: {
+            access_logs: ['INSERT', 'SELECT'],
+            load_history: ['INSERT', 'SELECT'],
+            rollups: ['INSERT', 'SELECT'],
+          },
+        },
+      });
+    },
+    {},
+    'ingest.database-login',
+    'fail',
+    /ingest_writer@% may not UPDATE on the rollup tables in chatbot_db: a load fails once it adds to a rollup row/,
+  ],
+  [
+    'an ingest function built before rollups (its answer says nothing of them)',
+    () => {
+      fake().actionAnswers.grants = invokeAnswer({
+        ok: true,
+        action: 'grants',
+        result: {
+          user: 'ingest_writer@%',
+          database: 'chatbot_db',
+          tables: { access_logs: ['INSERT', 'SELECT'], load_history: ['INSERT', 'SELECT'] },
+        },
+      });
+    },
+    {},
+    'ingest.database-login',
+    'pass',
+    /ingest_writer@% may INSERT, SELECT on access_logs; the API function logs in as another user/,
+  ],
+  [
     "the API function's login (no ingest.dbUser)",
     () => {
       const vars = ingestFn()?.config.Environment.Variables;

@@ -251,6 +251,14 @@ export const ingestChecks: Check<AwsFacts>[] = [
           `${g.user} may not SELECT and INSERT on ${missing.join(' and ')} in ${g.database}: loads fail`,
           `GRANT SELECT, INSERT, UPDATE ON ${g.database}.* TO the ingest login (UPDATE for the rollup rows a load adds to; DELETE, CREATE, DROP, ALTER, INDEX too for \`db init --remote\`); see docs/ingest.md, "The ingest function's database login".`,
         );
+      const rollupsMissing = ['SELECT', 'INSERT', 'UPDATE'].filter(
+        (p) => g.tables.rollups?.includes(p) === false,
+      );
+      if (rollupsMissing.length > 0)
+        return fail(
+          `${g.user} may not ${rollupsMissing.join(' and ')} on the rollup tables in ${g.database}: a load fails once it adds to a rollup row`,
+          `GRANT SELECT, INSERT, UPDATE ON ${g.database}.* TO the ingest login; see docs/ingest.md, "The ingest function's database login".`,
+        );
       const api = await f.fn().catch(() => undefined);
       const login = ingestLogin(f.config);
       const apiEnv = api?.environment ?? {};

@@ -76,6 +76,15 @@ const failedLoad = (object: string, error: string, minutesAgo: number) => ({
   message: `2026-11-29T10:00:00.000Z\t5e1f\tERROR\t${JSON.stringify({ level: 'ERROR', message: 'load failed', request_id: '5e1f', object, error })}\n`,
 });
 
+/** The ingest function's `grants` answer for ingest_writer on chatbot_db with these tables' privileges. */
+function answerGrants(tables: { access_logs: string[]; load_history: string[]; rollups?: string[] }): void {
+  fake().actionAnswers.grants = invokeAnswer({
+    ok: true,
+    action: 'grants',
+    result: { user: 'ingest_writer@%', database: 'chatbot_db', tables },
+  });
+}
+
 describe('doctor: the ingest path when all is well', () => {
   it('passes each ingest check with its evidence', async () => {
     const { code, ingest, text } = await doctor();
@@ -292,15 +301,7 @@ const findings: [string, () => void, Record<string, unknown>, string, 'pass' | '
   [
     'a login that cannot write',
     () => {
-      fake().actionAnswers.grants = invokeAnswer({
-        ok: true,
-        action: 'grants',
-        result: {
-          user: 'ingest_writer@%',
-          database: 'chatbot_db',
-          tables: { access_logs: ['SELECT'], load_history: [] },
-        },
-      });
+      answerGrants({ access_logs: ['SELECT'], load_history: [] });
     },
     {},
     'ingest.database-login',
@@ -310,18 +311,10 @@ const findings: [string, () => void, Record<string, unknown>, string, 'pass' | '
   [
     'a login that cannot update rollup rows',
     () => {
-      fake().actionAnswers.grants = invokeAnswer({
-        ok: true,
-        action: 'grants',
-        result: {
-          user: 'ingest_writer@%',
-          database: 'chatbot_db',
-          tables: {
-            access_logs: ['INSERT', 'SELECT'],
-            load_history: ['INSERT', 'SELECT'],
-            rollups: ['INSERT', 'SELECT'],
-          },
-        },
+      answerGrants({
+        access_logs: ['INSERT', 'SELECT'],
+        load_history: ['INSERT', 'SELECT'],
+        rollups: ['INSERT', 'SELECT'],
       });
     },
     {},
@@ -332,15 +325,7 @@ const findings: [string, () => void, Record<string, unknown>, string, 'pass' | '
   [
     'an ingest function built before rollups (its answer says nothing of them)',
     () => {
-      fake().actionAnswers.grants = invokeAnswer({
-        ok: true,
-        action: 'grants',
-        result: {
-          user: 'ingest_writer@%',
-          database: 'chatbot_db',
-          tables: { access_logs: ['INSERT', 'SELECT'], load_history: ['INSERT', 'SELECT'] },
-        },
-      });
+      answerGrants({ access_logs: ['INSERT', 'SELECT'], load_history: ['INSERT', 'SELECT'] });
     },
     {},
     'ingest.database-login',

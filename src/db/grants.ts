@@ -1,5 +1,6 @@
 /**
- * What the current login may do to the two tables the ingest path writes: the privileges granted
+ * What the current login may do to the tables the ingest path writes (access_logs, load_history
+ * and the rollup tables): the privileges granted
  * to it on the server (global), on the database, and on each table, as information_schema shows
  * them (to a login without rights on the mysql schema it shows exactly its own grants). doctor asks
  * the ingest function for this (its `grants` action) to check that the ingest login can write and
@@ -27,7 +28,7 @@ export interface LoginPrivileges {
 const ROLLUP_NAMES = ['rollup_state', ...ROLLUP_TABLES.map(rollupTableName)];
 const TABLES = ['access_logs', 'load_history', ...ROLLUP_NAMES];
 
-/** The privileges of the pool's login on the pool's database and its two ingest tables. */
+/** The privileges of the pool's login on the pool's database and the tables a load writes. */
 export async function loginPrivileges(pool: Pick<mysql.Pool, 'query'>): Promise<LoginPrivileges> {
   const [[who]] = (await pool.query('SELECT CURRENT_USER() AS user, DATABASE() AS db')) as unknown as [
     { user: string; db: string }[],

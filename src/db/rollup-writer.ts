@@ -32,7 +32,7 @@ import type { Queryable } from './schema.js';
 import type { StatementPipe } from './statement-pipe.js';
 import { type AgentClass, classifyUserAgent } from './user-agent.js';
 
-/** Entries held before they are applied: about 10-20 MB of JavaScript objects at most. */
+/** Entries (keys of all grains) one table holds before it is applied. */
 export const MAX_PENDING = 40_000;
 /**
  * A table still holding this share of MAX_PENDING after its complete buckets were applied (its
@@ -44,8 +44,7 @@ const ROWS_PER_STATEMENT = 1_000;
 
 /**
  * One grain's held deltas: bucket start -> key -> slot, the slot's measure values being
- * `values[slot * measures .. + measures]`. One number per key in the map, not an array each:
- * a third of the memory, and nothing for the collector to trace.
+ * `values[slot * measures .. + measures]`: one number per key in the map, not an array each.
  */
 interface GrainDeltas {
   grain: Grain;
@@ -53,7 +52,7 @@ interface GrainDeltas {
   buckets: Map<number, Map<string | number, number>>;
   size: number;
   values: Float64Array;
-  /** Slots in use; freed all at once when the grain is emptied. */
+  /** Slots given out; those of sent buckets are reclaimed by `compact`. */
   slots: number;
 }
 

@@ -256,7 +256,7 @@ export const ingestChecks: Check<AwsFacts>[] = [
       );
       if (rollupsMissing.length > 0)
         return fail(
-          `${g.user} may not ${rollupsMissing.join(' and ')} on the rollup tables in ${g.database}: a load fails once it adds to a rollup row`,
+          `${g.user} may not ${rollupsMissing.join(', ').replace(/, (?=[^,]*$)/, ' or ')} on the rollup tables in ${g.database}: a load fails once it adds to a rollup row`,
           `GRANT SELECT, INSERT, UPDATE ON ${g.database}.* TO the ingest login; see docs/ingest.md, "The ingest function's database login".`,
         );
       const api = await f.fn().catch(() => undefined);

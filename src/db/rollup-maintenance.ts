@@ -166,7 +166,7 @@ function rebuildSql(def: RollupTable, grain: Grain, where: string): string {
   const bucket = bucketSql(grain);
   return `INSERT INTO ${table} (\`${def.key.column}\`, grain, bucket, ${def.measures.map((m) => `\`${m.column}\``).join(', ')})
     SELECT ${key}, '${grain}', ${bucket}, ${def.measures.map((m) => m.sql).join(', ')}
-    FROM access_logs WHERE ${where} GROUP BY ${key}, ${bucket}
+    FROM access_logs WHERE ${where}${def.rows ? ` AND ${def.rows.sql}` : ''} GROUP BY ${key}, ${bucket}
     ON DUPLICATE KEY UPDATE ${mergeAssignments(def)}`;
 }
 
@@ -296,7 +296,7 @@ function differenceSql(def: RollupTable, grain: Grain): string {
         WHERE grain = '${grain}' AND bucket >= ? AND bucket < ?
       UNION ALL
       SELECT ${key}, ${bucket}, -1, ${def.measures.map((m) => m.sql).join(', ')} FROM access_logs
-        WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY ${key}, ${bucket}
+        WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${def.rows ? ` AND ${def.rows.sql}` : ''} GROUP BY ${key}, ${bucket}
     ) d GROUP BY k, b HAVING SUM(side) <> 0 OR ${differs.join(' OR ')}`;
 }
 

@@ -95,6 +95,7 @@ class TableDeltas {
   add(rows: readonly AccessLogRow[], agents: readonly AgentClass[]): void {
     const { merges, values: of, grains } = this;
     const keyOf = this.def.key.of;
+    const counted = this.def.rows?.of;
     const width = of.length;
     const row0 = new Array<number>(width);
     // Per grain, the bucket map used last: with rows in time order it is usually the next one's too.
@@ -104,6 +105,7 @@ class TableDeltas {
       const row = rows[r] as AccessLogRow;
       const agent = agents[r] as AgentClass;
       if (row.timestamp > this.latest) this.latest = row.timestamp;
+      if (counted && !counted(row)) continue;
       const k = keyOf(row, agent);
       for (let i = 0; i < width; i++)
         row0[i] = (of[i] as (r: AccessLogRow, a: AgentClass) => number)(row, agent);

@@ -155,7 +155,7 @@ function windowAggregate(def: RollupTable, range: TimeRange, options: AggregateO
   const filter = options.filter ? ` AND ${options.filter.sql}` : '';
   const filterValues = options.filter?.values ?? [];
   const condition = botCondition(bots);
-  const rowFilter = `${filter}${condition ? ` AND ${condition}` : ''}`;
+  const rowFilter = `${filter}${condition ? ` AND ${condition}` : ''}${def.rows ? ` AND ${def.rows.sql}` : ''}`;
   const parts: string[] = [];
   const values: unknown[] = [];
   for (const b of buckets) {

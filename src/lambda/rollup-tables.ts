@@ -28,6 +28,7 @@ export interface RolledUpRow {
   status_code: number;
   response_time_ms: number | null;
   bytes_sent: number | null;
+  referrer: string | null;
   user_agent: string | null;
 }
 
@@ -70,12 +71,12 @@ export interface RollupMeasure {
 
 export interface RollupTable {
   /** Short name, used in messages and by the intents. */
-  name: 'status' | 'endpoint' | 'ip' | 'agent' | 'visitor';
+  name: 'status' | 'endpoint' | 'ip' | 'agent' | 'visitor' | 'referrer' | 'notfound';
   /** Bumped when columns change: the table name changes with it, so old and new can coexist. */
   version: number;
   grains: readonly Grain[];
   key: {
-    column: 'status_code' | 'endpoint' | 'ip_address' | 'agent' | 'visitor';
+    column: 'status_code' | 'endpoint' | 'ip_address' | 'agent' | 'visitor' | 'referrer_url' | 'visit';
     /** Same type and collation as the access_logs column, so grouping and ordering agree with it. */
     type: string;
     of(row: RolledUpRow, agent: RowAgent): string | number;
@@ -86,6 +87,11 @@ export interface RollupTable {
     sql?: string;
   };
   measures: readonly RollupMeasure[];
+  /**
+   * The access_logs rows the table counts, when not all of them (the 404s only): a writer adds a
+   * row when `of` says so, and backfill, verify and window edges read the rows where `sql` holds.
+   */
+  rows?: { of(row: RolledUpRow): boolean; sql: string };
   /** Whether the table serves top lists: an index (grain, bucket, n) gives each bucket's busiest keys. */
   leaders: boolean;
 }
@@ -158,6 +164,29 @@ export const AGENT_SEPARATOR = '\x1f';
 export const agentKey = (agent: RowAgent): string =>
   `${agent.is_bot}${AGENT_SEPARATOR}${agent.browser}${AGENT_SEPARATOR}${agent.os}`;
 const AGENT_KEY_SQL = `CONCAT(IF(is_bot = 1, '1', '0'), CHAR(31 USING utf8mb4), COALESCE(browser, 'Unknown'), CHAR(31 USING utf8mb4), COALESCE(os, 'Unknown')) COLLATE utf8mb4_bin`;
+
+/**
+ * The referrer URL a request counts under: its first 700 characters when it holds "://" (a URL),
+ * else '' (direct: none, "-", or no scheme). Exactly what REFERRER_URL_SQL gives over the rows.
+ */
+export function referrerUrl(referrer: string | null): string {
+  if (referrer === null || !referrer.includes('://')) return '';
+  if (referrer.length <= URL_CHARS) return referrer;
+  // SQL's LEFT counts characters (code points); a string index counts UTF-16 units.
+  let out = '';
+  let chars = 0;
+  for (const c of referrer) {
+    if (chars++ === URL_CHARS) break;
+    out += c;
+  }
+  return out;
+}
+const URL_CHARS = 700;
+/**
+ * The same over access_logs. "://" is looked for byte for byte: the column's case-insensitive
+ * collation would also match look-alike characters (a full-width colon), which no URL starts with.
+ */
+export const REFERRER_URL_SQL = `(IF(INSTR(referrer COLLATE utf8mb4_bin, '://') > 0, LEFT(referrer, ${URL_CHARS}), '') COLLATE utf8mb4_bin)`;
 
 export const ROLLUP_TABLES: readonly RollupTable[] = [
   {
@@ -252,6 +281,60 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
       sql: "CONVERT(CONCAT(CONVERT(ip_address USING utf8mb4) COLLATE utf8mb4_bin, ' ', MD5(COALESCE(user_agent, ''))) USING ascii) COLLATE ascii_general_ci",
     },
     measures: withBotTwin(requests, '1'),
+    leaders: false,
+  },
+  {
+    // Requests per referrer URL (get_referrers): '' for the direct ones, which carry none. The host
+    // of a URL is read from the key when asked (the site's own hosts are configuration, known
+    // only then). Hours for the edges of a day-long window; a site has far fewer referrer URLs
+    // than requests.
+    name: 'referrer',
+    version: 1,
+    grains: ['hour', 'day'],
+    key: {
+      column: 'referrer_url',
+      type: 'VARCHAR(700) COLLATE utf8mb4_bin NOT NULL',
+      of: (r) => referrerUrl(r.referrer),
+      sql: REFERRER_URL_SQL,
+    },
+    measures: withBotTwin(requests, '1'),
+    leaders: false,
+  },
+  {
+    // One row per 404 path, visitor and UTC day (get_not_found): a path's hits are its rows' sum,
+    // its visitors their count, its last request their latest. Days only: a visitor is per day,
+    // and the 404s of a partial day are few enough to read through the status index.
+    name: 'notfound',
+    version: 1,
+    grains: ['day'],
+    key: {
+      column: 'visit',
+      // A visitor (at most 78 ASCII bytes), a separator and a path (at most 700 characters, 2,800
+      // bytes): binary, so the primary key stays under InnoDB's 3,072 bytes.
+      type: 'VARBINARY(2880) NOT NULL',
+      of: (r) => `${visitorKey(r.ip_address.toLowerCase(), r.user_agent)}${AGENT_SEPARATOR}${r.endpoint}`,
+      sql: `CAST(CONCAT(CONVERT(LOWER(ip_address) USING utf8mb4) COLLATE utf8mb4_bin, ' ', MD5(COALESCE(user_agent, '')), CHAR(31 USING utf8mb4), endpoint) AS BINARY)`,
+    },
+    measures: [
+      ...withBotTwin(requests, '1'),
+      // Latest request of the visitor's that were not bots', and that were (epoch ms, 0 for none):
+      // a `bots` filter then reads the one it keeps.
+      {
+        column: 'last_human',
+        type: 'BIGINT NOT NULL',
+        merge: 'max',
+        of: (r, agent) => (agent.is_bot === 1 ? 0 : r.timestamp),
+        sql: `MAX(IF(is_bot = 1, 0, ${EPOCH_MS}))`,
+      },
+      {
+        column: 'last_bot',
+        type: 'BIGINT NOT NULL',
+        merge: 'max',
+        of: (r, agent) => (agent.is_bot === 1 ? r.timestamp : 0),
+        sql: `MAX(IF(is_bot = 1, ${EPOCH_MS}, 0))`,
+      },
+    ],
+    rows: { of: (r) => r.status_code === 404, sql: 'status_code = 404' },
     leaders: false,
   },
 ];

@@ -76,6 +76,8 @@ describe('db init', () => {
       'rollup_endpoint_rt',
       'rollup_endpoint_v2',
       'rollup_ip_v2',
+      'rollup_notfound',
+      'rollup_referrer',
       'rollup_state',
       'rollup_status_v2',
       'rollup_visitor',
@@ -114,6 +116,8 @@ describe('db init', () => {
         'table rollup_ip_v2',
         'table rollup_agent',
         'table rollup_visitor',
+        'table rollup_referrer',
+        'table rollup_notfound',
         'table rollup_endpoint_rt',
       ],
     });

@@ -246,7 +246,7 @@ describe('backfill by db init', () => {
     // Assess
     expect(partial.some((s) => s.backfilled === 2_000 && !s.ready)).toBe(true);
     expect(seen).toEqual([0, 1_000, 2_000]);
-    expect(resumed.tables.length).toBe(5);
+    expect(resumed.tables.length).toBe(7);
     expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
     expect((await verifyRollups(db.pool)).differences).toBe(0);
   });
@@ -311,6 +311,8 @@ describe('backfill by db init', () => {
       ['rollup_agent', true],
       ['rollup_endpoint_v2', true],
       ['rollup_ip_v2', true],
+      ['rollup_notfound', true],
+      ['rollup_referrer', true],
       ['rollup_status_v2', true],
       ['rollup_visitor', true],
     ]);

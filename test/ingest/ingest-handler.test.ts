@@ -324,6 +324,8 @@ describe('ingest handler: direct invocations', () => {
           'table rollup_ip_v2',
           'table rollup_agent',
           'table rollup_visitor',
+          'table rollup_referrer',
+          'table rollup_notfound',
           'table rollup_endpoint_rt',
         ],
         backfilled: { ids: 0, remaining: 0 },
@@ -504,8 +506,8 @@ describe('ingest handler: rollups, as its own database user', () => {
 
     // Assess
     expect(short.ok).toBe(true);
-    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 5 * 400 });
-    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false, false, false]);
+    expect(short.result.backfilled).toMatchObject({ ids: 0, remaining: 7 * 400 });
+    expect(statesBetween.map((s) => s.ready)).toEqual([false, false, false, false, false, false, false]);
     expect(again.result.backfilled).toMatchObject({ ids: 400, remaining: 0 });
     expect((await readRollupStates(db.pool)).every((s) => s.ready)).toBe(true);
     expect(await requestsCounted()).toBe(400);

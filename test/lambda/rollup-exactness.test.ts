@@ -34,6 +34,8 @@ interface Dataset {
   endpoints: string[];
   /** The handler's clock: not on any bucket boundary, so `hours` windows have ragged edges. */
   now: Date;
+  /** SITE_HOSTS, whose referrals get_referrers leaves out. */
+  siteHosts?: string;
 }
 
 /** An instant near a bucket boundary (or anywhere), inside [start, start + days). */
@@ -82,7 +84,7 @@ function makeDataset(label: string, seed: number, days: number, size: number): D
     status_code: fc.constantFrom(200, 200, 200, 201, 204, 301, 304, 101, 400, 404, 404, 418, 500, 503, 599),
     bytes_sent: fc.option(fc.integer({ min: 0, max: 10_000 })),
     response_time_ms: fc.option(fc.integer({ min: 0, max: 3_000 }), { freq: 5 }),
-    referrer: fc.constant(null),
+    referrer: fc.option(fc.constantFrom(...REFERRERS), { freq: 4 }),
     // Bots and browsers, for the `bots` filter (classified as the rows are written).
     user_agent: fc.constantFrom(null, ...AGENTS),
   });
@@ -110,7 +112,29 @@ const AGENTS = [
 ];
 const BOT_AGENTS = new Set(AGENTS.slice(0, 3));
 
-const DATASETS = [makeDataset('3 dense days', 7, 3, 4_000), makeDataset('40 sparse days', 11, 40, 2_500)];
+/** Direct ones ("-", no scheme), hosts in several spellings, the site's own host, and a URL past 700 characters. */
+const REFERRERS = [
+  '-',
+  'android-app://com.google.android.gm/',
+  'https://www.google.com/',
+  'https://www.google.com/search?q=x',
+  'https://WWW.Google.com:443/',
+  'http://user@news.example.org/a#b',
+  'https://www.example.com/',
+  'https://www.example.com/products/7',
+  'https://Www.Example.com/',
+  'https://t.co/abc',
+  'https://t.co/ABC',
+  'www.bing.com/search',
+  'ｈｔｔｐｓ：／／full.width/',
+  `https://long.example.net/${'é'.repeat(690)}tail-${'x'.repeat(40)}`,
+  `https://long.example.net/${'é'.repeat(690)}tail-${'y'.repeat(40)}`,
+];
+
+const DATASETS = [
+  { ...makeDataset('3 dense days', 7, 3, 4_000), siteHosts: 'www.example.com,t.co' },
+  makeDataset('40 sparse days', 11, 40, 2_500),
+];
 
 interface Pair {
   data: Dataset;
@@ -165,6 +189,7 @@ beforeAll(async () => {
     await fillWithRollups(withRollups, data.rows);
     await insertAccessLogRows(rawOnly.pool, data.rows);
     const now = () => data.now;
+    const site = { SITE_HOSTS: data.siteHosts };
     const bots = await createTestDatabase('rollup_bots');
     const humans = await createTestDatabase('rollup_humans');
     for (const [db, keep] of [
@@ -178,7 +203,7 @@ beforeAll(async () => {
       );
     }
     const handlerOf = async (db: TestDatabase) =>
-      handlerWithLog({ env: backendEnv(db, await createAppUser(db)), now }).handler;
+      handlerWithLog({ env: backendEnv(db, await createAppUser(db), site), now }).handler;
     pairs.push({
       subsets: {
         bots,
@@ -189,9 +214,12 @@ beforeAll(async () => {
       data,
       withRollups,
       rawOnly,
-      rollupHandler: handlerWithLog({ env: backendEnv(withRollups, await createAppUser(withRollups)), now })
+      rollupHandler: handlerWithLog({
+        env: backendEnv(withRollups, await createAppUser(withRollups), site),
+        now,
+      }).handler,
+      rawHandler: handlerWithLog({ env: backendEnv(rawOnly, await createAppUser(rawOnly), site), now })
         .handler,
-      rawHandler: handlerWithLog({ env: backendEnv(rawOnly, await createAppUser(rawOnly)), now }).handler,
     });
   }
 }, 600_000);
@@ -286,6 +314,14 @@ function requestFor(data: Dataset) {
     }),
     fc.record({ intent: fc.constant('get_visitors'), params: w }),
     fc.record({
+      intent: fc.constant('get_referrers'),
+      params: fc.tuple(w, topN).map(([p, top_n]) => ({ ...p, top_n })),
+    }),
+    fc.record({
+      intent: fc.constant('get_not_found'),
+      params: fc.tuple(w, topN).map(([p, top_n]) => ({ ...p, top_n })),
+    }),
+    fc.record({
       intent: fc.constant('get_user_agents'),
       params: fc.tuple(w, topN).map(([p, top_n]) => ({ ...p, top_n })),
     }),
@@ -302,6 +338,8 @@ describe.each(DATASETS.map((d, i) => [d.label, i] as const))(
         ['rollup_agent', true],
         ['rollup_endpoint_v2', true],
         ['rollup_ip_v2', true],
+        ['rollup_notfound', true],
+        ['rollup_referrer', true],
         ['rollup_status_v2', true],
         ['rollup_visitor', true],
       ]);

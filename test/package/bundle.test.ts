@@ -228,6 +228,8 @@ const event = (intent, params) => ({ resource: '/chatbot', path: '/chatbot', htt
         'table rollup_ip_v2',
         'table rollup_agent',
         'table rollup_visitor',
+        'table rollup_referrer',
+        'table rollup_notfound',
         'table rollup_endpoint_rt',
       ];
       expect(init).toMatchObject({

@@ -1,13 +1,76 @@
 /**
  * get_not_found: the paths most requested with status 404 over a window, with hits, visitors
- * (GoAccess's: same address, day and agent) and when each was last asked for. Read from the rows
- * through the (status_code, timestamp) index: the rollups hold no per-path status.
+ * (GoAccess's: same address, day and agent) and when each was last asked for.
+ *
+ * Everything is counted from one row per (day, visitor, path) of the 404s: the not-found rollup
+ * holds those rows for whole days once it is ready, and the rest of the window (or all of it) is
+ * grouped the same way from the rows, through the status index. A day is either whole or an edge,
+ * never both, so the two kinds of rows add up exactly.
  */
-import { BOTS_PARAM } from '../bots.js';
-import { describeWindow, resolveWindow, WINDOW_PARAMS } from '../window.js';
+import { BOTS_PARAM, type BotsFilter, botCondition } from '../bots.js';
+import type { Database } from '../database.js';
+import { countedWindow, readRollupView, rollupRange } from '../rollup-queries.js';
+import { cutWindow, keySql, rollupByName, rollupTableName, type TimeRange } from '../rollup-tables.js';
+import { describeWindow, resolveWindow, type TimeWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
-import { isoOrNull, TABLE, VISITOR_KEY, Where } from './sql.js';
+import { TABLE, Where } from './sql.js';
 import { TOP_N_PARAM } from './traffic-summary.js';
+
+interface Sql {
+  sql: string;
+  values: unknown[];
+}
+
+const NOT_FOUND = rollupByName('notfound');
+const MEASURES = NOT_FOUND.measures.map((m) => `\`${m.column}\``).join(', ');
+
+/**
+ * The 404s of a window as a derived table of (day `d`, visit key `k` = visitor, separator, path)
+ * with the rollup's measures: whole days from the rollup when `rollup` is set, the rest (or
+ * everything) grouped from the rows. Null when there is nothing to count.
+ */
+async function perVisit(db: Database, window: TimeWindow, rollup: boolean): Promise<Sql | null> {
+  const fromRows = (range: TimeWindow): Sql => {
+    const where = new Where().add(NOT_FOUND.rows?.sql ?? 'status_code = 404').window(range);
+    return {
+      sql: `SELECT DATE(\`timestamp\`) AS d, ${keySql(NOT_FOUND)} AS k, ${NOT_FOUND.measures.map((m) => `${m.sql} AS \`${m.column}\``).join(', ')}
+            FROM ${TABLE} ${where} GROUP BY d, k`,
+      values: where.values,
+    };
+  };
+  if (!rollup) {
+    const all = fromRows(window);
+    return { sql: `(${all.sql})`, values: all.values };
+  }
+  const range: TimeRange | null = await rollupRange(db, window);
+  if (!range) return null;
+  const { buckets, raw } = cutWindow(range, NOT_FOUND.grains);
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const b of buckets) {
+    parts.push(
+      `SELECT DATE(bucket) AS d, visit AS k, ${MEASURES} FROM ${rollupTableName(NOT_FOUND)} WHERE grain = ? AND bucket >= ? AND bucket < ?`,
+    );
+    values.push(b.grain, new Date(b.from), new Date(b.to));
+  }
+  for (const r of raw) {
+    const part = fromRows({ start: new Date(r.from), end: new Date(r.to) });
+    parts.push(part.sql);
+    values.push(...part.values);
+  }
+  return { sql: `(${parts.join(' UNION ALL ')})`, values };
+}
+
+/** A visit row's requests, and its latest request (epoch ms, 0 for none), under a `bots` filter. */
+function underFilter(bots: BotsFilter): { n: string; last: string } {
+  if (bots === 'only') return { n: 'n_bot', last: 'last_bot' };
+  if (bots === 'exclude') return { n: '(n - n_bot)', last: 'last_human' };
+  return { n: 'n', last: 'GREATEST(last_human, last_bot)' };
+}
+
+/** The parts of a visit key: the visitor before the first separator, the path after it. */
+const VISITOR = 'SUBSTRING_INDEX(k, CHAR(31), 1)';
+const PATH = 'CONVERT(SUBSTRING(k, LOCATE(CHAR(31), k) + 1) USING utf8mb4) COLLATE utf8mb4_bin';
 
 export const notFound = defineIntent({
   name: 'get_not_found',
@@ -15,30 +78,37 @@ export const notFound = defineIntent({
     'The most requested paths answered 404 (not found): hits, unique visitors and last seen, with the total of 404s.',
   params: { ...WINDOW_PARAMS, top_n: TOP_N_PARAM, bots: BOTS_PARAM },
   async run(db, params, { now }) {
-    const window = resolveWindow(params, now);
-    const where = new Where().add('status_code = 404').window(window).bots(params.bots);
-    const [paths, [total]] = await Promise.all([
-      db.select<{ k: string; n: number; visitors: number; last_seen: Date }>(
-        `SELECT endpoint AS k, COUNT(*) AS n, COUNT(DISTINCT ${VISITOR_KEY}) AS visitors, MAX(\`timestamp\`) AS last_seen
-         FROM ${TABLE} ${where} GROUP BY endpoint ORDER BY n DESC, k LIMIT ?`,
-        [...where.values, params.top_n],
-      ),
-      db.select<{ n: number; visitors: number }>(
-        `SELECT COUNT(*) AS n, COUNT(DISTINCT ${VISITOR_KEY}) AS visitors FROM ${TABLE} ${where}`,
-        where.values,
-      ),
-    ]);
+    const asked = resolveWindow(params, now);
+    const view = await readRollupView(db);
+    const visits = await perVisit(db, countedWindow(asked, view.floor), view.ready.has('notfound'));
+    const { n, last } = underFilter(params.bots);
+    // A visitor counts once per day: (day, visitor) pairs with requests under the filter.
+    const visitors = `COUNT(DISTINCT IF(${n} > 0, d, NULL), ${VISITOR})`;
+    type PathRow = { p: string; hits: number; visitors: number; last_seen: number };
+    const [paths, [total]] = visits
+      ? await Promise.all([
+          db.select<PathRow>(
+            `SELECT ${PATH} AS p, SUM(${n}) AS hits, ${visitors} AS visitors, MAX(IF(${n} > 0, ${last}, 0)) AS last_seen
+             FROM ${visits.sql} v GROUP BY p HAVING hits > 0 ORDER BY hits DESC, p LIMIT ?`,
+            [...visits.values, params.top_n],
+          ),
+          db.select<{ hits: number | null; visitors: number }>(
+            `SELECT SUM(${n}) AS hits, ${visitors} AS visitors FROM ${visits.sql} v`,
+            visits.values,
+          ),
+        ])
+      : [[], [undefined]];
     return {
       data: {
-        total_not_found: Number(total?.n ?? 0),
+        total_not_found: Number(total?.hits ?? 0),
         visitors: Number(total?.visitors ?? 0),
         paths: paths.map((row) => ({
-          endpoint: row.k,
-          hits: Number(row.n),
+          endpoint: row.p,
+          hits: Number(row.hits),
           visitors: Number(row.visitors),
-          last_seen: isoOrNull(row.last_seen),
+          last_seen: new Date(Number(row.last_seen)).toISOString(),
         })),
-        window: describeWindow(window),
+        window: describeWindow(asked),
       },
       rows: paths.length + 1,
     };

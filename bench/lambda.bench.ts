@@ -60,6 +60,12 @@ const fingerprint = createHash('sha256')
   )
   .digest('hex');
 
+/** 30 days less a few hours, starting and ending off the hour. */
+const RAGGED = {
+  start_time: new Date(END.getTime() - 30 * 86_400_000 + (7 * 60 + 13) * 60_000).toISOString(),
+  end_time: new Date(END.getTime() - (2 * 60 + 47) * 60_000).toISOString(),
+};
+
 interface Scenario {
   label: string;
   intent: string;
@@ -172,6 +178,22 @@ const SCENARIOS: Scenario[] = [
   { label: 'get_user_agents (30 days)', intent: 'get_user_agents', params: { hours: 720 }, windowed: true },
   { label: 'get_bandwidth (24h)', intent: 'get_bandwidth', params: {}, windowed: true },
   { label: 'get_bandwidth (30 days)', intent: 'get_bandwidth', params: { hours: 720 }, windowed: true },
+  // The clock is a UTC midnight, so the windows above are whole hours and days: these have
+  // ragged edges, read from the rows.
+  { label: 'get_not_found (30 days, ragged)', intent: 'get_not_found', params: RAGGED, windowed: true },
+  { label: 'get_referrers (30 days, ragged)', intent: 'get_referrers', params: RAGGED, windowed: true },
+  {
+    label: 'get_not_found bots=exclude (24h)',
+    intent: 'get_not_found',
+    params: { bots: 'exclude' },
+    windowed: true,
+  },
+  {
+    label: 'get_referrers bots=only (24h)',
+    intent: 'get_referrers',
+    params: { bots: 'only' },
+    windowed: true,
+  },
   { label: 'health', intent: 'health', params: {}, windowed: false },
 ];
 

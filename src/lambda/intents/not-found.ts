@@ -7,7 +7,7 @@
  * grouped the same way from the rows, through the status index. A day is either whole or an edge,
  * never both, so the two kinds of rows add up exactly.
  */
-import { BOTS_PARAM, type BotsFilter, botCondition } from '../bots.js';
+import { BOTS_PARAM, type BotsFilter } from '../bots.js';
 import type { Database } from '../database.js';
 import { countedWindow, readRollupView, rollupRange } from '../rollup-queries.js';
 import { cutWindow, keySql, rollupByName, rollupTableName, type TimeRange } from '../rollup-tables.js';

@@ -17,6 +17,7 @@ import {
   type Grain,
   keySql,
   mergeAssignments,
+  RESPONSE_TIMES_BOTS_COLUMN,
   RESPONSE_TIMES_SQL,
   RESPONSE_TIMES_TABLE,
   ROLLUP_STATE_SQL,
@@ -105,6 +106,18 @@ export async function ensureRollupTables(
   }
   (before.has(RESPONSE_TIMES_TABLE) ? unchanged : created).push(`table ${RESPONSE_TIMES_TABLE}`);
   await db.query(RESPONSE_TIMES_SQL);
+  if (before.has(RESPONSE_TIMES_TABLE)) {
+    const [cols] = await db.query(
+      "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'n_bot'",
+      [RESPONSE_TIMES_TABLE],
+    );
+    if (Number((cols as { n: number }[])[0]?.n) === 0) {
+      await db.query(
+        `ALTER TABLE ${RESPONSE_TIMES_TABLE} ADD COLUMN IF NOT EXISTS ${RESPONSE_TIMES_BOTS_COLUMN} AFTER n`,
+      );
+      created.push(`column ${RESPONSE_TIMES_TABLE}.n_bot`);
+    }
+  }
   const current = new Set(ROLLUP_TABLES.map(rollupTableName));
   await withConnection(db, async (conn) => {
     const [stateRows] = await conn.query('SELECT name FROM rollup_state WHERE name <> ?', [GATE]);
@@ -506,9 +519,10 @@ export async function buildResponseTimes(
   const today = floorTo((options.now ?? new Date()).getTime(), 'day');
   const [stale] = await db.query(
     `SELECT r.bucket AS day, r.endpoint FROM ${endpoint} r
-     LEFT JOIN (SELECT day, endpoint, SUM(n) AS s FROM ${RESPONSE_TIMES_TABLE} GROUP BY day, endpoint) h
+     LEFT JOIN (SELECT day, endpoint, SUM(n) AS s, SUM(n_bot) AS b FROM ${RESPONSE_TIMES_TABLE} GROUP BY day, endpoint) h
        ON h.day = r.bucket AND h.endpoint = r.endpoint
-     WHERE r.grain = 'day' AND r.bucket < ? AND r.rt_count >= ? AND (h.s IS NULL OR h.s <> r.rt_count)
+     WHERE r.grain = 'day' AND r.bucket < ? AND r.rt_count >= ?
+       AND (h.s IS NULL OR h.s <> r.rt_count OR h.b <> r.rt_count_bot)
      ORDER BY r.bucket`,
     [new Date(today), options.minRequests ?? PERCENTILE_MIN_REQUESTS],
   );
@@ -532,8 +546,8 @@ export async function buildResponseTimes(
           ...paths,
         ]);
         await conn.query(
-          `INSERT INTO ${RESPONSE_TIMES_TABLE} (day, endpoint, response_time_ms, n)
-           SELECT ?, endpoint, response_time_ms, COUNT(*) FROM access_logs
+          `INSERT INTO ${RESPONSE_TIMES_TABLE} (day, endpoint, response_time_ms, n, n_bot)
+           SELECT ?, endpoint, response_time_ms, COUNT(*), COALESCE(SUM(is_bot = 1), 0) FROM access_logs
            WHERE endpoint IN (${list}) AND \`timestamp\` >= ? AND \`timestamp\` < ? AND response_time_ms IS NOT NULL
            GROUP BY endpoint, response_time_ms`,
           [new Date(day), ...paths, new Date(day), new Date(day + DAY_MS)],

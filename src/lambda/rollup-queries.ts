@@ -333,20 +333,27 @@ export async function topKeysFromRollups(
 }
 
 /**
- * The nearest-rank 95th percentile of each path's response times over a range: the whole days
- * from `rollup_endpoint_rt` where it holds all of that day's timed requests (its count equals
- * `rt_count`), the rest of the range from the path's rows, value by value. A path whose values do
- * not add up to `timed` (a write landed between the statements) is left out of the map: the
- * caller then reads its percentile from the rows.
+ * The nearest-rank 95th percentile of each path's response times over a range, under a `bots`
+ * filter: the whole days from `rollup_endpoint_rt` where it holds all of that day's timed
+ * requests the filter keeps (its count equals `rt_count`, `rt_count_bot` or their difference),
+ * the rest of the range from the path's rows, value by value. A path whose values do not add up
+ * to `timed` (a write landed between the statements) is left out of the map: the caller then
+ * reads its percentile from the rows.
  */
 export async function p95FromRollups(
   db: Database,
   paths: { k: string; timed: number }[],
   range: TimeRange,
+  bots: BotsFilter = 'include',
 ): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   if (paths.length === 0) return result;
   const endpoint = rollupTableName(table('endpoint'));
+  // The counts the filter keeps, per value and per day.
+  const kept = bots === 'include' ? 'n' : bots === 'only' ? 'n_bot' : 'n - n_bot';
+  const timedKept =
+    bots === 'include' ? 'r.rt_count' : bots === 'only' ? 'r.rt_count_bot' : 'r.rt_count - r.rt_count_bot';
+  const condition = botCondition(bots);
   const days: number[] = [];
   for (const b of cutWindow(range, ['week', 'day']).buckets)
     for (let t = b.from; t < b.to; t += GRAIN_MS.day) days.push(t);
@@ -355,10 +362,10 @@ export async function p95FromRollups(
   if (days.length > 0) {
     const rows = await db.select<{ k: string; day: Date }>(
       `SELECT h.endpoint AS k, h.day FROM (
-         SELECT day, endpoint, SUM(n) AS s FROM ${RESPONSE_TIMES_TABLE}
+         SELECT day, endpoint, SUM(${kept}) AS s FROM ${RESPONSE_TIMES_TABLE}
          WHERE day IN (${days.map(() => '?').join(', ')}) AND endpoint IN (${keys.map(() => '?').join(', ')})
          GROUP BY day, endpoint) h
-       JOIN ${endpoint} r ON r.grain = 'day' AND r.bucket = h.day AND r.endpoint = h.endpoint AND r.rt_count = h.s`,
+       JOIN ${endpoint} r ON r.grain = 'day' AND r.bucket = h.day AND r.endpoint = h.endpoint AND ${timedKept} = h.s`,
       [...days.map((d) => new Date(d)), ...keys],
     );
     for (const row of rows) complete.get(row.k)?.add(new Date(row.day).getTime());
@@ -370,7 +377,7 @@ export async function p95FromRollups(
     const covered = [...(complete.get(path.k) ?? [])].sort((a, b) => a - b);
     if (covered.length > 0) {
       parts.push(
-        `SELECT ${i} AS p, response_time_ms AS v, SUM(n) AS n FROM ${RESPONSE_TIMES_TABLE}
+        `SELECT ${i} AS p, response_time_ms AS v, SUM(${kept}) AS n FROM ${RESPONSE_TIMES_TABLE}
          WHERE day IN (${covered.map(() => '?').join(', ')}) AND endpoint = ? GROUP BY response_time_ms`,
       );
       values.push(...covered.map((d) => new Date(d)), path.k);
@@ -380,7 +387,7 @@ export async function p95FromRollups(
       if (day > from) {
         parts.push(
           `SELECT ${i} AS p, response_time_ms AS v, COUNT(*) AS n FROM access_logs
-           WHERE endpoint = ? AND \`timestamp\` >= ? AND \`timestamp\` < ? AND response_time_ms IS NOT NULL
+           WHERE endpoint = ? AND \`timestamp\` >= ? AND \`timestamp\` < ? AND response_time_ms IS NOT NULL${condition ? ` AND ${condition}` : ''}
            GROUP BY response_time_ms`,
         );
         values.push(path.k, new Date(from), new Date(Math.min(day, range.to)));

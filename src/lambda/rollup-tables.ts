@@ -499,16 +499,23 @@ export function bucketStarts(range: BucketRange): number[] {
 }
 
 /**
- * Response times per UTC day and busy path, value by value: what `get_endpoint_stats` reads its
- * p95 from instead of the rows. Writers do not keep it: `db rollup --percentiles` builds it for
- * past days, and a (day, path) is used only while its count equals the path's `rt_count` in
- * rollup_endpoint for that day, so a day that gained or lost rows since is read from the rows.
+ * Response times per UTC day and busy path, value by value, with how many of them were bots':
+ * what `get_endpoint_stats` reads its p95 from instead of the rows, under any `bots` filter.
+ * Writers do not keep it: `db rollup --percentiles` builds it for past days, and a (day, path) is
+ * used only while its counts equal the path's `rt_count` (and `rt_count_bot`) in rollup_endpoint
+ * for that day, so a day that gained or lost rows since is read from the rows.
  */
 export const RESPONSE_TIMES_TABLE = 'rollup_endpoint_rt';
+/**
+ * Added after the table was first made: a table from before has it added with 0s, which match
+ * no day with bots' timed requests, so `db rollup --percentiles` counts those days again.
+ */
+export const RESPONSE_TIMES_BOTS_COLUMN = 'n_bot BIGINT UNSIGNED NOT NULL DEFAULT 0';
 export const RESPONSE_TIMES_SQL = `CREATE TABLE IF NOT EXISTS ${RESPONSE_TIMES_TABLE} (
   day              DATETIME          NOT NULL,
   endpoint         VARCHAR(700)      COLLATE utf8mb4_bin NOT NULL,
   response_time_ms INT UNSIGNED      NOT NULL,
   n                BIGINT UNSIGNED   NOT NULL,
+  ${RESPONSE_TIMES_BOTS_COLUMN},
   PRIMARY KEY (day, endpoint, response_time_ms)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`;

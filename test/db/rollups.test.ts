@@ -415,6 +415,43 @@ describe('db rollup --verify and --repair', () => {
     expect(second.err).toContain('response times per day are up to date');
   });
 
+  it('--percentiles counts bots apart, and counts again the days of a table made before it did', async () => {
+    // Prepare: a busy path with bots among its requests, counted by a table without bots' counts
+    // (as the previous version made it).
+    const day = new Date(END.getTime() - 5 * DAY);
+    const busy = traffic(1_200, 1, 16, new Date(day.getTime() + DAY)).map((r, i) => ({
+      ...r,
+      endpoint: '/busy-bots',
+      response_time_ms: r.response_time_ms ?? 1,
+      user_agent:
+        i % 3 === 0
+          ? 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+          : 'curl-free browser',
+    }));
+    await writeAccessLogs(db.pool, busy);
+    await runDb(db.database, ['rollup', '--percentiles']);
+    await db.pool.query('ALTER TABLE rollup_endpoint_rt DROP COLUMN n_bot');
+
+    // Act
+    const init = await runDb(db.database, ['init'], { json: true });
+    const rebuilt = await runDb(db.database, ['rollup', '--percentiles'], { json: true });
+
+    // Assess
+    expect(init.result).toMatchObject({ created: ['column rollup_endpoint_rt.n_bot'] });
+    expect(rebuilt.result).toMatchObject({ percentiles: { paths: expect.any(Number) } });
+    expect((rebuilt.result as { percentiles: { paths: number } }).percentiles.paths).toBeGreaterThanOrEqual(
+      1,
+    );
+    const bots = await count(
+      db,
+      "SELECT COUNT(*) AS n FROM access_logs WHERE endpoint = '/busy-bots' AND is_bot = 1 AND response_time_ms IS NOT NULL",
+    );
+    expect(bots).toBeGreaterThan(0);
+    expect(
+      await count(db, "SELECT SUM(n_bot) AS n FROM rollup_endpoint_rt WHERE endpoint = '/busy-bots'"),
+    ).toBe(bots);
+  });
+
   it('checks only the days asked for', async () => {
     await db.pool.query("UPDATE rollup_ip_v2 SET n = n + 1 WHERE grain = 'day' AND bucket = '2025-05-29'");
 

@@ -441,6 +441,13 @@ describe('which tables the intents read', () => {
 
       // The `bots` filter reads the bots' twins of the same rollups.
       for (const bots of ['exclude', 'only']) {
+        const filteredStats = await read('get_endpoint_stats', { ...aligned, bots });
+        expect(filteredStats.some((s) => s.includes('rollup_endpoint_rt') && s.includes('n_bot'))).toBe(true);
+        expect(
+          filteredStats
+            .filter((s) => s.includes('access_logs'))
+            .every((s) => s.includes('response_time_ms IS NOT NULL')),
+        ).toBe(true);
         const filtered = await read('get_traffic_summary', { ...aligned, bots });
         expect(filtered.some((s) => s.includes('n_bot'))).toBe(true);
         expect(filtered.filter((s) => s.includes('access_logs'))).toEqual([]);

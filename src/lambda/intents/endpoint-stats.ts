@@ -108,9 +108,7 @@ export const endpointStats = defineIntent({
     const timed = top
       .filter((row) => Number(row.rt_count) > 0)
       .map((row) => ({ k: row.k, timed: Number(row.rt_count) }));
-    // The per-day response-time counts do not tell bots apart: a filtered p95 reads the rows.
-    const p95 =
-      range && params.bots === 'include' ? await p95FromRollups(db, timed, range) : new Map<string, number>();
+    const p95 = range ? await p95FromRollups(db, timed, range, params.bots) : new Map<string, number>();
     const fromRows = timed.filter((row) => !p95.has(row.k));
     for (const [k, v] of await p95FromRows(db, fromRows, window, params.bots)) p95.set(k, v);
     return {

@@ -25,11 +25,14 @@ const NOT_FOUND = rollupByName('notfound');
 const MEASURES = NOT_FOUND.measures.map((m) => `\`${m.column}\``).join(', ');
 
 /**
- * The 404s of a window as a derived table of (day `d`, visit key `k` = visitor, separator, path)
- * with the rollup's measures: whole days from the rollup when `rollup` is set, the rest (or
- * everything) grouped from the rows. Null when there is nothing to count.
+ * The 404s of a window in parts, each a derived table of (day `d`, visit key `k` = visitor,
+ * separator, path) with the rollup's measures: whole days from the rollup when `rollup` is set,
+ * the rest (or everything) grouped from the rows. Parts cover different days, so what counts per
+ * day (visitors) adds up across them; each part is aggregated on its own, which keeps MariaDB from
+ * materializing every visit row of a long window in one temporary table. Empty when there is
+ * nothing to count.
  */
-async function perVisit(db: Database, window: TimeWindow, rollup: boolean): Promise<Sql | null> {
+async function visitParts(db: Database, window: TimeWindow, rollup: boolean): Promise<Sql[]> {
   const fromRows = (range: TimeWindow): Sql => {
     const where = new Where().add(NOT_FOUND.rows?.sql ?? 'status_code = 404').window(range);
     return {
@@ -38,27 +41,29 @@ async function perVisit(db: Database, window: TimeWindow, rollup: boolean): Prom
       values: where.values,
     };
   };
-  if (!rollup) {
-    const all = fromRows(window);
-    return { sql: `(${all.sql})`, values: all.values };
-  }
+  if (!rollup) return [fromRows(window)];
   const range: TimeRange | null = await rollupRange(db, window);
-  if (!range) return null;
+  if (!range) return [];
   const { buckets, raw } = cutWindow(range, NOT_FOUND.grains);
-  const parts: string[] = [];
-  const values: unknown[] = [];
-  for (const b of buckets) {
-    parts.push(
-      `SELECT DATE(bucket) AS d, visit AS k, ${MEASURES} FROM ${rollupTableName(NOT_FOUND)} WHERE grain = ? AND bucket >= ? AND bucket < ?`,
-    );
-    values.push(b.grain, new Date(b.from), new Date(b.to));
-  }
-  for (const r of raw) {
-    const part = fromRows({ start: new Date(r.from), end: new Date(r.to) });
-    parts.push(part.sql);
-    values.push(...part.values);
-  }
-  return { sql: `(${parts.join(' UNION ALL ')})`, values };
+  return [
+    ...buckets.map((b) => ({
+      sql: `SELECT bucket AS d, visit AS k, ${MEASURES} FROM ${rollupTableName(NOT_FOUND)} WHERE grain = ? AND bucket >= ? AND bucket < ?`,
+      values: [b.grain, new Date(b.from), new Date(b.to)],
+    })),
+    ...raw.map((r) => fromRows({ start: new Date(r.from), end: new Date(r.to) })),
+  ];
+}
+
+/** Each part aggregated by `select` (over its rows as `x`), then the parts combined by `combine`. */
+function overParts(parts: Sql[], select: string, combine: string): Sql {
+  return {
+    sql: combine.replace(
+      '{parts}',
+      () =>
+        `(${parts.map((p) => `SELECT ${select.replace('{part}', () => `(${p.sql}) x`)}`).join(' UNION ALL ')})`,
+    ),
+    values: parts.flatMap((p) => p.values),
+  };
 }
 
 /** A visit row's requests, and its latest request (epoch ms, 0 for none), under a `bots` filter. */
@@ -68,9 +73,14 @@ function underFilter(bots: BotsFilter): { n: string; last: string } {
   return { n: 'n', last: 'GREATEST(last_human, last_bot)' };
 }
 
-/** The parts of a visit key: the visitor before the first separator, the path after it. */
-const VISITOR = 'SUBSTRING_INDEX(k, CHAR(31), 1)';
-const PATH = 'CONVERT(SUBSTRING(k, LOCATE(CHAR(31), k) + 1) USING utf8mb4) COLLATE utf8mb4_bin';
+/**
+ * The parts of a visit key: the visitor before the first separator, the path after it. Paths
+ * group as access_logs groups them (utf8mb4_bin). Both are cast to their real widths (an address,
+ * a space and 32 hex digits; 700 characters): left as wide as the key, a distinct count of 30
+ * days' visitors took 1 s at 10,000,000 rows, 0.17 s cast.
+ */
+const VISITOR = 'CONVERT(SUBSTRING_INDEX(k, CHAR(31), 1), CHAR(78) CHARACTER SET ascii)';
+const PATH = 'CAST(SUBSTRING(k, LOCATE(CHAR(31), k) + 1) AS CHAR(700) CHARACTER SET utf8mb4) COLLATE utf8mb4_bin';
 
 export const notFound = defineIntent({
   name: 'get_not_found',
@@ -80,24 +90,28 @@ export const notFound = defineIntent({
   async run(db, params, { now }) {
     const asked = resolveWindow(params, now);
     const view = await readRollupView(db);
-    const visits = await perVisit(db, countedWindow(asked, view.floor), view.ready.has('notfound'));
+    const parts = await visitParts(db, countedWindow(asked, view.floor), view.ready.has('notfound'));
     const { n, last } = underFilter(params.bots);
-    // A visitor counts once per day: (day, visitor) pairs with requests under the filter.
-    const visitors = `COUNT(DISTINCT IF(${n} > 0, d, NULL), ${VISITOR})`;
+    // One row per (day, visitor, path) in a part: a path's visitors are its rows with requests under the filter.
+    const perPath = overParts(
+      parts,
+      `${PATH} AS p, SUM(${n}) AS hits, SUM(${n} > 0) AS visitors, MAX(IF(${n} > 0, ${last}, 0)) AS last_seen FROM {part} GROUP BY p`,
+      'SELECT p, SUM(hits) AS hits, SUM(visitors) AS visitors, MAX(last_seen) AS last_seen FROM {parts} t GROUP BY p HAVING hits > 0 ORDER BY hits DESC, p LIMIT ?',
+    );
+    // A visitor of several 404 paths in a day is one visitor of the day's 404s.
+    const totals = overParts(
+      parts,
+      `SUM(${n}) AS hits, COUNT(DISTINCT IF(${n} > 0, d, NULL), ${VISITOR}) AS visitors FROM {part}`,
+      'SELECT SUM(hits) AS hits, SUM(visitors) AS visitors FROM {parts} t',
+    );
     type PathRow = { p: string; hits: number; visitors: number; last_seen: number };
-    const [paths, [total]] = visits
-      ? await Promise.all([
-          db.select<PathRow>(
-            `SELECT ${PATH} AS p, SUM(${n}) AS hits, ${visitors} AS visitors, MAX(IF(${n} > 0, ${last}, 0)) AS last_seen
-             FROM ${visits.sql} v GROUP BY p HAVING hits > 0 ORDER BY hits DESC, p LIMIT ?`,
-            [...visits.values, params.top_n],
-          ),
-          db.select<{ hits: number | null; visitors: number }>(
-            `SELECT SUM(${n}) AS hits, ${visitors} AS visitors FROM ${visits.sql} v`,
-            visits.values,
-          ),
-        ])
-      : [[], [undefined]];
+    const [paths, [total]] =
+      parts.length > 0
+        ? await Promise.all([
+            db.select<PathRow>(perPath.sql, [...perPath.values, params.top_n]),
+            db.select<{ hits: number | null; visitors: number | null }>(totals.sql, totals.values),
+          ])
+        : [[], [undefined]];
     return {
       data: {
         total_not_found: Number(total?.hits ?? 0),

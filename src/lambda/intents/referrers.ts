@@ -9,13 +9,13 @@
  * referrer rollup is ready, the window's whole hours and days come from it and only its edges
  * from the rows; every answer is a sum over URLs, so the two add up exactly.
  */
-import { BOTS_PARAM, type BotsFilter, botCondition } from '../bots.js';
+import { BOTS_PARAM, type BotsFilter } from '../bots.js';
 import type { Database } from '../database.js';
 import { countedWindow, readRollupView, rollupRange } from '../rollup-queries.js';
 import { cutWindow, REFERRER_URL_SQL, rollupByName, rollupTableName } from '../rollup-tables.js';
 import { describeWindow, resolveWindow, type TimeWindow, WINDOW_PARAMS } from '../window.js';
 import { defineIntent } from './intent.js';
-import { TABLE, Where } from './sql.js';
+import { overParts, type Sql, TABLE, Where } from './sql.js';
 import { TOP_N_PARAM } from './traffic-summary.js';
 
 /**
@@ -26,52 +26,32 @@ import { TOP_N_PARAM } from './traffic-summary.js';
 const HOST = `LOWER(SUBSTRING_INDEX(SUBSTRING_INDEX(SUBSTRING_INDEX(SUBSTRING_INDEX(SUBSTRING_INDEX(
   SUBSTRING_INDEX(k, '://', -1), '/', 1), '?', 1), '#', 1), '@', -1), ':', 1))`;
 
-interface Sql {
-  sql: string;
-  values: unknown[];
-}
-
 /**
- * Requests per referrer URL over a window under a `bots` filter, as a derived table (`k` the URL,
- * '' for direct; `n` requests): whole buckets from the rollup when `rollup` is set, the rest (or
- * everything) from the rows. Null when there is nothing to count.
+ * Requests per referrer URL over a window under a `bots` filter, in parts (each a derived table:
+ * `k` the URL, '' for direct; `n` requests): whole buckets from the rollup when `rollup` is set,
+ * the rest (or everything) from the rows. Empty when there is nothing to count.
  */
-async function perUrl(
-  db: Database,
-  window: TimeWindow,
-  bots: BotsFilter,
-  rollup: boolean,
-): Promise<Sql | null> {
-  const rowsPart = (where: Where): Sql => ({
-    sql: `SELECT ${REFERRER_URL_SQL} AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY k`,
-    values: where.values,
-  });
-  if (!rollup) {
-    const part = rowsPart(new Where().window(window).bots(bots));
-    return { sql: `(${part.sql})`, values: part.values };
-  }
+async function urlParts(db: Database, window: TimeWindow, bots: BotsFilter, rollup: boolean): Promise<Sql[]> {
+  const rowsPart = (range: TimeWindow): Sql => {
+    const where = new Where().window(range).bots(bots);
+    return {
+      sql: `SELECT ${REFERRER_URL_SQL} AS k, COUNT(*) AS n FROM ${TABLE} ${where} GROUP BY k`,
+      values: where.values,
+    };
+  };
+  if (!rollup) return [rowsPart(window)];
   const range = await rollupRange(db, window);
-  if (!range) return null;
+  if (!range) return [];
   const def = rollupByName('referrer');
   const n = bots === 'include' ? 'n' : bots === 'only' ? 'n_bot' : 'n - n_bot';
   const { buckets, raw } = cutWindow(range, def.grains);
-  const parts: string[] = [];
-  const values: unknown[] = [];
-  for (const b of buckets) {
-    parts.push(
-      `SELECT referrer_url AS k, ${n} AS n FROM ${rollupTableName(def)} WHERE grain = ? AND bucket >= ? AND bucket < ?`,
-    );
-    values.push(b.grain, new Date(b.from), new Date(b.to));
-  }
-  for (const r of raw) {
-    const where = new Where().window({ start: new Date(r.from), end: new Date(r.to) });
-    const condition = botCondition(bots);
-    if (condition) where.add(condition);
-    const part = rowsPart(where);
-    parts.push(part.sql);
-    values.push(...part.values);
-  }
-  return { sql: `(${parts.join(' UNION ALL ')})`, values };
+  return [
+    ...buckets.map((b) => ({
+      sql: `SELECT referrer_url AS k, ${n} AS n FROM ${rollupTableName(def)} WHERE grain = ? AND bucket >= ? AND bucket < ?`,
+      values: [b.grain, new Date(b.from), new Date(b.to)],
+    })),
+    ...raw.map((r) => rowsPart({ start: new Date(r.from), end: new Date(r.to) })),
+  ];
 }
 
 export const referrers = defineIntent({
@@ -83,28 +63,44 @@ export const referrers = defineIntent({
     const asked = resolveWindow(params, now);
     const view = await readRollupView(db);
     const window = countedWindow(asked, view.floor);
-    const urls = await perUrl(db, window, params.bots, view.ready.has('referrer'));
+    const parts = await urlParts(db, window, params.bots, view.ready.has('referrer'));
     // A URL from elsewhere: not direct, and not from one of the site's own hosts.
     const external = `k <> ''${siteHosts.length > 0 ? ` AND ${HOST} NOT IN (${siteHosts.map(() => '?').join(', ')})` : ''}`;
-    const [[totals], sites, top] = urls
-      ? await Promise.all([
-          db.select<{ n: number | null; direct: number | null; external: number | null }>(
-            `SELECT SUM(n) AS n, SUM(IF(k = '', n, 0)) AS direct, SUM(IF(${external}, n, 0)) AS external FROM ${urls.sql} u`,
-            [...siteHosts, ...urls.values],
-          ),
-          db.select<{ h: string; requests: number }>(
-            `SELECT ${HOST} AS h, SUM(n) AS requests FROM ${urls.sql} u WHERE ${external} GROUP BY h HAVING requests > 0 ORDER BY requests DESC, h LIMIT ?`,
-            [...urls.values, ...siteHosts, params.top_n],
-          ),
-          db.select<{ k: string; requests: number }>(
-            `SELECT k, SUM(n) AS requests FROM ${urls.sql} u WHERE ${external} GROUP BY k HAVING requests > 0 ORDER BY requests DESC, k LIMIT ?`,
-            [...urls.values, ...siteHosts, params.top_n],
-          ),
-        ])
-      : [[undefined], [], []];
-    const total = Number(totals?.n ?? 0);
-    const direct = Number(totals?.direct ?? 0);
-    const referred = Number(totals?.external ?? 0);
+    const totals = overParts(
+      parts,
+      (part) => ({
+        sql: `SELECT SUM(n) AS n, SUM(IF(k = '', n, 0)) AS direct, SUM(IF(${external}, n, 0)) AS external FROM (${part.sql}) x`,
+        values: [...siteHosts, ...part.values],
+      }),
+      (union) => `SELECT SUM(n) AS n, SUM(direct) AS direct, SUM(external) AS external FROM ${union} t`,
+    );
+    // Top lists: each part grouped (few rows per host or URL), then the parts' groups summed.
+    const top = (key: string) =>
+      overParts(
+        parts,
+        (part) => ({
+          sql: `SELECT ${key} AS g, SUM(n) AS requests FROM (${part.sql}) x WHERE ${external} GROUP BY g`,
+          values: [...part.values, ...siteHosts],
+        }),
+        (union) =>
+          `SELECT g, SUM(requests) AS requests FROM ${union} t GROUP BY g HAVING requests > 0 ORDER BY requests DESC, g LIMIT ?`,
+      );
+    const [sitesSql, urlsSql] = [top(HOST), top('k')];
+    type Row = { g: string; requests: number };
+    const [[totalsRow], sites, urls] =
+      parts.length > 0
+        ? await Promise.all([
+            db.select<{ n: number | null; direct: number | null; external: number | null }>(
+              totals.sql,
+              totals.values,
+            ),
+            db.select<Row>(sitesSql.sql, [...sitesSql.values, params.top_n]),
+            db.select<Row>(urlsSql.sql, [...urlsSql.values, params.top_n]),
+          ])
+        : [[undefined], [], []];
+    const total = Number(totalsRow?.n ?? 0);
+    const direct = Number(totalsRow?.direct ?? 0);
+    const referred = Number(totalsRow?.external ?? 0);
     return {
       data: {
         total_requests: total,
@@ -112,11 +108,11 @@ export const referrers = defineIntent({
         referred_requests: referred,
         self_referred_requests: total - direct - referred,
         site_hosts: [...siteHosts],
-        sites: sites.map((row) => ({ host: row.h, requests: Number(row.requests) })),
-        urls: top.map((row) => ({ url: row.k, requests: Number(row.requests) })),
+        sites: sites.map((row) => ({ host: row.g, requests: Number(row.requests) })),
+        urls: urls.map((row) => ({ url: row.g, requests: Number(row.requests) })),
         window: describeWindow(asked),
       },
-      rows: 2 + sites.length + top.length,
+      rows: 2 + sites.length + urls.length,
     };
   },
 });

@@ -35,6 +35,25 @@ export class Where {
   }
 }
 
+export interface Sql {
+  sql: string;
+  values: unknown[];
+}
+
+/**
+ * Parts of a window (whole buckets from a rollup, edges from the rows) each aggregated on its own
+ * by `each`, then the union of those few rows combined by `combine`. A window's parts cover
+ * different times, so sums add up; aggregating each part first keeps MariaDB from materializing
+ * every row of every part in one temporary table.
+ */
+export function overParts(parts: Sql[], each: (part: Sql) => Sql, combine: (union: string) => string): Sql {
+  const aggregated = parts.map(each);
+  return {
+    sql: combine(`(${aggregated.map((p) => p.sql).join(' UNION ALL ')})`),
+    values: aggregated.flatMap((p) => p.values),
+  };
+}
+
 /**
  * A LIKE pattern matching strings that start with `prefix` literally, for `LIKE ? ESCAPE '!'`.
  * '!' rather than backslash: a backslash in the SQL text would depend on NO_BACKSLASH_ESCAPES.

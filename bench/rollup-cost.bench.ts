@@ -38,7 +38,7 @@ export async function run(): Promise<void> {
       ...all.map((t) => ({ label: t, keep: [t] })),
       { label: 'all', keep: all },
       // The tables issue 15 added, each left out: what the rest cost without it.
-      ...['rollup_visitor', 'rollup_agent'].map((t) => ({
+      ...['rollup_visitor', 'rollup_agent', 'rollup_referrer', 'rollup_notfound'].map((t) => ({
         label: `all but ${t}`,
         keep: all.filter((x) => x !== t),
       })),

@@ -269,21 +269,18 @@ async function prepareData({ port, user, password }: Login): Promise<void> {
   await upgradeCached({ port, user, password });
 }
 
+/** A pool on the indexed database, in UTC. */
+const benchPool = ({ port, user, password }: Login) =>
+  mysql.createPool({ host: '127.0.0.1', port, user, password, database: 'bench', timezone: 'Z' });
+
 /**
  * A cached database made before a rollup table was added or changed gets it as a deployed one
  * does from `db init`: the schema applied, unclassified rows classified, new tables backfilled.
  * Then the per-day response-time counts `db rollup --percentiles` keeps (get_endpoint_stats' p95).
  * Nothing to do is the usual case and costs a few queries.
  */
-async function upgradeCached({ port, user, password }: Login): Promise<void> {
-  const pool = mysql.createPool({
-    host: '127.0.0.1',
-    port,
-    user,
-    password,
-    database: 'bench',
-    timezone: 'Z',
-  });
+async function upgradeCached(login: Login): Promise<void> {
+  const pool = benchPool(login);
   try {
     const started = performance.now();
     const { created } = await applySchema(pool);
@@ -357,14 +354,7 @@ async function measure(
 }
 
 async function explainMainQueries({ port, user, password }: Login): Promise<void> {
-  const pool = mysql.createPool({
-    host: '127.0.0.1',
-    port,
-    user,
-    password,
-    database: 'bench',
-    timezone: 'Z',
-  });
+  const pool = benchPool({ port, user, password });
   const statements: { sql: string; values: unknown[] }[] = [];
   const db = new Database({
     credentials: async () => ({ host: '127.0.0.1', port, user, password, database: 'bench' }),

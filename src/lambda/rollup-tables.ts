@@ -286,11 +286,12 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
   {
     // Requests per referrer URL (get_referrers): '' for the direct ones, which carry none. The host
     // of a URL is read from the key when asked (the site's own hosts are configuration, known
-    // only then). Hours for the edges of a day-long window; a site has far fewer referrer URLs
-    // than requests.
+    // only then). Hours for the edges of a day-long window, weeks so that 30 days read 4 weeks'
+    // and 2 days' URLs rather than 30 days' (a site has far fewer referrer URLs than requests, but
+    // each day lists most of them again).
     name: 'referrer',
     version: 1,
-    grains: ['hour', 'day'],
+    grains: ['hour', 'day', 'week'],
     key: {
       column: 'referrer_url',
       type: 'VARCHAR(700) COLLATE utf8mb4_bin NOT NULL',

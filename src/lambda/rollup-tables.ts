@@ -7,8 +7,8 @@
  *
  * Each table has one key column (the dimension: status code, path, client address), a grain
  * column (minute, hour or day), the bucket's start (UTC) and measures that merge by sum, min or
- * max. Adding a dimension is one more entry in ROLLUP_TABLES; changing an entry's columns means
- * bumping its `version`, which gives it a new table name: `db init` builds the new table beside
+ * max. Adding a dimension is one more entry in ROLLUP_TABLES; changing an entry's columns or
+ * grains means bumping its `version`, which gives it a new table name: `db init` builds the new table beside
  * the old one (backfill), then drops the old one. docs/ (or README "Rollups") explains the
  * measured choices: which grains, and why per-address and per-path tables stop at the hour.
  */
